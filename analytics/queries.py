@@ -1,0 +1,37 @@
+"""Aggregate queries for the overview page (one SQL query per figure, no row loops)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from dunning.models import Invoice, Transaction
+
+IN_DUNNING = Q(status__in=["payment_due", "not_paid"], deleted=False) & ~Q(resource_version=0)
+
+
+def dunning_totals_by_currency() -> list[dict]:
+    return list(
+        Invoice.objects.filter(IN_DUNNING)
+        .values("currency_code")
+        .annotate(invoices=Count("id"), amount_due=Sum("amount_due"))
+        .order_by("-amount_due")
+    )
+
+
+def payment_outcomes_since(*, days: int) -> dict[str, int]:
+    since = timezone.now() - timedelta(days=days)
+    return Transaction.objects.filter(type="payment", date__gte=since).aggregate(
+        failed=Count("id", filter=Q(status="failure")),
+        succeeded=Count("id", filter=Q(status="success")),
+    )
+
+
+def recent_failed_payments(*, limit: int = 10) -> QuerySet[Transaction]:
+    return (
+        Transaction.objects.filter(type="payment", status="failure")
+        .select_related("customer", "invoice")
+        .order_by("-date")[:limit]
+    )

@@ -1,0 +1,232 @@
+"""Dunwell settings: one module, driven by environment variables.
+
+With nothing set, Dunwell runs on the embedded default: a SQLite file under ``var/`` and an
+in-process Redis-protocol server (fakeredis) shared by the web server and the RQ worker
+thread. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.getenv("DUNWELL_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def envbool(name: str, default: str) -> bool:
+    value = os.getenv(name, default)
+    if value not in ("True", "False"):
+        raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}")
+    return value == "True"
+
+
+def envint(name: str, default: int) -> int:
+    return int(os.getenv(name, str(default)))
+
+
+def envsecret(name: str, default: str | None = None) -> str | None:
+    """Read ``NAME_FILE`` (a mounted secret) if set, else ``NAME``."""
+    path = os.getenv(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.getenv(name, default)
+
+
+TESTING = "pytest" in sys.modules or os.getenv("DUNWELL_TESTING") == "True"
+PRODUCTION = envbool("DUNWELL_PRODUCTION", "False")
+DEBUG = envbool("DEBUG", "False" if PRODUCTION or TESTING else "True")
+
+SECRET_KEY = envsecret("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
+    SECRET_KEY = "dunwell-embedded-default-not-for-production-" + "x" * 20
+
+ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "" if PRODUCTION else "*").split(",")
+CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_rq",
+    "guardian",
+    "dunning",
+    "collections_desk",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dunning.roles.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = os.getenv("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+else:
+    # Default engine is SQLite so a fresh checkout runs with nothing installed. IMMEDIATE
+    # transactions plus a busy timeout let the web server and the worker thread write
+    # concurrently without "database is locked" errors.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "dunwell.sqlite3",
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file (not :memory:) so tests can take the database away and bring it back.
+            "TEST": {"NAME": str(VAR_DIR / "test-dunwell.sqlite3")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and RQ ---------------------------------------------------------------------
+REDIS_URL = os.getenv("REDIS_URL", "")
+EMBEDDED_REDIS = not REDIS_URL
+if EMBEDDED_REDIS:
+    CACHES = {"default": {"BACKEND": "config.embedded_redis.EmbeddedRedisCache", "LOCATION": ""}}
+    _rq_connection: dict = {"USE_REDIS_CACHE": "default"}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "dunwell",
+        }
+    }
+    _rq_connection = {"URL": REDIS_URL}
+
+RQ_QUEUES = {
+    name: {**_rq_connection, "DEFAULT_TIMEOUT": timeout}
+    for name, timeout in (("default", 300), ("ingest", 120), ("actions", 300), ("backfill", 3600))
+}
+# Jobs go through dunning.queueing, which enqueues after commit itself.
+RQ = {"COMMIT_MODE": "on_db_commit"}
+
+# --- Chargebee ------------------------------------------------------------------------
+CHARGEBEE_SITE = os.getenv("CHARGEBEE_SITE", "dunwell-test")
+CHARGEBEE_API_KEY = envsecret("CHARGEBEE_API_KEY", "test_sandbox_key")
+# When set (the sandbox, in tests and the demo), the SDK is pointed at this base URL.
+CHARGEBEE_API_BASE = os.getenv("CHARGEBEE_API_BASE", "")
+CHARGEBEE_WEBHOOK_USERNAME = envsecret("CHARGEBEE_WEBHOOK_USERNAME", "chargebee")
+CHARGEBEE_WEBHOOK_PASSWORD = envsecret("CHARGEBEE_WEBHOOK_PASSWORD")
+if not CHARGEBEE_WEBHOOK_PASSWORD:
+    if PRODUCTION:
+        raise ImproperlyConfigured("CHARGEBEE_WEBHOOK_PASSWORD must be set in production")
+    CHARGEBEE_WEBHOOK_PASSWORD = "sandbox-webhook-secret"
+WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+
+# --- Auth -----------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+GUARDIAN_RAISE_403 = False
+GUARDIAN_RENDER_403 = False
+ANONYMOUS_USER_NAME = None
+
+# --- I18N, static ---------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Security -------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # The webhook endpoint must stay reachable over plain HTTPS POST without redirects.
+    SECURE_REDIRECT_EXEMPT = [r"^webhooks/"]
+
+# --- Logging --------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "dunwell": {
+            "handlers": ["console"],
+            "level": os.getenv("DUNWELL_LOG_LEVEL", "INFO"),
+            "propagate": True,
+        },
+        "rq.worker": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from analytics.views import home
+from dunning.webhooks import chargebee_webhook
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
+    path("dunning/", include("dunning.urls")),
+    path("django-rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]

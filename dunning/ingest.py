@@ -1,0 +1,121 @@
+"""Accept a Chargebee webhook body: check it, store it, and hand it to the outbox.
+
+Nothing here talks to Chargebee or to a model: the endpoint must answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dunning.models import ChargebeeEvent, RejectedWebhook
+from dunning.models.events import ReceivedVia
+from dunning.outbox import event_enqueue_on_commit
+from dunning.pci import mask_card_numbers, scrub_card_data
+
+logger = logging.getLogger("dunwell.ingest")
+
+MAX_EVENT_ID_LENGTH = 100
+REJECTED_BODY_EXCERPT_CHARS = 2000
+
+
+class WebhookRejected(Exception):
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    event: ChargebeeEvent
+    duplicate: bool
+
+
+def webhook_parse(*, body: bytes) -> dict:
+    """Parse a webhook body and validate its envelope, or raise ``WebhookRejected`` (400)."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise WebhookRejected(400, f"body is not valid JSON: {error}") from None
+    return webhook_validate(payload=payload)
+
+
+def webhook_validate(*, payload: object) -> dict:
+    """Check the event envelope Chargebee documents, or raise ``WebhookRejected`` (400)."""
+    if not isinstance(payload, dict):
+        raise WebhookRejected(400, "body must be a JSON object")
+    missing = [key for key in ("id", "event_type", "content") if key not in payload]
+    if missing:
+        raise WebhookRejected(400, f"missing required field(s): {', '.join(missing)}")
+    event_id, event_type = payload["id"], payload["event_type"]
+    if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
+        raise WebhookRejected(400, f"id must be a string of 1-{MAX_EVENT_ID_LENGTH} characters")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 80:
+        raise WebhookRejected(400, "event_type must be a non-empty string")
+    if not isinstance(payload["content"], dict):
+        raise WebhookRejected(400, "content must be a JSON object")
+    occurred_at = payload.get("occurred_at")
+    if occurred_at is not None and (
+        isinstance(occurred_at, bool)
+        or not isinstance(occurred_at, int)
+        or not 0 <= occurred_at < 2**33
+    ):
+        raise WebhookRejected(400, "occurred_at must be a Unix timestamp in seconds")
+    return payload
+
+
+def _occurred_at(payload: dict) -> datetime:
+    seconds = payload.get("occurred_at")
+    if seconds is None:
+        return timezone.now()
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResult:
+    """Store an event once; a second delivery of the same id returns the stored row.
+
+    The processing job is enqueued only after the row is committed. If Redis is down the
+    row simply waits for the relay.
+    """
+    payload = scrub_card_data(payload)
+    try:
+        with transaction.atomic():
+            event = ChargebeeEvent.objects.create(
+                event_id=payload["id"],
+                event_type=payload["event_type"],
+                occurred_at=_occurred_at(payload),
+                source=str(payload.get("source") or "")[:40],
+                api_version=str(payload.get("api_version") or "")[:10],
+                payload=payload,
+                received_via=via,
+            )
+            event_enqueue_on_commit(event_pk=event.pk)
+    except IntegrityError:
+        event = ChargebeeEvent.objects.get(event_id=payload["id"])
+        logger.info("duplicate delivery of %s (%s)", event.event_id, event.event_type)
+        return IngestResult(event=event, duplicate=True)
+    return IngestResult(event=event, duplicate=False)
+
+
+def webhook_reject_record(
+    *, status: int, reason: str, body: bytes, content_length: int | None, remote_addr: str | None
+) -> None:
+    """Keep a refused (but authenticated) request for inspection; never fail the response."""
+    logger.warning("webhook rejected with %s: %s", status, reason)
+    excerpt = body[:REJECTED_BODY_EXCERPT_CHARS].decode("utf-8", errors="replace")
+    try:
+        RejectedWebhook.objects.create(
+            status_code=status,
+            reason=reason[:300],
+            content_length=content_length,
+            body_excerpt=mask_card_numbers(excerpt).replace("\x00", ""),
+            remote_addr=remote_addr,
+        )
+    except Exception:
+        logger.exception("could not record a rejected webhook")

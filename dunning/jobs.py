@@ -1,0 +1,14 @@
+"""RQ jobs. They take ids, call a service, and are safe to run twice."""
+
+from __future__ import annotations
+
+from dunning.outbox import events_relay
+from dunning.processing import event_process
+
+
+def process_event_job(event_pk: int) -> str:
+    return event_process(event_pk=event_pk).value
+
+
+def relay_pending_events_job() -> int:
+    return events_relay()

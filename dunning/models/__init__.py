@@ -1,0 +1,13 @@
+from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
+from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
+
+__all__ = [
+    "ChargebeeEvent",
+    "Customer",
+    "EventState",
+    "Invoice",
+    "PaymentSource",
+    "RejectedWebhook",
+    "Subscription",
+    "Transaction",
+]

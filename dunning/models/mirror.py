@@ -1,0 +1,141 @@
+"""A local mirror of the Chargebee objects dunning needs.
+
+Each row remembers the ``resource_version`` it was last written from; an older payload
+never overwrites a newer one. ``resource_version == 0`` marks a stub: an object known only
+because another object points at it. Money is in minor units, as Chargebee sends it.
+Payment data is limited to brand, last four digits and expiry: never a card number or CVV.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class MirrorModel(models.Model):
+    cb_id = models.CharField("Chargebee id", max_length=100, unique=True)
+    resource_version = models.BigIntegerField(default=0)
+    cb_updated_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    raw = models.JSONField(default=dict, blank=True)
+    mirrored_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.cb_id
+
+    @property
+    def is_stub(self) -> bool:
+        return self.resource_version == 0
+
+
+class Customer(MirrorModel):
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    company = models.CharField(max_length=250, blank=True)
+    locale = models.CharField(max_length=50, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    auto_collection = models.CharField(max_length=5, blank=True)
+    net_term_days = models.IntegerField(default=0)
+    card_status = models.CharField(max_length=30, blank=True)
+    payment_method_type = models.CharField(max_length=40, blank=True)
+    payment_method_status = models.CharField(max_length=30, blank=True)
+    primary_payment_source_id = models.CharField(max_length=100, blank=True)
+    preferred_currency_code = models.CharField(max_length=3, blank=True)
+    cb_created_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.company or self.cb_id
+
+
+class PaymentSource(MirrorModel):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_sources")
+    type = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=30, blank=True)
+    gateway = models.CharField(max_length=50, blank=True)
+    gateway_account_id = models.CharField(max_length=100, blank=True)
+    card_brand = models.CharField(max_length=30, blank=True)
+    card_funding_type = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    card_expiry_month = models.PositiveSmallIntegerField(null=True, blank=True)
+    card_expiry_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    issuing_country = models.CharField(max_length=2, blank=True)
+
+
+class Subscription(MirrorModel):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(max_length=20, blank=True, db_index=True)
+    catalog_version = models.PositiveSmallIntegerField(null=True, blank=True)
+    plan_id = models.CharField(max_length=100, blank=True)
+    billing_period = models.PositiveIntegerField(null=True, blank=True)
+    billing_period_unit = models.CharField(max_length=10, blank=True)
+    currency_code = models.CharField(max_length=3, blank=True)
+    mrr = models.BigIntegerField(null=True, blank=True)
+    auto_collection = models.CharField(max_length=5, blank=True)
+    due_invoices_count = models.IntegerField(default=0)
+    due_since = models.DateTimeField(null=True, blank=True)
+    total_dues = models.BigIntegerField(default=0)
+    current_term_end = models.DateTimeField(null=True, blank=True)
+    next_billing_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=50, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+
+class Invoice(MirrorModel):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    status = models.CharField(max_length=20, blank=True, db_index=True)
+    dunning_status = models.CharField(max_length=20, blank=True, db_index=True)
+    recurring = models.BooleanField(default=True)
+    currency_code = models.CharField(max_length=3, blank=True)
+    total = models.BigIntegerField(default=0)
+    amount_paid = models.BigIntegerField(default=0)
+    amount_due = models.BigIntegerField(default=0)
+    amount_to_collect = models.BigIntegerField(default=0)
+    credits_applied = models.BigIntegerField(default=0)
+    write_off_amount = models.BigIntegerField(default=0)
+    date = models.DateTimeField(null=True, blank=True)
+    due_date = models.DateTimeField(null=True, blank=True)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    dunning_attempts = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "dunning_status"], name="invoice_dunning")]
+
+
+class Transaction(MirrorModel):
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+    )
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+    )
+    subscription_cb_id = models.CharField(max_length=100, blank=True)
+    linked_invoice_ids = models.JSONField(default=list, blank=True)
+    type = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, blank=True, db_index=True)
+    amount = models.BigIntegerField(default=0)
+    currency_code = models.CharField(max_length=3, blank=True)
+    date = models.DateTimeField(null=True, blank=True, db_index=True)
+    gateway = models.CharField(max_length=50, blank=True)
+    gateway_account_id = models.CharField(max_length=100, blank=True)
+    payment_method = models.CharField(max_length=40, blank=True)
+    payment_source_cb_id = models.CharField(max_length=100, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_text = models.CharField(max_length=500, blank=True)
+    error_category = models.CharField(max_length=100, blank=True)
+    decline_code = models.CharField(max_length=100, blank=True)
+    decline_message = models.CharField(max_length=500, blank=True)
+    network_error_code = models.CharField(max_length=100, blank=True)
+    processor_advice_code = models.CharField(max_length=20, blank=True)
+    recommendation_code = models.CharField(max_length=100, blank=True)
+    error_detail = models.JSONField(default=dict, blank=True)

@@ -1,0 +1,23 @@
+"""Where jobs go: RQ queues on Redis, or on the embedded server when REDIS_URL is unset."""
+
+from __future__ import annotations
+
+import django_rq
+from django.conf import settings
+from redis import Redis
+from rq import Queue
+
+from config.embedded_redis import embedded_connection
+
+QUEUE_NAMES = ("ingest", "actions", "default", "backfill")
+
+
+def redis_connection() -> Redis:
+    if settings.REDIS_URL:
+        return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=10)
+    return embedded_connection()
+
+
+def get_queue(name: str = "default") -> Queue:
+    # commit_mode "auto": callers decide when to enqueue (always after their own commit).
+    return django_rq.get_queue(name, connection=redis_connection(), commit_mode="auto")

@@ -1,0 +1,66 @@
+"""The admin-only event log: find an event, read its payload and error, reprocess it."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from dunning import queries
+from dunning.forms import EventFilterForm
+from dunning.models import ChargebeeEvent, RejectedWebhook
+from dunning.processing import event_reprocess
+
+PAGE_SIZE = 50
+
+
+@login_required
+@permission_required("dunning.view_chargebeeevent", raise_exception=True)
+def event_list(request: HttpRequest) -> HttpResponse:
+    form = EventFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(queries.event_list(filters=filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "event_types": queries.event_type_choices(),
+        "state_counts": queries.event_state_counts(),
+        "rejected": RejectedWebhook.objects.all()[:20],
+    }
+    template = "dunning/_event_table.html" if request.htmx else "dunning/event_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@permission_required("dunning.view_chargebeeevent", raise_exception=True)
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(ChargebeeEvent, pk=pk)
+    can_reprocess = request.user.has_perm("dunning.reprocess_chargebeeevent")
+    return render(
+        request, "dunning/event_detail.html", {"event": event, "can_reprocess": can_reprocess}
+    )
+
+
+@login_required
+@require_POST
+@permission_required("dunning.reprocess_chargebeeevent", raise_exception=True)
+def event_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(ChargebeeEvent, pk=pk)
+    try:
+        result = event_reprocess(event=event)
+    except Exception as error:  # shown to the admin; the event keeps its error for the relay
+        messages.error(request, f"Reprocessing failed: {error}")
+    else:
+        messages.success(request, f"Event {event.event_id} reprocessed: {result.value}.")
+    return redirect("dunning:event_detail", pk=event.pk)

@@ -1,0 +1,149 @@
+"""Shared fixtures: personas, the real queue and worker, the sandbox, real outages."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from rq import SimpleWorker
+
+from config.embedded_redis import embedded_server
+from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
+from sandbox.server import SandboxServer
+from tests.factories import UserFactory
+
+SAMPLES = Path(__file__).parent / "fixtures" / "chargebee"
+
+
+def load_sample(name: str) -> dict:
+    return json.loads((SAMPLES / f"{name}.json").read_text())
+
+
+# --- personas -------------------------------------------------------------------------
+@pytest.fixture
+def agent(db):
+    return UserFactory(username="alice.agent", role="collections agent")
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="mona.manager", role="collections manager")
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada.admin", role="admin")
+
+
+# --- Redis and RQ ---------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def clean_redis():
+    """Every test starts with empty queues (REDIS_URL points at a database kept for tests)."""
+    redis_connection().flushdb()
+    yield
+    embedded_server().connected = True
+
+
+@pytest.fixture
+def run_jobs():
+    """Run every queued job to completion with a real RQ worker (in this process)."""
+
+    def run() -> int:
+        queues = [get_queue(name) for name in QUEUE_NAMES]
+        before = sum(q.count for q in queues)
+        SimpleWorker(queues, connection=redis_connection()).work(burst=True)
+        return before
+
+    return run
+
+
+class RedisOutage:
+    """Take Redis away for real: the embedded server disconnects, or the URL goes nowhere."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.url = settings.REDIS_URL
+
+    def start(self) -> None:
+        if self.settings.EMBEDDED_REDIS:
+            embedded_server().connected = False
+        else:
+            self.settings.REDIS_URL = "redis://127.0.0.1:1/0"
+
+    def end(self) -> None:
+        embedded_server().connected = True
+        self.settings.REDIS_URL = self.url
+
+
+@pytest.fixture
+def redis_outage(settings):
+    outage = RedisOutage(settings)
+    outage.start()
+    yield outage
+    outage.end()
+
+
+@pytest.fixture
+def database_outage(transactional_db):
+    """Make the default database unreachable until the context exits."""
+
+    class Outage:
+        def __enter__(self):
+            self.saved = dict(connection.settings_dict)
+            connection.close()
+            if connection.vendor == "sqlite":
+                connection.settings_dict["NAME"] = "/nonexistent/dunwell/down.sqlite3"
+            else:
+                connection.settings_dict["PORT"] = "1"
+                connection.settings_dict["HOST"] = "127.0.0.1"
+            return self
+
+        def __exit__(self, *exc):
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(self.saved)
+
+    return Outage()
+
+
+# --- Chargebee ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sandbox_server():
+    server = SandboxServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_server, settings):
+    """A fresh Chargebee sandbox that Dunwell's SDK client talks to over HTTP."""
+    sandbox_server.sandbox.reset()
+    sandbox_server.sandbox.event_listeners.clear()
+    settings.CHARGEBEE_API_BASE = sandbox_server.url
+    settings.CHARGEBEE_API_KEY = sandbox_server.sandbox.api_key
+    return sandbox_server.sandbox
+
+
+# --- webhooks -------------------------------------------------------------------------
+def basic_auth(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+@pytest.fixture
+def post_webhook(client):
+    """POST a body to the webhook endpoint with Chargebee's credentials (or others)."""
+
+    def post(body, *, auth: str | None = "valid", content_type: str = "application/json"):
+        if auth == "valid":
+            auth = basic_auth(
+                settings.CHARGEBEE_WEBHOOK_USERNAME, settings.CHARGEBEE_WEBHOOK_PASSWORD
+            )
+        data = body if isinstance(body, bytes | str) else json.dumps(body)
+        headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+        return client.post("/webhooks/chargebee/", data=data, content_type=content_type, **headers)
+
+    return post
