@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from dunning.models import Invoice, Transaction
 
-IN_DUNNING = Q(status__in=["payment_due", "not_paid"], deleted=False) & ~Q(resource_version=0)
+# Unpaid invoices Chargebee is still working on (retrying, or paused until a date).
+IN_DUNNING = Q(
+    status__in=["payment_due", "not_paid"],
+    dunning_status__in=["in_progress", "paused"],
+    deleted=False,
+)
 
 
 def dunning_totals_by_currency() -> list[dict]:

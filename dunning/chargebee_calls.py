@@ -57,7 +57,9 @@ def call_with_backoff(
                 ) from error
             delay = retry_after_seconds(error)
             if delay is None:
-                delay = base_delay * 2 ** (attempt - 1) * (0.5 + random.random())
+                # "Equal jitter": half the exponential step fixed, half random.
+                step = base_delay * 2 ** (attempt - 1)
+                delay = step / 2 + random.random() * step / 2
             delay = min(delay, MAX_DELAY_SECONDS)
             logger.warning("Chargebee answered %s; retrying in %.1fs", status, delay)
             sleep(delay)

@@ -20,6 +20,31 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# What each role may do today. Data migrations create these; roles_ensure() restores them
+# where a test flushed the tables or a demo database was reset.
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.AGENT: (),
+    Role.MANAGER: (),
+    Role.ADMIN: (
+        "dunning.view_chargebeeevent",
+        "dunning.reprocess_chargebeeevent",
+        "dunning.view_rejectedwebhook",
+    ),
+}
+
+
+def roles_ensure() -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+
+
 def user_roles(user) -> list[Role]:
     if not user.is_authenticated:
         return []

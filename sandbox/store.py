@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +68,8 @@ class SandboxError(Exception):
 @dataclass
 class Sandbox:
     site: str = "dunwell-test"
+    # Distinguishes this sandbox's ids from an earlier run's (the counters restart at 1).
+    id_token: str = field(default_factory=lambda: secrets.token_hex(2))
     api_key: str = "test_sandbox_key"
     clock: Callable[[], float] = time.time
     customers: dict[str, dict] = field(default_factory=dict)
@@ -94,7 +97,7 @@ class Sandbox:
         return int(self.clock())
 
     def new_id(self, prefix: str) -> str:
-        return f"{prefix}_{next(self._ids):06d}"
+        return f"{prefix}_{self.id_token}{next(self._ids):06d}"
 
     def _version(self) -> int:
         # Strictly increasing even when the simulated clock does not move.
@@ -637,6 +640,15 @@ class Sandbox:
                 "api",
                 invoice=invoice,
             )
+            return invoice
+
+    def exhaust_dunning(self, *, invoice_id: str) -> dict:
+        """Chargebee's end of dunning: retries used up, invoice left unpaid."""
+        with self.lock:
+            invoice = self.get(self.invoices, invoice_id, "invoice")
+            invoice.update(status="not_paid", dunning_status="exhausted", next_retry_at=None)
+            self._touch(invoice)
+            self.emit("invoice_updated", "scheduled_job", invoice=invoice)
             return invoice
 
     def add_comment(

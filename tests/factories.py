@@ -3,6 +3,8 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group, User
 
+from dunning.roles import roles_ensure
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -17,6 +19,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if extracted:
+            if not Group.objects.filter(name=extracted).exists():
+                roles_ensure()  # a transactional test flushed the migration's groups
             self.groups.add(Group.objects.get(name=extracted))
         if create:
             self.save()

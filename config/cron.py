@@ -1,0 +1,10 @@
+"""Periodic jobs, for ``manage.py rqcron config/cron.py`` in production.
+
+The embedded default runs the same relay from its worker thread (dunning.embedded_worker).
+"""
+
+from rq import cron
+
+from dunning.jobs import relay_pending_events_job
+
+cron.register(relay_pending_events_job, queue_name="ingest", interval=30)

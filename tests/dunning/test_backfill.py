@@ -1,0 +1,77 @@
+"""Replaying Chargebee's event history through Event.list into the normal processing path."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from dunning.models import ChargebeeEvent, EventState, Invoice
+from dunning.models.events import ReceivedVia
+
+pytestmark = pytest.mark.django_db
+
+
+def build_history(sandbox, customers: int = 3) -> list[str]:
+    invoice_ids = []
+    for n in range(customers):
+        customer = sandbox.create_customer(
+            first_name=f"C{n}", last_name="Test", email=f"c{n}@x.test"
+        )
+        sandbox.add_card(customer_id=customer["id"], behaviour=["insufficient_funds"])
+        subscription = sandbox.create_subscription(
+            customer_id=customer["id"], plan_id="pro-USD-monthly", unit_price=4900
+        )
+        invoice = sandbox.create_invoice(subscription_id=subscription["id"])
+        sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
+        invoice_ids.append(invoice["id"])
+    return invoice_ids
+
+
+def test_backfill_stores_and_processes_every_event_since_the_date(sandbox):
+    invoice_ids = build_history(sandbox, customers=30)  # 150 events: two pages
+
+    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+
+    assert ChargebeeEvent.objects.filter(received_via=ReceivedVia.BACKFILL).count() == len(
+        sandbox.events
+    )
+    assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
+    in_dunning = Invoice.objects.filter(cb_id__in=invoice_ids, dunning_status="in_progress")
+    assert in_dunning.count() == 30
+
+
+def test_backfill_skips_events_already_received_by_webhook(sandbox):
+    build_history(sandbox, customers=1)
+    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+    processed_at = dict(ChargebeeEvent.objects.values_list("event_id", "processed_at"))
+
+    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+
+    assert ChargebeeEvent.objects.count() == len(sandbox.events)
+    assert dict(ChargebeeEvent.objects.values_list("event_id", "processed_at")) == processed_at
+
+
+def test_backfill_waits_out_chargebee_rate_limits(sandbox):
+    build_history(sandbox, customers=1)
+    sandbox.inject_failures(status=429, count=2, retry_after=0)
+
+    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+
+    assert ChargebeeEvent.objects.count() == len(sandbox.events)
+
+
+def test_backfill_only_takes_events_after_the_date(sandbox):
+    sandbox.clock = lambda: 1_600_000_000  # 2020-09-13
+    build_history(sandbox, customers=1)
+    old = len(sandbox.events)
+    sandbox.clock = lambda: 1_700_000_000  # 2023-11-14
+    build_history(sandbox, customers=1)
+
+    call_command("chargebee_backfill", since="2023-01-01", inline=True, verbosity=0)
+
+    assert ChargebeeEvent.objects.count() == len(sandbox.events) - old
+
+
+def test_backfill_rejects_a_bad_date():
+    with pytest.raises(CommandError, match="--since must be a date"):
+        call_command("chargebee_backfill", since="last tuesday", verbosity=0)
