@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from dunning.ingest import event_store
 from dunning.models import ChargebeeEvent, EventState
@@ -24,8 +25,8 @@ def test_admin_filters_the_event_log_and_reprocesses_a_failed_event(
 
     page.click("text=Event log")
     page.select_option("select[name=state]", "failed")  # htmx swaps the table in place
-    page.wait_for_selector("table.events >> text=ev_3Nl7oGgQqGG8UK4s")
-    assert page.locator("table.events >> text=ev_16BgNRSDmSfQB2sPm").count() == 0
+    expect(page.locator("table.events >> text=ev_16BgNRSDmSfQB2sPm")).to_have_count(0)
+    expect(page.locator("table.events >> text=ev_3Nl7oGgQqGG8UK4s")).to_have_count(1)
     assert "state=failed" in page.url
     screenshot("event-log-filtered")
 
