@@ -40,7 +40,8 @@ def envsecret(name: str, default: str | None = None) -> str | None:
 
 TESTING = "pytest" in sys.modules or os.getenv("DUNWELL_TESTING") == "True"
 PRODUCTION = envbool("DUNWELL_PRODUCTION", "False")
-DEBUG = envbool("DEBUG", "False" if PRODUCTION or TESTING else "True")
+# Off unless asked for (DEBUG=True): the demo runs for hours, and DEBUG keeps every query.
+DEBUG = envbool("DEBUG", "False")
 
 SECRET_KEY = envsecret("SECRET_KEY")
 if not SECRET_KEY:
@@ -189,6 +190,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
+# Serve static files from the app directories directly outside production (no collectstatic).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

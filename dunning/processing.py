@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dunning.mirror.resources import APPLIERS, REQUIRED_KEYS, resource_version
+from dunning.mirror.resources import APPLIERS, REQUIRED_KEYS, References, resource_version
 from dunning.mirror.upsert import Applied
 from dunning.models import ChargebeeEvent, EventState
 from dunning.outbox import MAX_ATTEMPTS, events_due, retry_delay
@@ -84,6 +84,7 @@ def event_apply(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
     fallback_version = int(event.occurred_at.timestamp() * 1000)
     deleted_key = DELETED_RESOURCE.get(event.event_type)
     outcome: dict[str, str] = {}
+    refs = References()
     for key, apply in APPLIERS:
         obj = content.get(key)
         if obj is None:
@@ -94,7 +95,7 @@ def event_apply(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
             if not isinstance(obj.get(required), str) or not obj.get(required):
                 raise InvalidContent(f"content.{key}.{required} is missing")
         version = resource_version(obj, fallback_version)
-        result = apply(obj, version=version, deleted=key == deleted_key)
+        result = apply(obj, version=version, refs=refs, deleted=key == deleted_key)
         label = obj.get("id") or obj.get("payment_source_id")
         outcome[f"{key}:{label}"] = result.value
     results = set(outcome.values())

@@ -9,8 +9,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dunning.mirror.upsert import Applied, mirror_stub, mirror_upsert
+from dunning.mirror.upsert import Applied, mirror_stubs_ensure, mirror_upsert
 from dunning.models import Customer, Invoice, PaymentSource, Subscription, Transaction
+
+
+class References:
+    """Stubs for the objects a payload points at, skipping those this event already wrote."""
+
+    def __init__(self) -> None:
+        self.known: set[tuple[type, str]] = set()
+
+    def ensure(self, model: type, cb_id: str, **stub_fields: Any) -> str:
+        if (model, cb_id) not in self.known:
+            mirror_stubs_ensure(model=model, cb_ids={cb_id: stub_fields})
+            self.known.add((model, cb_id))
+        return cb_id
+
+    def written(self, model: type, cb_id: str) -> None:
+        self.known.add((model, cb_id))
 
 
 def ts(value: Any) -> datetime | None:
@@ -54,7 +70,7 @@ def _common(obj: dict, deleted: bool) -> dict:
     }
 
 
-def customer_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
+def customer_apply(obj: dict, *, version: int, refs: References, deleted: bool = False) -> Applied:
     payment_method = obj.get("payment_method") or {}
     billing = obj.get("billing_address") or {}
     fields = {
@@ -74,14 +90,17 @@ def customer_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied
         "preferred_currency_code": text(obj, "preferred_currency_code", 3),
         "cb_created_at": ts(obj.get("created_at")),
     }
+    refs.written(Customer, obj["id"])
     return mirror_upsert(model=Customer, cb_id=obj["id"], version=version, fields=fields)
 
 
-def payment_source_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
+def payment_source_apply(
+    obj: dict, *, version: int, refs: References, deleted: bool = False
+) -> Applied:
     card = obj.get("card") or {}
     fields = {
         **_common(obj, deleted),
-        "customer": mirror_stub(model=Customer, cb_id=obj["customer_id"]),
+        "customer_id": refs.ensure(Customer, obj["customer_id"]),
         "type": text(obj, "type", 40),
         "status": text(obj, "status", 30),
         "gateway": text(obj, "gateway", 50),
@@ -93,14 +112,17 @@ def payment_source_apply(obj: dict, *, version: int, deleted: bool = False) -> A
         "card_expiry_year": integer(card, "expiry_year"),
         "issuing_country": text(obj, "issuing_country", 2),
     }
+    refs.written(PaymentSource, obj["id"])
     return mirror_upsert(model=PaymentSource, cb_id=obj["id"], version=version, fields=fields)
 
 
-def legacy_card_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
+def legacy_card_apply(
+    obj: dict, *, version: int, refs: References, deleted: bool = False
+) -> Applied:
     """The pre-payment-source ``card`` resource, mirrored onto its payment source."""
     fields = {
         **_common(obj, deleted),
-        "customer": mirror_stub(model=Customer, cb_id=obj["customer_id"]),
+        "customer_id": refs.ensure(Customer, obj["customer_id"]),
         "type": "card",
         "status": text(obj, "status", 30),
         "gateway": text(obj, "gateway", 50),
@@ -111,6 +133,7 @@ def legacy_card_apply(obj: dict, *, version: int, deleted: bool = False) -> Appl
         "card_expiry_month": integer(obj, "expiry_month"),
         "card_expiry_year": integer(obj, "expiry_year"),
     }
+    refs.written(PaymentSource, obj["payment_source_id"])
     return mirror_upsert(
         model=PaymentSource, cb_id=obj["payment_source_id"], version=version, fields=fields
     )
@@ -124,11 +147,13 @@ def _plan_of(obj: dict) -> tuple[int, str]:
     return 1, text(obj, "plan_id")
 
 
-def subscription_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
+def subscription_apply(
+    obj: dict, *, version: int, refs: References, deleted: bool = False
+) -> Applied:
     catalog_version, plan_id = _plan_of(obj)
     fields = {
         **_common(obj, deleted),
-        "customer": mirror_stub(model=Customer, cb_id=obj["customer_id"]),
+        "customer_id": refs.ensure(Customer, obj["customer_id"]),
         "status": text(obj, "status", 20),
         "catalog_version": catalog_version,
         "plan_id": plan_id,
@@ -145,20 +170,19 @@ def subscription_apply(obj: dict, *, version: int, deleted: bool = False) -> App
         "cancel_reason": text(obj, "cancel_reason", 50),
         "cancelled_at": ts(obj.get("cancelled_at")),
     }
+    refs.written(Subscription, obj["id"])
     return mirror_upsert(model=Subscription, cb_id=obj["id"], version=version, fields=fields)
 
 
-def invoice_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
-    customer = mirror_stub(model=Customer, cb_id=obj["customer_id"])
+def invoice_apply(obj: dict, *, version: int, refs: References, deleted: bool = False) -> Applied:
+    customer = refs.ensure(Customer, obj["customer_id"])
     subscription = None
-    if obj.get("subscription_id"):
-        subscription, _ = Subscription.objects.get_or_create(
-            cb_id=obj["subscription_id"], defaults={"customer": customer}
-        )
+    if isinstance(obj.get("subscription_id"), str) and obj["subscription_id"]:
+        subscription = refs.ensure(Subscription, obj["subscription_id"], customer_id=customer)
     fields = {
         **_common(obj, deleted),
-        "customer": customer,
-        "subscription": subscription,
+        "customer_id": customer,
+        "subscription_id": subscription,
         "status": text(obj, "status", 20),
         "dunning_status": text(obj, "dunning_status", 20),
         "recurring": bool(obj.get("recurring", True)),
@@ -176,13 +200,16 @@ def invoice_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
         "voided_at": ts(obj.get("voided_at")),
         "dunning_attempts": obj.get("dunning_attempts") or [],
     }
+    refs.written(Invoice, obj["id"])
     return mirror_upsert(model=Invoice, cb_id=obj["id"], version=version, fields=fields)
 
 
-def transaction_apply(obj: dict, *, version: int, deleted: bool = False) -> Applied:
-    customer = (
-        mirror_stub(model=Customer, cb_id=obj["customer_id"]) if obj.get("customer_id") else None
-    )
+def transaction_apply(
+    obj: dict, *, version: int, refs: References, deleted: bool = False
+) -> Applied:
+    customer = None
+    if isinstance(obj.get("customer_id"), str) and obj["customer_id"]:
+        customer = refs.ensure(Customer, obj["customer_id"])
     linked = [
         link.get("invoice_id")
         for link in obj.get("linked_invoices") or []
@@ -190,13 +217,13 @@ def transaction_apply(obj: dict, *, version: int, deleted: bool = False) -> Appl
     ]
     invoice = None
     if linked and customer is not None:
-        invoice, _ = Invoice.objects.get_or_create(cb_id=linked[0], defaults={"customer": customer})
+        invoice = refs.ensure(Invoice, str(linked[0]), customer_id=customer)
     detail = obj.get("error_detail") or {}
     masked = text(obj, "masked_card_number", 40)
     fields = {
         **_common(obj, deleted),
-        "customer": customer,
-        "invoice": invoice,
+        "customer_id": customer,
+        "invoice_id": invoice,
         "subscription_cb_id": text(obj, "subscription_id"),
         "linked_invoice_ids": linked,
         "type": text(obj, "type", 20),
@@ -219,6 +246,7 @@ def transaction_apply(obj: dict, *, version: int, deleted: bool = False) -> Appl
         "recommendation_code": text(detail, "recommendation_code"),
         "error_detail": detail,
     }
+    refs.written(Transaction, obj["id"])
     return mirror_upsert(model=Transaction, cb_id=obj["id"], version=version, fields=fields)
 
 

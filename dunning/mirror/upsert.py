@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -14,23 +15,33 @@ class Applied(StrEnum):
     STALE = "stale"  # the mirror already holds a newer version
 
 
-def mirror_stub(*, model: type[Model], cb_id: str) -> Model:
-    """The row for ``cb_id``, created as a stub (version 0) if Chargebee has not sent it yet."""
-    obj, _ = model.objects.get_or_create(cb_id=cb_id)
-    return obj
+def mirror_stubs_ensure(*, model: type[Model], cb_ids: dict[str, dict]) -> None:
+    """Make sure a row exists for each referenced id (a stub at version 0 if not yet sent).
+
+    ``cb_ids`` maps each id to the stub's required fields (e.g. an invoice's customer).
+    """
+    if cb_ids:
+        model.objects.bulk_create(
+            [model(cb_id=cb_id, **fields) for cb_id, fields in cb_ids.items()],
+            ignore_conflicts=True,
+        )
 
 
 def mirror_upsert(*, model: type[Model], cb_id: str, version: int, fields: dict) -> Applied:
-    obj, created = model.objects.get_or_create(
-        cb_id=cb_id, defaults={**fields, "resource_version": version}
-    )
-    if created:
-        return Applied.APPLIED
-    # A conditional UPDATE: of two workers racing on one row, only a newer version lands.
-    updated = model.objects.filter(pk=obj.pk, resource_version__lt=version).update(
+    # A conditional UPDATE first (the common case, one query): of two workers racing on
+    # one row, only a newer version lands.
+    updated = model.objects.filter(cb_id=cb_id, resource_version__lt=version).update(
         **fields, resource_version=version, mirrored_at=timezone.now()
     )
     if updated:
         return Applied.APPLIED
-    current = model.objects.filter(pk=obj.pk).values_list("resource_version", flat=True).first()
-    return Applied.UNCHANGED if current == version else Applied.STALE
+    current = model.objects.filter(cb_id=cb_id).values_list("resource_version", flat=True).first()
+    if current is not None:
+        return Applied.UNCHANGED if current == version else Applied.STALE
+    try:
+        with transaction.atomic():
+            model.objects.create(cb_id=cb_id, resource_version=version, **fields)
+    except IntegrityError:
+        # Created concurrently by another worker: compare versions again.
+        return mirror_upsert(model=model, cb_id=cb_id, version=version, fields=fields)
+    return Applied.APPLIED

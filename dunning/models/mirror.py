@@ -4,11 +4,25 @@ Each row remembers the ``resource_version`` it was last written from; an older p
 never overwrites a newer one. ``resource_version == 0`` marks a stub: an object known only
 because another object points at it. Money is in minor units, as Chargebee sends it.
 Payment data is limited to brand, last four digits and expiry: never a card number or CVV.
+
+Foreign keys point at Chargebee ids (``to_field="cb_id"``), so a payload's references are
+stored as they come, without a lookup per reference.
 """
 
 from __future__ import annotations
 
 from django.db import models
+
+
+def cb_reference(model: str, related_name: str, *, null: bool = False) -> models.ForeignKey:
+    return models.ForeignKey(
+        model,
+        to_field="cb_id",
+        on_delete=models.PROTECT,
+        related_name=related_name,
+        null=null,
+        blank=null,
+    )
 
 
 class MirrorModel(models.Model):
@@ -53,7 +67,7 @@ class Customer(MirrorModel):
 
 
 class PaymentSource(MirrorModel):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payment_sources")
+    customer = cb_reference("Customer", "payment_sources")
     type = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=30, blank=True)
     gateway = models.CharField(max_length=50, blank=True)
@@ -67,7 +81,7 @@ class PaymentSource(MirrorModel):
 
 
 class Subscription(MirrorModel):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
+    customer = cb_reference("Customer", "subscriptions")
     status = models.CharField(max_length=20, blank=True, db_index=True)
     catalog_version = models.PositiveSmallIntegerField(null=True, blank=True)
     plan_id = models.CharField(max_length=100, blank=True)
@@ -86,10 +100,8 @@ class Subscription(MirrorModel):
 
 
 class Invoice(MirrorModel):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
-    subscription = models.ForeignKey(
-        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
-    )
+    customer = cb_reference("Customer", "invoices")
+    subscription = cb_reference("Subscription", "invoices", null=True)
     status = models.CharField(max_length=20, blank=True, db_index=True)
     dunning_status = models.CharField(max_length=20, blank=True, db_index=True)
     recurring = models.BooleanField(default=True)
@@ -112,12 +124,8 @@ class Invoice(MirrorModel):
 
 
 class Transaction(MirrorModel):
-    customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
-    )
-    invoice = models.ForeignKey(
-        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
-    )
+    customer = cb_reference("Customer", "transactions", null=True)
+    invoice = cb_reference("Invoice", "transactions", null=True)
     subscription_cb_id = models.CharField(max_length=100, blank=True)
     linked_invoice_ids = models.JSONField(default=list, blank=True)
     type = models.CharField(max_length=20, blank=True)
