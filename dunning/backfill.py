@@ -1,17 +1,26 @@
-"""Replay Chargebee's event history (``Event.list``) into the same path webhooks take."""
+"""Replay Chargebee's event history (``Event.list``) into the same mirror webhooks fill.
+
+Each page of up to 100 events is stored in one statement and processed as one batch:
+inline (the embedded default, and ``--inline``) or as a job on the low-priority
+``backfill`` queue, so a backfill never holds up live webhooks.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chargebee import Filters
+from django.db import transaction
 
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
-from dunning.ingest import WebhookRejected, event_store, webhook_validate
+from dunning.ingest import WebhookRejected, events_store_bulk, webhook_validate
 from dunning.models.events import ReceivedVia
+from dunning.processing import events_process_batch
+from dunning.queueing import get_queue
 
 PAGE_SIZE = 100
 
@@ -22,15 +31,19 @@ class BackfillResult:
     stored: int = 0
     duplicates: int = 0
     invalid: int = 0
+    processed: Counter = field(default_factory=Counter)
 
 
 def events_backfill(
     *,
     since: datetime,
+    inline: bool,
     on_page: Callable[[int], None] | None = None,
     sleep: Callable[[float], None] | None = None,
 ) -> BackfillResult:
     """Fetch every event after ``since`` (oldest first) and store the ones not yet seen."""
+    from dunning.jobs import process_event_batch_job
+
     client = chargebee_client()
     result = BackfillResult()
     offset: str | None = None
@@ -44,18 +57,22 @@ def events_backfill(
         if offset:
             params["offset"] = offset
         page = call_with_backoff(lambda p=params: client.Event.list(p), **backoff)
+        payloads = []
         for entry in page.list:
-            result.fetched += 1
             try:
-                payload = webhook_validate(payload=entry.event.raw_data)
+                payloads.append(webhook_validate(payload=entry.event.raw_data))
             except WebhookRejected:
                 result.invalid += 1
-                continue
-            stored = event_store(payload=payload, via=ReceivedVia.BACKFILL)
-            if stored.duplicate:
-                result.duplicates += 1
-            else:
-                result.stored += 1
+        result.fetched += len(page.list)
+        new = events_store_bulk(payloads=payloads, via=ReceivedVia.BACKFILL)
+        result.stored += len(new)
+        result.duplicates += len(payloads) - len(new)
+        if new and inline:
+            result.processed.update(events_process_batch(event_pks=new))
+        elif new:
+            transaction.on_commit(
+                lambda pks=new: get_queue("backfill").enqueue(process_event_batch_job, pks)
+            )
         if on_page:
             on_page(len(page.list))
         offset = page.next_offset

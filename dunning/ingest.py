@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dunning.models import ChargebeeEvent, RejectedWebhook
+from dunning.models import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.events import ReceivedVia
 from dunning.outbox import event_enqueue_on_commit
 from dunning.pci import mask_card_numbers, scrub_card_data
@@ -77,30 +77,56 @@ def _occurred_at(payload: dict) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _event_row(payload: dict, via: str) -> ChargebeeEvent:
+    payload = scrub_card_data(payload)
+    return ChargebeeEvent(
+        event_id=payload["id"],
+        event_type=payload["event_type"],
+        occurred_at=_occurred_at(payload),
+        source=str(payload.get("source") or "")[:40],
+        api_version=str(payload.get("api_version") or "")[:10],
+        payload=payload,
+        received_via=via,
+    )
+
+
 def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResult:
     """Store an event once; a second delivery of the same id returns the stored row.
 
     The processing job is enqueued only after the row is committed. If Redis is down the
     row simply waits for the relay.
     """
-    payload = scrub_card_data(payload)
     try:
         with transaction.atomic():
-            event = ChargebeeEvent.objects.create(
-                event_id=payload["id"],
-                event_type=payload["event_type"],
-                occurred_at=_occurred_at(payload),
-                source=str(payload.get("source") or "")[:40],
-                api_version=str(payload.get("api_version") or "")[:10],
-                payload=payload,
-                received_via=via,
-            )
+            event = _event_row(payload, via)
+            event.save(force_insert=True)
             event_enqueue_on_commit(event_pk=event.pk)
     except IntegrityError:
         event = ChargebeeEvent.objects.get(event_id=payload["id"])
         logger.info("duplicate delivery of %s (%s)", event.event_id, event.event_type)
         return IngestResult(event=event, duplicate=True)
     return IngestResult(event=event, duplicate=False)
+
+
+def events_store_bulk(*, payloads: list[dict], via: str) -> list[int]:
+    """Store a page of validated events (backfill); returns the ids of the rows that are new.
+
+    Nothing is enqueued here: the caller processes the page in one batch.
+    """
+    ids = [payload["id"] for payload in payloads]
+    seen = set(ChargebeeEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
+    rows, queued = [], set()
+    for payload in payloads:
+        if payload["id"] not in seen and payload["id"] not in queued:
+            rows.append(_event_row(payload, via))
+            queued.add(payload["id"])
+    with transaction.atomic():
+        ChargebeeEvent.objects.bulk_create(rows, ignore_conflicts=True)
+    return list(
+        ChargebeeEvent.objects.filter(event_id__in=list(queued), state=EventState.RECEIVED)
+        .order_by("occurred_at", "id")
+        .values_list("pk", flat=True)
+    )
 
 
 def webhook_reject_record(

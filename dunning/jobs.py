@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dunning.outbox import events_relay
-from dunning.processing import event_process
+from dunning.processing import event_process, events_process_batch
 
 
 def process_event_job(event_pk: int) -> str:
@@ -12,3 +12,7 @@ def process_event_job(event_pk: int) -> str:
 
 def relay_pending_events_job() -> int:
     return events_relay()
+
+
+def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
+    return dict(events_process_batch(event_pks=event_pks))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import secrets
 import threading
 import time
@@ -82,6 +83,10 @@ class Sandbox:
     events: list[dict] = field(default_factory=list)
     # payment source id -> what the next charges on it do ("succeed" or a DECLINES key)
     behaviours: dict[str, list[str]] = field(default_factory=dict)
+    # Outside Chargebee: the helpdesk's tickets and the product's usage, per customer.
+    tickets: list[dict] = field(default_factory=list)
+    invoices_by_subscription: dict[str, list[str]] = field(default_factory=dict)
+    usage: dict[str, list[dict]] = field(default_factory=dict)
     idempotent_responses: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
     injected_failures: list[tuple[int, dict]] = field(default_factory=list)
     request_log: list[tuple[str, str]] = field(default_factory=list)
@@ -119,7 +124,8 @@ class Sandbox:
             "api_version": "v2",
             "event_type": event_type,
             "webhook_status": "scheduled",
-            "content": {k: copy.deepcopy(v) for k, v in content.items() if v is not None},
+            # A JSON round trip is a deep copy, several times faster than copy.deepcopy.
+            "content": json.loads(json.dumps({k: v for k, v in content.items() if v is not None})),
         }
         self.events.append(event)
         for listener in list(self.event_listeners):
@@ -137,9 +143,17 @@ class Sandbox:
                 self.hosted_pages,
                 self.behaviours,
                 self.idempotent_responses,
+                self.invoices_by_subscription,
             ):
                 store.clear()
-            for log in (self.comments, self.events, self.injected_failures, self.request_log):
+            self.usage.clear()
+            for log in (
+                self.comments,
+                self.events,
+                self.injected_failures,
+                self.request_log,
+                self.tickets,
+            ):
                 log.clear()
 
     def inject_failures(
@@ -182,6 +196,7 @@ class Sandbox:
         currency: str = "USD",
         customer_id: str | None = None,
         source: str = "api",
+        created_at: int | None = None,
     ) -> dict:
         with self.lock:
             cid = customer_id or self.new_id("cus")
@@ -195,7 +210,7 @@ class Sandbox:
                     "auto_collection": auto_collection,
                     "net_term_days": 0,
                     "allow_direct_debit": False,
-                    "created_at": self.now(),
+                    "created_at": created_at or self.now(),
                     "taxability": "taxable",
                     "deleted": False,
                     "object": "customer",
@@ -290,12 +305,19 @@ class Sandbox:
         period_unit: str = "month",
         catalog_version: int = 2,
         source: str = "api",
+        started_at: int | None = None,
+        term_start: int | None = None,
+        term_end: int | None = None,
     ) -> dict:
+        """A new subscription; ``started_at``/``term_*`` place one that began before today."""
         with self.lock:
             self.get(self.customers, customer_id, "customer")
             sid = self.new_id("sub")
             now = self.now()
             term = 365 * 86400 if period_unit == "year" else 30 * 86400
+            begun = started_at or now
+            term_start = term_start or now
+            term_end = term_end or term_start + term
             subscription = {
                 "id": sid,
                 "customer_id": customer_id,
@@ -303,12 +325,12 @@ class Sandbox:
                 "currency_code": currency,
                 "billing_period": 1,
                 "billing_period_unit": period_unit,
-                "created_at": now,
-                "started_at": now,
-                "activated_at": now,
-                "current_term_start": now,
-                "current_term_end": now + term,
-                "next_billing_at": now + term,
+                "created_at": begun,
+                "started_at": begun,
+                "activated_at": begun,
+                "current_term_start": term_start,
+                "current_term_end": term_end,
+                "next_billing_at": term_end,
                 "has_scheduled_changes": False,
                 "deleted": False,
                 "object": "subscription",
@@ -392,11 +414,12 @@ class Sandbox:
                 }
             )
             self.invoices[invoice["id"]] = invoice
+            self.invoices_by_subscription.setdefault(subscription_id, []).append(invoice["id"])
             self.emit("invoice_generated", source, invoice=invoice)
             return invoice
 
     # --- payments ------------------------------------------------------------------
-    def _next_behaviour(self, payment_source_id: str) -> str:
+    def _next_behaviour(self, payment_source_id: str) -> str | dict:
         queue = self.behaviours.get(payment_source_id) or []
         return queue.pop(0) if queue else "succeed"
 
@@ -463,7 +486,10 @@ class Sandbox:
                     }
                 ],
             }
-            if not succeeded:
+            if isinstance(behaviour, dict):
+                # A simulator's exact decline: {"error_code", "error_text", "error_detail"}.
+                txn.update(status="failure", **behaviour)
+            elif not succeeded:
                 error_code, error_text, detail = DECLINES.get(behaviour, DECLINES["do_not_honor"])
                 txn.update(
                     error_code=error_code,
@@ -522,12 +548,10 @@ class Sandbox:
             return invoice, txn
 
     def _refresh_dues(self, subscription: dict) -> None:
-        due = [
-            i
-            for i in self.invoices.values()
-            if i.get("subscription_id") == subscription["id"]
-            and i["status"] in ("payment_due", "not_paid")
-        ]
+        invoices = (
+            self.invoices[i] for i in self.invoices_by_subscription.get(subscription["id"], ())
+        )
+        due = [i for i in invoices if i["status"] in ("payment_due", "not_paid")]
         subscription.update(
             due_invoices_count=len(due), total_dues=sum(i["amount_due"] for i in due)
         )
@@ -643,12 +667,106 @@ class Sandbox:
             return invoice
 
     def exhaust_dunning(self, *, invoice_id: str) -> dict:
-        """Chargebee's end of dunning: retries used up, invoice left unpaid."""
+        """Chargebee's end of dunning: retries used up, invoice not paid."""
         with self.lock:
             invoice = self.get(self.invoices, invoice_id, "invoice")
             invoice.update(status="not_paid", dunning_status="exhausted", next_retry_at=None)
             self._touch(invoice)
             self.emit("invoice_updated", "scheduled_job", invoice=invoice)
+            return invoice
+
+    def update_card(
+        self,
+        *,
+        payment_source_id: str,
+        expiry_month: int,
+        expiry_year: int,
+        last4: str | None = None,
+        source: str = "external_service",
+    ) -> dict:
+        """A new card on the same payment source: the gateway's account updater, or the customer."""
+        with self.lock:
+            payment_source = self.get(self.payment_sources, payment_source_id, "payment_source")
+            card = payment_source["card"]
+            card.update(expiry_month=expiry_month, expiry_year=expiry_year)
+            if last4:
+                card.update(last4=last4, masked_number=f"************{last4}")
+            payment_source["status"] = "valid"
+            self._touch(payment_source)
+            customer = self.customers[payment_source["customer_id"]]
+            customer["card_status"] = "valid"
+            customer.get("payment_method", {})["status"] = "valid"
+            self._touch(customer)
+            self.emit(
+                "payment_source_updated", source, customer=customer, payment_source=payment_source
+            )
+            return payment_source
+
+    def expire_card(self, *, payment_source_id: str) -> dict:
+        with self.lock:
+            payment_source = self.get(self.payment_sources, payment_source_id, "payment_source")
+            payment_source["status"] = "expired"
+            self._touch(payment_source)
+            customer = self.customers[payment_source["customer_id"]]
+            customer["card_status"] = "expired"
+            customer.get("payment_method", {})["status"] = "expired"
+            self._touch(customer)
+            self.emit(
+                "payment_source_expired",
+                "scheduled_job",
+                customer=customer,
+                payment_source=payment_source,
+            )
+            return payment_source
+
+    def cancel_subscription(
+        self, *, subscription_id: str, reason: str | None = None, source: str = "scheduled_job"
+    ) -> dict:
+        with self.lock:
+            subscription = self.get(self.subscriptions, subscription_id, "subscription")
+            subscription.update(status="cancelled", cancelled_at=self.now())
+            subscription.pop("next_billing_at", None)
+            if reason:
+                subscription["cancel_reason"] = reason
+            self._touch(subscription)
+            customer = self.customers[subscription["customer_id"]]
+            self.emit(
+                "subscription_cancelled", source, subscription=subscription, customer=customer
+            )
+            return subscription
+
+    def renew_term(self, *, subscription_id: str, term_end: int) -> dict:
+        with self.lock:
+            subscription = self.get(self.subscriptions, subscription_id, "subscription")
+            subscription.update(
+                current_term_start=subscription["current_term_end"],
+                current_term_end=term_end,
+                next_billing_at=term_end,
+            )
+            return self._touch(subscription)
+
+    def close_invoice(self, *, invoice_id: str, action: str, source: str = "scheduled_job") -> dict:
+        """End-of-dunning invoice action: ``write_off`` or ``void`` (``not_paid`` leaves it)."""
+        with self.lock:
+            invoice = self.get(self.invoices, invoice_id, "invoice")
+            if action == "write_off":
+                invoice.update(
+                    status="paid",
+                    write_off_amount=invoice["amount_due"],
+                    amount_due=0,
+                    amount_to_collect=0,
+                    paid_at=self.now(),
+                )
+            elif action == "void":
+                invoice.update(
+                    status="voided",
+                    voided_at=self.now(),
+                    amount_due=0,
+                    amount_to_collect=0,
+                    void_reason_code="dunning_final_action",
+                )
+            self._touch(invoice)
+            self.emit("invoice_updated", source, invoice=invoice)
             return invoice
 
     def add_comment(

@@ -1,32 +1,21 @@
-"""Chargebee JSON objects to mirror fields, one function per resource.
+"""Chargebee JSON objects to mirror rows: one spec per resource, shared by every path.
 
-Handles Product Catalog 1.0 (``plan_id``) and 2.0 (``subscription_items``) subscriptions
-and both the ``payment_source`` and the legacy ``card`` resource.
+A spec says which model a content key fills, how to read its fields, and which other
+objects it points at (so a stub can exist before Chargebee sends them). Handles Product
+Catalog 1.0 (``plan_id``) and 2.0 (``subscription_items``) subscriptions and both the
+``payment_source`` and the legacy ``card`` resource.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dunning.mirror.upsert import Applied, mirror_stubs_ensure, mirror_upsert
+from django.db.models import Model
+
 from dunning.models import Customer, Invoice, PaymentSource, Subscription, Transaction
-
-
-class References:
-    """Stubs for the objects a payload points at, skipping those this event already wrote."""
-
-    def __init__(self) -> None:
-        self.known: set[tuple[type, str]] = set()
-
-    def ensure(self, model: type, cb_id: str, **stub_fields: Any) -> str:
-        if (model, cb_id) not in self.known:
-            mirror_stubs_ensure(model=model, cb_ids={cb_id: stub_fields})
-            self.known.add((model, cb_id))
-        return cb_id
-
-    def written(self, model: type, cb_id: str) -> None:
-        self.known.add((model, cb_id))
 
 
 def ts(value: Any) -> datetime | None:
@@ -40,15 +29,20 @@ def text(obj: dict, key: str, limit: int = 100) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-def money(obj: dict, key: str) -> int:
-    return integer(obj, key) or 0
-
-
 def integer(obj: dict, key: str) -> int | None:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= 2**62:
         return None
     return value
+
+
+def money(obj: dict, key: str) -> int:
+    return integer(obj, key) or 0
+
+
+def reference(obj: dict, key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def resource_version(obj: dict, fallback_ms: int) -> int:
@@ -57,24 +51,46 @@ def resource_version(obj: dict, fallback_ms: int) -> int:
     if isinstance(version, int) and not isinstance(version, bool) and 0 < version < 2**62:
         return version
     updated = obj.get("updated_at")
-    if isinstance(updated, int) and not isinstance(updated, bool):
+    if isinstance(updated, int) and not isinstance(updated, bool) and 0 < updated < 2**33:
         return updated * 1000
     return fallback_ms
 
 
-def _common(obj: dict, deleted: bool) -> dict:
-    return {
-        "cb_updated_at": ts(obj.get("updated_at")),
-        "deleted": deleted or bool(obj.get("deleted")),
-        "raw": obj,
-    }
+# A reference: (model, Chargebee id, the fields a stub of it needs).
+Reference = tuple[type[Model], str, dict]
 
 
-def customer_apply(obj: dict, *, version: int, refs: References, deleted: bool = False) -> Applied:
+@dataclass(frozen=True)
+class ResourceSpec:
+    key: str  # the key in an event's ``content``
+    model: type[Model]
+    id_key: str
+    required: tuple[str, ...]
+    read: Callable[[dict], dict]
+    references: Callable[[dict], list[Reference]]
+
+    def fields(self, obj: dict, *, deleted: bool) -> dict:
+        return {
+            **self.read(obj),
+            "cb_updated_at": ts(obj.get("updated_at")),
+            "deleted": deleted or bool(obj.get("deleted")),
+            "raw": obj,
+        }
+
+    def problem(self, obj: object) -> str | None:
+        """Why ``obj`` cannot be mirrored (e.g. "content.invoice.id is missing"), or None."""
+        if not isinstance(obj, dict):
+            return f"content.{self.key} is not an object"
+        for key in self.required:
+            if not isinstance(obj.get(key), str) or not obj[key]:
+                return f"content.{self.key}.{key} is missing"
+        return None
+
+
+def _customer(obj: dict) -> dict:
     payment_method = obj.get("payment_method") or {}
     billing = obj.get("billing_address") or {}
-    fields = {
-        **_common(obj, deleted),
+    return {
         "first_name": text(obj, "first_name", 150),
         "last_name": text(obj, "last_name", 150),
         "email": text(obj, "email", 254),
@@ -90,17 +106,12 @@ def customer_apply(obj: dict, *, version: int, refs: References, deleted: bool =
         "preferred_currency_code": text(obj, "preferred_currency_code", 3),
         "cb_created_at": ts(obj.get("created_at")),
     }
-    refs.written(Customer, obj["id"])
-    return mirror_upsert(model=Customer, cb_id=obj["id"], version=version, fields=fields)
 
 
-def payment_source_apply(
-    obj: dict, *, version: int, refs: References, deleted: bool = False
-) -> Applied:
+def _payment_source(obj: dict) -> dict:
     card = obj.get("card") or {}
-    fields = {
-        **_common(obj, deleted),
-        "customer_id": refs.ensure(Customer, obj["customer_id"]),
+    return {
+        "customer_id": obj["customer_id"],
         "type": text(obj, "type", 40),
         "status": text(obj, "status", 30),
         "gateway": text(obj, "gateway", 50),
@@ -112,17 +123,11 @@ def payment_source_apply(
         "card_expiry_year": integer(card, "expiry_year"),
         "issuing_country": text(obj, "issuing_country", 2),
     }
-    refs.written(PaymentSource, obj["id"])
-    return mirror_upsert(model=PaymentSource, cb_id=obj["id"], version=version, fields=fields)
 
 
-def legacy_card_apply(
-    obj: dict, *, version: int, refs: References, deleted: bool = False
-) -> Applied:
-    """The pre-payment-source ``card`` resource, mirrored onto its payment source."""
-    fields = {
-        **_common(obj, deleted),
-        "customer_id": refs.ensure(Customer, obj["customer_id"]),
+def _legacy_card(obj: dict) -> dict:
+    return {
+        "customer_id": obj["customer_id"],
         "type": "card",
         "status": text(obj, "status", 30),
         "gateway": text(obj, "gateway", 50),
@@ -133,27 +138,20 @@ def legacy_card_apply(
         "card_expiry_month": integer(obj, "expiry_month"),
         "card_expiry_year": integer(obj, "expiry_year"),
     }
-    refs.written(PaymentSource, obj["payment_source_id"])
-    return mirror_upsert(
-        model=PaymentSource, cb_id=obj["payment_source_id"], version=version, fields=fields
-    )
 
 
 def _plan_of(obj: dict) -> tuple[int, str]:
     if "subscription_items" in obj:
-        items = obj.get("subscription_items") or []
+        items = [i for i in obj.get("subscription_items") or [] if isinstance(i, dict)]
         plans = [i for i in items if i.get("item_type") == "plan"] or items
         return 2, text(plans[0], "item_price_id") if plans else ""
     return 1, text(obj, "plan_id")
 
 
-def subscription_apply(
-    obj: dict, *, version: int, refs: References, deleted: bool = False
-) -> Applied:
+def _subscription(obj: dict) -> dict:
     catalog_version, plan_id = _plan_of(obj)
-    fields = {
-        **_common(obj, deleted),
-        "customer_id": refs.ensure(Customer, obj["customer_id"]),
+    return {
+        "customer_id": obj["customer_id"],
         "status": text(obj, "status", 20),
         "catalog_version": catalog_version,
         "plan_id": plan_id,
@@ -170,19 +168,12 @@ def subscription_apply(
         "cancel_reason": text(obj, "cancel_reason", 50),
         "cancelled_at": ts(obj.get("cancelled_at")),
     }
-    refs.written(Subscription, obj["id"])
-    return mirror_upsert(model=Subscription, cb_id=obj["id"], version=version, fields=fields)
 
 
-def invoice_apply(obj: dict, *, version: int, refs: References, deleted: bool = False) -> Applied:
-    customer = refs.ensure(Customer, obj["customer_id"])
-    subscription = None
-    if isinstance(obj.get("subscription_id"), str) and obj["subscription_id"]:
-        subscription = refs.ensure(Subscription, obj["subscription_id"], customer_id=customer)
-    fields = {
-        **_common(obj, deleted),
-        "customer_id": customer,
-        "subscription_id": subscription,
+def _invoice(obj: dict) -> dict:
+    return {
+        "customer_id": obj["customer_id"],
+        "subscription_id": reference(obj, "subscription_id"),
         "status": text(obj, "status", 20),
         "dunning_status": text(obj, "dunning_status", 20),
         "recurring": bool(obj.get("recurring", True)),
@@ -200,30 +191,25 @@ def invoice_apply(obj: dict, *, version: int, refs: References, deleted: bool = 
         "voided_at": ts(obj.get("voided_at")),
         "dunning_attempts": obj.get("dunning_attempts") or [],
     }
-    refs.written(Invoice, obj["id"])
-    return mirror_upsert(model=Invoice, cb_id=obj["id"], version=version, fields=fields)
 
 
-def transaction_apply(
-    obj: dict, *, version: int, refs: References, deleted: bool = False
-) -> Applied:
-    customer = None
-    if isinstance(obj.get("customer_id"), str) and obj["customer_id"]:
-        customer = refs.ensure(Customer, obj["customer_id"])
-    linked = [
-        link.get("invoice_id")
-        for link in obj.get("linked_invoices") or []
-        if link.get("invoice_id")
+def _linked_invoice_ids(obj: dict) -> list[str]:
+    links = obj.get("linked_invoices") or []
+    return [
+        str(link["invoice_id"])
+        for link in links
+        if isinstance(link, dict) and link.get("invoice_id")
     ]
-    invoice = None
-    if linked and customer is not None:
-        invoice = refs.ensure(Invoice, str(linked[0]), customer_id=customer)
-    detail = obj.get("error_detail") or {}
+
+
+def _transaction(obj: dict) -> dict:
+    detail = obj.get("error_detail") if isinstance(obj.get("error_detail"), dict) else {}
     masked = text(obj, "masked_card_number", 40)
-    fields = {
-        **_common(obj, deleted),
+    customer = reference(obj, "customer_id")
+    linked = _linked_invoice_ids(obj)
+    return {
         "customer_id": customer,
-        "invoice_id": invoice,
+        "invoice_id": linked[0] if linked and customer else None,
         "subscription_cb_id": text(obj, "subscription_id"),
         "linked_invoice_ids": linked,
         "type": text(obj, "type", 20),
@@ -246,25 +232,48 @@ def transaction_apply(
         "recommendation_code": text(detail, "recommendation_code"),
         "error_detail": detail,
     }
-    refs.written(Transaction, obj["id"])
-    return mirror_upsert(model=Transaction, cb_id=obj["id"], version=version, fields=fields)
 
 
-# Content keys in the order they are applied: referenced objects before those pointing at them.
-APPLIERS = (
-    ("customer", customer_apply),
-    ("payment_source", payment_source_apply),
-    ("card", legacy_card_apply),
-    ("subscription", subscription_apply),
-    ("invoice", invoice_apply),
-    ("transaction", transaction_apply),
+def _customer_of(obj: dict) -> list[Reference]:
+    return [(Customer, obj["customer_id"], {})]
+
+
+def _invoice_references(obj: dict) -> list[Reference]:
+    refs: list[Reference] = [(Customer, obj["customer_id"], {})]
+    if subscription := reference(obj, "subscription_id"):
+        refs.append((Subscription, subscription, {"customer_id": obj["customer_id"]}))
+    return refs
+
+
+def _transaction_references(obj: dict) -> list[Reference]:
+    customer = reference(obj, "customer_id")
+    if customer is None:
+        return []
+    refs: list[Reference] = [(Customer, customer, {})]
+    if linked := _linked_invoice_ids(obj):
+        refs.append((Invoice, linked[0], {"customer_id": customer}))
+    return refs
+
+
+# In the order they are applied: referenced objects before those pointing at them.
+SPECS = (
+    ResourceSpec("customer", Customer, "id", ("id",), _customer, lambda obj: []),
+    ResourceSpec(
+        "payment_source", PaymentSource, "id", ("id", "customer_id"), _payment_source, _customer_of
+    ),
+    ResourceSpec(
+        "card",
+        PaymentSource,
+        "payment_source_id",
+        ("payment_source_id", "customer_id"),
+        _legacy_card,
+        _customer_of,
+    ),
+    ResourceSpec(
+        "subscription", Subscription, "id", ("id", "customer_id"), _subscription, _customer_of
+    ),
+    ResourceSpec("invoice", Invoice, "id", ("id", "customer_id"), _invoice, _invoice_references),
+    ResourceSpec("transaction", Transaction, "id", ("id",), _transaction, _transaction_references),
 )
-
-REQUIRED_KEYS = {
-    "customer": ("id",),
-    "payment_source": ("id", "customer_id"),
-    "card": ("payment_source_id", "customer_id"),
-    "subscription": ("id", "customer_id"),
-    "invoice": ("id", "customer_id"),
-    "transaction": ("id",),
-}
+# Stubs are created in this order, so a stub's own references exist first.
+MODEL_ORDER = (Customer, PaymentSource, Subscription, Invoice, Transaction)

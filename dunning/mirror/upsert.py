@@ -45,3 +45,18 @@ def mirror_upsert(*, model: type[Model], cb_id: str, version: int, fields: dict)
         # Created concurrently by another worker: compare versions again.
         return mirror_upsert(model=model, cb_id=cb_id, version=version, fields=fields)
     return Applied.APPLIED
+
+
+class References:
+    """Stubs for the objects a payload points at, skipping those this event already wrote."""
+
+    def __init__(self) -> None:
+        self.known: set[tuple[type, str]] = set()
+
+    def ensure(self, model: type[Model], cb_id: str, stub_fields: dict) -> None:
+        if (model, cb_id) not in self.known:
+            mirror_stubs_ensure(model=model, cb_ids={cb_id: stub_fields})
+            self.known.add((model, cb_id))
+
+    def written(self, model: type[Model], cb_id: str) -> None:
+        self.known.add((model, cb_id))

@@ -7,7 +7,6 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from dunning.backfill import events_backfill
-from dunning.processing import events_process_due
 
 
 class Command(BaseCommand):
@@ -27,14 +26,16 @@ class Command(BaseCommand):
             start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             raise CommandError(f"--since must be a date like 2026-01-31, not {since!r}") from None
-        with tqdm(desc="Fetching events", unit="event", disable=options["verbosity"] == 0) as bar:
-            result = events_backfill(since=start, on_page=bar.update)
+        inline = inline or settings.EMBEDDED_REDIS
+        with tqdm(
+            desc="Backfilling events", unit="event", disable=options["verbosity"] == 0
+        ) as bar:
+            result = events_backfill(since=start, inline=inline, on_page=bar.update)
         self.stdout.write(
             f"Fetched {result.fetched}: {result.stored} new, {result.duplicates} already stored, "
             f"{result.invalid} invalid."
         )
-        if inline or settings.EMBEDDED_REDIS:
-            counts = events_process_due(include_recent=True, progress=options["verbosity"] > 0)
-            self.stdout.write(f"Processed here: {dict(counts)}")
+        if inline:
+            self.stdout.write(f"Processed here: {dict(result.processed)}")
         else:
-            self.stdout.write("New events were queued for the workers.")
+            self.stdout.write("New events were queued for the workers (queue: backfill).")
