@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "dunning",
     "collections_desk",
     "analytics",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

@@ -67,11 +67,12 @@ def events_backfill(
         new = events_store_bulk(payloads=payloads, via=ReceivedVia.BACKFILL)
         result.stored += len(new)
         result.duplicates += len(payloads) - len(new)
+        pks = [event.pk for event in new]
         if new and inline:
-            result.processed.update(events_process_batch(event_pks=new))
+            result.processed.update(events_process_batch(event_pks=pks, loaded=new))
         elif new:
             transaction.on_commit(
-                lambda pks=new: get_queue("backfill").enqueue(process_event_batch_job, pks)
+                lambda pks=pks: get_queue("backfill").enqueue(process_event_batch_job, pks)
             )
         if on_page:
             on_page(len(page.list))

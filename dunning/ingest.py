@@ -108,25 +108,28 @@ def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResul
     return IngestResult(event=event, duplicate=False)
 
 
-def events_store_bulk(*, payloads: list[dict], via: str) -> list[int]:
-    """Store a page of validated events (backfill); returns the ids of the rows that are new.
+def events_store_bulk(*, payloads: list[dict], via: str) -> list[ChargebeeEvent]:
+    """Store a page of validated events (backfill); returns the rows that are new, oldest first.
 
-    Nothing is enqueued here: the caller processes the page in one batch.
+    Nothing is enqueued here: the caller processes the page as one batch.
     """
     ids = [payload["id"] for payload in payloads]
     seen = set(ChargebeeEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
-    rows, queued = [], set()
+    rows: dict[str, ChargebeeEvent] = {}
     for payload in payloads:
-        if payload["id"] not in seen and payload["id"] not in queued:
-            rows.append(_event_row(payload, via))
-            queued.add(payload["id"])
-    with transaction.atomic():
-        ChargebeeEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return list(
-        ChargebeeEvent.objects.filter(event_id__in=list(queued), state=EventState.RECEIVED)
-        .order_by("occurred_at", "id")
-        .values_list("pk", flat=True)
-    )
+        if payload["id"] not in seen and payload["id"] not in rows:
+            rows[payload["id"]] = _event_row(payload, via)
+    try:
+        with transaction.atomic():
+            created = ChargebeeEvent.objects.bulk_create(list(rows.values()))
+    except IntegrityError:
+        # Some arrived by webhook meanwhile: keep the rest, then find out which are ours.
+        with transaction.atomic():
+            ChargebeeEvent.objects.bulk_create(list(rows.values()), ignore_conflicts=True)
+        created = list(
+            ChargebeeEvent.objects.filter(event_id__in=list(rows), state=EventState.RECEIVED)
+        )
+    return sorted(created, key=lambda event: (event.occurred_at, event.pk))
 
 
 def webhook_reject_record(

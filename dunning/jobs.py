@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from dunning.models import ChargebeeEvent, EventState
 from dunning.outbox import events_relay
 from dunning.processing import event_process, events_process_batch
 
+# When events queue up faster than one at a time can keep pace, a job takes this many
+# waiting events along with its own; their own jobs then find nothing left to do.
+DRAIN_BATCH = 100
 
-def process_event_job(event_pk: int) -> str:
-    return event_process(event_pk=event_pk).value
 
-
-def relay_pending_events_job() -> int:
-    return events_relay()
+def process_event_job(event_pk: int) -> str | dict[str, int]:
+    waiting = list(
+        ChargebeeEvent.objects.filter(state=EventState.RECEIVED)
+        .exclude(pk=event_pk)
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[: DRAIN_BATCH - 1]
+    )
+    if not waiting:
+        return event_process(event_pk=event_pk).value
+    return dict(events_process_batch(event_pks=[event_pk, *waiting]))
 
 
 def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
     return dict(events_process_batch(event_pks=event_pks))
+
+
+def relay_pending_events_job() -> int:
+    return events_relay()

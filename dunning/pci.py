@@ -36,16 +36,42 @@ def mask_card_numbers(text: str) -> str:
     return _DIGIT_RUN.sub(_mask_match, text)
 
 
+def _needs_scrub(value: Any) -> bool:
+    """Look for card data without copying anything (nearly every payload is clean)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and key.lower() in FORBIDDEN_KEYS:
+                    return True
+                if isinstance(child, dict | list):
+                    stack.append(child)
+                elif isinstance(child, str) and len(child) >= 13 and _DIGIT_RUN.search(child):
+                    return True
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= 13 and _DIGIT_RUN.search(item):
+            return True
+    return False
+
+
 def scrub_card_data(value: Any) -> Any:
     """Return ``value`` with card-number/CVV keys dropped and card-like numbers masked."""
+    if not _needs_scrub(value):
+        return value
+    return _scrub(value)
+
+
+def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: scrub_card_data(item)
+            key: _scrub(item)
             for key, item in value.items()
             if not (isinstance(key, str) and key.lower() in FORBIDDEN_KEYS)
         }
     if isinstance(value, list):
-        return [scrub_card_data(item) for item in value]
+        return [_scrub(item) for item in value]
     if isinstance(value, str) and len(value) >= 13:
         return mask_card_numbers(value)
     return value

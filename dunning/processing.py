@@ -164,20 +164,29 @@ def event_reprocess(*, event: ChargebeeEvent) -> ProcessResult:
     return event_process(event_pk=event.pk)
 
 
-def events_process_batch(*, event_pks: list[int]) -> Counter:
+def events_process_batch(
+    *, event_pks: list[int], loaded: list[ChargebeeEvent] | None = None
+) -> Counter:
     """Process many events in one transaction (backfill, catch-up). Returns counts by state.
 
-    Rows another worker holds are skipped. If the batch as a whole fails, each event is
-    processed on its own so one bad event cannot hold the others back.
+    ``loaded`` may hold rows already in memory (a backfill page just stored), which saves
+    reading their payloads back. Rows another worker holds, or that are already processed,
+    are skipped. If the batch as a whole fails, each event is processed on its own so one
+    bad event cannot hold the others back.
     """
     counts: Counter = Counter()
+    in_memory = {event.pk: event for event in loaded or []}
     try:
         with transaction.atomic():
-            events = list(
+            claimable = set(
                 ChargebeeEvent.objects.select_for_update(skip_locked=True)
                 .filter(pk__in=event_pks, state__in=[EventState.RECEIVED, EventState.FAILED])
-                .order_by("occurred_at", "id")
+                .values_list("pk", flat=True)
             )
+            to_load = [pk for pk in claimable if pk not in in_memory]
+            events = [in_memory[pk] for pk in claimable if pk in in_memory]
+            events += list(ChargebeeEvent.objects.filter(pk__in=to_load))
+            events.sort(key=lambda event: (event.occurred_at, event.pk))
             _events_apply_bulk(events)
             _events_save_results(events)
             counts.update(event.state for event in events)

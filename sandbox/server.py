@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import bisect
 import json
 import logging
 import re
@@ -97,6 +98,9 @@ class SandboxAPI:
                 self.hosted_update_payment_method,
             ),
             ("POST", r(r"^/api/v2/hosted_pages/collect_now$"), self.hosted_collect_now),
+            # Outside Chargebee: a helpdesk and a product-analytics API (see docs/signals.md).
+            ("GET", r(r"^/signals/v1/tickets$"), self.ticket_list),
+            ("GET", r(r"^/signals/v1/usage$"), self.usage_list),
         ]
 
     # --- reads -------------------------------------------------------------------------
@@ -156,13 +160,33 @@ class SandboxAPI:
         return self._paged(items, params, "payment_source")
 
     def event_list(self, params):
+        oldest_first = _one(params, "sort_by[asc]") == "occurred_at"
+        if not (oldest_first and self.sb.events_in_order):
+            fields = ("occurred_at", "event_type", "source", "id")
+            items = [e for e in self.sb.events if _matches_filters(e, params, fields)]
+            items.sort(key=lambda e: (e["occurred_at"], e["id"]), reverse=not oldest_first)
+            return self._paged(items, params, "event")
+        # The common backfill query, answered without scanning history: events are kept in
+        # time order, so the start is a binary search and next_offset is a position.
+        events, limit = self.sb.events, min(max(_int(params, "limit", 10), 1), 100)
+        start = _int(params, "offset")
+        if start is None:
+            after = _int(params, "occurred_at[after]")
+            start = (
+                0
+                if after is None
+                else bisect.bisect_right(events, after, key=lambda e: e["occurred_at"])
+            )
         fields = ("occurred_at", "event_type", "source", "id")
-        items = [e for e in self.sb.events if _matches_filters(e, params, fields)]
-        items.sort(
-            key=lambda e: (e["occurred_at"], e["id"]),
-            reverse=_one(params, "sort_by[asc]") != "occurred_at",
-        )
-        return self._paged(items, params, "event")
+        page, position = [], start
+        while position < len(events) and len(page) < limit:
+            if _matches_filters(events[position], params, fields):
+                page.append(events[position])
+            position += 1
+        body: dict = {"list": [{"event": event} for event in page]}
+        if position < len(events):
+            body["next_offset"] = str(position)
+        return body
 
     def event_retrieve(self, params, eid):
         for event in self.sb.events:
@@ -171,6 +195,24 @@ class SandboxAPI:
         raise SandboxError(
             404, "resource_not_found", f"Sorry, we couldn't find that resource: event {eid}"
         )
+
+    def ticket_list(self, params):
+        fields = ("customer_id", "created_at", "topic")
+        items = [t for t in self.sb.tickets if _matches_filters(t, params, fields)]
+        return self._paged(items, params, "ticket")
+
+    def usage_list(self, params):
+        customer_id = _one(params, "customer_id[is]")
+        if not customer_id:
+            raise SandboxError(
+                400, "param_wrong_value", "customer_id[is] is required", param="customer_id[is]"
+            )
+        months = [
+            m
+            for m in self.sb.usage.get(customer_id, [])
+            if _matches_filters(m, params, ("month_start",))
+        ]
+        return self._paged(months, params, "usage")
 
     # --- writes ------------------------------------------------------------------------
     def collect_payment(self, params, iid):
@@ -349,11 +391,15 @@ class SandboxServer:
 
     def __init__(self, sandbox: Sandbox | None = None, *, port: int = 0):
         self.sandbox = sandbox or Sandbox()
-        api = SandboxAPI(self.sandbox, lambda: self.url)
+        self.api = api = SandboxAPI(self.sandbox, lambda: self.url)
         handler = type("SandboxHandler", (_Handler,), {"api": api})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    def add_route(self, method: str, path: str, view: Callable[[dict], dict]) -> None:
+        """Serve an extra endpoint (the standalone sandbox's control routes)."""
+        self.api.routes.append((method, re.compile(f"^{re.escape(path)}$"), view))
 
     @property
     def port(self) -> int:

@@ -93,6 +93,7 @@ class Sandbox:
     event_listeners: list[Callable[[dict], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.events_in_order = True
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
         self._last_version = 0
@@ -127,6 +128,8 @@ class Sandbox:
             # A JSON round trip is a deep copy, several times faster than copy.deepcopy.
             "content": json.loads(json.dumps({k: v for k, v in content.items() if v is not None})),
         }
+        if self.events and event["occurred_at"] < self.events[-1]["occurred_at"]:
+            self.events_in_order = False
         self.events.append(event)
         for listener in list(self.event_listeners):
             listener(event)
@@ -147,6 +150,7 @@ class Sandbox:
             ):
                 store.clear()
             self.usage.clear()
+            self.events_in_order = True
             for log in (
                 self.comments,
                 self.events,

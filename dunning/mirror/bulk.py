@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
+from django.utils import timezone
 
 from dunning.mirror.resources import MODEL_ORDER, Reference
 from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
@@ -73,7 +74,45 @@ def mirror_apply_bulk(*, items: list[Item]) -> dict[tuple[type[Model], str], int
             for obj in new:
                 version, fields = rows[obj.cb_id]
                 mirror_upsert(model=model, cb_id=obj.cb_id, version=version, fields=fields)
-        for cb_id, (version, fields) in rows.items():
-            if cb_id in existing and existing[cb_id] < version:
-                mirror_upsert(model=model, cb_id=cb_id, version=version, fields=fields)
+        newer = [
+            (cb_id, version, fields)
+            for cb_id, (version, fields) in rows.items()
+            if cb_id in existing and existing[cb_id] < version
+        ]
+        mirror_update_many(model=model, rows=newer)
     return before
+
+
+def mirror_update_many(*, model: type[Model], rows: list[tuple[str, int, dict]]) -> None:
+    """The version-guarded UPDATE of ``mirror_upsert``, prepared once and run for every row.
+
+    Rows are grouped by the fields they set (the ``card`` and ``payment_source`` resources
+    fill different columns of the same table).
+    """
+    groups: dict[tuple[str, ...], list[tuple[str, int, dict]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(sorted(row[2]))].append(row)
+    now = timezone.now()
+    table = connection.ops.quote_name(model._meta.db_table)
+    for names, group in groups.items():
+        fields = [(name, model._meta.get_field(name)) for name in names]
+        version_field = model._meta.get_field("resource_version")
+        mirrored_field = model._meta.get_field("mirrored_at")
+        assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for _, f in fields)
+        sql = (
+            f"UPDATE {table} SET {assignments}, resource_version = %s, mirrored_at = %s "  # noqa: S608
+            "WHERE cb_id = %s AND resource_version < %s"
+        )
+        mirrored = mirrored_field.get_db_prep_save(now, connection)
+        params = [
+            [
+                *(f.get_db_prep_save(values[name], connection) for name, f in fields),
+                version_field.get_db_prep_save(version, connection),
+                mirrored,
+                cb_id,
+                version,
+            ]
+            for cb_id, version, values in group
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, params)

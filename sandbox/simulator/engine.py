@@ -21,7 +21,7 @@ from sandbox.simulator.outcomes import (
     retry_success_probability,
     updates_card_after_email,
 )
-from sandbox.simulator.population import SimCustomer, draw_customer
+from sandbox.simulator.population import SimCustomer, draw_customer, payday_between
 from sandbox.simulator.signals import draw_ticket, monthly_usage
 from sandbox.store import Sandbox
 
@@ -66,6 +66,8 @@ class Outcomes:
     final_actions: Counter = field(default_factory=Counter)
     outages: list[tuple[str, float, float]] = field(default_factory=list)
     card_updates: Counter = field(default_factory=Counter)
+    # Every retry: (reason, paid since the failure, local hour, succeeded), to check signal.
+    retries: list[tuple[str, bool, int, bool]] = field(default_factory=list)
 
     @property
     def failure_rate(self) -> float:
@@ -110,31 +112,40 @@ class Simulator:
     def next_at(self) -> float | None:
         return self._queue[0][0] if self._queue else None
 
-    def run_until(self, end: float, *, on_progress=None) -> None:
+    def run_until(self, end: float, *, on_progress=None) -> int:
+        """Play everything scheduled up to ``end``; returns how many things happened."""
+        happened = 0
         while self._queue and self._queue[0][0] <= end:
             at, _seq, kind, args = heapq.heappop(self._queue)
-            self.clock.now = max(self.clock.now, at)
-            getattr(self, f"_on_{kind}")(*args)
+            with self.sandbox.lock:  # the sandbox's HTTP threads read the same objects
+                self.clock.now = max(self.clock.now, at)
+                getattr(self, f"_on_{kind}")(*args)
+            happened += 1
             if on_progress:
                 on_progress(self.clock.now)
         self.clock.now = max(self.clock.now, end)
+        return happened
 
     # --- setting up the business -------------------------------------------------------
-    def populate(self, *, customers: int, until: float) -> None:
-        """Existing customers at the start, then signups, outages and monthly rhythms."""
+    def populate(self, *, customers: int) -> None:
+        """The customers the business has at the start; each month then brings its own."""
+        self.size = customers
         for _ in range(customers):
             self._add_customer(existing=True)
-        months = max(1, round((until - self.start) / (30 * p.DAY)))
-        for month in range(months):
-            month_start = add_months(self.start, month)
-            self.schedule(month_start, "usage_month", month_start)
-            for _ in range(self._poisson(customers * p.MONTHLY_SIGNUP_RATE)):
-                self.schedule(month_start + self.rng.uniform(0, 30 * p.DAY), "signup")
-        for _ in range(self._poisson(p.OUTAGES_PER_YEAR * (until - self.start) / (365 * p.DAY))):
+        self.schedule(self.start, "month", self.start)
+
+    def _on_month(self, month_start: float) -> None:
+        """Signups, product usage, tickets and gateway outages for one month."""
+        month_end = add_months(month_start, 1)
+        self.schedule(month_end, "month", month_end)
+        for _ in range(self._poisson(self.size * p.MONTHLY_SIGNUP_RATE)):
+            self.schedule(self.rng.uniform(month_start, month_end), "signup")
+        for _ in range(self._poisson(p.OUTAGES_PER_YEAR / 12)):
             gateway = self.rng.choices(list(p.GATEWAY_MIX), weights=list(p.GATEWAY_MIX.values()))[0]
-            begins = self.rng.uniform(self.start, until)
+            begins = self.rng.uniform(month_start, month_end)
             ends = begins + self.rng.uniform(*p.OUTAGE_HOURS) * p.HOUR
             self.outcomes.outages.append((gateway, begins, ends))
+        self._usage_month(month_start, month_end)
 
     def _poisson(self, mean: float) -> int:
         # Knuth's method; fine for the small means used here.
@@ -230,7 +241,7 @@ class Simulator:
     def _on_signup(self) -> None:
         self._add_customer(existing=False)
 
-    def _on_usage_month(self, month_start: float) -> None:
+    def _usage_month(self, month_start: float, month_end: float) -> None:
         for sim in self.customers.values():
             if self.sandbox.subscriptions[sim.subscription_id]["status"] == "cancelled":
                 continue
@@ -243,9 +254,8 @@ class Simulator:
                     if sim.has_churn_intent(month_start) and self.rng.random() < 0.5
                     else "product"
                 )
-                self.schedule(
-                    month_start + self.rng.uniform(0, 30 * p.DAY), "ticket", sim.customer_id, topic
-                )
+                at = self.rng.uniform(month_start, month_end)
+                self.schedule(at, "ticket", sim.customer_id, topic)
 
     def _on_ticket(self, customer_id: str, topic: str) -> None:
         self._ticket_seq += 1
@@ -414,6 +424,8 @@ class Simulator:
             retries_so_far=case.attempts - 1,
         )
         succeeds = self.rng.random() < chance
+        paid = payday_between(sim, case.failed_at, now)
+        self.outcomes.retries.append((case.reason, paid, sim.local(now).hour, succeeds))
         reason = "gateway_unavailable" if down else case.reason
         self.sandbox.behaviours[sim.payment_source_id] = [
             "succeed" if succeeds else self._decline(sim, reason)

@@ -287,3 +287,19 @@ def test_processing_through_the_queue_after_commit(
 
     assert run_jobs() == 2
     assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
+
+
+def test_a_job_drains_other_waiting_events_and_their_jobs_do_nothing(
+    run_jobs, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("payment_failed", "invoice_updated", "invoice_generated", "payment_succeeded"):
+            ingest(name)
+
+    run_jobs()
+
+    assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
+    assert set(ChargebeeEvent.objects.values_list("attempts", flat=True)) == {1}
+    # invoice_generated is older than invoice_updated: the mirror keeps the newer one.
+    assert Invoice.objects.get(cb_id="19").status == "payment_due"
+    assert Invoice.objects.get(cb_id="22").status == "paid"

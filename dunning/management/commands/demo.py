@@ -1,23 +1,27 @@
-"""``make demo``: one process with the dashboard, an RQ worker, and a Chargebee sandbox."""
+"""``make demo``: the dashboard, an RQ worker, and a simulated Chargebee business."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import subprocess
+import sys
 import threading
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from tqdm import tqdm
 
+from dunning.backfill import events_backfill
 from dunning.embedded_worker import start_embedded_worker
 from dunning.roles import roles_ensure
-from sandbox.demo_business import seed_demo_business
-from sandbox.server import SandboxServer
-from sandbox.webhooks import WebhookDelivery
 
 DEMO_PASSWORD = "dunwell-demo"
 DEMO_USERS = [
@@ -45,60 +49,119 @@ def demo_users_ensure() -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the Dunwell demo: dashboard, RQ worker and Chargebee sandbox in one process."
+    help = (
+        "Run the Dunwell demo. The Chargebee sandbox (its own process) simulates a year of a "
+        "subscription business; Dunwell backfills it through Event.list, then the business "
+        "keeps running and sends webhooks while the dashboard is open."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8111)
-        parser.add_argument("--customers", type=int, default=60)
-        parser.add_argument("--months", type=int, default=4)
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--months", type=int, default=12)
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument("--dunning", choices=["custom", "smart"], default="custom")
+        parser.add_argument("--events-per-minute", type=float, default=40.0)
+        parser.add_argument("--no-server", action="store_true", help="load the data, then exit")
 
-    def handle(self, *args, addr, port, sandbox_port, customers, months, seed, **options):
-        # One line per webhook would bury the URL and logins; errors still show.
+    def handle(self, *args, **o):
+        # One line per webhook would bury the URL and the logins; errors still show.
         logging.getLogger("django.server").setLevel(logging.WARNING)
-        with transaction.atomic():
-            demo_users_ensure()
-        sandbox_server = SandboxServer(port=sandbox_port).start()
-        settings.CHARGEBEE_API_BASE = sandbox_server.url
-        settings.CHARGEBEE_API_KEY = sandbox_server.sandbox.api_key
-        start_embedded_worker()
-        base_url = f"http://{addr}:{port}"
-        delivery = WebhookDelivery(
-            url=f"{base_url}/webhooks/chargebee/",
-            username=settings.CHARGEBEE_WEBHOOK_USERNAME,
-            password=settings.CHARGEBEE_WEBHOOK_PASSWORD,
+        started = time.monotonic()
+        base_url = f"http://{o['addr']}:{o['port']}"
+        sandbox_url = f"http://127.0.0.1:{o['sandbox_port']}"
+        sandbox = self._start_sandbox(o, sandbox_url, base_url)
+        self.stdout.write("Starting a fresh demo (the previous demo's data is cleared).")
+        self._fresh_database()
+        demo_users_ensure()
+        settings.CHARGEBEE_API_BASE = sandbox_url
+        status = self._wait_for_history(sandbox_url, sandbox)
+        for line in status["summary"]:
+            self.stdout.write("  " + line)
+        with tqdm(total=status["events"], desc="Dunwell backfills it", unit="event") as bar:
+            result = events_backfill(
+                since=datetime(2000, 1, 1, tzinfo=UTC), inline=True, on_page=bar.update
+            )
+        self.stdout.write(
+            f"  {result.stored} events stored and processed: {dict(result.processed)}; "
+            f"loaded in {time.monotonic() - started:.0f} s"
         )
-        delivery.start()
-        sandbox_server.sandbox.event_listeners.append(delivery.enqueue)
+        if o["no_server"]:
+            return
+        start_embedded_worker()
         threading.Thread(
-            target=self._seed_when_up,
-            args=(base_url, sandbox_server, delivery, customers, months, seed),
-            daemon=True,
+            target=self._go_live_when_up, args=(base_url, sandbox_url), daemon=True
         ).start()
         self.stdout.write(self.style.SUCCESS(f"\nDunwell demo: {base_url}/"))
-        self.stdout.write(f"Log in as agent / manager / admin, password {DEMO_PASSWORD}")
+        self.stdout.write(f"Log in as agent, manager or admin; the password is {DEMO_PASSWORD}")
         self.stdout.write(
-            f"Chargebee sandbox: {sandbox_server.url}/api/v2, "
-            f"webhooks to {base_url}/webhooks/chargebee/\n"
+            f"Chargebee sandbox: {sandbox_url}/api/v2. The business keeps running: about "
+            f"{o['events_per_minute']:g} Chargebee events a minute arrive as webhooks.\n"
         )
-        call_command("runserver", f"{addr}:{port}", use_reloader=False, use_threading=True)
+        call_command(
+            "runserver", f"{o['addr']}:{o['port']}", use_reloader=False, use_threading=True
+        )
 
-    def _seed_when_up(self, base_url, sandbox_server, delivery, customers, months, seed):
-        for _ in range(200):
+    def _fresh_database(self) -> None:
+        if connection.vendor == "sqlite":
+            # Deleting a big SQLite file is far quicker than DELETE FROM every table.
+            path = Path(connection.settings_dict["NAME"])
+            connection.close()
+            for suffix in ("", "-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            call_command("migrate", interactive=False, verbosity=0)
+        else:
+            call_command("flush", interactive=False, verbosity=0)
+
+    def _start_sandbox(self, o: dict, sandbox_url: str, base_url: str) -> subprocess.Popen:
+        command = [
+            sys.executable, "-m", "sandbox", "--port", str(o["sandbox_port"]),
+            "--customers", str(o["customers"]), "--months", str(o["months"]),
+            "--seed", str(o["seed"]), "--dunning", o["dunning"],
+            "--api-key", settings.CHARGEBEE_API_KEY,
+            "--webhook-url", f"{base_url}/webhooks/chargebee/",
+            "--webhook-username", settings.CHARGEBEE_WEBHOOK_USERNAME,
+            "--webhook-password", settings.CHARGEBEE_WEBHOOK_PASSWORD,
+            "--events-per-minute", str(o["events_per_minute"]),
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own argv
+        atexit.register(process.terminate)
+        return process
+
+    def _status(self, sandbox_url: str) -> dict | None:
+        try:
+            response = httpx.get(
+                f"{sandbox_url}/__sandbox/status", auth=(settings.CHARGEBEE_API_KEY, ""), timeout=2
+            )
+        except httpx.HTTPError:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def _wait_for_history(self, sandbox_url: str, process: subprocess.Popen) -> dict:
+        with tqdm(desc="The sandbox simulates the business", unit="day") as bar:
+            while True:
+                if process.poll() is not None:
+                    raise CommandError(
+                        f"The Chargebee sandbox stopped (exit {process.returncode}); is port "
+                        f"{sandbox_url.rsplit(':', 1)[1]} free?"
+                    )
+                status = self._status(sandbox_url)
+                if status:
+                    bar.total = status["days"]
+                    bar.update(status["day"] - bar.n)
+                    if status["state"] != "simulating":
+                        return status
+                time.sleep(0.3)
+
+    def _go_live_when_up(self, base_url: str, sandbox_url: str) -> None:
+        for _ in range(300):
             try:
                 httpx.get(f"{base_url}/login/", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        sandbox = sandbox_server.sandbox
-        self.stdout.write(f"Simulating {months} months of a {customers}-customer business…")
-        seed_demo_business(sandbox, customers=customers, months=months, seed=seed, end=time.time())
-        sandbox.clock = time.time
-        delivery.wait_idle(timeout=600)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo data loaded: {len(sandbox.events)} Chargebee events delivered as webhooks."
-            )
+        httpx.post(
+            f"{sandbox_url}/__sandbox/live", auth=(settings.CHARGEBEE_API_KEY, ""), timeout=5
         )
