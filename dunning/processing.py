@@ -176,6 +176,7 @@ def events_process_batch(
     """
     counts: Counter = Counter()
     in_memory = {event.pk: event for event in loaded or []}
+    claimed_at = timezone.now()
     try:
         with transaction.atomic():
             claimable = set(
@@ -188,7 +189,7 @@ def events_process_batch(
             events += list(ChargebeeEvent.objects.filter(pk__in=to_load))
             events.sort(key=lambda event: (event.occurred_at, event.pk))
             _events_apply_bulk(events)
-            _events_save_results(events)
+            _events_save_results(events, claimed_at=claimed_at)
             counts.update(event.state for event in events)
     except Exception:
         logger.exception("batch of %s events failed; processing them one by one", len(event_pks))
@@ -247,7 +248,7 @@ def _events_apply_bulk(events: list[ChargebeeEvent]) -> None:
         event.state = _state_of(outcome)
 
 
-def _events_save_results(events: list[ChargebeeEvent]) -> None:
+def _events_save_results(events: list[ChargebeeEvent], *, claimed_at) -> None:
     """Save each event's state and outcome: one prepared statement run for every row.
 
     (``bulk_update`` builds a CASE expression per row and field, far slower at this size.)
@@ -255,7 +256,10 @@ def _events_save_results(events: list[ChargebeeEvent]) -> None:
     if not events:
         return
     ChargebeeEvent.objects.filter(pk__in=[e.pk for e in events]).update(
-        processed_at=timezone.now(), attempts=F("attempts") + 1, next_attempt_at=None
+        claimed_at=claimed_at,
+        processed_at=timezone.now(),
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
     )
     table = ChargebeeEvent._meta.db_table
     json_param = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
