@@ -233,5 +233,11 @@ LOGGING = {
             "propagate": True,
         },
         "rq.worker": {"handlers": ["console"], "level": "WARNING"},
+        # One line per request (every webhook) buries the rest; DUNWELL_ACCESS_LOG=True shows it.
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO" if envbool("DUNWELL_ACCESS_LOG", "False") else "WARNING",
+            "propagate": False,
+        },
     },
 }

@@ -48,4 +48,5 @@ def test_agent_has_no_event_log_link_and_is_refused_the_page(
     assert page.locator("nav >> text=Event log").count() == 0
     response = page.goto(f"{live_server.url}/dunning/events/")
     assert response.status == 403
+    assert page.locator("text=You can't open this page").is_visible()
     screenshot("overview-agent")

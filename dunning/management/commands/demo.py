@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import logging
 import subprocess
 import sys
 import threading
@@ -67,8 +66,6 @@ class Command(BaseCommand):
         parser.add_argument("--no-server", action="store_true", help="load the data, then exit")
 
     def handle(self, *args, **o):
-        # One line per webhook would bury the URL and the logins; errors still show.
-        logging.getLogger("django.server").setLevel(logging.WARNING)
         started = time.monotonic()
         base_url = f"http://{o['addr']}:{o['port']}"
         sandbox_url = f"http://127.0.0.1:{o['sandbox_port']}"
