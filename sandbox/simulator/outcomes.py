@@ -68,7 +68,7 @@ def retry_success_probability(
         probability *= 0.8 if amount > 10_000 else 1.0
     elif reason == "do_not_honor":
         probability *= max(0.35, 1.0 - hours / (24 * 14))
-    elif reason in ("issuer_unavailable", "gateway_unavailable") and hours < 2:
+    elif reason in ("issuer_unavailable", "processing_error", "gateway_unavailable") and hours < 2:
         probability *= 0.4
     probability *= local_time_factor(customer, attempt_at)
     probability *= 0.88**customer.failures

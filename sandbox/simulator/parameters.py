@@ -21,7 +21,8 @@ FUNDING_MIX = {"credit": 0.60, "debit": 0.37, "prepaid": 0.03}  # assumption
 DECLINE_MIX = {
     "insufficient_funds": 0.48,
     "do_not_honor": 0.30,
-    "issuer_unavailable": 0.13,  # the "temporary hold / try again" family
+    "issuer_unavailable": 0.07,  # the "temporary hold / try again" family
+    "processing_error": 0.06,
     "authentication_required": 0.03,
     "card_cancelled_by_holder": 0.02,  # Mastercard MAC 21: cardholder stopped the recurring payment
     "lost_or_stolen": 0.02,
@@ -34,6 +35,7 @@ DECLINE_CODES = {
     "insufficient_funds": ("51", "Insufficient funds", "soft_decline", ["24", "25", "26", "02", None]),
     "do_not_honor": ("05", "Do not honor", "soft_decline", ["02", None, None]),
     "issuer_unavailable": ("91", "Issuer or switch inoperative", "soft_decline", [None]),
+    "processing_error": ("96", "System malfunction", "processing_error", ["02", None]),
     "expired_card": ("54", "Expired card", "hard_decline", ["01"]),
     "authentication_required": ("1A", "Additional customer authentication required", "authentication_required", [None]),
     "card_cancelled_by_holder": ("R1", "Revocation of authorization order", "hard_decline", ["21"]),
@@ -56,6 +58,7 @@ RETRY_BASE_SUCCESS = {
     "insufficient_funds": 0.14,
     "do_not_honor": 0.22,
     "issuer_unavailable": 0.65,
+    "processing_error": 0.60,
     "suspected_fraud": 0.10,
     "authentication_required": 0.02,  # off-session retries cannot authenticate [CK3]
     "gateway_unavailable": 0.90,
