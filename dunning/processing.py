@@ -153,15 +153,29 @@ def _event_fail(*, event: ChargebeeEvent, error: str, retry: bool) -> None:
     )
 
 
-def event_reprocess(*, event: ChargebeeEvent) -> ProcessResult:
+def event_reprocess(*, event: ChargebeeEvent, user) -> ProcessResult:
     """Run an event through processing again (from the event log), whatever its state.
 
-    Safe by construction: the mirror only takes versions newer than what it holds.
+    Safe by construction: the mirror only takes versions newer than what it holds. The
+    request and its result go to the audit trail.
     """
+    from dunning.audit import audit_record
+
+    previous = event.state
     ChargebeeEvent.objects.filter(pk=event.pk).exclude(state=EventState.PROCESSING).update(
         state=EventState.RECEIVED, attempts=0, next_attempt_at=None
     )
-    return event_process(event_pk=event.pk)
+    details = {"event_id": event.event_id, "previous_state": previous}
+    try:
+        result = event_process(event_pk=event.pk)
+    except Exception as error:
+        details["error"] = str(error)
+        raise
+    else:
+        details["result"] = result.value
+    finally:
+        audit_record(action="event.reprocess", actor=user, target=event, data=details)
+    return result
 
 
 def events_process_batch(

@@ -29,6 +29,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_chargebeeevent",
         "dunning.reprocess_chargebeeevent",
         "dunning.view_rejectedwebhook",
+        "dunning.view_auditentry",
     ),
 }
 
@@ -65,6 +66,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("Overview", "home"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
+    NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
 )
 
 

@@ -8,4 +8,5 @@ urlpatterns = [
     path("events/", views.event_list, name="event_list"),
     path("events/<int:pk>/", views.event_detail, name="event_detail"),
     path("events/<int:pk>/reprocess/", views.event_reprocess_view, name="event_reprocess"),
+    path("audit/", views.audit_list, name="audit_list"),
 ]

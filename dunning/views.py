@@ -11,8 +11,9 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from dunning import queries
+from dunning.audit import audit_verify
 from dunning.forms import EventFilterForm
-from dunning.models import ChargebeeEvent, RejectedWebhook
+from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
 from dunning.processing import event_reprocess
 
 PAGE_SIZE = 50
@@ -53,12 +54,24 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("dunning.view_auditentry", raise_exception=True)
+def audit_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(
+        AuditEntry.objects.select_related("actor").order_by("-seq"), PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    checked, problem = audit_verify() if request.GET.get("verify") else (None, None)
+    return render(
+        request, "dunning/audit_list.html", {"page": page, "checked": checked, "problem": problem}
+    )
+
+
+@login_required
 @require_POST
 @permission_required("dunning.reprocess_chargebeeevent", raise_exception=True)
 def event_reprocess_view(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(ChargebeeEvent, pk=pk)
     try:
-        result = event_reprocess(event=event)
+        result = event_reprocess(event=event, user=request.user)
     except Exception as error:  # shown to the admin; the event keeps its error for the relay
         messages.error(request, f"Reprocessing failed: {error}")
     else:

@@ -1,7 +1,9 @@
+from dunning.models.audit import AuditEntry
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 
 __all__ = [
+    "AuditEntry",
     "ChargebeeEvent",
     "Customer",
     "EventState",
