@@ -37,12 +37,20 @@ class IngestResult:
     duplicate: bool
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def webhook_parse(*, body: bytes) -> dict:
     """Parse a webhook body and validate its envelope, or raise ``WebhookRejected`` (400)."""
     try:
-        payload = json.loads(body)
+        text = body.decode("utf-8")
+        payload = json.loads(text, parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as error:
         raise WebhookRejected(400, f"body is not valid JSON: {error}") from None
+    if "\\u0000" in text:
+        # Valid JSON, but no database stores NUL characters in text.
+        raise WebhookRejected(400, "body contains NUL characters (\\u0000)")
     return webhook_validate(payload=payload)
 
 
@@ -102,7 +110,9 @@ def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResul
             event.save(force_insert=True)
             event_enqueue_on_commit(event_pk=event.pk)
     except IntegrityError:
-        event = ChargebeeEvent.objects.get(event_id=payload["id"])
+        event = ChargebeeEvent.objects.filter(event_id=payload["id"]).first()
+        if event is None:
+            raise  # not a duplicate: a storage failure the view answers with 503
         logger.info("duplicate delivery of %s (%s)", event.event_id, event.event_type)
         return IngestResult(event=event, duplicate=True)
     return IngestResult(event=event, duplicate=False)

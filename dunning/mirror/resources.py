@@ -40,6 +40,18 @@ def money(obj: dict, key: str) -> int:
     return integer(obj, key) or 0
 
 
+def nested(obj: dict, key: str) -> dict:
+    """A nested object, or an empty one when the payload has something else there."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def listed(obj: dict, key: str) -> list:
+    """A nested list, or an empty one when the payload has something else there."""
+    value = obj.get(key)
+    return value if isinstance(value, list) else []
+
+
 def reference(obj: dict, key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) and value else None
@@ -88,8 +100,8 @@ class ResourceSpec:
 
 
 def _customer(obj: dict) -> dict:
-    payment_method = obj.get("payment_method") or {}
-    billing = obj.get("billing_address") or {}
+    payment_method = nested(obj, "payment_method")
+    billing = nested(obj, "billing_address")
     return {
         "first_name": text(obj, "first_name", 150),
         "last_name": text(obj, "last_name", 150),
@@ -109,7 +121,7 @@ def _customer(obj: dict) -> dict:
 
 
 def _payment_source(obj: dict) -> dict:
-    card = obj.get("card") or {}
+    card = nested(obj, "card")
     return {
         "customer_id": obj["customer_id"],
         "type": text(obj, "type", 40),
@@ -142,7 +154,7 @@ def _legacy_card(obj: dict) -> dict:
 
 def _plan_of(obj: dict) -> tuple[int, str]:
     if "subscription_items" in obj:
-        items = [i for i in obj.get("subscription_items") or [] if isinstance(i, dict)]
+        items = [i for i in listed(obj, "subscription_items") if isinstance(i, dict)]
         plans = [i for i in items if i.get("item_type") == "plan"] or items
         return 2, text(plans[0], "item_price_id") if plans else ""
     return 1, text(obj, "plan_id")
@@ -189,12 +201,12 @@ def _invoice(obj: dict) -> dict:
         "next_retry_at": ts(obj.get("next_retry_at")),
         "paid_at": ts(obj.get("paid_at")),
         "voided_at": ts(obj.get("voided_at")),
-        "dunning_attempts": obj.get("dunning_attempts") or [],
+        "dunning_attempts": listed(obj, "dunning_attempts"),
     }
 
 
 def _linked_invoice_ids(obj: dict) -> list[str]:
-    links = obj.get("linked_invoices") or []
+    links = listed(obj, "linked_invoices")
     return [
         str(link["invoice_id"])
         for link in links
@@ -203,7 +215,7 @@ def _linked_invoice_ids(obj: dict) -> list[str]:
 
 
 def _transaction(obj: dict) -> dict:
-    detail = obj.get("error_detail") if isinstance(obj.get("error_detail"), dict) else {}
+    detail = nested(obj, "error_detail")
     masked = text(obj, "masked_card_number", 40)
     customer = reference(obj, "customer_id")
     linked = _linked_invoice_ids(obj)

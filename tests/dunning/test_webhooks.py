@@ -214,3 +214,25 @@ def test_concurrent_duplicate_deliveries_store_one_event():
 
     assert statuses == [200] * 6
     assert ChargebeeEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            b'{"id": "ev_1", "event_type": "x", "content": {"amount": NaN}}',
+            "NaN is not a JSON number",
+        ),
+        (
+            b'{"id": "ev_1", "event_type": "x", "content": {"amount": -Infinity}}',
+            "-Infinity is not a JSON number",
+        ),
+        (b'{"id": "ev_1", "event_type": "x", "content": {"note": "a\\u0000b"}}', "NUL characters"),
+    ],
+)
+def test_json_no_database_can_store_is_refused_with_400(post_webhook, body, reason):
+    response = post_webhook(body)
+
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert not ChargebeeEvent.objects.exists()
