@@ -147,3 +147,10 @@ class Transaction(MirrorModel):
     processor_advice_code = models.CharField(max_length=20, blank=True)
     recommendation_code = models.CharField(max_length=100, blank=True)
     error_detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            # Gateway health over the last minutes; a card's attempts over 30 days.
+            models.Index(fields=["gateway", "date"], name="txn_gateway_date"),
+            models.Index(fields=["payment_source_cb_id", "date"], name="txn_card_date"),
+        ]
