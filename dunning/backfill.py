@@ -15,6 +15,7 @@ from datetime import datetime
 from chargebee import Filters
 from django.db import transaction
 
+from dunning.audit import audit_record
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
 from dunning.ingest import WebhookRejected, events_store_bulk, webhook_validate
@@ -78,4 +79,12 @@ def events_backfill(
             on_page(len(page.list))
         offset = page.next_offset
         if not offset:
+            summary = {
+                k: getattr(result, k) for k in ("fetched", "stored", "duplicates", "invalid")
+            }
+            audit_record(
+                action="chargebee.backfill",
+                actor_label="chargebee backfill",
+                data={"since": since.isoformat(), **summary},
+            )
             return result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from dunning.models import ChargebeeEvent, EventState, Invoice
+from dunning.models import AuditEntry, ChargebeeEvent, EventState, Invoice
 from dunning.models.events import ReceivedVia
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,10 @@ def test_backfill_stores_and_processes_every_event_since_the_date(sandbox):
     assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
     in_dunning = Invoice.objects.filter(cb_id__in=invoice_ids, dunning_status="in_progress")
     assert in_dunning.count() == 30
+    audit = AuditEntry.objects.get(action="chargebee.backfill")
+    assert audit.data["stored"] == len(sandbox.events) and audit.data["since"].startswith(
+        "2000-01-01"
+    )
 
 
 def test_backfill_skips_events_already_received_by_webhook(sandbox):
