@@ -171,6 +171,8 @@ if not CHARGEBEE_WEBHOOK_PASSWORD:
         raise ImproperlyConfigured("CHARGEBEE_WEBHOOK_PASSWORD must be set in production")
     CHARGEBEE_WEBHOOK_PASSWORD = "sandbox-webhook-secret"
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+# The site's API limit, shared by every process (Chargebee test sites allow 150 a minute).
+CHARGEBEE_REQUESTS_PER_MINUTE = envint("CHARGEBEE_REQUESTS_PER_MINUTE", 150)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

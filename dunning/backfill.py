@@ -16,6 +16,7 @@ from chargebee import Filters
 from django.db import transaction
 
 from dunning.audit import audit_record
+from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
 from dunning.ingest import WebhookRejected, events_store_bulk, webhook_validate
@@ -57,7 +58,9 @@ def events_backfill(
         )
         if offset:
             params["offset"] = offset
-        page = call_with_backoff(lambda p=params: client.Event.list(p), **backoff)
+        page = call_with_backoff(
+            lambda p=params: client.Event.list(p), priority=Priority.BACKFILL, **backoff
+        )
         payloads = []
         for entry in page.list:
             try:

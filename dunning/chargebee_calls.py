@@ -10,6 +10,8 @@ from typing import TypeVar
 
 from chargebee import APIError
 
+from dunning.chargebee_budget import Priority, budget_acquire
+
 logger = logging.getLogger("dunwell.chargebee")
 
 T = TypeVar("T")
@@ -34,16 +36,19 @@ def retry_after_seconds(error: APIError) -> float | None:
 def call_with_backoff(
     call: Callable[[], T],
     *,
+    priority: Priority = Priority.ENRICH,
     max_attempts: int = 5,
     base_delay: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run ``call``; on 429/5xx wait (Retry-After, else capped exponential with jitter) and retry.
+    """Run ``call`` within the shared request budget; on 429/5xx wait (Retry-After, else
+    capped exponential with jitter) and retry.
 
     Any other API error (a 4xx such as a declined payment) is raised at once: retrying it
     would not change the answer.
     """
     for attempt in range(1, max_attempts + 1):
+        budget_acquire(priority=priority, sleep=sleep)
         try:
             return call()
         except APIError as error:

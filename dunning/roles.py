@@ -67,6 +67,7 @@ NAVIGATION = (
     NavItem("Overview", "home"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
+    NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent"),
 )
 
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("events/<int:pk>/", views.event_detail, name="event_detail"),
     path("events/<int:pk>/reprocess/", views.event_reprocess_view, name="event_reprocess"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("status/", views.system_status, name="system_status"),
 ]

@@ -9,12 +9,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+from redis.exceptions import RedisError
 
 from dunning import queries
 from dunning.audit import audit_verify
+from dunning.chargebee_budget import budget_status
 from dunning.forms import EventFilterForm
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
 from dunning.processing import event_reprocess
+from dunning.queueing import QUEUE_NAMES, get_queue
 
 PAGE_SIZE = 50
 
@@ -51,6 +54,20 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "dunning/event_detail.html", {"event": event, "can_reprocess": can_reprocess}
     )
+
+
+@login_required
+@permission_required("dunning.view_chargebeeevent", raise_exception=True)
+def system_status(request: HttpRequest) -> HttpResponse:
+    """Queues, the outbox and the Chargebee request budget, for the admin on call."""
+    try:
+        queues = [(name, get_queue(name).count) for name in QUEUE_NAMES]
+        budget = budget_status()
+    except RedisError as error:
+        queues, budget = [], None
+        messages.error(request, f"Redis is unreachable: {error}")
+    context = {"queues": queues, "budget": budget, "event_states": queries.event_state_counts()}
+    return render(request, "dunning/system_status.html", context)
 
 
 @login_required

@@ -120,3 +120,27 @@ def test_reprocess_needs_post(client, admin_user, events):
 def test_unknown_event_is_a_404(client, admin_user):
     client.force_login(admin_user)
     assert client.get(reverse("dunning:event_detail", args=[999999])).status_code == 404
+
+
+def test_admin_sees_queues_and_the_chargebee_budget(client, admin_user, settings):
+    settings.CHARGEBEE_REQUESTS_PER_MINUTE = 150
+    client.force_login(admin_user)
+
+    body = client.get(reverse("dunning:system_status")).content.decode()
+
+    assert "150.0 / 150" in body
+    assert "ingest: 0 waiting" in body
+
+
+def test_status_page_says_so_when_redis_is_down(client, admin_user, redis_outage):
+    client.force_login(admin_user)
+
+    response = client.get(reverse("dunning:system_status"))
+
+    assert response.status_code == 200
+    assert "Redis is unreachable" in response.content.decode()
+
+
+def test_agent_cannot_open_the_status_page(client, agent):
+    client.force_login(agent)
+    assert client.get(reverse("dunning:system_status")).status_code == 403

@@ -97,6 +97,7 @@ class Command(BaseCommand):
         from dunning.backfill import events_backfill
 
         settings.CHARGEBEE_API_BASE = server.url
+        settings.CHARGEBEE_REQUESTS_PER_MINUTE = 60_000  # the local sandbox has no such limit
         settings.CHARGEBEE_API_KEY = server.sandbox.api_key
         from datetime import UTC, datetime
 
