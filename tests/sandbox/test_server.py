@@ -139,3 +139,30 @@ def test_sandbox_webhooks_reach_dunwell_through_the_real_endpoint(
         "in_progress",
         4900,
     )
+
+
+def test_helpdesk_and_usage_signals_are_served_over_http(sandbox_server, sandbox):
+    import httpx
+
+    from sandbox.simulator.run import simulate_history
+
+    simulate_history(sandbox, customers=60, months=3, seed=4, end=1_790_000_000)
+    customer_id = sandbox.tickets[0]["customer_id"]
+    auth = (sandbox.api_key, "")
+
+    tickets = httpx.get(
+        f"{sandbox_server.url}/signals/v1/tickets",
+        params={"customer_id[is]": customer_id, "limit": 100},
+        auth=auth,
+    ).json()
+    usage = httpx.get(
+        f"{sandbox_server.url}/signals/v1/usage", params={"customer_id[is]": customer_id}, auth=auth
+    ).json()
+    missing = httpx.get(f"{sandbox_server.url}/signals/v1/usage", auth=auth)
+
+    assert tickets["list"] and all(
+        t["ticket"]["customer_id"] == customer_id for t in tickets["list"]
+    )
+    assert {"subject", "body", "sentiment"} <= set(tickets["list"][0]["ticket"])
+    assert usage["list"] and "sessions" in usage["list"][0]["usage"]
+    assert missing.status_code == 400
