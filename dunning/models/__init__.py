@@ -1,5 +1,6 @@
 from dunning.models.audit import AuditEntry
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
+from dunning.models.learning import ModelVersion
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 
 __all__ = [
@@ -8,6 +9,7 @@ __all__ = [
     "Customer",
     "EventState",
     "Invoice",
+    "ModelVersion",
     "PaymentSource",
     "RejectedWebhook",
     "Subscription",
