@@ -7,8 +7,10 @@ inline (the embedded default, and ``--inline``) or as a job on the low-priority
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -46,21 +48,8 @@ def events_backfill(
     """Fetch every event after ``since`` (oldest first) and store the ones not yet seen."""
     from dunning.jobs import process_event_batch_job
 
-    client = chargebee_client()
     result = BackfillResult()
-    offset: str | None = None
-    backoff = {"sleep": sleep} if sleep else {}
-    while True:
-        params = client.Event.ListParams(
-            limit=PAGE_SIZE,
-            occurred_at=Filters.TimestampFilter(AFTER=int(since.timestamp()) - 1),
-            sort_by=Filters.SortFilter(ASC="occurred_at"),
-        )
-        if offset:
-            params["offset"] = offset
-        page = call_with_backoff(
-            lambda p=params: client.Event.list(p), priority=Priority.BACKFILL, **backoff
-        )
+    for page in _pages(since=since, sleep=sleep):
         payloads = []
         for entry in page.list:
             try:
@@ -80,14 +69,64 @@ def events_backfill(
             )
         if on_page:
             on_page(len(page.list))
-        offset = page.next_offset
-        if not offset:
-            summary = {
-                k: getattr(result, k) for k in ("fetched", "stored", "duplicates", "invalid")
-            }
-            audit_record(
-                action="chargebee.backfill",
-                actor_label="chargebee backfill",
-                data={"since": since.isoformat(), **summary},
-            )
-            return result
+    summary = {k: getattr(result, k) for k in ("fetched", "stored", "duplicates", "invalid")}
+    audit_record(
+        action="chargebee.backfill",
+        actor_label="chargebee backfill",
+        data={"since": since.isoformat(), **summary},
+    )
+    return result
+
+
+_DONE = object()
+
+
+def _pages(*, since: datetime, sleep: Callable[[float], None] | None) -> Iterator:
+    """Event.list pages, oldest first, fetched one page ahead on a thread.
+
+    Waiting for Chargebee overlaps storing and processing the page before; the thread only
+    speaks HTTP (and Redis for the request budget), never to the database.
+    """
+    client = chargebee_client()
+    backoff = {"sleep": sleep} if sleep else {}
+    pages: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        offset: str | None = None
+        try:
+            while True:
+                params = client.Event.ListParams(
+                    limit=PAGE_SIZE,
+                    occurred_at=Filters.TimestampFilter(AFTER=int(since.timestamp()) - 1),
+                    sort_by=Filters.SortFilter(ASC="occurred_at"),
+                )
+                if offset:
+                    params["offset"] = offset
+                page = call_with_backoff(
+                    lambda p=params: client.Event.list(p), priority=Priority.BACKFILL, **backoff
+                )
+                offset = page.next_offset
+                if not hand_over(page) or not offset:
+                    break
+        except Exception as error:  # handed to the consumer, which raises it
+            hand_over(error)
+        hand_over(_DONE)
+
+    threading.Thread(target=fetch, name="backfill-fetch", daemon=True).start()
+    try:
+        while (item := pages.get()) is not _DONE:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early: let the fetcher end too

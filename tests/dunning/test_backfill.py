@@ -79,3 +79,16 @@ def test_backfill_only_takes_events_after_the_date(sandbox):
 def test_backfill_rejects_a_bad_date():
     with pytest.raises(CommandError, match="--since must be a date"):
         call_command("chargebee_backfill", since="last tuesday", verbosity=0)
+
+
+def test_backfill_stops_with_chargebees_error_when_refused(sandbox, settings):
+    from chargebee import APIError
+
+    build_history(sandbox, customers=1)
+    settings.CHARGEBEE_API_KEY = "revoked-key"
+
+    with pytest.raises(APIError) as refused:
+        call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+
+    assert refused.value.http_status_code == 401
+    assert not ChargebeeEvent.objects.exists()
