@@ -697,24 +697,25 @@ class Sandbox:
                 card.update(last4=last4, masked_number=f"************{last4}")
             payment_source["status"] = "valid"
             self._touch(payment_source)
-            customer = self.customers[payment_source["customer_id"]]
-            customer["card_status"] = "valid"
-            customer.get("payment_method", {})["status"] = "valid"
-            self._touch(customer)
+            customer = self._card_status(payment_source, "valid")
             self.emit(
                 "payment_source_updated", source, customer=customer, payment_source=payment_source
             )
             return payment_source
+
+    def _card_status(self, payment_source: dict, status: str) -> dict:
+        """Reflect a card's status on its customer, as Chargebee does; returns the customer."""
+        customer = self.customers[payment_source["customer_id"]]
+        customer["card_status"] = status
+        customer.get("payment_method", {})["status"] = status
+        return self._touch(customer)
 
     def expire_card(self, *, payment_source_id: str) -> dict:
         with self.lock:
             payment_source = self.get(self.payment_sources, payment_source_id, "payment_source")
             payment_source["status"] = "expired"
             self._touch(payment_source)
-            customer = self.customers[payment_source["customer_id"]]
-            customer["card_status"] = "expired"
-            customer.get("payment_method", {})["status"] = "expired"
-            self._touch(customer)
+            customer = self._card_status(payment_source, "expired")
             self.emit(
                 "payment_source_expired",
                 "scheduled_job",

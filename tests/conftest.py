@@ -128,6 +128,20 @@ def sandbox(sandbox_server, settings):
     return sandbox_server.sandbox
 
 
+def failed_renewal(sandbox, *, behaviour=("insufficient_funds",), name="Ana", price=4900) -> dict:
+    """A customer, a card, a subscription and a renewal invoice whose first charge failed."""
+    customer = sandbox.create_customer(
+        first_name=name, last_name="Test", email=f"{name.lower()}@x.test"
+    )
+    sandbox.add_card(customer_id=customer["id"], behaviour=list(behaviour))
+    subscription = sandbox.create_subscription(
+        customer_id=customer["id"], plan_id="pro-USD-monthly", unit_price=price
+    )
+    invoice = sandbox.create_invoice(subscription_id=subscription["id"])
+    sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
+    return sandbox.invoices[invoice["id"]]
+
+
 # --- webhooks -------------------------------------------------------------------------
 def basic_auth(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()

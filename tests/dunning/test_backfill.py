@@ -7,24 +7,13 @@ from django.core.management import CommandError, call_command
 
 from dunning.models import AuditEntry, ChargebeeEvent, EventState, Invoice
 from dunning.models.events import ReceivedVia
+from tests.conftest import failed_renewal
 
 pytestmark = pytest.mark.django_db
 
 
 def build_history(sandbox, customers: int = 3) -> list[str]:
-    invoice_ids = []
-    for n in range(customers):
-        customer = sandbox.create_customer(
-            first_name=f"C{n}", last_name="Test", email=f"c{n}@x.test"
-        )
-        sandbox.add_card(customer_id=customer["id"], behaviour=["insufficient_funds"])
-        subscription = sandbox.create_subscription(
-            customer_id=customer["id"], plan_id="pro-USD-monthly", unit_price=4900
-        )
-        invoice = sandbox.create_invoice(subscription_id=subscription["id"])
-        sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
-        invoice_ids.append(invoice["id"])
-    return invoice_ids
+    return [failed_renewal(sandbox, name=f"C{n}")["id"] for n in range(customers)]
 
 
 def test_backfill_stores_and_processes_every_event_since_the_date(sandbox):

@@ -8,18 +8,12 @@ from chargebee import PaymentError
 from dunning.chargebee_client import chargebee_client
 from dunning.models import ChargebeeEvent, EventState, Invoice
 from sandbox.webhooks import WebhookDelivery
+from tests.conftest import failed_renewal
 
 
 @pytest.fixture
 def failed_invoice(sandbox):
-    customer = sandbox.create_customer(first_name="Ana", last_name="Lima", email="ana@x.test")
-    sandbox.add_card(customer_id=customer["id"], behaviour=["insufficient_funds", "succeed"])
-    subscription = sandbox.create_subscription(
-        customer_id=customer["id"], plan_id="pro-USD-monthly", unit_price=4900
-    )
-    invoice = sandbox.create_invoice(subscription_id=subscription["id"])
-    sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
-    return invoice
+    return failed_renewal(sandbox, behaviour=["insufficient_funds", "succeed"])
 
 
 def test_sdk_reads_an_invoice_in_dunning(failed_invoice):
@@ -48,13 +42,7 @@ def test_collect_payment_with_the_same_idempotency_key_charges_once(sandbox, fai
 
 
 def test_declined_collect_payment_raises_a_payment_error_and_records_the_attempt(sandbox):
-    customer = sandbox.create_customer(first_name="Bo", last_name="Ek", email="bo@x.test")
-    sandbox.add_card(customer_id=customer["id"], behaviour=["expired_card", "expired_card"])
-    subscription = sandbox.create_subscription(
-        customer_id=customer["id"], plan_id="p", unit_price=100
-    )
-    invoice = sandbox.create_invoice(subscription_id=subscription["id"])
-    sandbox.charge(invoice_id=invoice["id"])
+    invoice = failed_renewal(sandbox, behaviour=["expired_card", "expired_card"], name="Bo")
 
     with pytest.raises(PaymentError) as raised:
         chargebee_client().Invoice.collect_payment(invoice["id"])
@@ -122,13 +110,7 @@ def test_sandbox_webhooks_reach_dunwell_through_the_real_endpoint(
         password=settings.CHARGEBEE_WEBHOOK_PASSWORD,
     )
     sandbox.event_listeners.append(lambda event: delivery.deliver(event, retries=False))
-    customer = sandbox.create_customer(first_name="Ana", last_name="Lima", email="ana@x.test")
-    sandbox.add_card(customer_id=customer["id"], behaviour=["insufficient_funds"])
-    subscription = sandbox.create_subscription(
-        customer_id=customer["id"], plan_id="p", unit_price=4900
-    )
-    invoice = sandbox.create_invoice(subscription_id=subscription["id"])
-    sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
+    invoice = failed_renewal(sandbox)
     run_jobs()
 
     assert [status for _id, status in delivery.delivered] == [200] * len(sandbox.events)
