@@ -5,6 +5,7 @@ The embedded default runs the same relay from its worker thread (dunning.embedde
 
 from rq import cron
 
-from dunning.jobs import relay_pending_events_job
+from dunning.jobs import relay_missing_decisions_job, relay_pending_events_job
 
 cron.register(relay_pending_events_job, queue_name="ingest", interval=30)
+cron.register(relay_missing_decisions_job, queue_name="default", interval=60)

@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from dunning.decisions.triggers import decisions_relay
 from dunning.outbox import events_relay
 from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
 
@@ -42,6 +43,7 @@ def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> 
             )
             if time.monotonic() - last_relay > RELAY_INTERVAL:
                 events_relay()
+                decisions_relay()
                 last_relay = time.monotonic()
         except Exception:
             logger.exception("embedded worker loop failed; continuing")

@@ -29,3 +29,15 @@ def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
 
 def relay_pending_events_job() -> int:
     return events_relay()
+
+
+def decide_for_event_job(event_pk: int) -> list[int]:
+    from dunning.decisions.triggers import decisions_for_event
+
+    return [decision.pk for decision in decisions_for_event(event_pk=event_pk)]
+
+
+def relay_missing_decisions_job() -> int:
+    from dunning.decisions.triggers import decisions_relay
+
+    return decisions_relay()

@@ -70,6 +70,12 @@ class InvalidContent(ValueError):
     """The event is well-formed JSON but its content cannot be mirrored: retrying won't help."""
 
 
+def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
+    from dunning.decisions.triggers import decisions_enqueue_on_commit as enqueue
+
+    enqueue(events=events)
+
+
 def event_claim(*, event_pk: int) -> bool:
     claimed = ChargebeeEvent.objects.filter(
         pk=event_pk, state__in=[EventState.RECEIVED, EventState.FAILED]
@@ -140,6 +146,8 @@ def event_process(*, event_pk: int) -> ProcessResult:
         raise
     if state == EventState.STALE:
         logger.info("event %s is older than the mirror; nothing changed", event.event_id)
+    event.state = state
+    decisions_enqueue_on_commit(events=[event])
     return ProcessResult(state.value)
 
 
@@ -205,6 +213,7 @@ def events_process_batch(
             _events_apply_bulk(events)
             _events_save_results(events, claimed_at=claimed_at)
             counts.update(event.state for event in events)
+            decisions_enqueue_on_commit(events=events)
     except Exception:
         logger.exception("batch of %s events failed; processing them one by one", len(event_pks))
         for pk in event_pks:

@@ -22,14 +22,26 @@ class Role(StrEnum):
 
 # What each role may do today. Data migrations create these; roles_ensure() restores them
 # where a test flushed the tables or a demo database was reset.
+_DECISION_READERS = ("dunning.view_decision", "dunning.view_action", "dunning.approve_action")
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
-    Role.AGENT: (),
-    Role.MANAGER: (),
+    Role.AGENT: _DECISION_READERS,
+    Role.MANAGER: (
+        *_DECISION_READERS,
+        "dunning.approve_high_risk_action",
+        "dunning.view_guardrailpolicy",
+        "dunning.view_gatewaypause",
+    ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
         "dunning.reprocess_chargebeeevent",
         "dunning.view_rejectedwebhook",
         "dunning.view_auditentry",
+        *_DECISION_READERS,
+        "dunning.approve_high_risk_action",
+        "dunning.view_guardrailpolicy",
+        "dunning.change_guardrails",
+        "dunning.view_gatewaypause",
+        "dunning.view_modelversion",
     ),
 }
 

@@ -1,17 +1,39 @@
 from dunning.models.audit import AuditEntry
+from dunning.models.decisions import (
+    ALWAYS_NEEDS_APPROVAL,
+    Action,
+    ActionKind,
+    ActionState,
+    AutomationMode,
+    Decision,
+    GatewayPause,
+    GuardrailPolicy,
+)
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.learning import ModelVersion
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
+from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
 __all__ = [
+    "ALWAYS_NEEDS_APPROVAL",
+    "Action",
+    "ActionKind",
+    "ActionState",
     "AuditEntry",
+    "AutomationMode",
     "ChargebeeEvent",
+    "CrmAccount",
     "Customer",
+    "Decision",
     "EventState",
+    "GatewayPause",
+    "GuardrailPolicy",
     "Invoice",
     "ModelVersion",
     "PaymentSource",
     "RejectedWebhook",
     "Subscription",
+    "SupportTicket",
     "Transaction",
+    "UsageMonth",
 ]

@@ -8,6 +8,7 @@ from django.db import models
 class ModelVersion(models.Model):
     class Kind(models.TextChoices):
         RECOVERY = "recovery", "Will the invoice be recovered?"
+        RETRY = "retry", "Will a retry at this time succeed?"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     version = models.PositiveIntegerField()

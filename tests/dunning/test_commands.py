@@ -42,4 +42,7 @@ def test_periodic_relay_is_registered_for_rqcron():
     scheduler.load_config_from_file("config/cron.py")
 
     jobs = scheduler.get_jobs()
-    assert [(job.func.__name__, job.interval) for job in jobs] == [("relay_pending_events_job", 30)]
+    assert [(job.func.__name__, job.interval) for job in jobs] == [
+        ("relay_pending_events_job", 30),
+        ("relay_missing_decisions_job", 60),
+    ]

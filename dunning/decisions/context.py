@@ -1,0 +1,58 @@
+"""What a decision may know: everything read at one moment, in one plain value.
+
+The decision policy (``policy.py``) reads only this, so the same policy runs on the live
+mirror (``enrichment.py`` builds the context), in a replay of history and in the policy
+evaluation (which build it from the simulation), and in the benchmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dunning.decisions.network_rules import Decline
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What sources outside Chargebee say about the customer (see ``signals/``)."""
+
+    open_tickets: int = 0
+    payment_tickets_30d: int = 0
+    cancel_intent: bool = False  # a recent ticket asks to cancel
+    worst_sentiment_30d: float | None = None  # -1 .. 1
+    usage_trend: float | None = None  # last month's sessions / the 3 months before (1 = flat)
+    crm_tier: str = ""
+    crm_lifetime_value: int | None = None
+    sources: tuple[str, ...] = ()  # which providers answered
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    invoice_id: str
+    customer_id: str
+    at: datetime  # the moment decided at; nothing later is known
+    trigger: str
+    currency: str
+    amount_due: int  # minor units
+    invoice_open: bool  # payment due and not paid, voided or written off
+    auto_collection: bool  # False: the customer pays offline (no retries)
+    decline: Decline | None  # the most recent decline on this invoice
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
+    invoice_failures: int  # declined attempts on this invoice so far
+    card_attempts: tuple[datetime, ...]  # this card's declines in the 30 days before
+    gateway: str
+    gateway_down: bool
+    gateway_reason: str
+    card_changed_since_failure: bool  # a new or updated payment method after the decline
+    country: str
+    time_zone: str
+    lifetime_value: int  # paid so far, minor units
+    tenure_days: int
+    other_unpaid_invoices: int
+    contacts_last_7d: int  # messages Dunwell sent this customer in the week before
+    dunwell_retries: int  # retries Dunwell already scheduled/ran for this invoice
+    dunwell_in_charge: bool  # Chargebee's own dunning is paused for this invoice
+    signals: Signals = field(default_factory=Signals)
+    recovery_features: dict = field(default_factory=dict)  # as recovery_data.failure_features

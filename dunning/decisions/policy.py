@@ -1,0 +1,379 @@
+"""The decision policy: from one context to scores, proposed actions and one sentence.
+
+Pure: it reads a ``DecisionContext``, the guardrails and the scorers, and touches nothing
+else, so a replay of history, the policy evaluation and the benchmark run exactly what
+production runs. Order: the invoice's state, network rules, gateway health, the models
+and slot search, then the guardrails decide who must approve what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dunning.decisions.context import DecisionContext
+from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
+from dunning.decisions.retry_timing import RetryScorer, best_slot, chargebee_default_next
+from dunning.decisions.segments import segment_of
+from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
+
+GATEWAY_RECHECK = timedelta(hours=2)
+MIN_RETRY_GAP = timedelta(hours=1)
+RULES_ONLY = "rules only (no trained model)"
+
+
+@dataclass(frozen=True)
+class GuardrailSnapshot:
+    version: int | None = None
+    segment_modes: dict = field(default_factory=dict)
+    default_mode: str = AutomationMode.SHADOW
+    review_threshold: float = 0.20
+    review_amount: int = 100_000
+    review_ltv: int = 1_000_000
+    contacts_per_week: int = 3
+    confidence_floor: float = 0.05
+    max_retries: int = 8
+    dunning_window_days: int = 28
+
+    @classmethod
+    def of(cls, policy) -> GuardrailSnapshot:
+        return cls(**{name: getattr(policy, name) for name in cls.__dataclass_fields__})
+
+    def mode_for(self, segment: str) -> str:
+        return self.segment_modes.get(segment, self.default_mode)
+
+
+@dataclass(frozen=True)
+class Scorers:
+    recovery: Callable[[dict], float] | None = None
+    recovery_label: str = ""
+    retry: RetryScorer | None = None
+
+    @property
+    def version_label(self) -> str:
+        labels = [label for label in (self.recovery_label, self.retry_label) if label]
+        return " + ".join(labels) or RULES_ONLY
+
+    @property
+    def retry_label(self) -> str:
+        return self.retry.version_label if self.retry is not None else ""
+
+
+@dataclass(frozen=True)
+class ProposedAction:
+    kind: str
+    scheduled_for: datetime | None
+    reasoning: str
+    channel: str = ""
+    params: dict = field(default_factory=dict)
+    needs_approval: bool = False
+    risk: str = "low"
+    approval_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    segment: str
+    mode: str
+    recovery_score: float | None
+    retry_score: float | None
+    model_version: str
+    rules_fired: list[str]
+    reasoning: str
+    actions: list[ProposedAction]
+    explanation: dict
+
+
+def local_label(at: datetime, time_zone: str) -> str:
+    return at.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
+
+
+def plan_decide(
+    *, context: DecisionContext, guardrails: GuardrailSnapshot, scorers: Scorers
+) -> Plan:
+    segment = segment_of(context)
+    mode = guardrails.mode_for(segment)
+    recovery = None
+    if scorers.recovery is not None and context.recovery_features:
+        recovery = float(scorers.recovery(context.recovery_features))
+    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery)
+    draft.choose(scorers.retry)
+    actions = [_with_approval(a, draft=draft, mode=mode, segment=segment) for a in draft.actions]
+    return Plan(
+        segment=segment,
+        mode=mode,
+        recovery_score=recovery,
+        retry_score=draft.retry_score,
+        model_version=scorers.version_label,
+        rules_fired=draft.fired,
+        reasoning=draft.sentence,
+        actions=actions,
+        explanation={
+            **draft.notes,
+            "recovery_score": recovery,
+            "segment": segment,
+            "mode": mode,
+            "guardrail_version": guardrails.version,
+        },
+    )
+
+
+@dataclass
+class _Draft:
+    context: DecisionContext
+    guardrails: GuardrailSnapshot
+    recovery: float | None
+    fired: list[str] = field(default_factory=list)
+    actions: list[ProposedAction] = field(default_factory=list)
+    notes: dict = field(default_factory=dict)
+    sentence: str = ""
+    retry_score: float | None = None
+    contacts: int = 0
+
+    # --- the steps --------------------------------------------------------------------
+    def choose(self, retry_scorer: RetryScorer | None) -> None:
+        ctx = self.context
+        if not ctx.invoice_open:
+            self.sentence = "Nothing to do: the invoice is no longer due."
+            return
+        if not ctx.auto_collection:
+            self._offline_reminder()
+        elif ctx.decline is None:
+            self._keep_chargebee("no declined payment is known yet")
+        else:
+            self._after_decline(retry_scorer)
+        self._route_to_humans()
+
+    def _after_decline(self, retry_scorer: RetryScorer | None) -> None:
+        ctx = self.context
+        rules = self._rules()
+        self.fired.extend(rules.fired)
+        if rules.verdict is Verdict.NEVER:
+            self._ask_for_payment_method(
+                ActionKind.PAYMENT_METHOD_LINK, f"No retry: {rules.fired[0]}"
+            )
+            return
+        if rules.verdict is Verdict.AUTHENTICATE:
+            self._ask_for_payment_method(
+                ActionKind.AUTHENTICATION_LINK,
+                "No off-session retry: the bank wants the customer to authenticate",
+            )
+            return
+        if rules.verdict is Verdict.UPDATE_PAYMENT_METHOD:
+            self._ask_for_payment_method(
+                ActionKind.PAYMENT_METHOD_LINK, "No retry until the card details are updated"
+            )
+            return
+        earliest = max(rules.earliest or ctx.at, ctx.at + MIN_RETRY_GAP)
+        if ctx.card_changed_since_failure:
+            earliest = max(rules.earliest or ctx.at, ctx.at + timedelta(minutes=5))
+        if ctx.gateway_down:
+            self.fired.append(ctx.gateway_reason)
+            earliest = max(earliest, ctx.at + GATEWAY_RECHECK)
+            self._add(
+                ActionKind.GATEWAY_PAUSE,
+                ctx.at,
+                f"Retries held: {ctx.gateway_reason}",
+                params={"gateway": ctx.gateway, "until_at_least": earliest.isoformat()},
+            )
+        if ctx.dunwell_retries >= self.guardrails.max_retries:
+            self._end_of_dunning(f"all {self.guardrails.max_retries} retries allowed are used")
+            return
+        if retry_scorer is None:
+            self._keep_chargebee("cold start: no trained retry model yet")
+            return
+        window_end = (ctx.first_failed_at or ctx.at) + timedelta(
+            days=self.guardrails.dunning_window_days
+        )
+        slot, top = best_slot(
+            context=ctx, earliest=earliest, window_end=window_end, scorer=retry_scorer
+        )
+        self.notes["slots_considered"] = [
+            {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
+            for s in top
+        ]
+        if slot is None:
+            self._end_of_dunning(f"the {self.guardrails.dunning_window_days}-day window is over")
+            return
+        self.retry_score = slot.probability
+        if slot.probability < self.guardrails.confidence_floor:
+            self._keep_chargebee(
+                f"the best retry slot has only {slot.probability:.0%} predicted success, "
+                f"under the {self.guardrails.confidence_floor:.0%} confidence floor"
+            )
+            return
+        when = local_label(slot.at, ctx.time_zone)
+        because = f"{slot.because} and " if slot.because else ""
+        self.sentence = (
+            f"Retry {when} customer time: {because}{slot.probability:.0%} predicted success."
+        )
+        if not ctx.dunwell_in_charge:
+            self._add(
+                ActionKind.TAKE_OVER,
+                ctx.at,
+                "Pause Chargebee's dunning for this invoice: Dunwell times the retries",
+            )
+        self._add(
+            ActionKind.RETRY,
+            slot.at,
+            self.sentence,
+            params={"probability": round(slot.probability, 4), "amount": ctx.amount_due},
+        )
+        if ctx.invoice_failures <= 1 and self._may_contact():
+            self._add(
+                ActionKind.MESSAGE,
+                ctx.at,
+                f"Tell the customer the payment failed and that we will try again {when}",
+                channel="email",
+                params={
+                    "template": "payment_failed_retry_scheduled",
+                    "retry_at": slot.at.isoformat(),
+                },
+            )
+
+    def _rules(self) -> RuleResult:
+        ctx = self.context
+        decline = ctx.decline
+        if ctx.card_changed_since_failure:
+            # The decline was about the old card; the new one starts clean (ceilings still count).
+            decline = Decline(brand=decline.brand)
+        return network_rules(
+            decline=decline,
+            failed_at=ctx.last_failed_at or ctx.at,
+            attempts=list(ctx.card_attempts),
+        )
+
+    def _ask_for_payment_method(self, kind: str, why: str) -> None:
+        if self._may_contact():
+            self.sentence = f"{why}; sending the customer a link to fix it."
+            self._add(kind, self.context.at, self.sentence, channel="email")
+        else:
+            self.sentence = f"{why}; the weekly contact limit is reached, so a person follows up."
+            self.notes["contact_limit_reached"] = True
+            self._escalate("weekly contact limit reached and the card must change")
+
+    def _keep_chargebee(self, why: str) -> None:
+        following = chargebee_default_next(context=self.context)
+        next_try = (
+            f"next try {local_label(following, self.context.time_zone)}"
+            if following
+            else "its schedule is done"
+        )
+        self.sentence = f"Chargebee's own schedule kept ({next_try}): {why}."
+        self._add(ActionKind.KEEP_CHARGEBEE_SCHEDULE, self.context.at, self.sentence)
+
+    def _offline_reminder(self) -> None:
+        ctx = self.context
+        if self._may_contact():
+            self.sentence = "Offline payer: a payment reminder with the invoice, no card retry."
+            self._add(
+                ActionKind.MESSAGE,
+                ctx.at,
+                self.sentence,
+                channel="email",
+                params={"template": "offline_payment_reminder"},
+            )
+        else:
+            self.sentence = (
+                "Offline payer and the weekly contact limit is reached: a person follows up."
+            )
+            self._escalate("offline payer past the contact limit")
+
+    def _end_of_dunning(self, why: str) -> None:
+        self.sentence = f"End of Dunwell's dunning: {why}; a person decides what happens next."
+        self._escalate(why)
+        self._add(
+            ActionKind.CANCEL_SUBSCRIPTION,
+            self.context.at,
+            "Proposed end-of-dunning action: cancel the subscription (needs approval)",
+        )
+
+    def _route_to_humans(self) -> None:
+        threshold = self.guardrails.review_threshold
+        if self.recovery is not None and self.recovery < threshold:
+            self._escalate(
+                f"recovery score {self.recovery:.0%} is under the {threshold:.0%} review threshold"
+            )
+
+    def _escalate(self, why: str) -> None:
+        if any(a.kind == ActionKind.ESCALATE for a in self.actions):
+            return
+        self._add(ActionKind.ESCALATE, self.context.at, f"Escalated to collections: {why}")
+
+    def _may_contact(self) -> bool:
+        if self.context.contacts_last_7d + self.contacts >= self.guardrails.contacts_per_week:
+            return False
+        self.contacts += 1
+        return True
+
+    def _add(
+        self,
+        kind: str,
+        at: datetime | None,
+        reasoning: str,
+        *,
+        channel: str = "",
+        params: dict | None = None,
+    ) -> None:
+        self.actions.append(
+            ProposedAction(
+                kind=kind,
+                scheduled_for=at,
+                reasoning=reasoning,
+                channel=channel,
+                params=params or {},
+            )
+        )
+
+
+# Actions that only record or route: nothing reaches the customer or Chargebee's money.
+NO_APPROVAL_KINDS = frozenset(
+    {ActionKind.ESCALATE, ActionKind.KEEP_CHARGEBEE_SCHEDULE, ActionKind.GATEWAY_PAUSE}
+)
+
+
+def _high_risk_reason(draft: _Draft) -> str:
+    ctx, g = draft.context, draft.guardrails
+    if ctx.amount_due >= g.review_amount:
+        amount = f"{ctx.amount_due / 100:,.2f} {ctx.currency}"
+        return f"invoice amount {amount} is at or above the review amount"
+    if ctx.lifetime_value >= g.review_ltv:
+        return "customer lifetime value is at or above the review level"
+    if draft.recovery is not None and draft.recovery < g.review_threshold:
+        return f"recovery score {draft.recovery:.0%} is under the review threshold"
+    return ""
+
+
+def _with_approval(
+    action: ProposedAction, *, draft: _Draft, mode: str, segment: str
+) -> ProposedAction:
+    if action.kind in ALWAYS_NEEDS_APPROVAL:
+        return replace(
+            action,
+            needs_approval=True,
+            risk="high",
+            approval_reason="always needs an approved person: it changes a subscription or money",
+        )
+    if action.kind in NO_APPROVAL_KINDS:
+        return replace(action, needs_approval=False, risk="low", approval_reason="")
+    high = _high_risk_reason(draft)
+    risk = "high" if high else "low"
+    if mode == AutomationMode.SHADOW:
+        return replace(
+            action,
+            needs_approval=False,
+            risk=risk,
+            approval_reason=f"segment {segment} is in shadow mode: logged, never run",
+        )
+    if mode == AutomationMode.APPROVE:
+        return replace(
+            action,
+            needs_approval=True,
+            risk=risk,
+            approval_reason=high or f"segment {segment} is in approve mode",
+        )
+    if high:
+        return replace(action, needs_approval=True, risk=risk, approval_reason=high)
+    return replace(action, needs_approval=False, risk=risk, approval_reason="")

@@ -1,0 +1,127 @@
+"""Making a decision: build the context, run the policy, record it all, once per event."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from dunning.audit import audit_record
+from dunning.decisions.actions import action_transition, actions_cancel_pending
+from dunning.decisions.enrichment import decision_context_build
+from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
+from dunning.decisions.scoring import active_scorers
+from dunning.models import (
+    Action,
+    ActionKind,
+    ActionState,
+    AutomationMode,
+    ChargebeeEvent,
+    Decision,
+    Invoice,
+)
+
+logger = logging.getLogger("dunwell.decisions")
+
+
+def decision_make(*, invoice_id: str, trigger: str, at: datetime,
+                  event: ChargebeeEvent | None = None) -> Decision:  # fmt: skip
+    """Decide about one invoice as of ``at``. Deciding twice for one event returns the first."""
+    invoice = Invoice.objects.select_related("customer").get(cb_id=invoice_id)
+    if event is not None:
+        existing = Decision.objects.filter(trigger_event=event, invoice=invoice).first()
+        if existing is not None:
+            return existing
+    context = decision_context_build(invoice=invoice, at=at, trigger=trigger)
+    guardrails = guardrails_active()
+    plan = plan_decide(
+        context=context, guardrails=GuardrailSnapshot.of(guardrails), scorers=active_scorers()
+    )
+    try:
+        return _record(invoice=invoice, trigger=trigger, at=at, event=event, plan=plan,
+                       features=_snapshot(context))  # fmt: skip
+    except IntegrityError:
+        # Another worker decided about the same event first: theirs stands.
+        return Decision.objects.get(trigger_event=event, invoice=invoice)
+
+
+def _snapshot(context) -> dict:
+    signals = context.signals
+    return {
+        "recovery_features": context.recovery_features,
+        "amount_due": context.amount_due,
+        "currency": context.currency,
+        "decline": vars(context.decline) if context.decline else None,
+        "invoice_failures": context.invoice_failures,
+        "first_failed_at": context.first_failed_at,
+        "last_failed_at": context.last_failed_at,
+        "card_attempts_30d": len(context.card_attempts),
+        "gateway": context.gateway,
+        "gateway_down": context.gateway_down,
+        "card_changed_since_failure": context.card_changed_since_failure,
+        "time_zone": context.time_zone,
+        "lifetime_value": context.lifetime_value,
+        "tenure_days": context.tenure_days,
+        "other_unpaid_invoices": context.other_unpaid_invoices,
+        "contacts_last_7d": context.contacts_last_7d,
+        "dunwell_retries": context.dunwell_retries,
+        "signals": {**vars(signals), "sources": list(signals.sources)},
+    }
+
+
+def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
+            features: dict) -> Decision:  # fmt: skip
+    with transaction.atomic():
+        superseded = actions_cancel_pending(
+            invoice_id=invoice.cb_id,
+            reason="superseded by a newer decision",
+            keep_kinds=(ActionKind.TAKE_OVER,),
+        )
+        decision = Decision.objects.create(
+            invoice=invoice, customer_id=invoice.customer_id, trigger=trigger,
+            trigger_event=event, as_of=at, recovery_score=plan.recovery_score,
+            retry_score=plan.retry_score, model_version=plan.model_version,
+            segment=plan.segment, mode=plan.mode,
+            guardrail_version=plan.explanation.get("guardrail_version"),
+            features=features, rules_fired=plan.rules_fired, reasoning=plan.reasoning,
+            explanation={**plan.explanation, "superseded_actions": superseded},
+        )  # fmt: skip
+        audit_record(
+            action="decision.made",
+            actor_label=plan.model_version,
+            target=decision,
+            data={"invoice": invoice.cb_id, "trigger": trigger,
+                  "event": event.event_id if event else None, "as_of": at,
+                  "model_version": plan.model_version, "recovery_score": plan.recovery_score,
+                  "retry_score": plan.retry_score, "segment": plan.segment, "mode": plan.mode,
+                  "rules_fired": plan.rules_fired, "reasoning": plan.reasoning,
+                  "inputs": features},
+        )  # fmt: skip
+        for proposed in plan.actions:
+            action = Action.objects.create(
+                decision=decision, invoice=invoice, customer_id=invoice.customer_id,
+                kind=proposed.kind, channel=proposed.channel,
+                scheduled_for=proposed.scheduled_for, params=proposed.params,
+                reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
+                needs_approval=proposed.needs_approval,
+                approval_reason=proposed.approval_reason,
+            )  # fmt: skip
+            audit_record(
+                action="action.proposed",
+                actor_label=plan.model_version,
+                target=action,
+                data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
+                      "scheduled_for": action.scheduled_for, "channel": action.channel,
+                      "needs_approval": action.needs_approval, "risk": action.risk,
+                      "approval_reason": action.approval_reason},
+            )  # fmt: skip
+            if plan.mode != AutomationMode.SHADOW and not proposed.needs_approval:
+                action_transition(
+                    action=action, to=ActionState.SCHEDULED,
+                    actor_label=f"dunwell ({plan.mode} mode)",
+                    data={"why": "low risk in auto mode" if plan.mode == AutomationMode.AUTO
+                          else "needs no approval"},
+                )  # fmt: skip
+    return decision

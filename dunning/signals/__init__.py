@@ -1,0 +1,1 @@
+"""Signals from outside Chargebee (helpdesk, product usage, CRM) for the decisions."""
