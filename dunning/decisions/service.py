@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from dunning.audit import audit_record
@@ -48,8 +50,9 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
 
 
 def _snapshot(context) -> dict:
+    """The inputs as JSON (times as ISO 8601), exactly as stored and audited."""
     signals = context.signals
-    return {
+    snapshot = {
         "recovery_features": context.recovery_features,
         "amount_due": context.amount_due,
         "currency": context.currency,
@@ -69,6 +72,7 @@ def _snapshot(context) -> dict:
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
     }
+    return json.loads(json.dumps(snapshot, cls=DjangoJSONEncoder))
 
 
 def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,

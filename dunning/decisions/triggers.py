@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -83,10 +83,17 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
     if event.event_type in PAYMENT_FAILED_TYPES:
         targets = [(invoice_id, T.PAYMENT_FAILED) for invoice_id in _invoice_ids(content)]
     else:
-        customer_id = _customer_id(content)
-        open_ids = Invoice.objects.filter(
-            customer_id=customer_id, status__in=DUE_STATUSES
-        ).values_list("cb_id", flat=True)
+        # Only invoices that had already failed: a card added before a failure changes nothing.
+        open_ids = (
+            Invoice.objects.filter(
+                customer_id=_customer_id(content),
+                status__in=DUE_STATUSES,
+                transactions__status="failure",
+                transactions__date__lt=event.occurred_at,
+            )
+            .distinct()
+            .values_list("cb_id", flat=True)
+        )
         targets = [(invoice_id, T.PAYMENT_METHOD_CHANGED) for invoice_id in open_ids]
     decisions = []
     for invoice_id, trigger in targets:
@@ -165,9 +172,12 @@ def decisions_for_open_invoices(*, at=None) -> int:
     )
     invoices = (
         Invoice.objects.filter(status__in=DUE_STATUSES, resource_version__gt=0)
+        .annotate(last_failed=Subquery(last_failure))
         .annotate(
             decided=Exists(
-                Decision.objects.filter(invoice_id=OuterRef("cb_id"), as_of__gte=last_failure)
+                Decision.objects.filter(
+                    invoice_id=OuterRef("cb_id"), as_of__gte=OuterRef("last_failed")
+                )
             )
         )
         .filter(decided=False)
