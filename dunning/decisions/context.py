@@ -56,3 +56,5 @@ class DecisionContext:
     dunwell_in_charge: bool  # Chargebee's own dunning is paused for this invoice
     signals: Signals = field(default_factory=Signals)
     recovery_features: dict = field(default_factory=dict)  # as recovery_data.failure_features
+    chargebee_dunning_active: bool = True  # False once Chargebee's dunning is exhausted/stopped
+    subscription_active: bool = True  # False once the subscription is cancelled

@@ -26,6 +26,7 @@ from dunning.models import (
 from dunning.signals.providers import signals_merged
 
 DUE_STATUSES = ("payment_due", "not_paid")
+ENDED_DUNNING = ("exhausted", "stopped")
 CONTACT_KINDS = (
     ActionKind.MESSAGE,
     ActionKind.PAYMENT_METHOD_LINK,
@@ -127,4 +128,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         dunwell_in_charge=own_actions.filter(kind=ActionKind.TAKE_OVER).exists(),
         signals=signals_merged(customer_id=customer.cb_id, at=at),
         recovery_features=recovery_features,
+        chargebee_dunning_active=invoice.dunning_status not in ENDED_DUNNING,
+        subscription_active=invoice.subscription is None
+        or invoice.subscription.status not in ("cancelled", "non_renewing"),
     )

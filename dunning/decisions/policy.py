@@ -255,6 +255,9 @@ class _Draft:
             self._escalate("weekly contact limit reached and the card must change")
 
     def _keep_chargebee(self, why: str) -> None:
+        if not self.context.chargebee_dunning_active:
+            self._end_of_dunning(f"Chargebee's dunning has ended and {why}")
+            return
         following = chargebee_default_next(context=self.context)
         next_try = (
             f"next try {local_label(following, self.context.time_zone)}"
@@ -284,6 +287,8 @@ class _Draft:
     def _end_of_dunning(self, why: str) -> None:
         self.sentence = f"End of Dunwell's dunning: {why}; a person decides what happens next."
         self._escalate(why)
+        if not self.context.subscription_active:
+            return
         self._add(
             ActionKind.CANCEL_SUBSCRIPTION,
             self.context.at,

@@ -31,7 +31,7 @@ logger = logging.getLogger("dunwell.decisions")
 def decision_make(*, invoice_id: str, trigger: str, at: datetime,
                   event: ChargebeeEvent | None = None) -> Decision:  # fmt: skip
     """Decide about one invoice as of ``at``. Deciding twice for one event returns the first."""
-    invoice = Invoice.objects.select_related("customer").get(cb_id=invoice_id)
+    invoice = Invoice.objects.select_related("customer", "subscription").get(cb_id=invoice_id)
     if event is not None:
         existing = Decision.objects.filter(trigger_event=event, invoice=invoice).first()
         if existing is not None:

@@ -19,10 +19,13 @@ from django.db import connection
 from tqdm import tqdm
 
 from dunning.backfill import events_backfill
+from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.triggers import decisions_for_open_invoices
 from dunning.embedded_worker import start_embedded_worker
 from dunning.roles import roles_ensure
 
 DEMO_PASSWORD = "dunwell-demo"
+DEMO_SEGMENT_MODES = {"self_serve": "auto", "growth": "approve", "enterprise": "approve"}
 DEMO_USERS = [
     ("agent", "Alex", "Agent", "collections agent", False),
     ("manager", "Morgan", "Manager", "collections manager", False),
@@ -86,6 +89,7 @@ class Command(BaseCommand):
             f"  {result.stored} events stored and processed: {dict(result.processed)}; "
             f"loaded in {time.monotonic() - started:.0f} s"
         )
+        self._decide(admin=User.objects.get(username="admin"))
         if o["no_server"]:
             return
         start_embedded_worker()
@@ -101,6 +105,17 @@ class Command(BaseCommand):
         call_command(
             "runserver", f"{o['addr']}:{o['port']}", use_reloader=False, use_threading=True
         )
+
+    def _decide(self, *, admin: User) -> None:
+        """Train on the year just loaded, roll out as a cautious team would, decide what's open."""
+        call_command("train_recovery_model", stdout=self.stdout)
+        guardrails_update(
+            changes={"segment_modes": DEMO_SEGMENT_MODES, "default_mode": "shadow"},
+            user=admin,
+            note="demo rollout: self-serve runs low-risk actions, larger accounts need approval",
+        )
+        decided = decisions_for_open_invoices()
+        self.stdout.write(f"  {decided} invoices in dunning now have a decision")
 
     def _fresh_database(self) -> None:
         if connection.vendor == "sqlite":

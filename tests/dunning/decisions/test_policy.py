@@ -197,3 +197,12 @@ def test_paid_invoice_gets_no_actions():
     plan = plan_decide(context=context(invoice_open=False), guardrails=AUTO, scorers=TRAINED)
 
     assert plan.actions == [] and "no longer due" in plan.reasoning
+
+
+def test_after_chargebees_dunning_ended_a_cold_start_hands_the_invoice_to_a_person():
+    ended = context(chargebee_dunning_active=False, subscription_active=False)
+
+    plan = plan_decide(context=ended, guardrails=AUTO, scorers=Scorers())
+
+    assert kinds(plan) == [ActionKind.ESCALATE]  # the subscription is already cancelled
+    assert "Chargebee's dunning has ended" in plan.reasoning
