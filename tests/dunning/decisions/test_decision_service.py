@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -20,7 +21,11 @@ from dunning.decisions.actions import (
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.service import decision_make
-from dunning.decisions.triggers import decisions_for_event, decisions_for_open_invoices
+from dunning.decisions.triggers import (
+    decisions_for_event,
+    decisions_for_open_invoices,
+    decisions_relay,
+)
 from dunning.ingest import events_store_bulk
 from dunning.jobs import decide_for_event_job
 from dunning.models import (
@@ -33,7 +38,7 @@ from dunning.models import (
     Invoice,
 )
 from dunning.models.events import ReceivedVia
-from dunning.processing import events_process_batch
+from dunning.processing import events_process_batch, events_process_due
 from tests.conftest import failed_renewal
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +221,22 @@ def test_cancelling_a_subscription_is_never_scheduled_without_a_manager(sandbox,
     assert (cancel.state, cancel.needs_approval) == (ActionState.PROPOSED, True)
     with pytest.raises(PermissionDenied):
         action_approve(action=cancel, user=agent, fingerprint=action_fingerprint(cancel))
+
+
+def test_a_decision_lost_to_a_redis_outage_is_made_by_the_relay(
+    sandbox, post_webhook, django_capture_on_commit_callbacks, run_jobs, redis_outage
+):
+    invoice = failed_renewal(sandbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in sandbox.events:
+            assert post_webhook(event).status_code == 200  # stored; the enqueue is lost
+        events_process_due()  # processed in-process; the decision's enqueue is lost too
+    redis_outage.end()
+    assert not Decision.objects.exists()
+
+    ChargebeeEvent.objects.update(processed_at=timezone.now() - timedelta(minutes=5))
+    assert decisions_relay() == 1
+    run_jobs()
+
+    assert Decision.objects.get().invoice_id == invoice["id"]
+    assert decisions_relay() == 0
