@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from dunning.decisions.guardrail_edits import FIELD_LABELS
 from dunning.decisions.segments import SEGMENT_LABELS, SEGMENTS
 from dunning.models import AutomationMode, Decision, GuardrailPolicy
 
@@ -30,32 +31,32 @@ def mode_field_name(segment: str) -> str:
 class GuardrailForm(forms.Form):
     """The editable guardrails in the units people think in (percent, currency units)."""
 
-    default_mode = forms.ChoiceField(choices=MODE_CHOICES, label="Mode for other segments")
+    default_mode = forms.ChoiceField(choices=MODE_CHOICES, label=FIELD_LABELS["default_mode"])
     review_threshold = forms.DecimalField(
-        label="Review when recovery score is below (%)", **PERCENT,
+        label=f"{FIELD_LABELS['review_threshold']} (%)", **PERCENT,
         help_text="A human looks at decisions less likely than this to recover.",
     )  # fmt: skip
     review_amount = forms.DecimalField(
-        label="Review invoices from (amount)", **MONEY,
+        label=f"{FIELD_LABELS['review_amount']} (amount)", **MONEY,
         help_text="In the main currency, e.g. 1000.00. Invoices at or above always need review.",
     )  # fmt: skip
     review_ltv = forms.DecimalField(
-        label="Review customers with lifetime value from (amount)", **MONEY,
+        label=f"{FIELD_LABELS['review_ltv']} (amount)", **MONEY,
         help_text="In the main currency. Customers worth this much or more always get a human.",
     )  # fmt: skip
     contacts_per_week = forms.IntegerField(
-        label="Contacts per customer per week", min_value=0, max_value=21
+        label=FIELD_LABELS["contacts_per_week"], min_value=0, max_value=21
     )
     confidence_floor = forms.DecimalField(
-        label="Confidence floor (%)",
+        label=f"{FIELD_LABELS['confidence_floor']} (%)",
         help_text="When the best retry slot is less likely than this, "
         "Chargebee's own schedule is kept.",
         **PERCENT,
     )
     # Visa allows 20 reattempts in 30 days; Dunwell never plans more than that.
-    max_retries = forms.IntegerField(label="Dunwell retries per invoice", min_value=0, max_value=20)
+    max_retries = forms.IntegerField(label=FIELD_LABELS["max_retries"], min_value=0, max_value=20)
     dunning_window_days = forms.IntegerField(
-        label="Dunning window (days)", min_value=1, max_value=120
+        label=f"{FIELD_LABELS['dunning_window_days']} (days)", min_value=1, max_value=120
     )
     note = forms.CharField(
         label="Why are you changing this?",

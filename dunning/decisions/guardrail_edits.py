@@ -29,7 +29,7 @@ FIELD_LABELS = {
     "review_amount": "Review invoices from",
     "review_ltv": "Review customers with lifetime value from",
     "contacts_per_week": "Contacts per customer per week",
-    "confidence_floor": "Keep Chargebee's schedule when the best retry is below",
+    "confidence_floor": "Confidence floor",
     "max_retries": "Dunwell retries per invoice",
     "dunning_window_days": "Dunning window",
 }
