@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import CharField, Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import (
+    CharField,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from dunning.audit import GENESIS, entry_hash
 from dunning.models import Action, ActionState, AuditEntry, Decision
@@ -15,7 +24,7 @@ INVOICE_AUDIT_SHOWN = 200
 
 
 def decision_list(*, filters: dict) -> QuerySet[Decision]:
-    """Recent decisions with their action counts, counted in SQL."""
+    """Recent decisions with their action counts (correlated subqueries: the page's rows only)."""
     decisions = Decision.objects.select_related("invoice", "customer").defer(
         "features", "explanation", "invoice__raw", "customer__raw"
     )
@@ -26,16 +35,24 @@ def decision_list(*, filters: dict) -> QuerySet[Decision]:
         term = filters["q"].strip()
         decisions = decisions.filter(Q(invoice_id=term) | Q(customer_id=term))
     return decisions.annotate(
-        action_count=Count("actions"),
-        awaiting_approval=Count(
-            "actions",
-            filter=Q(actions__state=ActionState.PROPOSED, actions__needs_approval=True),
-        ),
+        action_count=_action_count(),
+        awaiting_approval=_action_count(state=ActionState.PROPOSED, needs_approval=True),
     ).order_by("-as_of", "-id")
 
 
+def _action_count(**conditions) -> Subquery:
+    actions = (
+        Action.objects.filter(decision=OuterRef("pk"), **conditions)
+        .order_by()
+        .values("decision")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(actions, output_field=IntegerField()), 0)
+
+
 def decision_counts(*, decisions: QuerySet[Decision], field: str) -> dict[str, int]:
-    rows = decisions.order_by().values(field).annotate(n=Count("id", distinct=True))
+    rows = decisions.order_by().values(field).annotate(n=Count("id"))
     return {row[field]: row["n"] for row in rows}
 
 
