@@ -77,6 +77,8 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Overview", "home"),
+    NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
+    NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import views
+from dunning import decision_views, views
 
 app_name = "dunning"
 
@@ -10,4 +10,16 @@ urlpatterns = [
     path("events/<int:pk>/reprocess/", views.event_reprocess_view, name="event_reprocess"),
     path("audit/", views.audit_list, name="audit_list"),
     path("status/", views.system_status, name="system_status"),
+    path("guardrails/", decision_views.guardrails, name="guardrails"),
+    path(
+        "guardrails/<int:version>/rollback/",
+        decision_views.guardrails_rollback_view,
+        name="guardrails_rollback",
+    ),
+    path("decisions/", decision_views.decision_list, name="decision_list"),
+    path(
+        "invoices/<str:cb_id>/decisions/",
+        decision_views.invoice_decisions,
+        name="invoice_decisions",
+    ),
 ]

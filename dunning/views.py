@@ -16,6 +16,7 @@ from dunning.audit import audit_verify
 from dunning.chargebee_budget import budget_status
 from dunning.forms import EventFilterForm
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
+from dunning.paging import page_of
 from dunning.processing import event_reprocess
 from dunning.queueing import QUEUE_NAMES, get_queue
 
@@ -27,15 +28,11 @@ PAGE_SIZE = 50
 def event_list(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(queries.event_list(filters=filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    query = request.GET.copy()
-    query.pop("page", None)
+    page, query = page_of(request, queries.event_list(filters=filters), size=PAGE_SIZE)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
+        "query": query,
         "event_types": queries.event_type_choices(),
         "state_counts": queries.event_state_counts(),
         "rejected": RejectedWebhook.objects.all()[:20],

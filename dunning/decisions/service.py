@@ -43,10 +43,15 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
     )
     try:
         return _record(invoice=invoice, trigger=trigger, at=at, event=event, plan=plan,
-                       features=_snapshot(context))  # fmt: skip
+                       features=_jsonable(_snapshot(context)))  # fmt: skip
     except IntegrityError:
         # Another worker decided about the same event first: theirs stands.
         return Decision.objects.get(trigger_event=event, invoice=invoice)
+
+
+def _jsonable(value):
+    """Datetimes to ISO strings, as the database will give them back (JSONField has no encoder)."""
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 def _snapshot(context) -> dict:
@@ -90,7 +95,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             segment=plan.segment, mode=plan.mode,
             guardrail_version=plan.explanation.get("guardrail_version"),
             features=features, rules_fired=plan.rules_fired, reasoning=plan.reasoning,
-            explanation={**plan.explanation, "superseded_actions": superseded},
+            explanation=_jsonable({**plan.explanation, "superseded_actions": superseded}),
         )  # fmt: skip
         audit_record(
             action="decision.made",
@@ -107,7 +112,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             action = Action.objects.create(
                 decision=decision, invoice=invoice, customer_id=invoice.customer_id,
                 kind=proposed.kind, channel=proposed.channel,
-                scheduled_for=proposed.scheduled_for, params=proposed.params,
+                scheduled_for=proposed.scheduled_for, params=_jsonable(proposed.params),
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,

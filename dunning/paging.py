@@ -1,0 +1,13 @@
+"""One page of a list, and the query string that keeps its filters on the next page."""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.http import HttpRequest
+
+
+def page_of(request: HttpRequest, items, *, size: int, param: str = "page") -> tuple[Page, str]:
+    page = Paginator(items, size).get_page(request.GET.get(param))
+    query = request.GET.copy()
+    query.pop(param, None)
+    return page, query.urlencode()

@@ -1,0 +1,36 @@
+"""Decisions made by the real service about invoices written straight into the mirror."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dunning.decisions.service import decision_make
+from dunning.models import Customer, Decision, Invoice, PaymentSource, Transaction
+
+FAILED_AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+def decided_invoice(
+    n: int = 1, *, at: datetime = FAILED_AT, decline_code: str = "51", country: str = "DE",
+    total: int = 4900,
+) -> Decision:  # fmt: skip
+    """A customer whose card was declined on invoice ``inv_<n>``, and the decision about it."""
+    customer = Customer.objects.create(
+        cb_id=f"cus_{n}", resource_version=1, first_name="Ana", last_name=f"Lima {n}",
+        country=country, cb_created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    PaymentSource.objects.create(
+        cb_id=f"pm_{n}", customer=customer, card_brand="visa", status="valid",
+        gateway="stripe", resource_version=1,
+    )  # fmt: skip
+    Invoice.objects.create(
+        cb_id=f"inv_{n}", customer=customer, status="payment_due", dunning_status="in_progress",
+        currency_code="EUR", total=total, amount_due=total, date=at, resource_version=1,
+    )  # fmt: skip
+    Transaction.objects.create(
+        cb_id=f"txn_{n}", customer=customer, invoice_id=f"inv_{n}", type="payment",
+        status="failure", date=at, gateway="stripe", error_category="soft_decline",
+        decline_code=decline_code, payment_source_cb_id=f"pm_{n}", amount=total,
+        resource_version=1,
+    )  # fmt: skip
+    return decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=at)
