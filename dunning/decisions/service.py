@@ -43,7 +43,7 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
     )
     try:
         return _record(invoice=invoice, trigger=trigger, at=at, event=event, plan=plan,
-                       features=_jsonable(_snapshot(context)))  # fmt: skip
+                       features=_snapshot(context))  # fmt: skip
     except IntegrityError:
         # Another worker decided about the same event first: theirs stands.
         return Decision.objects.get(trigger_event=event, invoice=invoice)
@@ -77,7 +77,7 @@ def _snapshot(context) -> dict:
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
     }
-    return json.loads(json.dumps(snapshot, cls=DjangoJSONEncoder))
+    return _jsonable(snapshot)
 
 
 def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
