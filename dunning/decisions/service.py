@@ -47,6 +47,10 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
         return Decision.objects.get(trigger_event=event, invoice=invoice)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
 def _snapshot(context) -> dict:
     signals = context.signals
     return {
@@ -55,8 +59,9 @@ def _snapshot(context) -> dict:
         "currency": context.currency,
         "decline": vars(context.decline) if context.decline else None,
         "invoice_failures": context.invoice_failures,
-        "first_failed_at": context.first_failed_at,
-        "last_failed_at": context.last_failed_at,
+        # JSONField has no datetime encoder: ISO strings, as the audit trail writes them.
+        "first_failed_at": _iso(context.first_failed_at),
+        "last_failed_at": _iso(context.last_failed_at),
         "card_attempts_30d": len(context.card_attempts),
         "gateway": context.gateway,
         "gateway_down": context.gateway_down,
