@@ -6,26 +6,14 @@ import pytest
 
 from dunning.models import Customer, Decision, PaymentSource, Transaction
 from tests.conftest import failed_renewal
+from tests.dunning.decisions.delivery import deliver, events_of
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def deliver(post_webhook, run_jobs, django_capture_on_commit_callbacks):
-    """Chargebee delivers an event; Dunwell stores it, processes it and decides."""
-
-    def deliver(event: dict) -> None:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert post_webhook(event).status_code == 200
-        with django_capture_on_commit_callbacks(execute=True):
-            run_jobs()  # processing; the decision job is enqueued on commit
-        run_jobs()
-
-    return deliver
+__all__ = ["deliver"]  # a fixture
 
 
 def payment_failed_event(sandbox, *, without: tuple[str, ...]) -> dict:
-    event = next(e for e in reversed(sandbox.events) if e["event_type"] == "payment_failed")
+    event = events_of(sandbox, "payment_failed")[-1]
     for key in without:
         event["content"].pop(key, None)
     return event
