@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+
+
+@pytest.fixture
+def wall_clock(sandbox, monkeypatch):
+    """Chargebee's clock on the wall clock: events are live, so they are decided. (The
+    session-wide sandbox keeps whatever clock an earlier simulation left it.)"""
+    monkeypatch.setattr(sandbox, "clock", time.time)
+    return sandbox
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import pytest
 
 from dunning.models import Customer, Decision, PaymentSource, Transaction
 from tests.conftest import failed_renewal
-from tests.dunning.decisions.delivery import deliver, events_of
+from tests.dunning.decisions.delivery import deliver, events_of, wall_clock
 
-pytestmark = pytest.mark.django_db
-__all__ = ["deliver"]  # a fixture
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wall_clock")]
+__all__ = ["deliver", "wall_clock"]  # fixtures
 
 
 def payment_failed_event(sandbox, *, without: tuple[str, ...]) -> dict:

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 
 from dunning.decisions.gateway_pauses import gateway_pause_open, gateway_pauses_check
 from dunning.decisions.outages import MIN_FAILURES
@@ -140,3 +141,17 @@ def test_two_deciders_opening_the_same_pause_leave_one_pause_and_one_audit_entry
 def test_a_gateway_that_was_never_down_gets_no_pause(db):
     assert gateway_pause_open(gateway="stripe", at=datetime(2026, 11, 2, tzinfo=UTC)) is None
     assert gateway_pauses_check() == []
+
+
+def test_admin_sees_the_open_pause_and_then_the_ended_one_on_the_status_page(
+    client, admin_user, clock, outage
+):
+    client.force_login(admin_user)
+    during = client.get(reverse("dunning:system_status")).content.decode()
+    clock.advance(3600)
+    gateway_pauses_check(at=clock.moment())
+    after = client.get(reverse("dunning:system_status")).content.decode()
+
+    assert "paused</span> stripe since" in during and "stripe looks down" in during
+    assert "No gateway is paused" in after
+    assert "no gateway-side failures on stripe" in after
