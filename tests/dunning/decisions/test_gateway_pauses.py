@@ -8,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from dunning.decisions.gateway_pauses import gateway_pause_open, gateway_pauses_check
+from dunning.decisions.gateway_pauses import (
+    gateway_pause_close,
+    gateway_pause_open,
+    gateway_pauses_check,
+)
 from dunning.decisions.outages import MIN_FAILURES
 from dunning.decisions.service import decision_make
 from dunning.models import ActionKind, AuditEntry, Decision, GatewayPause
@@ -126,16 +130,16 @@ def test_replaying_a_decision_made_during_an_outage_holds_retries_again_without_
 def test_two_deciders_opening_the_same_pause_leave_one_pause_and_one_audit_entry(
     sandbox, clock, outage
 ):
-    at = GatewayPause.objects.get().started_at + timedelta(seconds=1)
-    GatewayPause.objects.all().delete()
-    AuditEntry.objects.filter(action="gateway.paused").update(action="gateway.paused.old")
+    earlier = GatewayPause.objects.get()
+    gateway_pause_close(pause=earlier, at=earlier.started_at + timedelta(seconds=1), why="test")
+    at = earlier.started_at + timedelta(seconds=2)  # the burst is still in the window
 
     first = gateway_pause_open(gateway="stripe", at=at)
     second = gateway_pause_open(gateway="stripe", at=at + timedelta(seconds=1))
 
-    assert first == second
+    assert first == second != earlier
     assert GatewayPause.objects.filter(ended_at=None).count() == 1
-    assert AuditEntry.objects.filter(action="gateway.paused").count() == 1
+    assert AuditEntry.objects.filter(action="gateway.paused").count() == 2  # earlier's, first's
 
 
 def test_a_gateway_that_was_never_down_gets_no_pause(db):
