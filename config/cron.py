@@ -1,11 +1,18 @@
 """Periodic jobs, for ``manage.py rqcron config/cron.py`` in production.
 
-The embedded default runs the same relay from its worker thread (dunning.embedded_worker).
+The embedded default runs the same jobs from its worker thread (dunning.embedded_worker).
 """
 
 from rq import cron
 
-from dunning.jobs import relay_missing_decisions_job, relay_pending_events_job
+from dunning.jobs import (
+    check_gateway_pauses_job,
+    relay_missing_decisions_job,
+    relay_pending_events_job,
+    sync_signals_job,
+)
 
 cron.register(relay_pending_events_job, queue_name="ingest", interval=30)
 cron.register(relay_missing_decisions_job, queue_name="default", interval=60)
+cron.register(check_gateway_pauses_job, queue_name="default", interval=60)
+cron.register(sync_signals_job, queue_name="backfill", interval=900)

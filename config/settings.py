@@ -174,6 +174,17 @@ WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 # The site's API limit, shared by every process (Chargebee test sites allow 150 a minute).
 CHARGEBEE_REQUESTS_PER_MINUTE = envint("CHARGEBEE_REQUESTS_PER_MINUTE", 150)
 
+# --- Signals outside Chargebee (docs/signals.md) ---------------------------------------
+# Providers asked per decision, in order; the first to know a field wins.
+SIGNAL_PROVIDERS = os.getenv("SIGNAL_PROVIDERS", "dunning.signals.providers.DatabaseSignals").split(
+    ","
+)
+SIGNALS_HTTP_URL = os.getenv("SIGNALS_HTTP_URL", "")  # for dunning.signals.http_provider
+SIGNALS_HTTP_TOKEN = envsecret("SIGNALS_HTTP_TOKEN", "")
+# Where ``sync_signals`` reads tickets and usage; unset: the Chargebee base URL (the sandbox).
+SIGNALS_SYNC_URL = os.getenv("SIGNALS_SYNC_URL", "")
+SIGNALS_SYNC_KEY = envsecret("SIGNALS_SYNC_KEY", "")
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP pairs

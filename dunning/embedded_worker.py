@@ -3,7 +3,9 @@
 RQ's long-running worker forks its scheduler into a child process, which would get a copy
 of the in-process Redis rather than the shared one. So this thread runs the worker in
 short bursts (each burst also moves due scheduled jobs onto their queues), and runs the
-outbox relay every RELAY_INTERVAL seconds, as ``rqcron`` does in production.
+periodic jobs of ``config/cron.py`` itself, as ``rqcron`` does in production: the relays
+and the gateway-pause check every RELAY_INTERVAL seconds, and enqueues the signals sync
+every SIGNALS_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from dunning.decisions.gateway_pauses import gateway_pauses_check
 from dunning.decisions.triggers import decisions_relay
+from dunning.jobs import sync_signals_job
 from dunning.outbox import events_relay
 from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
 
 logger = logging.getLogger("dunwell.worker")
 
 RELAY_INTERVAL = 30.0
+SIGNALS_INTERVAL = 900.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -34,7 +39,7 @@ class ThreadWorker(SimpleWorker):
 
 
 def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
-    last_relay = 0.0
+    last_relay = last_signals = -SIGNALS_INTERVAL
     while not stop.is_set():
         try:
             queues = [get_queue(name) for name in QUEUE_NAMES]
@@ -44,7 +49,11 @@ def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> 
             if time.monotonic() - last_relay > RELAY_INTERVAL:
                 events_relay()
                 decisions_relay()
+                gateway_pauses_check()
                 last_relay = time.monotonic()
+            if time.monotonic() - last_signals > SIGNALS_INTERVAL:
+                get_queue("backfill").enqueue(sync_signals_job, job_id="sync-signals")
+                last_signals = time.monotonic()
         except Exception:
             logger.exception("embedded worker loop failed; continuing")
         finally:

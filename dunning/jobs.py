@@ -9,6 +9,8 @@ from dunning.processing import event_process, events_process_batch
 # When events queue up faster than one at a time can keep pace, a job takes this many
 # waiting events along with its own; their own jobs then find nothing left to do.
 DRAIN_BATCH = 100
+# A periodic signals sync stops here and reports what it did not reach (the next run goes on).
+SIGNALS_SYNC_BUDGET = 240.0
 
 
 def process_event_job(event_pk: int) -> str | dict[str, int]:
@@ -41,3 +43,17 @@ def relay_missing_decisions_job() -> int:
     from dunning.decisions.triggers import decisions_relay
 
     return decisions_relay()
+
+
+def sync_signals_job() -> str:
+    from dunning.signals.sync import signals_sync
+
+    return signals_sync(time_budget=SIGNALS_SYNC_BUDGET).summary()
+
+
+def check_gateway_pauses_job() -> list[str]:
+    from dunning.decisions.gateway_pauses import gateway_pauses_check
+
+    return [
+        f"{pause.gateway}: {redecided} re-decided" for pause, redecided in gateway_pauses_check()
+    ]

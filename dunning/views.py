@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from dunning import queries
 from dunning.audit import audit_verify
 from dunning.chargebee_budget import budget_status
+from dunning.decisions.gateway_pauses import gateway_pauses_for_status
 from dunning.forms import EventFilterForm
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
 from dunning.paging import page_of
@@ -56,14 +57,20 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("dunning.view_chargebeeevent", raise_exception=True)
 def system_status(request: HttpRequest) -> HttpResponse:
-    """Queues, the outbox and the Chargebee request budget, for the admin on call."""
+    """Queues, the outbox, the Chargebee request budget and gateway pauses, for the admin on
+    call."""
     try:
         queues = [(name, get_queue(name).count) for name in QUEUE_NAMES]
         budget = budget_status()
     except RedisError as error:
         queues, budget = [], None
         messages.error(request, f"Redis is unreachable: {error}")
-    context = {"queues": queues, "budget": budget, "event_states": queries.event_state_counts()}
+    context = {
+        "queues": queues,
+        "budget": budget,
+        "event_states": queries.event_state_counts(),
+        "gateway_pauses": gateway_pauses_for_status(),
+    }
     return render(request, "dunning/system_status.html", context)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,8 @@ def sandbox(sandbox_server, settings):
     """A fresh Chargebee sandbox that Dunwell's SDK client talks to over HTTP."""
     sandbox_server.sandbox.reset()
     sandbox_server.sandbox.event_listeners.clear()
+    # A simulation leaves its simulated clock behind; live tests need the wall clock.
+    sandbox_server.sandbox.clock = time.time
     settings.CHARGEBEE_API_BASE = sandbox_server.url
     settings.CHARGEBEE_API_KEY = sandbox_server.sandbox.api_key
     return sandbox_server.sandbox

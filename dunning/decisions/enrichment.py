@@ -3,18 +3,30 @@
 Transactions, tickets and usage are read up to ``at`` only, so deciding again about a past
 event (a replay) sees what the first decision saw. The invoice's own status is read as
 "open at ``at``": due now, or paid/voided only after ``at``.
+
+Where the mirror is incomplete (the invoice or customer only a stub, the failed payment or
+its card never sent), the missing objects are read from Chargebee through the SDK and
+written into the mirror the way webhook processing writes them, before the context is built.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
+from chargebee import APIError
 from django.db.models import Q, Sum
+from django.utils import timezone
 
+from dunning.chargebee_budget import Priority
+from dunning.chargebee_calls import call_with_backoff
+from dunning.chargebee_client import chargebee_client
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
-from dunning.decisions.outages import gateway_health
+from dunning.decisions.gateway_pauses import gateway_state_at
 from dunning.decisions.recovery_data import failure_features
+from dunning.mirror.resources import SPECS, resource_version
+from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
 from dunning.models import (
     Action,
     ActionKind,
@@ -24,6 +36,8 @@ from dunning.models import (
     Transaction,
 )
 from dunning.signals.providers import signals_merged
+
+logger = logging.getLogger("dunwell.decisions")
 
 DUE_STATUSES = ("payment_due", "not_paid")
 ENDED_DUNNING = ("exhausted", "stopped")
@@ -56,7 +70,93 @@ def invoice_open_at(invoice: Invoice, at: datetime) -> bool:
     return closed_at is not None and closed_at > at
 
 
+SPEC_BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def mirror_store(*, key: str, obj: dict) -> None:
+    """Write one Chargebee object (as the API returns it) into the mirror, version-guarded."""
+    spec = SPEC_BY_KEY[key]
+    if problem := spec.problem(obj):
+        raise ValueError(f"Chargebee answered an object Dunwell cannot mirror: {problem}")
+    for model, cb_id, stub_fields in spec.references(obj):
+        mirror_stubs_ensure(model=model, cb_ids={cb_id: stub_fields})
+    mirror_upsert(
+        model=spec.model,
+        cb_id=obj[spec.id_key],
+        version=resource_version(obj, int(timezone.now().timestamp() * 1000)),
+        fields=spec.fields(obj, deleted=False),
+    )
+
+
+def _missing_transaction_ids(invoice: Invoice) -> set[str]:
+    attempts = invoice.dunning_attempts if isinstance(invoice.dunning_attempts, list) else []
+    named = {
+        a["transaction_id"]
+        for a in attempts
+        if isinstance(a, dict) and isinstance(a.get("transaction_id"), str)
+    }
+    known = Transaction.objects.filter(cb_id__in=named, resource_version__gt=0)
+    return named - set(known.values_list("cb_id", flat=True))
+
+
+def mirror_fill_gaps(*, invoice: Invoice) -> Invoice:
+    """Read from Chargebee what the mirror lacks for deciding about ``invoice``.
+
+    A 429 or 5xx waits and retries (``call_with_backoff``); if Chargebee stays unavailable
+    the error propagates, the decision job fails and the decisions relay tries again later,
+    so nothing is decided on a half-known invoice. An object Chargebee no longer has (404)
+    is left as the mirror knows it.
+    """
+    client = chargebee_client()
+    reads = []
+    if invoice.is_stub:
+        reads.append(("invoice", lambda: client.Invoice.retrieve(invoice.cb_id).invoice))
+    if invoice.customer.is_stub:
+        reads.append(("customer", lambda: client.Customer.retrieve(invoice.customer_id).customer))
+    for key, read in reads:
+        _store_read(key=key, read=read)
+    if reads:
+        invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
+    if _missing_transaction_ids(invoice):
+        page = _read(lambda: client.Transaction.payments_for_invoice(invoice.cb_id, {"limit": 100}))
+        for entry in page.list if page is not None else []:
+            mirror_store(key="transaction", obj=entry.transaction.raw_data)
+    used = set(
+        Transaction.objects.filter(invoice_id=invoice.cb_id, status="failure")
+        .exclude(payment_source_cb_id="")
+        .values_list("payment_source_cb_id", flat=True)
+    )
+    sources = used - set(
+        PaymentSource.objects.filter(cb_id__in=used, resource_version__gt=0).values_list(
+            "cb_id", flat=True
+        )
+    )
+    for source_id in sorted(sources):
+        _store_read(
+            key="payment_source",
+            read=lambda s=source_id: client.PaymentSource.retrieve(s).payment_source,
+        )
+    return invoice
+
+
+def _read(call):
+    try:
+        return call_with_backoff(call, priority=Priority.ENRICH)
+    except APIError as error:
+        if getattr(error, "http_status_code", None) != 404:
+            raise
+        logger.warning("enrichment: Chargebee no longer has it: %s", error)
+        return None
+
+
+def _store_read(*, key: str, read) -> None:
+    obj = _read(read)
+    if obj is not None:
+        mirror_store(key=key, obj=obj.raw_data)
+
+
 def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> DecisionContext:
+    invoice = mirror_fill_gaps(invoice=invoice)
     customer = invoice.customer
     failures = list(
         Transaction.objects.filter(
@@ -66,7 +166,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     first, last = (failures[0], failures[-1]) if failures else (None, None)
     decline = decline_of(transaction=last) if last else None
     gateway = last.gateway if last else ""
-    health = gateway_health(gateway=gateway, at=at) if gateway else None
+    gateway_state = gateway_state_at(gateway=gateway, at=at) if gateway else None
     card_changed = last is not None and (
         PaymentSource.objects.filter(
             customer_id=customer.cb_id, cb_updated_at__gt=last.date, cb_updated_at__lte=at,
@@ -111,8 +211,8 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         invoice_failures=len(failures),
         card_attempts=tuple(card_attempts(transaction=last, before=last.date)) if last else (),
         gateway=gateway,
-        gateway_down=bool(health and health.down),
-        gateway_reason=health.reason if health else "",
+        gateway_down=bool(gateway_state and gateway_state.down),
+        gateway_reason=gateway_state.reason if gateway_state else "",
         card_changed_since_failure=card_changed,
         country=customer.country,
         time_zone=time_zone_of(customer.country),

@@ -18,6 +18,7 @@ from dunning.decisions.network_rules import Decline, RuleResult, Verdict, networ
 from dunning.decisions.retry_timing import RetryScorer, best_slot, chargebee_default_next
 from dunning.decisions.segments import segment_of
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
+from dunning.signals.describe import signals_described
 
 GATEWAY_RECHECK = timedelta(hours=2)
 MIN_RETRY_GAP = timedelta(hours=1)
@@ -116,6 +117,7 @@ def plan_decide(
             "segment": segment,
             "mode": mode,
             "guardrail_version": guardrails.version,
+            "signals": signals_described(context.signals),
         },
     )
 

@@ -45,4 +45,6 @@ def test_periodic_relay_is_registered_for_rqcron():
     assert [(job.func.__name__, job.interval) for job in jobs] == [
         ("relay_pending_events_job", 30),
         ("relay_missing_decisions_job", 60),
+        ("check_gateway_pauses_job", 60),
+        ("sync_signals_job", 900),
     ]
