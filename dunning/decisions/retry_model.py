@@ -87,8 +87,8 @@ def _vocabulary(values: np.ndarray) -> dict[str, int]:
 def retry_model_fit(rows: RetryRows, labels: np.ndarray) -> RetryModel:
     vocabularies = {n: _vocabulary(rows.categories[n]) for n in CATEGORICAL}
     booster = HistGradientBoostingClassifier(
-        max_iter=200,
-        learning_rate=0.1,
+        max_iter=120,
+        learning_rate=0.15,
         max_leaf_nodes=31,
         min_samples_leaf=40,
         l2_regularization=1.0,
