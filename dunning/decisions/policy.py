@@ -22,6 +22,11 @@ from dunning.signals.describe import signals_described
 
 GATEWAY_RECHECK = timedelta(hours=2)
 MIN_RETRY_GAP = timedelta(hours=1)
+# Between two declines of one invoice: a day, unless the issuer or gateway was only briefly
+# unavailable. Without it the next-best slot is often an hour after a fresh decline.
+RETRY_SPACING = timedelta(days=1)
+LINK_REMINDER = timedelta(days=3)
+TEMPORARY_DECLINES = frozenset({"91", "96", "processing_error", "gateway_error"})
 RULES_ONLY = "rules only (no trained model)"
 
 
@@ -168,7 +173,13 @@ class _Draft:
                 ActionKind.PAYMENT_METHOD_LINK, "No retry until the card details are updated"
             )
             return
-        earliest = max(rules.earliest or ctx.at, ctx.at + MIN_RETRY_GAP)
+        temporary = {ctx.decline.decline_code, ctx.decline.error_category} & TEMPORARY_DECLINES
+        spacing = MIN_RETRY_GAP if temporary else RETRY_SPACING
+        earliest = max(
+            rules.earliest or ctx.at,
+            ctx.at + MIN_RETRY_GAP,
+            (ctx.last_failed_at or ctx.at) + spacing,
+        )
         if ctx.card_changed_since_failure:
             earliest = max(rules.earliest or ctx.at, ctx.at + timedelta(minutes=5))
         if ctx.gateway_down:
@@ -223,7 +234,9 @@ class _Draft:
             self.sentence,
             params={"probability": round(slot.probability, 4), "amount": ctx.amount_due},
         )
-        if ctx.invoice_failures <= 1 and self._may_contact():
+        if self._may_contact():
+            # After every decline, as Chargebee's dunning emails do, within the contact limit;
+            # the email carries a link to update the card.
             self._add(
                 ActionKind.MESSAGE,
                 ctx.at,
@@ -232,6 +245,7 @@ class _Draft:
                 params={
                     "template": "payment_failed_retry_scheduled",
                     "retry_at": slot.at.isoformat(),
+                    "payment_method_link": True,
                 },
             )
 
@@ -251,6 +265,14 @@ class _Draft:
         if self._may_contact():
             self.sentence = f"{why}; sending the customer a link to fix it."
             self._add(kind, self.context.at, self.sentence, channel="email")
+            if self._may_contact():
+                self._add(
+                    kind,
+                    self.context.at + LINK_REMINDER,
+                    "Reminder with the same link, unless the card has changed by then",
+                    channel="email",
+                    params={"reminder": True},
+                )
         else:
             self.sentence = f"{why}; the weekly contact limit is reached, so a person follows up."
             self.notes["contact_limit_reached"] = True

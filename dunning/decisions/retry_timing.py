@@ -15,7 +15,7 @@ from typing import Protocol
 from dunning.decisions.context import DecisionContext
 
 SLOT_STEP = timedelta(hours=3)
-DAILY_DISCOUNT = 0.985
+DAILY_DISCOUNT = 0.95
 # Chargebee's default dunning (seed 004: three retries); the interval is site configuration.
 CHARGEBEE_DEFAULT_RETRY_DAYS = (1, 3, 5)
 
