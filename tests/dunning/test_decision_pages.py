@@ -114,7 +114,8 @@ def test_agent_reads_a_decisions_reasoning_actions_and_audit_trail(client, agent
 def test_the_invoice_page_lists_decisions_newest_first_with_state_changes(client, agent):
     guardrails_update(changes={"segment_modes": {"self_serve": "approve"}}, user=None, note="x")
     first = decided_invoice(decline_code="04")
-    action_reject(action=first.actions.get(), user=agent, reason="customer called, paying today")
+    link_now = first.actions.order_by("scheduled_for").first()  # a reminder follows later
+    action_reject(action=link_now, user=agent, reason="customer called, paying today")
     from dunning.decisions.service import decision_make
 
     later = decision_make(invoice_id="inv_1", trigger="manual", at=FAILED_AT + timedelta(days=1))
@@ -186,7 +187,7 @@ def test_decision_list_counts_actions_waiting_for_approval(client, manager):
 
     body = client.get(DECISIONS).content.decode()
 
-    assert "1 to approve" in body
+    assert "2 to approve" in body  # the payment-method link and its reminder
 
 
 def test_decision_list_with_a_bad_filter_says_why(client, manager):

@@ -27,11 +27,12 @@ def export(*args: str) -> str:
 def test_each_action_is_one_json_line_with_the_documented_fields():
     guardrails_update(changes={"default_mode": "approve"}, user=None, note="x")
     decision = decided_invoice(1, decline_code="04")
-    action = decision.actions.get()
+    action, reminder = decision.actions.order_by("scheduled_for")
 
     lines = export("--since", "2026-11-01", "--format", "jsonl").splitlines()
 
-    assert len(lines) == 1
+    assert len(lines) == 2  # the payment-method link now, and its reminder
+    assert json.loads(lines[1])["action_id"] == reminder.pk
     record = json.loads(lines[0])
     assert tuple(record) == FIELDS
     assert record == {
@@ -67,10 +68,10 @@ def test_since_leaves_out_older_decisions_and_until_later_ones():
 
 def test_scheduled_times_are_utc_whatever_the_customers_zone():
     decided_invoice(1, country="JP")
-    record = json.loads(export("--since", "2026-11-01"))
+    record = json.loads(export("--since", "2026-11-01").splitlines()[0])
     scheduled = datetime.fromisoformat(record["scheduled_for"].replace("Z", "+00:00"))
     assert record["scheduled_for"].endswith("Z")
-    assert scheduled == Action.objects.get().scheduled_for
+    assert scheduled == Action.objects.get(pk=record["action_id"]).scheduled_for
 
 
 def test_csv_has_a_header_and_the_same_fields():

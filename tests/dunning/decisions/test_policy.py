@@ -71,7 +71,7 @@ def test_retry_goes_to_the_best_slot_and_the_sentence_says_when_and_why():
     retry = next(a for a in plan.actions if a.kind == ActionKind.RETRY)
     local = retry.scheduled_for.astimezone(__import__("zoneinfo").ZoneInfo("America/Chicago"))
     assert (local.weekday(), 8 <= local.hour < 11) == (4, True)
-    assert plan.reasoning.startswith("Retry Fri 06 Nov 09:00 customer time: Friday morning and 60%")
+    assert plan.reasoning.startswith("Retry Fri 06 Nov 08:00 customer time: Friday morning and 60%")
     assert kinds(plan)[0] == ActionKind.TAKE_OVER  # Chargebee's dunning pauses first
     assert plan.model_version == "recovery v1 + retry test"
 
@@ -91,7 +91,8 @@ def test_authentication_required_gets_a_link_not_an_off_session_retry():
 
     plan = plan_decide(context=sca, guardrails=AUTO, scorers=TRAINED)
 
-    assert kinds(plan) == [ActionKind.AUTHENTICATION_LINK]
+    assert kinds(plan) == [ActionKind.AUTHENTICATION_LINK] * 2  # the link, then a reminder
+    assert plan.actions[1].scheduled_for > plan.actions[0].scheduled_for
 
 
 def test_mastercard_wait_advice_pushes_the_retry_past_72_hours():
