@@ -320,6 +320,9 @@ class _Draft:
         )
 
     def _route_to_humans(self) -> None:
+        if self.context.signals.cancel_intent and self.actions:
+            # Dunning someone who asked to leave costs goodwill: a person talks to them first.
+            self._escalate("the customer asked to cancel in a recent support ticket")
         threshold = self.guardrails.review_threshold
         if self.recovery is not None and self.recovery < threshold:
             self._escalate(

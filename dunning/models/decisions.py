@@ -62,7 +62,11 @@ class Decision(models.Model):
                 name="one_decision_per_event_and_invoice",
             )
         ]
-        indexes = [models.Index(fields=["invoice", "as_of"], name="decision_invoice_asof")]
+        indexes = [
+            models.Index(fields=["invoice", "as_of"], name="decision_invoice_asof"),
+            # The decision list filters by mode and pages by time.
+            models.Index(fields=["mode", "as_of"], name="decision_mode_asof"),
+        ]
 
     def __str__(self) -> str:
         return f"decision {self.pk} on {self.invoice_id}"

@@ -207,3 +207,12 @@ def test_after_chargebees_dunning_ended_a_cold_start_hands_the_invoice_to_a_pers
 
     assert kinds(plan) == [ActionKind.ESCALATE]  # the subscription is already cancelled
     assert "Chargebee's dunning has ended" in plan.reasoning
+
+
+def test_a_customer_who_asked_to_cancel_is_escalated_to_a_person():
+    leaving = context(signals=Signals(cancel_intent=True))
+
+    plan = plan_decide(context=leaving, guardrails=AUTO, scorers=TRAINED)
+
+    escalation = next(a for a in plan.actions if a.kind == ActionKind.ESCALATE)
+    assert "asked to cancel" in escalation.reasoning
