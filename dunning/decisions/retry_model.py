@@ -214,14 +214,16 @@ class RetryModelScorer:
         return self.model.predict_proba(rows)[:, 1].tolist()
 
     def slot_reason(self, *, context: DecisionContext, slot: datetime) -> str:
+        """Which likely paydays the slot comes after, and how long after the decline.
+
+        (The slot's local time is already in the decision's sentence.)
+        """
         _rows, m = slot_rows(context=context, slots=[slot])
         parts = [name for key, name in PAYDAY_MARKS if m[key][0]]
         fridays = int(m["fridays_crossed"][0])
         if fridays:
-            parts.append(f"{fridays} Friday{'s' if fridays > 1 else ''}")
-        hour = int(m["local_hour"][0])
-        after = f"after {', '.join(parts[:3])}, " if parts else ""
-        return (
-            f"{after}{m['hours_since_failure'][0]:.0f} h after the decline, "
-            f"{hour:02d}:00 customer time"
-        )
+            parts.append("a Friday" if fridays == 1 else f"{fridays} Fridays")
+        hours = float(m["hours_since_failure"][0])
+        since = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
+        paydays = f"after {' and '.join(parts[:2])}, " if parts else ""
+        return f"{paydays}{since} after the decline"

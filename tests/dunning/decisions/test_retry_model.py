@@ -116,6 +116,7 @@ def test_active_retry_model_times_a_retry_and_says_why(year_of_history):
     retry = next(a for a in plan.actions if a.kind == ActionKind.RETRY)
     assert retry.scheduled_for >= failed.date
     assert "customer time" in plan.reasoning and "predicted success" in plan.reasoning
+    assert "after the decline" in plan.reasoning and plan.reasoning.count("customer time") == 1
     assert len(plan.explanation["slots_considered"]) == 5
 
 
