@@ -1,0 +1,1 @@
+"""Reaching customers: drafting messages and delivering them on a channel."""
