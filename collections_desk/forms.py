@@ -68,8 +68,11 @@ class QueueBulkForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000,
-                           label="Add a note")  # fmt: skip
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "aria-label": "Note"}),
+        max_length=5000,
+        label="Add a note",
+    )
 
 
 class AssignForm(forms.Form):

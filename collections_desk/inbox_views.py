@@ -32,6 +32,7 @@ from dunning.models import ALWAYS_NEEDS_APPROVAL, Action
 from dunning.paging import page_of
 
 APPROVE = "dunning.approve_action"
+HIGH_RISK = "dunning.approve_high_risk_action"
 PAGE_SIZE = 50
 
 
@@ -40,6 +41,7 @@ def _decorate(action: Action, user) -> Action:
     action.fingerprint = action_fingerprint(action)
     action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
     action.own_edit = action.edited_by_id == user.pk
+    action.manager_needed_here = action.needs_manager and not user.has_perm(HIGH_RISK)
     action.editable = action.kind in EDITABLE_KINDS
     action.current_approvers = [
         a.user.get_username() for a in action.approvals.all() if a.fingerprint == action.fingerprint

@@ -51,10 +51,20 @@ def queue_cases(*, user, filters: dict) -> QuerySet[Case]:
     for field in ("segment", "decline_category"):
         if filters.get(field):
             cases = cases.filter(**{field: filters[field]})
+    return cases.order_by("-priority", "id")
+
+
+def queue_rows(*, case_ids: list[int]) -> list[Case]:
+    """One page of the queue with what each row shows, in one query.
+
+    Separate from ``queue_cases`` so the pager's OFFSET walks the index alone and the
+    per-row counts are computed for the page's rows only, however deep the page.
+    """
     waiting = awaiting_approval().filter(customer_id=OuterRef("customer_id"))
     invoices = Case.invoices.through.objects.filter(case_id=OuterRef("pk"))
-    return (
-        cases.select_related("customer", "team", "assignee")
+    return list(
+        Case.objects.filter(pk__in=case_ids)
+        .select_related("customer", "team", "assignee")
         .annotate(
             waiting_approvals=_subquery_count(waiting, "customer_id"),
             invoice_count=_subquery_count(invoices, "case_id"),

@@ -72,12 +72,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         assignees=list(people.values_list("username", flat=True)),
     )
     filters = form.cleaned_data if form.is_valid() else {}
-    page, query = page_of(request, queries.queue_cases(user=request.user, filters=filters),
-                          size=PAGE_SIZE)  # fmt: skip
+    ranked = queries.queue_cases(user=request.user, filters=filters)
+    page, query = page_of(request, ranked.values_list("pk", flat=True), size=PAGE_SIZE)
     now = timezone.now()
     context = {
         "form": form,
         "page": page,
+        "rows": queries.queue_rows(case_ids=list(page)),
         "query": query,
         "now": now,
         "due_soon": now + timedelta(hours=24),
