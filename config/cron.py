@@ -5,6 +5,7 @@ The embedded default runs the same jobs from its worker thread (dunning.embedded
 
 from rq import cron
 
+from collections_desk.jobs import cases_refresh_job
 from dunning.jobs import (
     check_gateway_pauses_job,
     relay_missing_decisions_job,
@@ -16,3 +17,4 @@ cron.register(relay_pending_events_job, queue_name="ingest", interval=30)
 cron.register(relay_missing_decisions_job, queue_name="default", interval=60)
 cron.register(check_gateway_pauses_job, queue_name="default", interval=60)
 cron.register(sync_signals_job, queue_name="backfill", interval=900)
+cron.register(cases_refresh_job, queue_name="default", interval=300)

@@ -185,6 +185,13 @@ SIGNALS_HTTP_TOKEN = envsecret("SIGNALS_HTTP_TOKEN", "")
 SIGNALS_SYNC_URL = os.getenv("SIGNALS_SYNC_URL", "")
 SIGNALS_SYNC_KEY = envsecret("SIGNALS_SYNC_KEY", "")
 
+# --- Collections desk (docs/escalation.md) ----------------------------------------------
+# At or above this invoice amount (minor units) two different people approve an action.
+TWO_APPROVERS_FROM_AMOUNT = envint("TWO_APPROVERS_FROM_AMOUNT", 500_000)
+# Escalations go to this URL as JSON (the HTTP adapter); unset: kept as a local ticket.
+ESCALATION_WEBHOOK_URL = os.getenv("ESCALATION_WEBHOOK_URL", "")
+ESCALATION_WEBHOOK_TOKEN = envsecret("ESCALATION_WEBHOOK_TOKEN", "")
+
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP pairs

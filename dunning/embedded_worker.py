@@ -18,6 +18,7 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from collections_desk.cases import cases_refresh
 from dunning.decisions.gateway_pauses import gateway_pauses_check
 from dunning.decisions.triggers import decisions_relay
 from dunning.jobs import sync_signals_job
@@ -50,6 +51,7 @@ def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> 
                 events_relay()
                 decisions_relay()
                 gateway_pauses_check()
+                cases_refresh()
                 last_relay = time.monotonic()
             if time.monotonic() - last_signals > SIGNALS_INTERVAL:
                 get_queue("backfill").enqueue(sync_signals_job, job_id="sync-signals")

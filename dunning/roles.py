@@ -23,10 +23,19 @@ class Role(StrEnum):
 # What each role may do today. Data migrations create these; roles_ensure() restores them
 # where a test flushed the tables or a demo database was reset.
 _DECISION_READERS = ("dunning.view_decision", "dunning.view_action", "dunning.approve_action")
+# The collections desk (collections_desk/migrations/0002_desk_roles.py): agents work their
+# team's cases (a guardian permission on the team), managers every team's and reassign.
+_DESK_AGENT = (
+    "collections_desk.view_case",
+    "collections_desk.add_casenote",
+    "collections_desk.view_team",
+)
+_DESK_MANAGER = (*_DESK_AGENT, "collections_desk.work_all_cases", "collections_desk.assign_case")
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
-    Role.AGENT: _DECISION_READERS,
+    Role.AGENT: (*_DECISION_READERS, *_DESK_AGENT),
     Role.MANAGER: (
         *_DECISION_READERS,
+        *_DESK_MANAGER,
         "dunning.approve_high_risk_action",
         "dunning.view_guardrailpolicy",
         "dunning.view_gatewaypause",
@@ -42,6 +51,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_guardrails",
         "dunning.view_gatewaypause",
         "dunning.view_modelversion",
+        *_DESK_MANAGER,
+        "collections_desk.add_team",
+        "collections_desk.change_team",
+        "collections_desk.view_escalationticket",
     ),
 }
 
@@ -77,6 +90,8 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Overview", "home"),
+    NavItem("Queue", "collections_desk:queue", "collections_desk.view_case"),
+    NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),

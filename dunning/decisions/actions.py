@@ -3,20 +3,33 @@
 Every change is a conditional UPDATE on the expected state (two people approving at once:
 one wins, the other is told), recorded in the audit trail. Approving checks the approver's
 permission here, not only in a page, and binds the approval to exactly what was shown.
+Approval rules: high-risk and always-approved kinds need a manager; agents approve only on
+their team's cases; nobody approves their own edit; at or above TWO_APPROVERS_FROM_AMOUNT
+two different people approve the same fingerprint before the action is scheduled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from dunning.audit import audit_record
-from dunning.models import ALWAYS_NEEDS_APPROVAL, Action, ActionState, AutomationMode
+from dunning.models import (
+    ALWAYS_NEEDS_APPROVAL,
+    Action,
+    ActionApproval,
+    ActionKind,
+    ActionState,
+    AutomationMode,
+    Invoice,
+)
 
 S = ActionState
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -77,38 +90,119 @@ def action_transition(*, action: Action, to: str, actor=None, actor_label: str =
     return action
 
 
-def action_may_approve(*, action: Action, user) -> tuple[bool, str]:
-    """Whether ``user`` may approve ``action``, and if not, why (shown to them)."""
+# What a person may change before approving: the message and when/where it goes.
+EDITABLE_KINDS = frozenset(
+    {ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK, ActionKind.AUTHENTICATION_LINK}
+)
+CHANNELS = ("email", "sms", "in_app")
+MESSAGE_MAX_CHARS = 4000
+
+
+def approvers_needed(action: Action) -> int:
+    """Two different people at or above ``TWO_APPROVERS_FROM_AMOUNT`` (minor units), else one."""
+    threshold = getattr(settings, "TWO_APPROVERS_FROM_AMOUNT", None)
+    if threshold is None:
+        return 1
+    amount = Invoice.objects.filter(cb_id=action.invoice_id).values_list("amount_due", flat=True)
+    return 2 if (amount.first() or 0) >= threshold else 1
+
+
+def _refusal(*, action: Action, user, approving: bool) -> str:
+    """Why ``user`` may not decide about ``action`` ("" if they may)."""
     if action.mode == AutomationMode.SHADOW:
-        return False, "shadow-mode actions are only logged; they are never run"
+        return "shadow-mode actions are only logged; they are never run"
+    if user is None:
+        return "" if not action.needs_approval else "a person must approve this action"
     if not user.has_perm("dunning.approve_action"):
-        return False, "you may not approve actions"
+        return "you may not approve actions"
     if (action.risk == Action.Risk.HIGH or action.kind in ALWAYS_NEEDS_APPROVAL) and not (
         user.has_perm("dunning.approve_high_risk_action")
     ):
-        return False, "high-risk and high-value actions need a manager"
-    return True, ""
+        return "high-risk and high-value actions need a manager"
+    if approving and action.edited_by_id is not None and action.edited_by_id == user.pk:
+        return "you edited this action; someone else must approve it"
+    # Team rights live with the collections desk (django-guardian), asked here so that the
+    # executor, which calls action_may_approve before running, enforces them too.
+    from collections_desk.access import user_may_work_action
+
+    allowed, why = user_may_work_action(user=user, action=action)
+    return "" if allowed else why
+
+
+def _approvals_missing(action: Action) -> str:
+    """For an approved or scheduled action: does its approval still hold?"""
+    if action.approved_fingerprint != action_fingerprint(action):
+        return "the action changed after it was approved; it must be approved again"
+    approvers = (
+        ActionApproval.objects.filter(action=action, fingerprint=action.approved_fingerprint)
+        .exclude(user_id=action.edited_by_id)
+        .values("user_id")
+        .distinct()
+        .count()
+    )
+    if approvers < approvers_needed(action):
+        return "this amount needs two different approvers"
+    return ""
+
+
+def action_may_approve(*, action: Action, user) -> tuple[bool, str]:
+    """Whether ``user`` may approve ``action``, and if not, why (shown to them).
+
+    For an action already approved (the executor asks before running it, with the
+    approver, or None for an action that needs no approval) it also checks that the
+    approval still holds: same fingerprint, enough different approvers.
+    """
+    why = _refusal(action=action, user=user, approving=True)
+    if not why and action.needs_approval and action.state in (S.APPROVED, S.SCHEDULED):
+        why = _approvals_missing(action)
+    return (not why), why
 
 
 def action_approve(*, action: Action, user, fingerprint: str) -> Action:
-    """Approve exactly what ``user`` was shown (``fingerprint``), then schedule it."""
+    """Record ``user``'s approval of exactly what they were shown (``fingerprint``).
+
+    Once enough different people approved the same fingerprint, the action is approved and
+    scheduled; until then it stays proposed and shows who approved it.
+    """
     allowed, why = action_may_approve(action=action, user=user)
     if not allowed:
         raise PermissionDenied(why)
     if fingerprint != action_fingerprint(action):
         raise ApprovalOutdated("the action changed since it was shown; review it again")
     with transaction.atomic():
+        current = Action.objects.select_for_update().get(pk=action.pk)
+        if current.state != S.PROPOSED:
+            raise ActionConflict(f"action {action.pk} is no longer {S.PROPOSED}")
+        if action_fingerprint(current) != fingerprint:
+            raise ApprovalOutdated("the action changed since it was shown; review it again")
+        _, created = ActionApproval.objects.get_or_create(
+            action=current, user=user, fingerprint=fingerprint
+        )
+        if not created:
+            raise PermissionDenied("you already approved this; a second, different person must")
+        approvers = list(
+            ActionApproval.objects.filter(action=current, fingerprint=fingerprint)
+            .values_list("user__username", flat=True)
+            .distinct()
+        )
+        needed = approvers_needed(current)
+        if len(approvers) < needed:
+            audit_record(action="action.approval_recorded", actor=user, target=current,
+                         data={"approvers": approvers, "needed": needed,
+                               "fingerprint": fingerprint})  # fmt: skip
+            return current
         action_transition(
             action=action, to=S.APPROVED, actor=user, decided_by=user,
             decided_at=timezone.now(), approved_fingerprint=fingerprint,
+            data={"approvers": approvers} if needed > 1 else None,
         )  # fmt: skip
         action_transition(action=action, to=S.SCHEDULED, actor=user)
     return action
 
 
 def action_reject(*, action: Action, user, reason: str) -> Action:
-    allowed, why = action_may_approve(action=action, user=user)
-    if not allowed:
+    why = _refusal(action=action, user=user, approving=False)
+    if why:
         raise PermissionDenied(why)
     if not reason.strip():
         raise ValueError("say why the action is rejected")
@@ -116,6 +210,56 @@ def action_reject(*, action: Action, user, reason: str) -> Action:
         action=action, to=S.REJECTED, actor=user, decided_by=user,
         decided_at=timezone.now(), rejection_reason=reason.strip(), data={"reason": reason},
     )  # fmt: skip
+
+
+def _same_minute(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
+
+
+def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: str,
+                scheduled_for: datetime | None) -> Action:  # fmt: skip
+    """Change a proposed message's text, channel or time; someone else then approves it.
+
+    The text goes to ``params["message_text"]``, which delivery sends instead of a draft.
+    The change alters the fingerprint, so approvals given before it no longer count.
+    """
+    why = _refusal(action=action, user=user, approving=False)
+    if why:
+        raise PermissionDenied(why)
+    if action.kind not in EDITABLE_KINDS:
+        raise ValueError("only messages and links can be edited")
+    if channel not in CHANNELS:
+        raise ValueError(f"the channel must be one of {', '.join(CHANNELS)}")
+    text = text.strip()
+    if len(text) > MESSAGE_MAX_CHARS:
+        raise ValueError(f"a message has at most {MESSAGE_MAX_CHARS} characters")
+    if _same_minute(scheduled_for, action.scheduled_for):
+        scheduled_for = action.scheduled_for  # a form shows minutes: unchanged is unchanged
+    elif scheduled_for and scheduled_for < timezone.now():
+        raise ValueError("the new time is in the past")
+    params = {**action.params, "message_text": text} if text else {
+        k: v for k, v in action.params.items() if k != "message_text"
+    }  # fmt: skip
+    with transaction.atomic():
+        current = Action.objects.select_for_update().get(pk=action.pk)
+        if current.state != S.PROPOSED or action_fingerprint(current) != fingerprint:
+            raise ApprovalOutdated("the action changed since it was shown; review it again")
+        now = timezone.now()
+        Action.objects.filter(pk=action.pk).update(
+            params=params, channel=channel, scheduled_for=scheduled_for, edited_by=user,
+            edited_at=now,
+        )  # fmt: skip
+        audit_record(action="action.edited", actor=user, target=current,
+                     data={"kind": current.kind, "invoice": current.invoice_id,
+                           "channel": [current.channel, channel],
+                           "scheduled_for": [current.scheduled_for, scheduled_for],
+                           "text_changed": params.get("message_text")
+                           != current.params.get("message_text")})  # fmt: skip
+    action.params, action.channel, action.scheduled_for = params, channel, scheduled_for
+    action.edited_by, action.edited_at = user, now
+    return action
 
 
 def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = ()) -> int:

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
+from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_record
 from dunning.decisions.actions import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build
@@ -133,4 +134,5 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                     data={"why": "low risk in auto mode" if plan.mode == AutomationMode.AUTO
                           else "needs no approval"},
                 )  # fmt: skip
+        cases_sync_for_decision(decision=decision)
     return decision

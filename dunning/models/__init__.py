@@ -2,6 +2,7 @@ from dunning.models.audit import AuditEntry
 from dunning.models.decisions import (
     ALWAYS_NEEDS_APPROVAL,
     Action,
+    ActionApproval,
     ActionKind,
     ActionState,
     AutomationMode,
@@ -17,6 +18,7 @@ from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 __all__ = [
     "ALWAYS_NEEDS_APPROVAL",
     "Action",
+    "ActionApproval",
     "ActionKind",
     "ActionState",
     "AuditEntry",

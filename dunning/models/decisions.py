@@ -147,6 +147,13 @@ class Action(models.Model):
     # of them changes afterwards, the approval no longer holds.
     approved_fingerprint = models.CharField(max_length=64, blank=True)
     rejection_reason = models.TextField(blank=True)
+    # The last person who changed what the action does (text, channel, time) before approval:
+    # they may not approve it themselves.
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    edited_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -164,6 +171,30 @@ class Action(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"dunwell-action-{self.pk}"
+
+
+class ActionApproval(models.Model):
+    """One person's approval of one version (fingerprint) of an action.
+
+    Above ``TWO_APPROVERS_FROM_AMOUNT`` an action is scheduled only when two different
+    people have approved the same fingerprint; an edit starts the count again.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "user", "fingerprint"], name="one_approval_per_person_and_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"approval of action {self.action_id} by user {self.user_id}"
 
 
 class GuardrailPolicy(models.Model):

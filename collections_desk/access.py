@@ -1,0 +1,102 @@
+"""Who may see and act on which case and action: the one home of django-guardian calls.
+
+Agents work the cases of their teams: each team's auth group holds the object permission
+``work_team_cases`` on its Team. Managers and admins hold ``work_all_cases`` (a model
+permission) and work every case. A case no team's routing matches (``team`` empty) is in
+the shared pool that every agent works. Anything outside a person's reach is a 404, so its
+existence is not revealed. Views fetch through these helpers, and the approval rules in
+``dunning.decisions.actions`` ask ``user_may_work_action`` (so the executor checks it too).
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, get_objects_for_user
+
+from collections_desk.models import OPEN_STATES, Case, Team
+from dunning.models import Action
+
+VIEW_CASES = "collections_desk.view_case"
+WORK_ALL = "collections_desk.work_all_cases"
+WORK_TEAM = "collections_desk.work_team_cases"
+ASSIGN = "collections_desk.assign_case"
+
+
+def team_grant(*, team: Team) -> None:
+    """Give the team's members (its group) the right to work the team's cases."""
+    assign_perm(WORK_TEAM, team.group, team)
+
+
+def teams_of(user) -> QuerySet[Team]:
+    """The teams whose cases ``user`` works by membership (not by a manager's global right)."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return get_objects_for_user(user, WORK_TEAM, klass=Team, accept_global_perms=False)
+
+
+def user_works_all_cases(user) -> bool:
+    return user.is_authenticated and user.has_perm(WORK_ALL)
+
+
+def user_may_work_team(*, user, team: Team | None) -> bool:
+    if not user.is_authenticated or not user.has_perm(VIEW_CASES):
+        return False
+    if user.has_perm(WORK_ALL) or team is None:
+        return True
+    return ObjectPermissionChecker(user).has_perm("work_team_cases", team)
+
+
+def cases_visible_to(user) -> QuerySet[Case]:
+    if not user.is_authenticated or not user.has_perm(VIEW_CASES):
+        return Case.objects.none()
+    if user.has_perm(WORK_ALL):
+        return Case.objects.all()
+    return Case.objects.filter(Q(team__isnull=True) | Q(team__in=teams_of(user)))
+
+
+def case_for_user(*, user, pk: int, queryset: QuerySet[Case] | None = None) -> Case:
+    """The case if ``user`` may work it; otherwise 404 (whether or not it exists)."""
+    visible = cases_visible_to(user)
+    if queryset is not None:
+        visible = queryset.filter(pk__in=visible.values("pk"))
+    try:
+        return visible.get(pk=pk)
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def case_of_action(action: Action) -> Case | None:
+    """The customer's open case, or else their latest one; an action has no case of its own."""
+    return (
+        Case.objects.filter(customer_id=action.customer_id)
+        .order_by(F("resolved_at").asc(nulls_first=True), "-opened_at")
+        .select_related("team")
+        .first()
+    )
+
+
+def user_may_work_action(*, user, action: Action) -> tuple[bool, str]:
+    if user_works_all_cases(user):
+        return True, ""
+    case = case_of_action(action)
+    if case is None:
+        return False, "this action is on no case; a manager decides about it"
+    if not user_may_work_team(user=user, team=case.team):
+        return False, "this case belongs to another team"
+    return True, ""
+
+
+def actions_visible_to(user) -> QuerySet[Action]:
+    if user_works_all_cases(user):
+        return Action.objects.all()
+    reachable = cases_visible_to(user).filter(state__in=OPEN_STATES).values("customer_id")
+    return Action.objects.filter(customer_id__in=reachable)
+
+
+def action_for_user(*, user, pk: int) -> Action:
+    try:
+        return actions_visible_to(user).select_related("invoice", "customer").get(pk=pk)
+    except Action.DoesNotExist:
+        raise Http404("No such action.") from None

@@ -1,0 +1,120 @@
+"""Forms for the desk: the queue's filters and bulk actions, notes, assignment, approvals."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.models import User
+
+from collections_desk.models import OPEN_STATES, CaseState, Team
+from dunning.decisions.actions import CHANNELS, MESSAGE_MAX_CHARS
+from dunning.decisions.segments import SEGMENTS
+
+MAX_BULK = 100
+
+
+class QueueFilterForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
+                                  empty_label="All my teams")  # fmt: skip
+    assignee = forms.CharField(required=False, max_length=150,
+                               widget=forms.Select(choices=[]))  # fmt: skip
+    decline_category = forms.CharField(required=False, max_length=100, label="Decline category")
+    segment = forms.ChoiceField(required=False,
+                                choices=[("", "All")] + [(s, s) for s in SEGMENTS])  # fmt: skip
+    state = forms.ChoiceField(required=False,
+                              choices=[("", "Any open state"), *CaseState.choices])  # fmt: skip
+
+    def __init__(self, *args, teams, assignees: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        self.fields["assignee"].widget.choices = [
+            ("", "Anyone"), ("me", "Me"), ("none", "Unassigned"),
+            *[(name, name) for name in assignees],
+        ]  # fmt: skip
+
+    def clean_assignee(self) -> str:
+        value = self.cleaned_data["assignee"]
+        if value and value not in dict(self.fields["assignee"].widget.choices):
+            raise forms.ValidationError("Choose someone from the list.")
+        return value
+
+    def clean_state(self) -> list[str]:
+        state = self.cleaned_data["state"]
+        return [state] if state else list(OPEN_STATES)
+
+
+class QueueBulkForm(forms.Form):
+    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={
+        "required": "Tick at least one case."})  # fmt: skip
+    operation = forms.ChoiceField(choices=[("claim", "Claim"), ("assign", "Assign to")])
+    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True),
+                                      required=False, to_field_name="username")  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id is accepted here: access to each case is checked one by one in the service.
+        self.fields["cases"].valid_value = lambda value: str(value).isdigit()
+
+    def clean_cases(self) -> list[int]:
+        cases = self.cleaned_data["cases"]
+        if len(cases) > MAX_BULK:
+            raise forms.ValidationError(f"At most {MAX_BULK} cases at once.")
+        return cases
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("operation") == "assign" and not cleaned.get("assignee"):
+            self.add_error("assignee", "Choose whom to assign the cases to.")
+        return cleaned
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "aria-label": "Note"}),
+        max_length=5000,
+        label="Add a note",
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True),
+                                      required=False, to_field_name="username",
+                                      empty_label="Nobody (back to the queue)")  # fmt: skip
+
+
+class ApproveForm(forms.Form):
+    fingerprint = forms.CharField(max_length=64, min_length=64)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=1000, widget=forms.TextInput(
+        attrs={"placeholder": "Why not?"}))  # fmt: skip
+
+
+class EditActionForm(ApproveForm):
+    text = forms.CharField(required=False, max_length=MESSAGE_MAX_CHARS, label="Message",
+                           widget=forms.Textarea(attrs={"rows": 5}))  # fmt: skip
+    channel = forms.ChoiceField(choices=[(c, c.replace("_", "-")) for c in CHANNELS])
+    scheduled_for = forms.DateTimeField(
+        required=False, label="Send at (UTC)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+
+
+class BulkApproveForm(forms.Form):
+    """``approve`` carries "<action id>:<fingerprint shown>" for every ticked action."""
+
+    approve = forms.MultipleChoiceField(choices=[], error_messages={
+        "required": "Tick at least one action."})  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["approve"].valid_value = lambda value: True
+
+    def clean_approve(self) -> dict[int, str]:
+        shown = {}
+        for value in self.cleaned_data["approve"][:MAX_BULK]:
+            pk, _, fingerprint = value.partition(":")
+            if not pk.isdigit() or len(fingerprint) != 64:
+                raise forms.ValidationError(f"{value!r} is not an action and its fingerprint.")
+            shown[int(pk)] = fingerprint
+        return shown

@@ -1,0 +1,171 @@
+"""The approval inbox: approve exactly what was shown, reject with a reason, edit a draft.
+
+Each approval posts the fingerprint of the action as the page showed it; the service
+refuses it if the action changed since (409), or if the person may not approve it (403).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from collections_desk import queries
+from collections_desk.access import action_for_user
+from collections_desk.bulk import actions_bulk_approve
+from collections_desk.forms import ApproveForm, BulkApproveForm, EditActionForm, RejectForm
+from collections_desk.views import desk_render, report_messages
+from dunning.decisions.actions import (
+    EDITABLE_KINDS,
+    ActionConflict,
+    ApprovalOutdated,
+    action_approve,
+    action_edit,
+    action_fingerprint,
+    action_reject,
+)
+from dunning.models import ALWAYS_NEEDS_APPROVAL, Action
+from dunning.paging import page_of
+
+APPROVE = "dunning.approve_action"
+HIGH_RISK = "dunning.approve_high_risk_action"
+PAGE_SIZE = 50
+
+
+def _decorate(action: Action, user) -> Action:
+    """What the page shows beside each action (hints only: the services decide)."""
+    action.fingerprint = action_fingerprint(action)
+    action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
+    action.own_edit = action.edited_by_id == user.pk
+    action.manager_needed_here = action.needs_manager and not user.has_perm(HIGH_RISK)
+    action.editable = action.kind in EDITABLE_KINDS
+    action.current_approvers = [
+        a.user.get_username() for a in action.approvals.all() if a.fingerprint == action.fingerprint
+    ]
+    action.two_approvers = action.invoice.amount_due >= settings.TWO_APPROVERS_FROM_AMOUNT
+    action.edit_form = EditActionForm(initial={
+        "text": action.params.get("message_text", ""), "channel": action.channel or "email",
+        "scheduled_for": action.scheduled_for, "fingerprint": action.fingerprint,
+    })  # fmt: skip
+    return action
+
+
+@login_required
+@permission_required(APPROVE, raise_exception=True)
+def inbox(request: HttpRequest) -> HttpResponse:
+    actions = queries.inbox_actions(user=request.user).order_by("risk", "scheduled_for", "id")
+    page, query = page_of(request, actions, size=PAGE_SIZE)
+    context = {
+        "page": page,
+        "query": query,
+        "actions": [_decorate(action, request.user) for action in page],
+        "risk_labels": dict(queries.RISK_GROUPS),
+    }
+    template = (
+        "collections_desk/_inbox_groups.html" if request.htmx else "collections_desk/inbox.html"
+    )
+    return desk_render(request, template, context)
+
+
+def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -> HttpResponse:
+    """The action's card again (htmx) or the inbox with a message (a plain form post)."""
+    if not request.htmx:
+        (messages.success if status == 200 else messages.error)(request, outcome)
+        return redirect("collections_desk:inbox")
+    try:
+        action = queries.inbox_actions(user=request.user).get(pk=pk)
+    except Action.DoesNotExist:
+        action = None  # approved, rejected or gone: the card shows the outcome only
+    context = {"action": _decorate(action, request.user) if action else None, "pk": pk,
+               "outcome": outcome, "failed": status != 200}  # fmt: skip
+    return desk_render(request, "collections_desk/_inbox_action.html", context, status=status)
+
+
+def _decide(request: HttpRequest, pk: int, decide) -> HttpResponse:
+    action = action_for_user(user=request.user, pk=pk)
+    try:
+        outcome = decide(action)
+    except PermissionDenied as refused:
+        return _answer(request, pk, f"Refused: {refused}", status=403)
+    except ApprovalOutdated as outdated:
+        return _answer(request, pk, f"Not approved: {outdated}", status=409)
+    except ActionConflict as conflict:
+        return _answer(request, pk, f"Someone else was first: {conflict}", status=409)
+    except ValueError as invalid:
+        return _answer(request, pk, str(invalid), status=400)
+    return _answer(request, pk, outcome)
+
+
+def _invalid(request: HttpRequest, pk: int, form) -> HttpResponse:
+    reasons = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    return _answer(request, pk, f"Not saved: {reasons}", status=400)
+
+
+@login_required
+@require_POST
+@permission_required(APPROVE, raise_exception=True)
+def action_approve_view(request: HttpRequest, pk: int) -> HttpResponse:
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def approve(action: Action) -> str:
+        action_approve(
+            action=action, user=request.user, fingerprint=form.cleaned_data["fingerprint"]
+        )
+        if action.state == "proposed":
+            return f"#{pk}: your approval is recorded; a second person must approve it too."
+        return f"#{pk} approved and scheduled."
+
+    return _decide(request, pk, approve)
+
+
+@login_required
+@require_POST
+@permission_required(APPROVE, raise_exception=True)
+def action_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+
+    def reject(action: Action) -> str:
+        action_reject(action=action, user=request.user, reason=form.cleaned_data["reason"])
+        return f"#{pk} rejected."
+
+    return _decide(request, pk, reject)
+
+
+@login_required
+@require_POST
+@permission_required(APPROVE, raise_exception=True)
+def action_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    form = EditActionForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, pk, form)
+    data = form.cleaned_data
+
+    def edit(action: Action) -> str:
+        action_edit(action=action, user=request.user, fingerprint=data["fingerprint"],
+                    text=data["text"], channel=data["channel"],
+                    scheduled_for=data["scheduled_for"] or action.scheduled_for)  # fmt: skip
+        return f"#{pk} saved; someone else approves it now."
+
+    return _decide(request, pk, edit)
+
+
+@login_required
+@require_POST
+@permission_required(APPROVE, raise_exception=True)
+def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
+    form = BulkApproveForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("collections_desk:inbox")
+    report = actions_bulk_approve(user=request.user, shown=form.cleaned_data["approve"])
+    report_messages(request, report, verb="Approved and scheduled")
+    return redirect("collections_desk:inbox")

@@ -1,0 +1,160 @@
+"""Teams, cases and notes: the collections desk's own tables.
+
+A Case gathers one customer's unpaid invoices while a person has to look at them (an
+escalation, or actions waiting for approval). A customer has at most one open case. Its
+priority is stored and refreshed in SQL (``collections_desk.priority``) so the queue orders
+50,000 open cases from an index. Who may see a case is decided per team with
+django-guardian (``collections_desk.access``), never in a template.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+
+class Team(models.Model):
+    """A group of agents and the cases routed to it.
+
+    Routing: a new case goes to the first team (lowest ``routing_order``) whose segments and
+    countries match the customer; an empty list matches anything. Membership is the team's
+    own auth group, which holds the guardian object permission on the team.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="collections_team")
+    routing_order = models.PositiveSmallIntegerField(default=100)
+    segments = models.JSONField(default=list, blank=True)  # ["enterprise", "growth"]
+    countries = models.JSONField(default=list, blank=True)  # ["DE", "AT"], ISO 3166 alpha-2
+
+    class Meta:
+        ordering = ["routing_order", "name"]
+        permissions = [("work_team_cases", "Can see and act on this team's cases")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def members(self):
+        return self.group.user_set.all()
+
+
+class CaseState(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    ESCALATED = "escalated", "Escalated"
+    RESOLVED = "resolved", "Resolved"
+
+
+OPEN_STATES = (CaseState.OPEN, CaseState.IN_PROGRESS, CaseState.ESCALATED)
+_OPEN = models.Q(state__in=["open", "in_progress", "escalated"])
+
+
+class Case(models.Model):
+    customer = models.ForeignKey(
+        "dunning.Customer", to_field="cb_id", on_delete=models.PROTECT, related_name="cases"
+    )
+    invoices = models.ManyToManyField("dunning.Invoice", related_name="cases")
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="collections_cases",
+    )
+    state = models.CharField(max_length=12, choices=CaseState.choices, default=CaseState.OPEN)
+    reason = models.CharField(max_length=300)  # why it is here, in one line
+    latest_decision = models.ForeignKey(
+        "dunning.Decision", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # Copied from the mirror and the latest decision at each sync, so the queue filters and
+    # orders without joining anything but the customer, team and assignee.
+    currency = models.CharField(max_length=3, blank=True)
+    amount_due = models.BigIntegerField(default=0)  # minor units, all its unpaid invoices
+    lifetime_value = models.BigIntegerField(default=0)
+    recovery_score = models.FloatField(null=True, blank=True)
+    expected_recovery = models.BigIntegerField(default=0)  # amount_due x recovery score
+    segment = models.CharField(max_length=40, blank=True)
+    decline_category = models.CharField(max_length=100, blank=True)
+    priority = models.FloatField(default=0)
+
+    opened_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-priority", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=~models.Q(state="resolved"),
+                name="one_open_case_per_customer",
+            )
+        ]
+        # The queue: open cases by priority, narrowed by team, assignee or a category.
+        # Partial on the open states (the queue's own filter), so the order comes from the
+        # index instead of a sort of every open case.
+        indexes = [
+            models.Index(fields=["-priority", "id"], condition=_OPEN, name="case_queue"),
+            models.Index(fields=["team", "-priority"], condition=_OPEN, name="case_team_queue"),
+            models.Index(
+                fields=["assignee", "-priority"], condition=_OPEN, name="case_assignee_queue"
+            ),
+            models.Index(
+                fields=["segment", "-priority"], condition=_OPEN, name="case_segment_queue"
+            ),
+            models.Index(
+                fields=["decline_category", "-priority"], condition=_OPEN, name="case_decline_queue"
+            ),
+        ]
+        permissions = [
+            ("work_all_cases", "Can see and act on every team's cases"),
+            ("assign_case", "Can assign and reassign cases to others"),
+        ]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} ({self.customer_id})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != CaseState.RESOLVED
+
+
+class CaseNote(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="casenote_case_time")]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"
+
+
+class EscalationTicket(models.Model):
+    """An escalation handed to the CRM/task tool (or kept here by the local adapter)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    adapter = models.CharField(max_length=40)  # "local" or "http"
+    external_id = models.CharField(max_length=200, blank=True)
+    summary = models.JSONField(default=dict)  # exactly what was sent
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"escalation {self.pk} of case {self.case_id} ({self.adapter})"

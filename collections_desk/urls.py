@@ -1,0 +1,20 @@
+from django.urls import path
+
+from collections_desk import inbox_views, views
+
+app_name = "collections_desk"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("bulk/", views.queue_bulk, name="queue_bulk"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<int:pk>/claim/", views.case_claim_view, name="case_claim"),
+    path("cases/<int:pk>/assign/", views.case_assign_view, name="case_assign"),
+    path("cases/<int:pk>/notes/", views.case_note_view, name="case_note"),
+    path("cases/<int:pk>/escalate/", views.case_escalate_view, name="case_escalate"),
+    path("approvals/", inbox_views.inbox, name="inbox"),
+    path("approvals/bulk/", inbox_views.inbox_bulk_approve, name="inbox_bulk_approve"),
+    path("approvals/<int:pk>/approve/", inbox_views.action_approve_view, name="action_approve"),
+    path("approvals/<int:pk>/reject/", inbox_views.action_reject_view, name="action_reject"),
+    path("approvals/<int:pk>/edit/", inbox_views.action_edit_view, name="action_edit"),
+]
