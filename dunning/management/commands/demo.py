@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
+from collections_desk.teams import demo_teams_ensure
 from dunning.backfill import events_backfill
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.triggers import decisions_for_open_invoices
@@ -76,6 +77,7 @@ class Command(BaseCommand):
         self.stdout.write("Starting a fresh demo (the previous demo's data is cleared).")
         self._fresh_database()
         demo_users_ensure()
+        demo_teams_ensure()
         settings.CHARGEBEE_API_BASE = sandbox_url
         settings.CHARGEBEE_REQUESTS_PER_MINUTE = 60_000  # the local sandbox has no such limit
         status = self._wait_for_history(sandbox_url, sandbox)
