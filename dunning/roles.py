@@ -22,7 +22,12 @@ class Role(StrEnum):
 
 # What each role may do today. Data migrations create these; roles_ensure() restores them
 # where a test flushed the tables or a demo database was reset.
-_DECISION_READERS = ("dunning.view_decision", "dunning.view_action", "dunning.approve_action")
+_DECISION_READERS = (
+    "dunning.view_decision",
+    "dunning.view_action",
+    "dunning.approve_action",
+    "dunning.view_outboundmessage",
+)
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.AGENT: _DECISION_READERS,
     Role.MANAGER: (
@@ -30,6 +35,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.approve_high_risk_action",
         "dunning.view_guardrailpolicy",
         "dunning.view_gatewaypause",
+        "dunning.view_prompttemplate",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -42,6 +48,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_guardrails",
         "dunning.view_gatewaypause",
         "dunning.view_modelversion",
+        "dunning.view_prompttemplate",
+        "dunning.change_prompttemplate",
     ),
 }
 
@@ -78,7 +86,9 @@ class NavItem:
 NAVIGATION = (
     NavItem("Overview", "home"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
+    NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
+    NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent"),

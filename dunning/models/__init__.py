@@ -11,6 +11,7 @@ from dunning.models.decisions import (
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.learning import ModelVersion
+from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
@@ -21,6 +22,7 @@ __all__ = [
     "ActionState",
     "AuditEntry",
     "AutomationMode",
+    "Channel",
     "ChargebeeEvent",
     "CrmAccount",
     "Customer",
@@ -30,7 +32,10 @@ __all__ = [
     "GuardrailPolicy",
     "Invoice",
     "ModelVersion",
+    "OutboundMessage",
     "PaymentSource",
+    "PromptTemplate",
+    "Purpose",
     "RejectedWebhook",
     "Subscription",
     "SupportTicket",
