@@ -17,7 +17,9 @@ EMAIL = re.compile(r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
 LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 # 12 to 19 digits, optionally grouped by spaces or dashes: card numbers, IBAN-like runs.
 CARD_LIKE = re.compile(r"\b(?:\d[ -]?){11,18}\d\b")
-PHONE = re.compile(r"(?:\+|\b00)?\(?\d[\d ()./-]{6,}\d\b")
+# International numbers first (a spaced "+49 151 ..." would otherwise read as a card number).
+INTERNATIONAL_PHONE = re.compile(r"(?:\+|\b00)\d[\d ()./-]{6,}\d\b")
+PHONE = re.compile(r"\(?\b\d[\d ()./-]{6,}\d\b")
 MONEY = re.compile(
     r"(?i)(?:[$€£¥₹]|\b(?:usd|eur|gbp|jpy|aud|cad|chf|inr)\b)\s*\d[\d,.]*|"
     r"\b\d[\d,.]*\s*(?:[$€£¥₹]|(?:usd|eur|gbp|jpy|aud|cad|chf|inr|dollars?|euros?|pounds?)\b)"
@@ -35,6 +37,7 @@ def text_redact(text: str, *, known_names: Iterable[str] = ()) -> str:
     """``text`` with emails, links, card-like numbers, phones, amounts and names replaced."""
     text = EMAIL.sub("[email]", text)
     text = LINK.sub("[link]", text)
+    text = INTERNATIONAL_PHONE.sub("[phone]", text)
     text = CARD_LIKE.sub("[card number]", text)
     text = MONEY.sub("[amount]", text)
     text = PHONE.sub("[phone]", text)

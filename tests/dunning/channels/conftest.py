@@ -73,7 +73,13 @@ class RecordingServer:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 server.raw.append(raw)
                 body = json.loads(raw or b"{}")
-                server.requests.append({"path": self.path, "headers": dict(self.headers), **body})
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        **body,
+                    }
+                )
                 status, reply = server.answer(self.path, body)
                 data = json.dumps(reply).encode()
                 self.send_response(status)

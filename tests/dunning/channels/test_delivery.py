@@ -162,8 +162,8 @@ def test_sms_is_posted_to_the_configured_endpoint_once_and_fits_one_segment(
     [request] = provider_server.requests
     assert request["to"] == PHONE and request["channel"] == "sms"
     assert PAY_LINK in request["body"] and len(request["body"]) <= 160
-    assert request["headers"]["Authorization"] == "Bearer sms-secret"
-    assert request["headers"]["Idempotency-Key"] == f"dunwell-message-{first.message_id}"
+    assert request["headers"]["authorization"] == "Bearer sms-secret"
+    assert request["headers"]["idempotency-key"] == f"dunwell-message-{first.message_id}"
     message = OutboundMessage.objects.get(pk=first.message_id)
     assert message.provider_id == "prov_1" and message.body == request["body"]
 
