@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from functools import lru_cache
 from string import Template
 
 import openai
@@ -32,14 +33,18 @@ TONES = {
 CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
+@lru_cache(maxsize=4)
+def llm_client(*, base_url: str, api_key: str, timeout: float) -> openai.OpenAI:
+    """One client per endpoint and process: building one (its HTTP pool) costs ~40 ms."""
+    return openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=1)
+
+
 class LlmDrafter:
     name = "llm"
 
     def __init__(self, *, base_url: str, model: str, api_key: str, timeout: float = 20.0):
         self.model = model
-        self.client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=1
-        )
+        self.client = llm_client(base_url=base_url, api_key=api_key or "none", timeout=timeout)
 
     def draft(self, brief: DraftBrief) -> Draft:
         prompt = prompt_template_active(purpose=brief.purpose, channel=brief.channel)
