@@ -212,9 +212,21 @@ def chargebee_changes(*, case: Case, invoice_ids: list[str]) -> list[TimelineEnt
 
 
 def timeline_outbound_messages(*, case: Case) -> list[TimelineEntry]:
-    """Messages sent to the customer. The channels' OutboundMessage model is not in this tree
-    yet: at merge, read it here (customer_id=case.customer_id, newest first, bounded)."""
-    return []
+    """Messages sent to the customer, as they received them."""
+    from dunning.models.messages import OutboundMessage
+
+    messages = OutboundMessage.objects.filter(customer_id=case.customer_id).order_by("-created_at")
+    return [
+        TimelineEntry(
+            at=message.sent_at or message.created_at,
+            kind="message",
+            title=f"{message.get_channel_display()} {message.get_status_display().lower()}: "
+            f"{message.subject or message.get_purpose_display()}",
+            detail=message.body,
+            actor=message.drafter,
+        )
+        for message in messages[:TIMELINE_PER_SOURCE]
+    ]
 
 
 # --- the approval inbox -----------------------------------------------------------------

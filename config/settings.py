@@ -191,6 +191,25 @@ TWO_APPROVERS_FROM_AMOUNT = envint("TWO_APPROVERS_FROM_AMOUNT", 500_000)
 # Escalations go to this URL as JSON (the HTTP adapter); unset: kept as a local ticket.
 ESCALATION_WEBHOOK_URL = os.getenv("ESCALATION_WEBHOOK_URL", "")
 ESCALATION_WEBHOOK_TOKEN = envsecret("ESCALATION_WEBHOOK_TOKEN", "")
+# --- Channels and drafting (docs/channels.md) -------------------------------------------
+# Any Django email backend (anymail's included); by default emails are written as files
+# under var/outbox/email and every message sent is shown on the Outbox page.
+EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = os.getenv("EMAIL_FILE_PATH", str(VAR_DIR / "outbox" / "email"))
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Billing <billing@dunwell.invalid>")
+# SMS and in-app adapters POST to these; empty: the local outbox only (nothing leaves).
+SMS_WEBHOOK_URL = os.getenv("SMS_WEBHOOK_URL", "")
+SMS_WEBHOOK_TOKEN = envsecret("SMS_WEBHOOK_TOKEN", "")
+INAPP_WEBHOOK_URL = os.getenv("INAPP_WEBHOOK_URL", "")
+INAPP_WEBHOOK_TOKEN = envsecret("INAPP_WEBHOOK_TOKEN", "")
+QUIET_HOURS = os.getenv("QUIET_HOURS", "21:00-08:00")  # customer's local time; "" for none
+DRAFTER = os.getenv("DRAFTER", "builtin")  # builtin | llm
+if DRAFTER not in ("builtin", "llm"):
+    raise ImproperlyConfigured(f"DRAFTER must be builtin or llm, not {DRAFTER!r}")
+LLM_BASE_URL = os.getenv("LLM_BASE_URL", "http://127.0.0.1:11434/v1")  # OpenAI, Ollama, vLLM
+LLM_MODEL = os.getenv("LLM_MODEL", "llama3.1")
+LLM_API_KEY = envsecret("LLM_API_KEY", "not-needed-for-local-models")
+LLM_TIMEOUT_SECONDS = float(os.getenv("LLM_TIMEOUT_SECONDS", "20"))
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -22,7 +22,6 @@ class Role(StrEnum):
 
 # What each role may do today. Data migrations create these; roles_ensure() restores them
 # where a test flushed the tables or a demo database was reset.
-_DECISION_READERS = ("dunning.view_decision", "dunning.view_action", "dunning.approve_action")
 # The collections desk (collections_desk/migrations/0002_desk_roles.py): agents work their
 # team's cases (a guardian permission on the team), managers every team's and reassign.
 _DESK_AGENT = (
@@ -31,6 +30,12 @@ _DESK_AGENT = (
     "collections_desk.view_team",
 )
 _DESK_MANAGER = (*_DESK_AGENT, "collections_desk.work_all_cases", "collections_desk.assign_case")
+_DECISION_READERS = (
+    "dunning.view_decision",
+    "dunning.view_action",
+    "dunning.approve_action",
+    "dunning.view_outboundmessage",
+)
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.AGENT: (*_DECISION_READERS, *_DESK_AGENT),
     Role.MANAGER: (
@@ -39,6 +44,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.approve_high_risk_action",
         "dunning.view_guardrailpolicy",
         "dunning.view_gatewaypause",
+        "dunning.view_prompttemplate",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -55,6 +61,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "collections_desk.add_team",
         "collections_desk.change_team",
         "collections_desk.view_escalationticket",
+        "dunning.view_prompttemplate",
+        "dunning.change_prompttemplate",
     ),
 }
 
@@ -93,7 +101,9 @@ NAVIGATION = (
     NavItem("Queue", "collections_desk:queue", "collections_desk.view_case"),
     NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
+    NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
+    NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import decision_views, views
+from dunning import channel_views, decision_views, views
 
 app_name = "dunning"
 
@@ -17,6 +17,8 @@ urlpatterns = [
         name="guardrails_rollback",
     ),
     path("decisions/", decision_views.decision_list, name="decision_list"),
+    path("outbox/", channel_views.outbox, name="outbox"),
+    path("prompts/", channel_views.prompt_templates, name="prompt_templates"),
     path(
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,

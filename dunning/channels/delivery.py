@@ -4,14 +4,39 @@ The executor (``dunning/execution/``) calls ``message_deliver`` for message-like
 (message, payment-method link, authentication link) with the links it obtained from
 Chargebee (``{"pay_link": ...}``). Delivery drafts the text, fills the placeholders,
 respects quiet hours and contact limits, sends through the channel adapter and logs it.
+
+One message per action, whatever happens: the ``OutboundMessage`` row is claimed (unique
+per action) before the adapter is called, so a second call returns the first result, and a
+send interrupted half-way is never repeated blindly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
-from dunning.models import Action
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from dunning.audit import audit_record
+from dunning.channels.adapters import ChannelRejected, ChannelUnavailable, Outgoing, channel_send
+from dunning.channels.case_context import Case, DeliveryRefused, case_read
+from dunning.channels.drafting import PLACEHOLDERS, Draft, drafter_configured
+from dunning.channels.quiet_hours import quiet_hours_next_allowed
+from dunning.channels.validation import PLACEHOLDER, draft_problems
+from dunning.decisions.guardrails import guardrails_active
+from dunning.models import Action, OutboundMessage, Purpose
+
+logger = logging.getLogger(__name__)
+
+CONTACT_WINDOW = timedelta(days=7)
+SEND_RETRY_AFTER = timedelta(minutes=15)
+IN_FLIGHT_WAIT = timedelta(minutes=5)
+# A claim older than this whose adapter never answered: it may or may not have gone out.
+INTERRUPTED_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -23,4 +48,170 @@ class DeliveryResult:
 
 
 def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
-    raise NotImplementedError("channels are being built (issue 6); nothing is sent yet")
+    now = timezone.now()
+    earlier = OutboundMessage.objects.filter(action=action).first()
+    if earlier is not None and earlier.status != OutboundMessage.Status.FAILED:
+        return _earlier_result(earlier, now=now)
+    try:
+        case = case_read(action=action, links=links)
+    except DeliveryRefused as refused:
+        return DeliveryResult("refused", str(refused))
+    if wait := _wait_reason(case, now=now):
+        return wait
+    draft = drafter_configured().draft(case.brief)
+    if edited := (action.params.get("message_text") or "").strip():
+        draft = _person_written(draft, text=edited, required=case.brief.required, action=action)
+    problems = draft_problems(
+        draft, channel=case.channel, required=case.brief.required,
+        offers_allowed=case.brief.offers_allowed, filled_lengths=case.brief.filled_lengths,
+    )  # fmt: skip
+    if problems:  # only the built-in drafter's text gets here unchecked: a bug, say so
+        logger.error("draft for action %s refused: %s", action.pk, problems)
+        return DeliveryResult("refused", f"the drafted text was refused: {'; '.join(problems)}")
+    message = _claim(action=action, case=case, draft=draft, retry=earlier)
+    if message is None:
+        return DeliveryResult("deferred", "another worker is sending it", now + IN_FLIGHT_WAIT)
+    return _send(message, case=case, action=action, now=now)
+
+
+def _person_written(draft: Draft, *, text: str, required, action: Action) -> Draft:
+    """A person's edit (from the approval inbox) replaces the drafted body.
+
+    A person and a second approver stand behind it, so only the placeholders the action needs
+    are ensured (the link goes on its own line if the text left it out).
+    """
+    missing = [name for name in required if "{" + name + "}" not in text]
+    body = "\n\n".join([text, *("{" + name + "}" for name in missing)])
+    editor = action.edited_by.get_username() if action.edited_by_id else "a person"
+    return replace(draft, body=body, drafter="person", model=f"edited by {editor}")
+
+
+def message_fill(text: str, values: dict[str, str]) -> str:
+    """Put the customer's values in place of the placeholders, and nothing else."""
+    return PLACEHOLDER.sub(
+        lambda m: values[m.group(1)] if m.group(1) in PLACEHOLDERS else m.group(0), text
+    )
+
+
+def _earlier_result(message: OutboundMessage, *, now: datetime) -> DeliveryResult:
+    if message.status == OutboundMessage.Status.SENT:
+        return DeliveryResult("sent", "already sent", message_id=message.pk)
+    if message.created_at > now - INTERRUPTED_AFTER:
+        return DeliveryResult("deferred", "another worker is sending it", now + IN_FLIGHT_WAIT)
+    return DeliveryResult(
+        "refused",
+        "an earlier send was interrupted and may have gone out: a person checks the outbox",
+        message_id=message.pk,
+    )
+
+
+def _wait_reason(case: Case, *, now: datetime) -> DeliveryResult | None:
+    """Quiet hours in the customer's zone, then the weekly contact limit."""
+    if quiet_until := quiet_hours_next_allowed(at=now, time_zone=case.time_zone):
+        return DeliveryResult(
+            "deferred", f"quiet hours in the customer's time zone ({case.time_zone})", quiet_until
+        )
+    limit = guardrails_active().contacts_per_week
+    if limit == 0:
+        return DeliveryResult("refused", "the guardrails allow no contacts at all")
+    recent = list(
+        OutboundMessage.objects.filter(customer_id=case.customer.cb_id)
+        .filter(
+            Q(status=OutboundMessage.Status.SENT, sent_at__gt=now - CONTACT_WINDOW)
+            | Q(status=OutboundMessage.Status.SENDING, created_at__gt=now - CONTACT_WINDOW)
+        )
+        .annotate(contacted_at=Coalesce("sent_at", "created_at"))
+        .order_by("-contacted_at")
+        .values_list("contacted_at", flat=True)[: max(limit, 1)]
+    )
+    if len(recent) < limit:
+        return None
+    # Below the limit again once the oldest of the last ``limit`` contacts leaves the window.
+    frees_at = recent[-1] + CONTACT_WINDOW
+    reason = f"the weekly contact limit ({limit}) is reached"
+    if case.purpose == Purpose.RETRY_SCHEDULED and case.retry_at and frees_at >= case.retry_at:
+        return DeliveryResult("refused", f"{reason} until after the retry it announces")
+    return DeliveryResult("deferred", reason, frees_at)
+
+
+def _claim(*, action: Action, case: Case, draft: Draft, retry: OutboundMessage | None
+           ) -> OutboundMessage | None:  # fmt: skip
+    """Take the action's one message row (a new one, or a failed one to try again)."""
+    fields = {
+        "customer_id": case.customer.cb_id,
+        "invoice_id": case.invoice.cb_id,
+        "channel": case.channel,
+        "purpose": case.purpose,
+        "recipient": case.recipient,
+        "subject": message_fill(draft.subject, case.values),
+        "body": message_fill(draft.body, case.values),
+        "status": OutboundMessage.Status.SENDING,
+        "error": "",
+        "drafter": draft.drafter,
+        "model": draft.model,
+        "prompt_template_id": draft.prompt_template_id,
+        "prompt_version": draft.prompt_version,
+        "fallback_reason": draft.fallback_reason,
+    }
+    if retry is not None:
+        claimed = OutboundMessage.objects.filter(
+            pk=retry.pk, status=OutboundMessage.Status.FAILED
+        ).update(created_at=timezone.now(), **fields)
+        return OutboundMessage.objects.get(pk=retry.pk) if claimed else None
+    try:
+        with transaction.atomic():
+            return OutboundMessage.objects.create(action=action, **fields)
+    except IntegrityError:
+        return None
+
+
+def _send(message: OutboundMessage, *, case: Case, action: Action, now: datetime) -> DeliveryResult:
+    outgoing = Outgoing(
+        channel=message.channel,
+        recipient=message.recipient,
+        subject=message.subject,
+        body=message.body,
+        idempotency_key=f"dunwell-message-{message.pk}",
+        customer_id=case.customer.cb_id,
+        purpose=message.purpose,
+    )
+    try:
+        sent = channel_send(outgoing)
+    except ChannelRejected as rejected:
+        _mark_failed(message, str(rejected))
+        return DeliveryResult("refused", str(rejected), message_id=message.pk)
+    except ChannelUnavailable as unavailable:
+        _mark_failed(message, str(unavailable))
+        return DeliveryResult("deferred", str(unavailable), now + SEND_RETRY_AFTER, message.pk)
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundMessage.Status.SENT,
+        sent_at=timezone.now(),
+        provider=sent.provider,
+        provider_id=sent.provider_id[:200],
+    )
+    audit_record(
+        action="message.sent",
+        actor_label="dunwell",
+        target=message,
+        data={
+            "invoice": case.invoice.cb_id,
+            "customer": case.customer.cb_id,
+            "action": action.pk,
+            "message": message.pk,
+            "channel": message.channel,
+            "purpose": message.purpose,
+            "drafter": message.drafter,
+            "model": message.model,
+            "prompt_version": message.prompt_version,
+            "fallback": bool(message.fallback_reason),
+            "provider": sent.provider,
+            "provider_id": sent.provider_id,
+        },
+    )
+    return DeliveryResult("sent", message_id=message.pk)
+
+
+def _mark_failed(message: OutboundMessage, error: str) -> None:
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=OutboundMessage.Status.FAILED, error=error[:500]
+    )

@@ -12,6 +12,7 @@ from dunning.models.decisions import (
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.learning import ModelVersion
+from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
@@ -23,6 +24,7 @@ __all__ = [
     "ActionState",
     "AuditEntry",
     "AutomationMode",
+    "Channel",
     "ChargebeeEvent",
     "CrmAccount",
     "Customer",
@@ -32,7 +34,10 @@ __all__ = [
     "GuardrailPolicy",
     "Invoice",
     "ModelVersion",
+    "OutboundMessage",
     "PaymentSource",
+    "PromptTemplate",
+    "Purpose",
     "RejectedWebhook",
     "Subscription",
     "SupportTicket",

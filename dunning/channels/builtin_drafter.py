@@ -1,0 +1,257 @@
+"""The default drafter: written copy, personalised from the case, no model needed.
+
+Each purpose has a few phrasings of every part (subject, what happened, what happens next,
+what to do), picked by the brief's ``variant`` so a customer base does not all receive the
+same words. Self-serve customers get a friendly tone, growth and enterprise a more formal
+one; long-standing customers are thanked for it. SMS and in-app texts are tried from the
+fullest to the shortest and the first that fits the channel (with the real lengths of the
+values that will be filled in) is used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dunning.channels.drafting import LENGTH_LIMITS, Draft, DraftBrief
+from dunning.channels.validation import filled_length
+
+MANY_SPACES = re.compile(r"(?<=\S) {2,}")
+
+
+@dataclass(frozen=True)
+class Tone:
+    greeting: tuple[str, ...]
+    closing: str
+    help_line: str
+
+
+FRIENDLY = Tone(
+    greeting=("Hi {first_name},", "Hello {first_name},", "Hi {first_name},"),
+    closing="Thanks,\nThe billing team",
+    help_line="Questions? Just reply to this email and a real person will get back to you.",
+)
+FORMAL = Tone(
+    greeting=("Dear {first_name},", "Hello {first_name},"),
+    closing="Kind regards,\nAccounts team",
+    help_line=(
+        "If your finance team needs a copy of the invoice or would prefer another way to pay, "
+        "reply to this email and we will arrange it."
+    ),
+)
+
+SUBJECTS = {
+    "retry_scheduled": (
+        "Your {plan} payment didn't go through",
+        "We couldn't process your {plan} payment",
+        "A quick note about your {plan} payment",
+    ),
+    "payment_method_update": (
+        "Action needed: update your payment details",
+        "Please update the card for your {plan} subscription",
+    ),
+    "authentication_needed": (
+        "Please confirm your {plan} payment",
+        "Your bank is asking you to approve a payment",
+    ),
+    "offline_reminder": (
+        "Reminder: your {plan} invoice is due",
+        "Your {plan} invoice is waiting for payment",
+    ),
+    "final_notice": (
+        "Final notice: your {plan} subscription is at risk",
+        "Last reminder before your {plan} service is interrupted",
+    ),
+}
+REMINDER_SUBJECTS = (
+    "Reminder: your payment details still need updating",
+    "Still outstanding: your {plan} payment",
+)
+
+WHAT_HAPPENED = {
+    "retry_scheduled": (
+        "We tried to collect {amount} from {card} for your {plan} subscription, but {reason}.",
+        "Your latest {plan} payment of {amount} didn't go through: {reason}.",
+        "We weren't able to take this month's {amount} payment for your {plan} subscription: "
+        "{reason}.",
+    ),
+    "payment_method_update": (
+        "We couldn't collect {amount} from {card} for your {plan} subscription: {reason}.",
+        "We tried to take the {amount} payment for your {plan} subscription, but {reason}.",
+    ),
+    "authentication_needed": (
+        "Your bank wants you to confirm the {amount} payment for your {plan} subscription "
+        "before it approves it.",
+        "The {amount} payment for your {plan} subscription is waiting for your approval: "
+        "your bank asked for an extra security check.",
+    ),
+    "offline_reminder": (
+        "This is a friendly reminder that the invoice for your {plan} subscription, {amount}, "
+        "is now due.",
+        "The {amount} invoice for your {plan} subscription is now due.",
+    ),
+    "final_notice": (
+        "We have tried several times to collect {amount} for your {plan} subscription, "
+        "without success.",
+        "The {amount} payment for your {plan} subscription is still outstanding after several "
+        "attempts.",
+    ),
+}
+REMINDER_OPENING = (
+    "A quick reminder: the {amount} payment for your {plan} subscription is still "
+    "outstanding. When we last tried, {reason}."
+)
+
+WHAT_NEXT = {
+    "retry_scheduled": (
+        "There's nothing you need to do right now: we'll try again on {retry_date}.",
+        "We'll automatically try the payment again on {retry_date}.",
+    ),
+    "payment_method_update": (
+        "To keep your account running without interruption, please add a new card or "
+        "payment method. It takes about a minute, and we'll take the payment as soon as it's in.",
+        "Once you've updated your payment details, we'll collect the payment straight away and "
+        "your account carries on as before.",
+    ),
+    "authentication_needed": (
+        "This is a standard security step, often a code sent to your phone or a prompt in your "
+        "banking app. Once you confirm, the payment completes and nothing else changes.",
+    ),
+    "offline_reminder": (
+        "If you've already sent the payment, thank you, and please disregard this message.",
+    ),
+    "final_notice": (
+        "Unless the payment is made, we will have to interrupt your service. We would much "
+        "rather keep it running.",
+    ),
+}
+
+CALL_TO_ACTION = {
+    "retry_scheduled": "If you'd rather use a different card, you can update it here: {pay_link}",
+    "payment_method_update": "Update your payment details here: {pay_link}",
+    "authentication_needed": "Confirm the payment here: {pay_link}",
+    "offline_reminder": "You can pay it online here: {pay_link}",
+    "final_notice": "Pay now or update your payment details here: {pay_link}",
+}
+
+# Short texts, fullest first, each with the link sentence it ends with when the action has
+# a link; the first that fits the channel wins.
+SHORT = {
+    "retry_scheduled": (
+        ("Hi {first_name}, your {plan} payment of {amount} didn't go through ({short_reason}). "
+         "We'll retry on {retry_date}.", " To use another card: {pay_link}"),
+        ("{first_name}, your {plan} payment of {amount} failed. We'll retry {retry_date}.",
+         " Update card: {pay_link}"),
+        ("Payment of {amount} failed, retry {retry_date}.", " Card: {pay_link}"),
+    ),
+    "payment_method_update": (
+        ("Hi {first_name}, your {plan} payment of {amount} was declined ({short_reason}).",
+         " Please update your card: {pay_link}"),
+        ("{first_name}, your {amount} payment was declined.", " Update your card: {pay_link}"),
+        ("Payment declined.", " Update card: {pay_link}"),
+    ),
+    "authentication_needed": (
+        ("Hi {first_name}, your bank needs you to confirm the {amount} payment for your {plan} "
+         "plan.", " Confirm here: {pay_link}"),
+        ("{first_name}, please confirm your {amount} payment.", " {pay_link}"),
+        ("Confirm your payment:", " {pay_link}"),
+    ),
+    "offline_reminder": (
+        ("Hi {first_name}, your {plan} invoice of {amount} is due.", " Pay online: {pay_link}"),
+        ("Invoice of {amount} due.", " Pay: {pay_link}"),
+    ),
+    "final_notice": (
+        ("{first_name}, final notice: {amount} for your {plan} plan is unpaid and your service "
+         "will be interrupted.", " Pay or update your card: {pay_link}"),
+        ("Final notice: {amount} unpaid.", " Pay now: {pay_link}"),
+    ),
+}  # fmt: skip
+NO_LINK = " Reply to this message if you need help."
+
+
+class BuiltinDrafter:
+    name = "builtin"
+
+    def draft(self, brief: DraftBrief) -> Draft:
+        if brief.channel == "email":
+            return Draft(subject=self._subject(brief), body=self._email(brief), drafter=self.name)
+        return Draft(subject="", body=self._short(brief), drafter=self.name)
+
+    def _subject(self, brief: DraftBrief) -> str:
+        options = REMINDER_SUBJECTS if brief.reminder else SUBJECTS[brief.purpose]
+        return _fill(_pick(options, brief.variant), brief)
+
+    def _email(self, brief: DraftBrief) -> str:
+        tone = FRIENDLY if brief.segment == "self_serve" else FORMAL
+        opening = (
+            REMINDER_OPENING
+            if brief.reminder and brief.decline_reason
+            else _pick(WHAT_HAPPENED[brief.purpose], brief.variant)
+        )
+        paragraphs = [
+            _pick(tone.greeting, brief.variant),
+            opening,
+            _pick(WHAT_NEXT[brief.purpose], brief.variant + 1),
+        ]
+        if brief.needs_link:
+            paragraphs.append(CALL_TO_ACTION[brief.purpose])
+        if thanks := _tenure_line(brief, formal=tone is FORMAL):
+            paragraphs.append(thanks)
+        paragraphs += [tone.help_line, tone.closing]
+        return _fill("\n\n".join(paragraphs), brief)
+
+    def _short(self, brief: DraftBrief) -> str:
+        limit = LENGTH_LIMITS[brief.channel]
+        candidates = [
+            _fill(text + (link if brief.needs_link else NO_LINK), brief)
+            for text, link in SHORT[brief.purpose]
+        ]
+        for text in candidates:
+            if filled_length(text, brief.filled_lengths) <= limit:
+                return text
+        return candidates[-1]
+
+
+def _pick(options: tuple[str, ...], variant: int) -> str:
+    return options[variant % len(options)]
+
+
+def _fill(text: str, brief: DraftBrief) -> str:
+    """Put the non-identifying context in; the customer's placeholders stay for delivery."""
+    reason = brief.decline_reason or "the payment didn't go through"
+    text = (
+        text.replace("{plan}", brief.plan)
+        .replace("{reason}", reason)
+        .replace("{short_reason}", _short_reason(reason))
+    )
+    return MANY_SPACES.sub(" ", text)
+
+
+def _short_reason(reason: str) -> str:
+    """The gist of a plain-words reason, for texts of a couple of lines."""
+    for key, short in (
+        ("insufficient funds", "insufficient funds"),
+        ("expired", "card expired"),
+        ("temporary", "a temporary bank problem"),
+        ("security check", "bank security check"),
+        ("fraud", "blocked by the bank"),
+        ("stopped", "recurring payments stopped"),
+    ):
+        if key in reason:
+            return short
+    return "declined by the bank"
+
+
+def _tenure_line(brief: DraftBrief, *, formal: bool) -> str:
+    years = brief.tenure_months // 12
+    if years >= 1:
+        span = "over a year" if years == 1 else f"over {years} years"
+        if formal:
+            return (
+                f"You have been with us for {span}, and we want to make sure your service "
+                "continues without interruption."
+            )
+        return f"You've been with us for {span}. We'd hate for a payment hiccup to get in the way."
+    if brief.tenure_months < 3 and not formal:
+        return "Thanks for joining us recently. We want your first months to go smoothly."
+    return ""

@@ -1,0 +1,104 @@
+"""Messages Dunwell sends to customers, and the versioned prompts the LLM drafter uses.
+
+An ``OutboundMessage`` is the local outbox and the record of what was sent: the body is the
+text exactly as it went out (placeholders filled, so it holds PII: staff only). At most one
+message per action, so delivering an action twice never messages the customer twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    IN_APP = "in_app", "In-app"
+
+
+class Purpose(models.TextChoices):
+    RETRY_SCHEDULED = "retry_scheduled", "Payment failed, retry scheduled"
+    PAYMENT_METHOD_UPDATE = "payment_method_update", "Update the payment method"
+    AUTHENTICATION_NEEDED = "authentication_needed", "Authenticate the payment"
+    OFFLINE_REMINDER = "offline_reminder", "Offline payment reminder"
+    FINAL_NOTICE = "final_notice", "Final notice"
+
+
+class OutboundMessage(models.Model):
+    class Status(models.TextChoices):
+        SENDING = "sending", "Sending"  # claimed; the adapter has not answered yet
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (will be tried again)"
+
+    action = models.OneToOneField(
+        "Action", on_delete=models.PROTECT, null=True, blank=True, related_name="message"
+    )
+    customer = models.ForeignKey(
+        "Customer", to_field="cb_id", on_delete=models.PROTECT, related_name="messages"
+    )
+    invoice = models.ForeignKey(
+        "Invoice", to_field="cb_id", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="messages",
+    )  # fmt: skip
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    recipient = models.CharField(max_length=254)  # address, phone number or customer id
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENDING)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(max_length=60, blank=True)  # "local outbox", backend, URL host
+    provider_id = models.CharField(max_length=200, blank=True)
+    # How the text was written: the drafter, the model behind it, the prompt version.
+    drafter = models.CharField(max_length=20)
+    model = models.CharField(max_length=120, blank=True)
+    prompt_template = models.ForeignKey(
+        "PromptTemplate", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    prompt_version = models.PositiveIntegerField(null=True, blank=True)  # 0: built-in default
+    fallback_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The weekly contact limit counts a customer's recent messages.
+            models.Index(fields=["customer", "status", "sent_at"], name="message_contacts"),
+            models.Index(fields=["-created_at"], name="message_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.customer_id} ({self.status})"
+
+
+class PromptTemplate(models.Model):
+    """One version of the LLM drafter's prompt for a purpose and channel; never edited."""
+
+    purpose = models.CharField(max_length=30, choices=Purpose.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["purpose", "channel", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose", "channel", "version"], name="prompt_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["purpose", "channel"], condition=models.Q(active=True),
+                name="one_active_prompt",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.purpose}/{self.channel} v{self.version}"

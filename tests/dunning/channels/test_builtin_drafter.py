@@ -1,0 +1,116 @@
+"""The built-in drafter: copy a customer would find clear, in the right tone and length."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from dunning.channels.builtin_drafter import BuiltinDrafter
+from dunning.channels.case_context import decline_in_plain_words, plan_label
+from dunning.channels.drafting import DraftBrief
+from dunning.channels.validation import draft_problems, filled_length
+from dunning.models import Purpose, Transaction
+
+LONG_VALUES = {"first_name": 14, "amount": 10, "pay_link": 60, "retry_date": 19, "card": 33}
+REASON = "your bank declined it because the card had insufficient funds"
+
+
+def brief(purpose, channel="email", segment="self_serve", **extra) -> DraftBrief:
+    required = ("first_name", "amount") if channel == "email" else ()
+    required += ("retry_date",) if purpose == Purpose.RETRY_SCHEDULED else ()
+    values = dict(
+        purpose=purpose, channel=channel, segment=segment, plan="Pro", decline_reason=REASON,
+        tenure_months=26, required=(*required, "pay_link"), filled_lengths=LONG_VALUES,
+    )  # fmt: skip
+    return DraftBrief(**{**values, **extra})
+
+
+@pytest.mark.parametrize(
+    "purpose,channel,segment",
+    list(
+        itertools.product(Purpose.values, ("email", "sms", "in_app"), ("self_serve", "enterprise"))
+    ),
+)
+def test_every_purpose_channel_and_tone_passes_the_checks_an_llm_draft_must_pass(
+    purpose, channel, segment
+):
+    b = brief(purpose, channel, segment)
+    draft = BuiltinDrafter().draft(b)
+
+    assert (
+        draft_problems(draft, channel=channel, required=b.required, filled_lengths=LONG_VALUES)
+        == []
+    )
+    if channel == "sms":
+        assert filled_length(draft.body, LONG_VALUES) <= 160
+
+
+def test_self_serve_customers_get_a_friendly_note_and_enterprise_a_formal_one():
+    friendly = BuiltinDrafter().draft(brief(Purpose.PAYMENT_METHOD_UPDATE, variant=0)).body
+    formal = (
+        BuiltinDrafter()
+        .draft(brief(Purpose.PAYMENT_METHOD_UPDATE, segment="enterprise", variant=0))
+        .body
+    )
+
+    assert friendly.startswith("Hi {first_name},") and "The billing team" in friendly
+    assert formal.startswith("Dear {first_name},") and "Kind regards" in formal
+    assert "finance team" in formal and "over 2 years" in formal
+
+
+def test_the_decline_is_explained_in_plain_words_and_the_card_named_by_placeholder():
+    draft = BuiltinDrafter().draft(brief(Purpose.PAYMENT_METHOD_UPDATE, variant=0))
+
+    assert "the card had insufficient funds" in draft.body
+    assert "{card}" in draft.body and "Pro subscription" in draft.body
+
+
+def test_customers_do_not_all_receive_the_same_words():
+    bodies = {
+        BuiltinDrafter().draft(brief(Purpose.RETRY_SCHEDULED, variant=v)).body for v in range(6)
+    }
+    subjects = {
+        BuiltinDrafter().draft(brief(Purpose.RETRY_SCHEDULED, variant=v)).subject for v in range(6)
+    }
+    assert len(bodies) >= 3 and len(subjects) >= 3
+
+
+def test_an_sms_with_a_long_link_falls_back_to_a_shorter_wording_that_still_fits():
+    short_link = BuiltinDrafter().draft(
+        brief(Purpose.RETRY_SCHEDULED, "sms", filled_lengths={**LONG_VALUES, "pay_link": 20})
+    )
+    long_link = BuiltinDrafter().draft(
+        brief(Purpose.RETRY_SCHEDULED, "sms", filled_lengths={**LONG_VALUES, "pay_link": 90})
+    )
+
+    assert len(long_link.body) < len(short_link.body)
+    assert filled_length(long_link.body, {**LONG_VALUES, "pay_link": 90}) <= 160
+
+
+def test_a_reminder_says_it_is_one():
+    draft = BuiltinDrafter().draft(brief(Purpose.PAYMENT_METHOD_UPDATE, reminder=True))
+
+    assert "reminder" in draft.subject.lower() and "A quick reminder" in draft.body
+
+
+@pytest.mark.parametrize(
+    "fields,words",
+    [
+        ({"decline_code": "51"}, "insufficient funds"),
+        ({"decline_code": "54"}, "has expired"),
+        ({"decline_code": "1A"}, "extra security check"),
+        ({"error_category": "gateway_error", "error_code": "gateway_timeout"}, "temporary problem"),
+        ({"decline_code": "R1"}, "recurring payments on this card were stopped"),
+        ({"decline_code": "05"}, "without giving us a reason"),
+        ({"decline_code": "zz"}, "your bank declined the payment"),
+    ],
+)
+def test_decline_codes_become_plain_words(fields, words):
+    assert words in decline_in_plain_words(Transaction(**fields))
+
+
+def test_plan_ids_become_plan_names():
+    assert plan_label("pro-USD-monthly") == "Pro"
+    assert plan_label("business-EUR-yearly") == "Business"
+    assert plan_label("") == ""
