@@ -9,6 +9,7 @@ from dunning.jobs import (
     check_gateway_pauses_job,
     relay_missing_decisions_job,
     relay_pending_events_job,
+    sweep_actions_job,
     sync_signals_job,
 )
 
@@ -16,3 +17,4 @@ cron.register(relay_pending_events_job, queue_name="ingest", interval=30)
 cron.register(relay_missing_decisions_job, queue_name="default", interval=60)
 cron.register(check_gateway_pauses_job, queue_name="default", interval=60)
 cron.register(sync_signals_job, queue_name="backfill", interval=900)
+cron.register(sweep_actions_job, queue_name="actions", interval=60)
