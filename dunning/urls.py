@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import decision_views, views
+from dunning import decision_views, execution_views, views
 
 app_name = "dunning"
 
@@ -21,5 +21,10 @@ urlpatterns = [
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,
         name="invoice_decisions",
+    ),
+    path(
+        "invoices/<str:cb_id>/collect/<str:what>/",
+        execution_views.invoice_collect,
+        name="invoice_collect",
     ),
 ]

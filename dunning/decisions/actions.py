@@ -130,7 +130,7 @@ def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = 
 
     Shadow-mode proposals stay as they are: they were never going to run, and the shadow
     comparison needs them. ``keep_manual``: what a person asked for is not superseded by
-    Dunwell's next decision.
+    Dunwell's next decision. Claimed actions are left to the executor.
     """
     cancelled = 0
     pending = (
@@ -140,6 +140,9 @@ def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = 
     )
     if keep_manual:
         pending = pending.exclude(decision__trigger="manual")
+    # A claimed action is being run (or its worker died after calling Chargebee): the
+    # executor finishes it and records truthfully what Chargebee did.
+    pending = pending.filter(claimed_at__isnull=True)
     for action in pending:
         try:
             action_transition(

@@ -52,6 +52,11 @@ CLAIM_TIMEOUT = timedelta(minutes=15)  # longer than a job may run (enqueue.JOB_
 GATEWAY_RECHECK = timedelta(minutes=30)
 RUNNABLE_MODES = (AutomationMode.APPROVE, AutomationMode.AUTO)
 OPEN_STATUSES = ("payment_due", "not_paid", "posted")
+# Writes Chargebee refuses on a paid or voided invoice: calling again is only ever a replay.
+REPLAYABLE = frozenset(
+    {ActionKind.RETRY, ActionKind.RECORD_PAYMENT, ActionKind.TAKE_OVER, ActionKind.STOP_DUNNING,
+     ActionKind.WRITE_OFF, ActionKind.VOID}
+)  # fmt: skip
 
 
 class Outcome(StrEnum):
@@ -96,6 +101,7 @@ def action_run(*, action_id: int, sleep=time.sleep) -> Outcome:
     action = action_claim(action_id=action_id, now=now)
     if action is None:
         return Outcome.NOT_CLAIMED
+    closed = action.invoice.status not in OPEN_STATUSES
     try:
         if stop := _still_allowed(action=action, now=now):
             return stop
@@ -108,7 +114,12 @@ def action_run(*, action_id: int, sleep=time.sleep) -> Outcome:
         return _defer(
             action=action, until=now + unavailable_backoff(action.attempts), reason=str(error)
         )
-    except (APIError, NotExecutable) as error:
+    except APIError as error:
+        if closed:  # the replay found nothing of ours: Chargebee refuses a closed invoice
+            reason = f"the invoice was {action.invoice.status} meanwhile"
+            return _cancel(action=action, reason=reason)
+        return _fail(action=action, error=error)
+    except NotExecutable as error:
         return _fail(action=action, error=error)
     except Exception as error:
         # A bug or the database going away: put it back for later rather than lose it; the
@@ -121,7 +132,10 @@ def action_run(*, action_id: int, sleep=time.sleep) -> Outcome:
 # --- the checks ----------------------------------------------------------------------
 def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
     invoice = action.invoice
-    if invoice.status not in OPEN_STATUSES:
+    # Closed since: cancel, unless an earlier run may have reached Chargebee (it may be what
+    # paid the invoice); then the same idempotent call tells what that run did.
+    earlier_run = action.attempts > 1 and action.kind in REPLAYABLE
+    if invoice.status not in OPEN_STATUSES and not earlier_run:
         return _cancel(
             action=action, reason=f"the invoice was {invoice.status or 'closed'} meanwhile"
         )
