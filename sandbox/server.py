@@ -287,10 +287,26 @@ class SandboxAPI:
                 "invalid_state_for_request",
                 f"Invoice {iid} is {invoice['status']}: it cannot be closed that way",
             )
+        amount = invoice["amount_due"]
         invoice = self.sb.close_invoice(invoice_id=iid, action=action, source="api")
         if _one(params, "comment"):
             self.sb.add_comment(entity_type="invoice", entity_id=iid, notes=_one(params, "comment"))
-        return {"invoice": invoice}
+        if action == "void":
+            return {"invoice": invoice}
+        # Chargebee writes an invoice off with an adjustment credit note for what was due.
+        credit_note = {
+            "id": self.sb.new_id("cn"),
+            "customer_id": invoice["customer_id"],
+            "reference_invoice_id": iid,
+            "type": "adjustment",
+            "reason_code": "write_off",
+            "status": "adjusted",
+            "total": amount,
+            "currency_code": invoice["currency_code"],
+            "date": self.sb.now(),
+            "object": "credit_note",
+        }
+        return {"invoice": invoice, "credit_note": credit_note}
 
     def write_off(self, params, iid):
         return self._close(params, iid, "write_off")
