@@ -38,6 +38,8 @@ from dunning.execution.manual import (
 )
 from dunning.models import Invoice
 
+CENTS = Decimal("0.01")
+
 
 def _minor_units(value: Decimal) -> int:
     return int((value * 100).to_integral_value())
@@ -46,6 +48,8 @@ def _minor_units(value: Decimal) -> int:
 class _InvoiceForm(forms.Form):
     def __init__(self, *args, invoice: Invoice, **kwargs):
         self.invoice = invoice
+        # Several forms on one page: ids must not collide (two have an "amount").
+        kwargs.setdefault("auto_id", f"id_{type(self).__name__.lower()}_%s")
         super().__init__(*args, **kwargs)
 
 
@@ -56,7 +60,7 @@ class CollectNowForm(_InvoiceForm):
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         super().__init__(*args, invoice=invoice, **kwargs)
-        self.fields["amount"].initial = Decimal(invoice.amount_due) / 100
+        self.fields["amount"].initial = (Decimal(invoice.amount_due) / 100).quantize(CENTS)
 
     def submit(self, user):
         return [

@@ -47,4 +47,5 @@ def test_periodic_relay_is_registered_for_rqcron():
         ("relay_missing_decisions_job", 60),
         ("check_gateway_pauses_job", 60),
         ("sync_signals_job", 900),
+        ("sweep_actions_job", 60),
     ]
