@@ -10,6 +10,7 @@ from dunning.jobs import (
     check_gateway_pauses_job,
     relay_missing_decisions_job,
     relay_pending_events_job,
+    sweep_actions_job,
     sync_signals_job,
 )
 
@@ -18,3 +19,4 @@ cron.register(relay_missing_decisions_job, queue_name="default", interval=60)
 cron.register(check_gateway_pauses_job, queue_name="default", interval=60)
 cron.register(sync_signals_job, queue_name="backfill", interval=900)
 cron.register(cases_refresh_job, queue_name="default", interval=300)
+cron.register(sweep_actions_job, queue_name="actions", interval=60)

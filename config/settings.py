@@ -173,6 +173,12 @@ if not CHARGEBEE_WEBHOOK_PASSWORD:
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
 # The site's API limit, shared by every process (Chargebee test sites allow 150 a minute).
 CHARGEBEE_REQUESTS_PER_MINUTE = envint("CHARGEBEE_REQUESTS_PER_MINUTE", 150)
+# What Dunwell proposes when its dunning of an invoice ends (each needs a manager's approval):
+# subscription "cancel" or "keep"; invoice "leave_unpaid", "write_off" or "void".
+DUNWELL_END_OF_DUNNING = {
+    "subscription": os.getenv("DUNWELL_END_SUBSCRIPTION", "cancel"),
+    "invoice": os.getenv("DUNWELL_END_INVOICE", "leave_unpaid"),
+}
 
 # --- Signals outside Chargebee (docs/signals.md) ---------------------------------------
 # Providers asked per decision, in order; the first to know a field wins.

@@ -21,6 +21,7 @@ from dunning.decisions.guardrail_edits import (
     guardrails_restore,
 )
 from dunning.decisions.guardrails import guardrails_active
+from dunning.execution_views import manual_collection_context
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
     ActionKind,
@@ -149,5 +150,6 @@ def invoice_decisions(request: HttpRequest, cb_id: str) -> HttpResponse:
         "problem": queries.audit_entries_check(entries=entries) if verify else None,
         "can_verify_all": request.user.has_perm("dunning.view_auditentry"),
         "can_open_events": request.user.has_perm("dunning.view_chargebeeevent"),
+        **manual_collection_context(request, invoice),
     }
     return render(request, "dunning/invoice_decisions.html", context)

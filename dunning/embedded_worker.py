@@ -3,9 +3,9 @@
 RQ's long-running worker forks its scheduler into a child process, which would get a copy
 of the in-process Redis rather than the shared one. So this thread runs the worker in
 short bursts (each burst also moves due scheduled jobs onto their queues), and runs the
-periodic jobs of ``config/cron.py`` itself, as ``rqcron`` does in production: the relays
-and the gateway-pause check every RELAY_INTERVAL seconds, and enqueues the signals sync
-every SIGNALS_INTERVAL seconds.
+periodic jobs of ``config/cron.py`` itself, as ``rqcron`` does in production: the relays,
+the gateway-pause check and the sweep of due actions every RELAY_INTERVAL seconds, and
+enqueues the signals sync every SIGNALS_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from rq.timeouts import TimerDeathPenalty
 from collections_desk.cases import cases_refresh
 from dunning.decisions.gateway_pauses import gateway_pauses_check
 from dunning.decisions.triggers import decisions_relay
+from dunning.execution.sweep import actions_sweep
 from dunning.jobs import sync_signals_job
 from dunning.outbox import events_relay
 from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
@@ -52,6 +53,7 @@ def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> 
                 decisions_relay()
                 gateway_pauses_check()
                 cases_refresh()
+                actions_sweep()
                 last_relay = time.monotonic()
             if time.monotonic() - last_signals > SIGNALS_INTERVAL:
                 get_queue("backfill").enqueue(sync_signals_job, job_id="sync-signals")

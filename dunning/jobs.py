@@ -57,3 +57,15 @@ def check_gateway_pauses_job() -> list[str]:
     return [
         f"{pause.gateway}: {redecided} re-decided" for pause, redecided in gateway_pauses_check()
     ]
+
+
+def run_action_job(action_id: int) -> str:
+    from dunning.execution.executor import action_run
+
+    return action_run(action_id=action_id).value
+
+
+def sweep_actions_job() -> int:
+    from dunning.execution.sweep import actions_sweep
+
+    return actions_sweep()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import channel_views, decision_views, views
+from dunning import channel_views, decision_views, execution_views, views
 
 app_name = "dunning"
 
@@ -23,5 +23,10 @@ urlpatterns = [
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,
         name="invoice_decisions",
+    ),
+    path(
+        "invoices/<str:cb_id>/collect/<str:what>/",
+        execution_views.invoice_collect,
+        name="invoice_collect",
     ),
 ]

@@ -91,6 +91,10 @@ class SandboxAPI:
             ("POST", r(r"^/api/v2/invoices/([^/]+)/pause_dunning$"), self.pause_dunning),
             ("POST", r(r"^/api/v2/invoices/([^/]+)/resume_dunning$"), self.resume_dunning),
             ("POST", r(r"^/api/v2/invoices/([^/]+)/stop_dunning$"), self.stop_dunning),
+            ("POST", r(r"^/api/v2/invoices/([^/]+)/write_off$"), self.write_off),
+            ("POST", r(r"^/api/v2/invoices/([^/]+)/void$"), self.void_invoice),
+            ("POST", r(r"^/api/v2/subscriptions/([^/]+)/cancel_for_items$"), self.cancel),
+            ("POST", r(r"^/api/v2/subscriptions/([^/]+)/cancel$"), self.cancel),
             ("POST", r(r"^/api/v2/comments$"), self.comment_create),
             (
                 "POST",
@@ -273,6 +277,55 @@ class SandboxAPI:
             "invoice": self.sb.set_dunning(
                 invoice_id=iid, action="stop", comment=_one(params, "comment", "")
             )
+        }
+
+    def _close(self, params, iid, action):
+        invoice = self.sb.get(self.sb.invoices, iid, "invoice")
+        if invoice["status"] not in ("payment_due", "posted", "not_paid"):
+            raise SandboxError(
+                409,
+                "invalid_state_for_request",
+                f"Invoice {iid} is {invoice['status']}: it cannot be closed that way",
+            )
+        amount = invoice["amount_due"]
+        invoice = self.sb.close_invoice(invoice_id=iid, action=action, source="api")
+        if _one(params, "comment"):
+            self.sb.add_comment(entity_type="invoice", entity_id=iid, notes=_one(params, "comment"))
+        if action == "void":
+            return {"invoice": invoice}
+        # Chargebee writes an invoice off with an adjustment credit note for what was due.
+        credit_note = {
+            "id": self.sb.new_id("cn"),
+            "customer_id": invoice["customer_id"],
+            "reference_invoice_id": iid,
+            "type": "adjustment",
+            "reason_code": "write_off",
+            "status": "adjusted",
+            "total": amount,
+            "currency_code": invoice["currency_code"],
+            "date": self.sb.now(),
+            "object": "credit_note",
+        }
+        return {"invoice": invoice, "credit_note": credit_note}
+
+    def write_off(self, params, iid):
+        return self._close(params, iid, "write_off")
+
+    def void_invoice(self, params, iid):
+        return self._close(params, iid, "void")
+
+    def cancel(self, params, sid):
+        subscription = self.sb.get(self.sb.subscriptions, sid, "subscription")
+        if subscription["status"] == "cancelled":
+            raise SandboxError(
+                409, "invalid_state_for_request", f"Subscription {sid} is already cancelled"
+            )
+        subscription = self.sb.cancel_subscription(subscription_id=sid, source="api")
+        if _one(params, "cancel_reason_code"):
+            subscription["cancel_reason_code"] = _one(params, "cancel_reason_code")
+        return {
+            "subscription": subscription,
+            "customer": self.sb.customers[subscription["customer_id"]],
         }
 
     def comment_create(self, params):

@@ -35,7 +35,9 @@ S = ActionState
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PROPOSED: frozenset({S.APPROVED, S.REJECTED, S.SCHEDULED, S.CANCELLED}),
     S.APPROVED: frozenset({S.SCHEDULED, S.CANCELLED}),
-    S.SCHEDULED: frozenset({S.EXECUTED, S.FAILED, S.CANCELLED}),
+    # Back to proposed: the executor found its approval no longer holds (the approver lost
+    # the permission, or the action changed); it waits for a fresh approval.
+    S.SCHEDULED: frozenset({S.EXECUTED, S.FAILED, S.CANCELLED, S.PROPOSED}),
     S.FAILED: frozenset({S.SCHEDULED, S.CANCELLED}),
     S.REJECTED: frozenset(),
     S.EXECUTED: frozenset(),
@@ -84,6 +86,10 @@ def action_transition(*, action: Action, to: str, actor=None, actor_label: str =
             data={"from": source, "to": to, "kind": action.kind, "invoice": action.invoice_id,
                   **(data or {})},
         )  # fmt: skip
+        if to == S.SCHEDULED and action.mode != AutomationMode.SHADOW:
+            from dunning.execution.enqueue import action_enqueue_on_commit
+
+            action_enqueue_on_commit(action_id=action.pk)
     action.state, action.state_changed_at = to, now
     for name, value in fields.items():
         setattr(action, name, value)
@@ -262,11 +268,13 @@ def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: s
     return action
 
 
-def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = ()) -> int:
+def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = (),
+                           keep_manual: bool = False) -> int:  # fmt: skip
     """Cancel what is still waiting on an invoice (paid meanwhile, or superseded).
 
     Shadow-mode proposals stay as they are: they were never going to run, and the shadow
-    comparison needs them.
+    comparison needs them. ``keep_manual``: what a person asked for is not superseded by
+    Dunwell's next decision. Claimed actions are left to the executor.
     """
     cancelled = 0
     pending = (
@@ -274,6 +282,11 @@ def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = 
         .exclude(mode=AutomationMode.SHADOW)
         .exclude(kind__in=keep_kinds)
     )
+    if keep_manual:
+        pending = pending.exclude(decision__trigger="manual")
+    # A claimed action is being run (or its worker died after calling Chargebee): the
+    # executor finishes it and records truthfully what Chargebee did.
+    pending = pending.filter(claimed_at__isnull=True)
     for action in pending:
         try:
             action_transition(

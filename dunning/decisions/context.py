@@ -58,3 +58,5 @@ class DecisionContext:
     recovery_features: dict = field(default_factory=dict)  # as recovery_data.failure_features
     chargebee_dunning_active: bool = True  # False once Chargebee's dunning is exhausted/stopped
     subscription_active: bool = True  # False once the subscription is cancelled
+    # End of dunning: the action kinds a manager is asked to approve (the site's settings).
+    final_actions: tuple[str, ...] = ("cancel_subscription",)

@@ -25,6 +25,7 @@ from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.gateway_pauses import gateway_state_at
 from dunning.decisions.recovery_data import failure_features
+from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
 from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
 from dunning.models import (
@@ -231,4 +232,5 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         chargebee_dunning_active=invoice.dunning_status not in ENDED_DUNNING,
         subscription_active=invoice.subscription is None
         or invoice.subscription.status not in ("cancelled", "non_renewing"),
+        final_actions=final_action_kinds(),
     )

@@ -311,13 +311,13 @@ class _Draft:
     def _end_of_dunning(self, why: str) -> None:
         self.sentence = f"End of Dunwell's dunning: {why}; a person decides what happens next."
         self._escalate(why)
-        if not self.context.subscription_active:
-            return
-        self._add(
-            ActionKind.CANCEL_SUBSCRIPTION,
-            self.context.at,
-            "Proposed end-of-dunning action: cancel the subscription (needs approval)",
-        )
+        for kind in self.context.final_actions:
+            if kind == ActionKind.CANCEL_SUBSCRIPTION and not self.context.subscription_active:
+                continue
+            label = ActionKind(kind).label.lower()
+            self._add(
+                kind, self.context.at, f"Proposed end-of-dunning action: {label} (needs approval)"
+            )
 
     def _route_to_humans(self) -> None:
         if self.context.signals.cancel_intent and self.actions:

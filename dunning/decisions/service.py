@@ -88,6 +88,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             invoice_id=invoice.cb_id,
             reason="superseded by a newer decision",
             keep_kinds=(ActionKind.TAKE_OVER,),
+            keep_manual=True,
         )
         decision = Decision.objects.create(
             invoice=invoice, customer_id=invoice.customer_id, trigger=trigger,

@@ -85,8 +85,11 @@ class ActionKind(models.TextChoices):
     CANCEL_SUBSCRIPTION = "cancel_subscription", "Cancel the subscription"
     WRITE_OFF = "write_off", "Write off the invoice"
     VOID = "void", "Void the invoice"
+    STOP_DUNNING = "stop_dunning", "Stop dunning: leave the invoice unpaid"
     REFUND = "refund", "Refund"
     OFFER = "offer", "Make an offer"
+    # A person records a payment made outside Chargebee (bank transfer, cheque).
+    RECORD_PAYMENT = "record_payment", "Record an offline payment"
 
 
 # Never run without an approval by a permitted person, whatever the automation mode.
@@ -95,6 +98,7 @@ ALWAYS_NEEDS_APPROVAL = frozenset(
         ActionKind.CANCEL_SUBSCRIPTION,
         ActionKind.WRITE_OFF,
         ActionKind.VOID,
+        ActionKind.STOP_DUNNING,
         ActionKind.REFUND,
         ActionKind.OFFER,
     }
@@ -156,6 +160,14 @@ class Action(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Execution (dunning/execution): a worker claims a scheduled action before running it; a
+    # claim older than the executor's timeout belongs to a dead worker. ``next_attempt_at``
+    # postpones a run (Chargebee unavailable, gateway paused, delivery deferred) without
+    # touching ``scheduled_for``, which the approval's fingerprint covers.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["scheduled_for", "id"]

@@ -48,4 +48,5 @@ def test_periodic_relay_is_registered_for_rqcron():
         ("check_gateway_pauses_job", 60),
         ("sync_signals_job", 900),
         ("cases_refresh_job", 300),
+        ("sweep_actions_job", 60),
     ]

@@ -17,6 +17,7 @@ from dunning.decisions.actions import (
     action_approve,
     action_fingerprint,
     action_reject,
+    action_transition,
 )
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_update
@@ -106,20 +107,28 @@ def test_backfilled_history_does_not_decide_but_open_invoices_are_reviewed_once(
     assert Decision.objects.get().invoice_id == invoice["id"]
 
 
-def test_a_payment_arriving_cancels_what_was_scheduled(sandbox, deliver, admin_user):
+def test_a_payment_arriving_cancels_what_has_not_run_yet(sandbox, deliver, admin_user):
     guardrails_update(changes={"default_mode": "auto"}, user=admin_user, note="go live")
     invoice = failed_renewal(sandbox)
     deliver()
-    scheduled = Action.objects.get(invoice_id=invoice["id"])
-    assert scheduled.state == ActionState.SCHEDULED
+    kept = Action.objects.get(invoice_id=invoice["id"])
+    assert kept.state == ActionState.EXECUTED  # nothing to do in Chargebee: run at once
+    tomorrow = Action.objects.create(
+        decision=kept.decision, invoice_id=kept.invoice_id, customer_id=kept.customer_id,
+        kind=ActionKind.RETRY, mode="auto", needs_approval=False,
+        scheduled_for=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    action_transition(action=tomorrow, to=ActionState.SCHEDULED, actor_label="test")
 
     sandbox.behaviours[next(iter(sandbox.payment_sources))] = ["succeed"]
     sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
     deliver()
 
-    scheduled.refresh_from_db()
-    assert scheduled.state == ActionState.CANCELLED
-    assert scheduled.result == {"cancelled": "the invoice was paid"}
+    tomorrow.refresh_from_db()
+    kept.refresh_from_db()
+    assert tomorrow.state == ActionState.CANCELLED
+    assert tomorrow.result == {"cancelled": "the invoice was paid"}
+    assert kept.state == ActionState.EXECUTED  # what has run stays as it was
 
 
 def test_a_decision_replayed_later_sees_only_what_was_known_then(sandbox, deliver, monkeypatch):

@@ -1,0 +1,1 @@
+"""Carrying out approved actions in Chargebee and the channels (see executor.py)."""

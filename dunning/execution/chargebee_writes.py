@@ -1,0 +1,164 @@
+"""Every write Dunwell makes to Chargebee: one function per call, all through the SDK.
+
+Each call carries a ``chargebee-idempotency-key`` its caller derives from the action, so a
+re-run (a second job, a worker that died after Chargebee answered) gets Chargebee's first
+answer back instead of a second charge. 429 and 5xx wait and retry inside
+``call_with_backoff`` (``Retry-After`` honoured) and end in ``ChargebeeUnavailable``; any
+other API error (a 4xx) is raised as the SDK's ``APIError`` with Chargebee's message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dunning.chargebee_budget import Priority
+from dunning.chargebee_calls import call_with_backoff
+from dunning.chargebee_client import chargebee_client
+
+COMMENT_LIMIT = 300  # Chargebee's limit for the ``comment`` of an invoice operation
+
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The Chargebee objects a write answered with (JSON as the API sends it)."""
+
+    objects: dict[str, dict] = field(default_factory=dict)
+    replayed: bool = False  # Chargebee answered from its idempotency store: nothing new done
+
+    def get(self, key: str) -> dict:
+        return self.objects.get(key) or {}
+
+
+def _send(call: Callable, *, sleep: Sleep, keys: tuple[str, ...]) -> WriteResult:
+    response = call_with_backoff(call, priority=Priority.EXECUTE, sleep=sleep)
+    objects = {}
+    for key in keys:
+        obj = getattr(response, key, None)
+        if obj is not None:
+            objects[key] = obj.raw_data
+    return WriteResult(objects=objects, replayed=bool(response.is_idempotency_replayed))
+
+
+def _key(key: str) -> dict[str, str]:
+    return {"chargebee-idempotency-key": key}
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= COMMENT_LIMIT else text[: COMMENT_LIMIT - 1] + "…"
+
+
+def invoice_pause_dunning(*, invoice_id: str, until: datetime, comment: str, key: str,
+                          sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """Chargebee stops retrying and mailing until ``until``; if Dunwell stopped working,
+    Chargebee would try again on that date and its own dunning would carry on."""
+    client = chargebee_client()
+    params = {"expected_payment_date": int(until.timestamp()), "comment": _short(comment)}
+    return _send(
+        lambda: client.Invoice.pause_dunning(invoice_id, params, headers=_key(key)),
+        sleep=sleep, keys=("invoice",),
+    )  # fmt: skip
+
+
+def invoice_stop_dunning(*, invoice_id: str, comment: str, key: str,
+                         sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """The invoice stays unpaid (``not_paid``) and Chargebee's own final action never runs."""
+    client = chargebee_client()
+    return _send(
+        lambda: client.Invoice.stop_dunning(
+            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+        ),
+        sleep=sleep, keys=("invoice",),
+    )  # fmt: skip
+
+
+def invoice_collect_payment(*, invoice_id: str, amount: int | None, key: str,
+                            sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """Charge the invoice's payment method now (``amount`` None: what is left to collect).
+
+    A declined charge raises the SDK's ``PaymentError`` (``payment_processing_failed``).
+    """
+    client = chargebee_client()
+    params = {"amount": amount} if amount else {}
+    return _send(
+        lambda: client.Invoice.collect_payment(invoice_id, params, headers=_key(key)),
+        sleep=sleep, keys=("invoice", "transaction"),
+    )  # fmt: skip
+
+
+def invoice_comment_add(*, invoice_id: str, notes: str, key: str,
+                        sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    client = chargebee_client()
+    params = {"entity_type": "invoice", "entity_id": invoice_id, "notes": notes,
+              "added_by": "Dunwell"}  # fmt: skip
+    return _send(
+        lambda: client.Comment.create(params, headers=_key(key)), sleep=sleep, keys=("comment",)
+    )
+
+
+def hosted_page_link(*, kind: str, customer_id: str, key: str,
+                     sleep: Sleep = time.sleep) -> str:  # fmt: skip
+    """A hosted-page URL for the customer (valid 5 days): ``collect_now`` pays the
+    outstanding invoices and can change the card; ``update_payment_method`` only the card."""
+    client = chargebee_client()
+    params = {"customer": {"id": customer_id}}
+    if kind == "collect_now":
+        call = lambda: client.HostedPage.collect_now(params, headers=_key(key))  # noqa: E731
+    elif kind == "update_payment_method":
+        call = lambda: client.HostedPage.update_payment_method(params, headers=_key(key))  # noqa: E731
+    else:
+        raise ValueError(f"no hosted page of kind {kind!r}")
+    result = _send(call, sleep=sleep, keys=("hosted_page",))
+    return result.get("hosted_page")["url"]
+
+
+def invoice_record_payment(*, invoice_id: str, amount: int, paid_at: datetime, method: str,
+                           reference: str, comment: str, key: str,
+                           sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    client = chargebee_client()
+    params = {
+        "transaction": {"amount": amount, "payment_method": method,
+                        "reference_number": reference, "date": int(paid_at.timestamp())},
+        "comment": _short(comment),
+    }  # fmt: skip
+    return _send(
+        lambda: client.Invoice.record_payment(invoice_id, params, headers=_key(key)),
+        sleep=sleep, keys=("invoice", "transaction"),
+    )  # fmt: skip
+
+
+def invoice_write_off(*, invoice_id: str, comment: str, key: str,
+                      sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    client = chargebee_client()
+    return _send(
+        lambda: client.Invoice.write_off(
+            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+        ),
+        sleep=sleep, keys=("invoice", "credit_note"),
+    )  # fmt: skip
+
+
+def invoice_void(*, invoice_id: str, comment: str, key: str,
+                 sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    client = chargebee_client()
+    return _send(
+        lambda: client.Invoice.void_invoice(
+            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+        ),
+        sleep=sleep, keys=("invoice", "credit_note"),
+    )  # fmt: skip
+
+
+def subscription_cancel(*, subscription_id: str, key: str,
+                        sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """Cancel now (not at the term's end): the end-of-dunning "cancel" final action."""
+    client = chargebee_client()
+    params = {"end_of_term": False, "cancel_reason_code": "Not Paid"}
+    return _send(
+        lambda: client.Subscription.cancel_for_items(subscription_id, params, headers=_key(key)),
+        sleep=sleep, keys=("subscription", "customer"),
+    )  # fmt: skip
