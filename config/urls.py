@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
     path("dunning/", include("dunning.urls")),
+    path("analytics/", include("analytics.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

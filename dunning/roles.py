@@ -30,6 +30,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.approve_high_risk_action",
         "dunning.view_guardrailpolicy",
         "dunning.view_gatewaypause",
+        "analytics.view_dashboards",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -42,6 +43,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_guardrails",
         "dunning.view_gatewaypause",
         "dunning.view_modelversion",
+        "analytics.view_dashboards",
     ),
 }
 
@@ -77,6 +79,8 @@ class NavItem:
 
 NAVIGATION = (
     NavItem("Overview", "home"),
+    NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards"),
+    NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
