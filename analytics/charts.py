@@ -65,8 +65,8 @@ def _bars_and_rate(table: Table):
          "x": table.column(table.columns[0]), "y": table.column("recovery rate %"),
          "line": {"color": ACCENT}}
     )  # fmt: skip
-    layout["yaxis2"] = {"overlaying": "y", "side": "right", "range": [0, 100], "showgrid": False,
-                        "title": {"text": "%"}}  # fmt: skip
+    layout["yaxis2"] = {"overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
+                        "showgrid": False, "ticksuffix": "%"}  # fmt: skip
     return data, layout
 
 
@@ -94,13 +94,16 @@ def _heatmap(table: Table):
             "z": [[row[table.columns.index(d)] for d in days] for row in table.rows],
             "zmin": 0,
             "zmax": 100,
-            "colorscale": "Blues",
+            # Darker is better: more of the cohort recovered by that day.
+            "colorscale": [[0, "#f5f8ff"], [0.5, "#8fb0ff"], [1, "#1d3f9e"]],
+            "texttemplate": "%{z}",
             "hovertemplate": "%{y}, %{x}: %{z}%<extra></extra>",
             "colorbar": {"title": {"text": "%"}},
         }
     ]
     height = max(300, 28 * len(table.rows) + 80)
-    return data, {"height": height, "yaxis": {"autorange": "reversed", "type": "category"}}
+    yaxis = {"automargin": True, "autorange": "reversed", "type": "category"}
+    return data, {"height": height, "yaxis": yaxis}
 
 
 def _curves(table: Table):

@@ -19,13 +19,24 @@ from analytics.dashboards import (
 )
 from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
 from analytics.recovery import DIMENSIONS
+from analytics.staticfiles import plotly_stylesheet
+from config.security import CONTENT_SECURITY_POLICY
 
 REFRESH_SECONDS = 30
+# plotly.js positions legends, titles and hover labels with style="" attributes it sets
+# from script; a page with charts allows inline style *attributes* (never <style> elements
+# and never inline script). Every other page keeps the strict policy.
+CHART_PAGE_POLICY = (
+    f"{CONTENT_SECURITY_POLICY}; style-src-attr 'unsafe-inline'; "
+    # 'report-sample': a refused <style> is reported with its first characters.
+    "style-src-elem 'self' 'report-sample'"
+)
 
 
 def _respond(request: HttpRequest, *, screen: str, context: dict, status: int = 200):
     template = f"analytics/_{screen}.html" if request.htmx else f"analytics/{screen}.html"
     response = render(request, template, context, status=status)
+    response["Content-Security-Policy"] = CHART_PAGE_POLICY
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -51,6 +62,12 @@ def _csv_or_page(request: HttpRequest, *, screen: str, dashboard: Dashboard, con
     if request.GET.get("format", "html") != "html":
         return HttpResponse("format is html or csv.", status=400, content_type="text/plain")
     return _respond(request, screen=screen, context={**context, "dashboard": dashboard})
+
+
+def plotly_css(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(plotly_stylesheet(), content_type="text/css")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required

@@ -8,7 +8,7 @@ the filters and render.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -72,11 +72,15 @@ def recovery_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
 def cohort_dashboard(*, user, filters: DashboardFilters, by: str) -> Dashboard:
     dashboard_access_check(user=user)
     table = cohort_recovery(filters=filters, by=by)
-    curves = Table(
-        **{**table.__dict__, "name": f"{table.name}_curves", "chart": {"kind": "curves"}}
+    curves = replace(
+        table,
+        name=f"{table.name}_curves",
+        title=table.title.replace("Cumulative recovery rate", "Recovery curves"),
+        chart={"kind": "curves"},
     )
     return Dashboard(
         filters=filters,
+        currencies=recovery_currencies(filters=filters.with_currency("")),
         charts=[Chart(table=table, figure=charts.figure(table)),
                 Chart(table=curves, figure=charts.figure(curves))],
     )  # fmt: skip

@@ -8,6 +8,8 @@ static file, so it is versioned with the pinned ``plotly`` package.
 
 from __future__ import annotations
 
+import functools
+import re
 from pathlib import Path
 
 import plotly
@@ -41,3 +43,28 @@ class PlotlyFinder(BaseFinder):
 
     def list(self, ignore_patterns):
         yield FILENAME, self.storage
+
+
+# plotly.js injects its stylesheet (66 rules: layered SVGs, modebar, notifier) as a <style>
+# element, which the CSP refuses. It skips that when an element with this id and class
+# exists, so the pages link the same rules, read out of the installed bundle, instead.
+STYLE_ELEMENT_ID = "plotly.js-style-global"
+_RULES_START = '"X,X div":'
+_RULE = re.compile(
+    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_$][\w$]*):"""
+    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
+)
+
+
+@functools.cache
+def plotly_stylesheet() -> str:
+    bundle = (PLOTLY_DIR / FILENAME).read_text(encoding="utf-8")
+    first = bundle.index(_RULES_START)
+    rules = bundle[bundle.rindex("{", 0, first) + 1 : bundle.index("};for(", first)]
+    lines = [f"/* plotly.js stylesheet, read from the plotly {plotly.__version__} package */"]
+    for key, value in _RULE.findall(rules):
+        selector = key.strip("\"'")
+        selector = re.sub(r"^,", " ,", selector)
+        selector = selector.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        lines.append(f"{selector}{{{value[1:-1]}}}")
+    return "\n".join(lines) + "\n"

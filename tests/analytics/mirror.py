@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from dunning.models import Customer, Invoice, Subscription, Transaction
+from dunning.models import Customer, Invoice, PaymentSource, Subscription, Transaction
 
 
 def days_ago(days: float) -> datetime:
@@ -32,6 +32,9 @@ def failed_invoice(
     """Invoice ``inv_<n>``: a first failed payment at ``failed_at``, maybe retries, maybe paid."""
     customer = Customer.objects.create(
         cb_id=f"cus_{n}", resource_version=1, country=country, cb_created_at=signed_up
+    )
+    PaymentSource.objects.create(
+        cb_id=f"pm_{n}", customer=customer, gateway=gateway, card_brand="visa", resource_version=1
     )
     subscription = Subscription.objects.create(
         cb_id=f"sub_{n}", customer=customer, status="active", plan_id=plan,
