@@ -4,9 +4,9 @@ Definitions (also on the page):
 
 - a *failed invoice* has at least one failed payment transaction; it is counted in the
   period of its **first** failure, and its *failed revenue* is the amount of that failure;
-- it is *recovered* when a successful payment on it came at or after that first failure
-  and it was neither written off nor voided; *time to recovery* runs from the first
-  failure to the invoice's ``paid_at``;
+- it is *recovered* when it was paid by payments (``amount_paid`` > 0) at or after that
+  first failure and nothing was written off (a voided invoice is not paid); *time to
+  recovery* runs from the first failure to the invoice's ``paid_at``;
 - *in dunning now*: due invoices Chargebee is still working on (``queries.IN_DUNNING``);
 - *involuntary churn*: subscriptions cancelled with ``cancel_reason`` "not_paid".
 
@@ -48,17 +48,14 @@ TOP_SEGMENTS = 15
 RECOVERY_DAY_EDGES = (1, 2, 3, 5, 7, 10, 14, 21, 28, 60)
 
 
-def _paid_after_first_failure():
-    return Transaction.objects.filter(
-        SUCCESSFUL_PAYMENT, invoice_id=OuterRef("invoice_id"), date__gte=OuterRef("date")
-    )
-
-
-# On a first-failure row: the invoice was later paid by a payment, not written off/voided.
-RECOVERED = (
-    Q(Exists(_paid_after_first_failure()), invoice__write_off_amount=0)
-    & ~Q(invoice__status="voided")
-    & Q(invoice__paid_at__isnull=False)
+# On a first-failure row: the invoice was paid by payments (Chargebee's ``amount_paid``
+# counts payments only, not credits) at or after the failure, and nothing was written off.
+# Columns of the joined invoice only: no correlated subquery per row.
+RECOVERED = Q(
+    invoice__status="paid",
+    invoice__write_off_amount=0,
+    invoice__amount_paid__gt=0,
+    invoice__paid_at__gte=F("date"),
 )
 
 

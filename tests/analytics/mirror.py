@@ -52,6 +52,7 @@ def failed_invoice(
         cb_id=f"inv_{n}", customer=customer, subscription=subscription, status=status,
         dunning_status=dunning, currency_code=currency, total=amount,
         amount_due=0 if status == "paid" else amount, date=failed_at, paid_at=paid_at,
+        amount_paid=amount if paid_after is not None else 0,
         write_off_amount=amount if ended == "write_off" else 0, resource_version=1,
     )  # fmt: skip
 
