@@ -8,6 +8,21 @@ Then it requests each screen as a manager through Django's test client — the w
 filters, queries, figures, template — cold (cache cleared) and warm (cached), and prints
 the median of --runs runs. Target: every screen under 300 ms cold on PostgreSQL.
 
+Measured 2026-11-24 on the shared 2-core dev machine, PostgreSQL (default settings),
+1,000,000 transactions / 724,175 invoices / 60,000 customers (seeding took 975 s), median
+of 3 runs, ms:                               cold     warm
+  recovery, last 90 days                     6147       33
+  recovery, last 365 days                   11290       25
+  recovery, 90 days, one gateway             3767       19
+  recovery, live refresh (htmx)              5960       26
+  cohorts by failure month, 365 days         1940       24
+  cohorts by signup month, 365 days          1881       37
+Target (300 ms cold) NOT met. Each of the ~10 chart queries finds first failures with an
+anti-join that hashes every failed payment ever made and every invoice (about 0.6 s each
+at this size); the warm figures are the 30-second cache. The next step is a per-invoice
+fact table (first failure, amount, segment, paid_at) kept current by the processing job,
+which turns each chart into a scan of one narrow table.
+
 Run from the repository root (PostgreSQL; a separate database name):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dunwell_bench \\
