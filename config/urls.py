@@ -12,6 +12,7 @@ urlpatterns = [
     path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
     path("dunning/", include("dunning.urls")),
     path("collections/", include("collections_desk.urls")),
+    path("analytics/", include("analytics.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

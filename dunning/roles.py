@@ -45,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_guardrailpolicy",
         "dunning.view_gatewaypause",
         "dunning.view_prompttemplate",
+        "analytics.view_dashboards",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -63,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "collections_desk.view_escalationticket",
         "dunning.view_prompttemplate",
         "dunning.change_prompttemplate",
+        "analytics.view_dashboards",
     ),
 }
 
@@ -100,6 +102,8 @@ NAVIGATION = (
     NavItem("Overview", "home"),
     NavItem("Queue", "collections_desk:queue", "collections_desk.view_case"),
     NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action"),
+    NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards"),
+    NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),

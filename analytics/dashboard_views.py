@@ -1,0 +1,99 @@
+"""The dashboard screens: parse the filters, ask ``analytics.dashboards``, render or stream."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+
+from analytics import charts
+from analytics.cohorts import COHORT_FIELDS, DAYS
+from analytics.dashboards import (
+    VIEW_PERMISSION,
+    Dashboard,
+    UnknownChart,
+    cohort_dashboard,
+    recovery_dashboard,
+    segment_choices,
+)
+from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
+from analytics.recovery import DIMENSIONS
+from analytics.staticfiles import plotly_stylesheet
+from config.security import CONTENT_SECURITY_POLICY
+
+REFRESH_SECONDS = 30
+# plotly.js positions legends, titles and hover labels with style="" attributes it sets
+# from script; a page with charts allows inline style *attributes* (never <style> elements
+# and never inline script). Every other page keeps the strict policy.
+CHART_PAGE_POLICY = (
+    f"{CONTENT_SECURITY_POLICY}; style-src-attr 'unsafe-inline'; "
+    # 'report-sample': a refused <style> is reported with its first characters.
+    "style-src-elem 'self' 'report-sample'"
+)
+
+
+def _respond(request: HttpRequest, *, screen: str, context: dict, status: int = 200):
+    template = f"analytics/_{screen}.html" if request.htmx else f"analytics/{screen}.html"
+    response = render(request, template, context, status=status)
+    response["Content-Security-Policy"] = CHART_PAGE_POLICY
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _base_context(request: HttpRequest) -> dict:
+    return {
+        "params": request.GET,
+        "period_choices": PERIOD_CHOICES,
+        "choices": segment_choices(),
+        "refresh_seconds": REFRESH_SECONDS,
+    }
+
+
+def _csv_or_page(request: HttpRequest, *, screen: str, dashboard: Dashboard, context: dict):
+    if request.GET.get("format") == "csv":
+        try:
+            table = dashboard.chart(request.GET.get("chart", "")).table
+        except UnknownChart as unknown:
+            return HttpResponse(str(unknown), status=400, content_type="text/plain")
+        response = StreamingHttpResponse(charts.csv_lines(table), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{table.name}.csv"'
+        return response
+    if request.GET.get("format", "html") != "html":
+        return HttpResponse("format is html or csv.", status=400, content_type="text/plain")
+    return _respond(request, screen=screen, context={**context, "dashboard": dashboard})
+
+
+def plotly_css(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(plotly_stylesheet(), content_type="text/css")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def recovery(request: HttpRequest) -> HttpResponse:
+    context = _base_context(request)
+    try:
+        filters = filters_parse(params=request.GET, default_period="90")
+    except FilterError as error:
+        return _respond(request, screen="recovery", context={**context, "error": error}, status=400)
+    dashboard = recovery_dashboard(user=request.user, filters=filters)
+    context["dimensions"] = DIMENSIONS
+    return _csv_or_page(request, screen="recovery", dashboard=dashboard, context=context)
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def cohorts(request: HttpRequest) -> HttpResponse:
+    context = {**_base_context(request), "cohort_fields": COHORT_FIELDS, "days": DAYS}
+    by = request.GET.get("by", "failure")
+    try:
+        if by not in COHORT_FIELDS:
+            raise FilterError("by: cohorts are by failure month or by signup month.")
+        filters = filters_parse(params=request.GET, default_period="365")
+    except FilterError as error:
+        return _respond(request, screen="cohorts", context={**context, "error": error}, status=400)
+    dashboard = cohort_dashboard(user=request.user, filters=filters, by=by)
+    context["by"] = by
+    return _csv_or_page(request, screen="cohorts", dashboard=dashboard, context=context)

@@ -1,0 +1,410 @@
+"""Recovery dashboard queries: what failed, what was recovered, how, how fast, what churned.
+
+Definitions (also on the page):
+
+- a *failed invoice* has at least one failed payment transaction; it is counted in the
+  period of its **first** failure, and its *failed revenue* is the amount of that failure;
+- it is *recovered* when it was paid by payments (``amount_paid`` > 0) at or after that
+  first failure and nothing was written off (a voided invoice is not paid); *time to
+  recovery* runs from the first failure to the invoice's ``paid_at``;
+- *in dunning now*: due invoices Chargebee is still working on (``queries.IN_DUNNING``);
+- *involuntary churn*: subscriptions cancelled with ``cancel_reason`` "not_paid".
+
+Money is never summed across currencies: every money figure is for one currency (the
+filter's, else the one with the most failed revenue in the period).
+
+Every function runs one aggregate query (first failures are found with a NOT EXISTS
+anti-join in the database) and returns a cached ``Table``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+
+from analytics.filters import DashboardFilters
+from analytics.queries import IN_DUNNING
+from analytics.tables import Table, cached, major_units, rate
+from dunning.models import Action, ActionKind, ActionState, Invoice, Subscription, Transaction
+
+FAILED_PAYMENT = Q(type="payment", status="failure")
+SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
+TOP_SEGMENTS = 15
+# Edges (days) of the time-to-recovery histogram: [0,1) [1,2) ... [28, 60) 60+.
+RECOVERY_DAY_EDGES = (1, 2, 3, 5, 7, 10, 14, 21, 28, 60)
+
+
+# On a first-failure row: the invoice was paid by payments (Chargebee's ``amount_paid``
+# counts payments only, not credits) at or after the failure, and nothing was written off.
+# Columns of the joined invoice only: no correlated subquery per row.
+RECOVERED = Q(
+    invoice__status="paid",
+    invoice__write_off_amount=0,
+    invoice__amount_paid__gt=0,
+    invoice__paid_at__gte=F("date"),
+)
+
+
+def first_failures(*, filters: DashboardFilters, currency: str | None = None) -> QuerySet:
+    """One row per failed invoice whose first failed payment falls in the period."""
+    earlier = Transaction.objects.filter(FAILED_PAYMENT, invoice_id=OuterRef("invoice_id")).filter(
+        Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), pk__lt=OuterRef("pk"))
+    )
+    rows = Transaction.objects.filter(
+        FAILED_PAYMENT,
+        invoice__isnull=False,
+        date__gte=filters.since,
+        date__lt=filters.until,
+    ).filter(~Exists(earlier))
+    currency = filters.currency if currency is None else currency
+    if currency:
+        rows = rows.filter(currency_code=currency)
+    if filters.plan:
+        rows = rows.filter(invoice__subscription__plan_id=filters.plan)
+    if filters.country:
+        rows = rows.filter(invoice__customer__country=filters.country)
+    if filters.gateway:
+        rows = rows.filter(gateway=filters.gateway)
+    return rows.order_by()
+
+
+def recovery_currencies(*, filters: DashboardFilters) -> list[dict]:
+    """Currencies with failures in the period, largest failed revenue first."""
+
+    def compute():
+        return list(
+            first_failures(filters=filters, currency="")
+            .values("currency_code")
+            .annotate(failed=Count("pk"), failed_amount=Sum("amount"))
+            .order_by("-failed_amount", "currency_code")
+        )
+
+    return cached(name="currencies", key=filters.cache_key, compute=compute)
+
+
+def main_currency(*, filters: DashboardFilters) -> str:
+    if filters.currency:
+        return filters.currency
+    currencies = recovery_currencies(filters=filters)
+    return currencies[0]["currency_code"] if currencies else ""
+
+
+def _totals(rows: QuerySet) -> dict:
+    return rows.aggregate(
+        failed=Count("pk"),
+        failed_amount=Coalesce(Sum("amount"), 0),
+        recovered=Count("pk", filter=RECOVERED),
+        recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+    )
+
+
+def recovery_summary(*, filters: DashboardFilters) -> dict:
+    """The headline figures, for ``filters.currency`` (set it with ``main_currency`` first)."""
+
+    def compute():
+        totals = _totals(first_failures(filters=filters))
+        dunning = _in_dunning(filters=filters).aggregate(
+            invoices=Count("pk"), amount=Coalesce(Sum("amount_due"), 0)
+        )
+        churn = _cancellations(filters=filters).aggregate(
+            involuntary=Count("pk", filter=Q(cancel_reason="not_paid")), all=Count("pk")
+        )
+        currency = filters.currency
+        return {
+            "currency": currency,
+            "failed": totals["failed"],
+            "failed_amount": major_units(totals["failed_amount"], currency),
+            "recovered": totals["recovered"],
+            "recovered_amount": major_units(totals["recovered_amount"], currency),
+            "recovery_rate": rate(totals["recovered_amount"], totals["failed_amount"]),
+            "in_dunning": dunning["invoices"],
+            "in_dunning_amount": major_units(dunning["amount"], currency),
+            "involuntary_churn": churn["involuntary"],
+            "cancellations": churn["all"],
+        }
+
+    return cached(name="summary", key=filters.cache_key, compute=compute)
+
+
+def _in_dunning(*, filters: DashboardFilters) -> QuerySet:
+    """Invoices in dunning now (the period does not apply: this is the present)."""
+    invoices = Invoice.objects.filter(IN_DUNNING, currency_code=filters.currency)
+    if filters.plan:
+        invoices = invoices.filter(subscription__plan_id=filters.plan)
+    if filters.country:
+        invoices = invoices.filter(customer__country=filters.country)
+    if filters.gateway:
+        invoices = invoices.filter(
+            Exists(
+                Transaction.objects.filter(invoice_id=OuterRef("cb_id"), gateway=filters.gateway)
+            )
+        )
+    return invoices
+
+
+def _cancellations(*, filters: DashboardFilters) -> QuerySet:
+    cancelled = Subscription.objects.filter(
+        status="cancelled", cancelled_at__gte=filters.since, cancelled_at__lt=filters.until
+    )
+    if filters.currency:
+        cancelled = cancelled.filter(currency_code=filters.currency)
+    if filters.plan:
+        cancelled = cancelled.filter(plan_id=filters.plan)
+    if filters.country:
+        cancelled = cancelled.filter(customer__country=filters.country)
+    # Gateway is a property of payments, not of subscriptions: it does not narrow churn.
+    return cancelled
+
+
+def time_bucket(filters: DashboardFilters):
+    """Days for a month or less, weeks up to ~4 months, months beyond."""
+    days = (filters.until - filters.since).days
+    if days <= 45:
+        return TruncDay, "day"
+    if days <= 120:
+        return TruncWeek, "week"
+    return TruncMonth, "month"
+
+
+def recovery_over_time(*, filters: DashboardFilters) -> Table:
+    trunc, unit = time_bucket(filters)
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .annotate(bucket=trunc("date"))
+            .values("bucket")
+            .annotate(
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("bucket")
+        )
+        currency = filters.currency
+        return Table(
+            name="over_time",
+            title=f"Failed and recovered revenue by {unit} of first failure ({currency})",
+            columns=[unit, "failed revenue", "recovered revenue", "recovery rate %"],
+            rows=[
+                [
+                    r["bucket"].date().isoformat(),
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                ]
+                for r in rows
+            ],
+            chart={"kind": "bars_and_rate", "x": unit},
+        )
+
+    return cached(name="over_time", key=filters.cache_key, compute=compute)
+
+
+# name -> (field on a first-failure row, label)
+DIMENSIONS = {
+    "decline_category": ("error_category", "decline category"),
+    "gateway": ("gateway", "gateway"),
+    "plan": ("invoice__subscription__plan_id", "plan"),
+    "country": ("invoice__customer__country", "country"),
+}
+
+
+def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
+    """Failed and recovered revenue per value of one dimension (the largest first)."""
+    field, label = DIMENSIONS[dimension]
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .annotate(value=Coalesce(F(field), Value("")))
+            .values("value")
+            .annotate(
+                failed=Count("pk"),
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("-failed_amount", "value")[:TOP_SEGMENTS]
+        )
+        currency = filters.currency
+        return Table(
+            name=f"by_{dimension}",
+            title=f"By {label} ({currency})",
+            columns=[label, "failed invoices", "failed revenue", "recovered revenue", "rate %"],
+            rows=[
+                [
+                    r["value"] or "(none)",
+                    r["failed"],
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                ]
+                for r in rows
+            ],
+            note=f"The {TOP_SEGMENTS} largest by failed revenue.",
+            chart={"kind": "grouped_bars", "x": label},
+        )
+
+    return cached(name=f"by_{dimension}", key=filters.cache_key, compute=compute)
+
+
+def _day_bucket_labels() -> list[str]:
+    starts = (0, *RECOVERY_DAY_EDGES)
+    labels = [
+        f"{a}-{b - 1}" if b - a > 1 else str(a)
+        for a, b in zip(starts, RECOVERY_DAY_EDGES, strict=False)
+    ]
+    return [*labels, f"{RECOVERY_DAY_EDGES[-1]}+"]
+
+
+def time_to_recovery(*, filters: DashboardFilters) -> Table:
+    """How many recovered invoices were paid within each band of days after the first failure."""
+    labels = _day_bucket_labels()
+    band = Case(
+        *[
+            When(invoice__paid_at__lt=F("date") + timedelta(days=edge), then=Value(i))
+            for i, edge in enumerate(RECOVERY_DAY_EDGES)
+        ],
+        default=Value(len(RECOVERY_DAY_EDGES)),
+    )
+
+    def compute():
+        counts = dict(
+            first_failures(filters=filters)
+            .filter(RECOVERED)
+            .annotate(band=band)
+            .values("band")
+            .annotate(n=Count("pk"))
+            .values_list("band", "n")
+        )
+        return Table(
+            name="time_to_recovery",
+            title="Days from first failure to recovery",
+            columns=["days", "recovered invoices"],
+            rows=[[label, counts.get(i, 0)] for i, label in enumerate(labels)],
+            chart={"kind": "bars", "x": "days"},
+        )
+
+    return cached(name="time_to_recovery", key=filters.cache_key, compute=compute)
+
+
+# How a recovered invoice was paid, checked in this order. Message channels (email, SMS,
+# in-app: ``OutboundMessage``) join here as another (label, condition) once they exist.
+def _recovery_paths() -> list[tuple[str, Q]]:
+    new_card = Transaction.objects.filter(
+        SUCCESSFUL_PAYMENT, invoice_id=OuterRef("invoice_id"), date__gte=OuterRef("date")
+    ).exclude(payment_source_cb_id=OuterRef("payment_source_cb_id"))
+    dunwell_retry = Action.objects.filter(
+        invoice_id=OuterRef("invoice_id"), kind=ActionKind.RETRY, state=ActionState.EXECUTED
+    )
+    return [
+        ("new payment method", Q(Exists(new_card))),
+        ("Dunwell retry", Q(Exists(dunwell_retry))),
+        ("Chargebee retry, same card", Q()),
+    ]
+
+
+def recovery_by_path(*, filters: DashboardFilters) -> Table:
+    paths = _recovery_paths()
+    path = Case(
+        *[When(condition, then=Value(label)) for label, condition in paths[:-1]],
+        default=Value(paths[-1][0]),
+    )
+
+    def compute():
+        rows = {
+            r["path"]: r
+            for r in first_failures(filters=filters)
+            .filter(RECOVERED)
+            .annotate(path=path)
+            .values("path")
+            .annotate(recovered=Count("pk"), amount=Sum("amount"))
+        }
+        currency = filters.currency
+        return Table(
+            name="by_path",
+            title=f"Recovered by path ({currency})",
+            columns=["path", "recovered invoices", "recovered revenue"],
+            rows=[
+                [
+                    label,
+                    rows.get(label, {}).get("recovered", 0),
+                    major_units(rows.get(label, {}).get("amount", 0), currency),
+                ]
+                for label, _ in paths
+            ],
+            note="No message channel data yet (email, SMS, in-app): "
+            "recoveries are split by how the payment was made.",
+            chart={"kind": "bars", "x": "path", "y": "recovered revenue"},
+        )
+
+    return cached(name="by_path", key=filters.cache_key, compute=compute)
+
+
+def involuntary_churn(*, filters: DashboardFilters) -> Table:
+    trunc, unit = time_bucket(filters)
+
+    def compute():
+        rows = (
+            _cancellations(filters=filters)
+            .annotate(bucket=trunc("cancelled_at"))
+            .values("bucket")
+            .annotate(
+                involuntary=Count("pk", filter=Q(cancel_reason="not_paid")),
+                voluntary=Count("pk", filter=~Q(cancel_reason="not_paid")),
+                mrr_lost=Coalesce(Sum("mrr", filter=Q(cancel_reason="not_paid")), 0),
+                last=Max("cancelled_at"),
+            )
+            .order_by("bucket")
+        )
+        currency = filters.currency
+        return Table(
+            name="churn",
+            title=f"Cancelled subscriptions by {unit}",
+            columns=[unit, "involuntary (not paid)", "other cancellations", "MRR lost (not paid)"],
+            rows=[
+                [
+                    r["bucket"].date().isoformat(),
+                    r["involuntary"],
+                    r["voluntary"],
+                    major_units(r["mrr_lost"], currency),
+                ]
+                for r in rows
+            ],
+            note=f"Subscriptions in {currency}; a gateway filter does not apply to churn.",
+            chart={"kind": "stacked_bars", "x": unit, "y": [
+                "involuntary (not paid)", "other cancellations"
+            ]},
+        )  # fmt: skip
+
+    return cached(name="churn", key=filters.cache_key, compute=compute)
+
+
+def recovery_tables(*, filters: DashboardFilters) -> dict[str, Table]:
+    """Every chart of the dashboard, by name (the CSV link of each chart uses the name)."""
+    return {
+        table.name: table
+        for table in (
+            recovery_over_time(filters=filters),
+            recovery_by(filters=filters, dimension="decline_category"),
+            recovery_by(filters=filters, dimension="gateway"),
+            recovery_by_path(filters=filters),
+            recovery_by(filters=filters, dimension="plan"),
+            recovery_by(filters=filters, dimension="country"),
+            time_to_recovery(filters=filters),
+            involuntary_churn(filters=filters),
+        )
+    }

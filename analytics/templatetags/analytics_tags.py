@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.http import urlencode
+
+register = template.Library()
+
+
+@register.simple_tag
+def csv_url(dashboard, chart_name: str, extra: str = "") -> str:
+    """This dashboard's filters as resolved (the currency shown included), as a CSV link."""
+    fields = {**dashboard.filters.querystring_fields, "format": "csv", "chart": chart_name}
+    if extra:
+        key, _, value = extra.partition("=")
+        fields[key] = value
+    return "?" + urlencode(fields)
+
+
+@register.filter
+def figure_id(chart) -> str:
+    return f"figure-{chart.name}"
+
+
+@register.filter
+def get_param(params, name: str) -> str:
+    return params.get(name, "")
+
+
+@register.simple_tag
+def toggle_url(params, key: str, value: str) -> str:
+    fields = {k: v for k, v in params.items() if k not in ("format", "chart")}
+    fields[key] = value
+    return "?" + urlencode(fields)

@@ -1,0 +1,221 @@
+"""Dashboard benchmark: server time of each analytics screen over ~1 million transactions.
+
+Seeds a year of billing into a throwaway test database (Django creates test_<name> and
+drops it afterwards): --customers customers, each with a card and a subscription, monthly
+invoices, every invoice paid or failed (with retries, card updates, recoveries, write-offs,
+cancellations for non-payment) until about --transactions payment transactions exist.
+Then it requests each screen as a manager through Django's test client — the whole view:
+filters, queries, figures, template — cold (cache cleared) and warm (cached), and prints
+the median of --runs runs. Target: every screen under 300 ms cold on PostgreSQL.
+
+Measured 2026-11-24 on the shared 2-core dev machine, PostgreSQL (default settings),
+1,000,000 transactions / 724,175 invoices / 60,000 customers (seeding took 975 s), median
+of 3 runs, ms:                               cold     warm
+  recovery, last 90 days                     6147       33
+  recovery, last 365 days                   11290       25
+  recovery, 90 days, one gateway             3767       19
+  recovery, live refresh (htmx)              5960       26
+  cohorts by failure month, 365 days         1940       24
+  cohorts by signup month, 365 days          1881       37
+Target (300 ms cold) NOT met. Each of the ~10 chart queries finds first failures with an
+anti-join that hashes every failed payment ever made and every invoice (about 0.6 s each
+at this size); the warm figures are the 30-second cache. The next step is a per-invoice
+fact table (first failure, amount, segment, paid_at) kept current by the processing job,
+which turns each chart into a scan of one narrow table.
+
+Run from the repository root (PostgreSQL; a separate database name):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/dunwell_bench \\
+        .venv/bin/python bench/dashboards.py [--transactions 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DUNWELL_TESTING", "True")
+
+import django
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from dunning.models import (  # noqa: E402
+    Customer,
+    Invoice,
+    PaymentSource,
+    Subscription,
+    Transaction,
+)
+from dunning.roles import Role, roles_ensure  # noqa: E402
+
+GATEWAYS = ("stripe", "adyen", "braintree", "checkout")
+COUNTRIES = ("US", "DE", "GB", "FR", "NL", "ES", "IT", "CA", "AU", "BR")
+PLANS = ("starter-monthly", "pro-monthly", "business-monthly", "pro-annual")
+CURRENCIES = ("USD", "USD", "USD", "EUR", "GBP")
+CATEGORIES = ("soft_decline", "soft_decline", "hard_decline", "gateway_error", "expired_card")
+SCREENS = {
+    "recovery, last 90 days": "/analytics/recovery/",
+    "recovery, last 365 days": "/analytics/recovery/?period=365",
+    "recovery, 90 days, one gateway": "/analytics/recovery/?gateway=adyen",
+    "recovery, live refresh (htmx)": "/analytics/recovery/",
+    "cohorts by failure month, 365 days": "/analytics/cohorts/",
+    "cohorts by signup month, 365 days": "/analytics/cohorts/?by=signup",
+}
+
+
+def seed(*, customers: int, transactions: int, seed: int = 7, batch: int = 20_000) -> int:
+    rng = random.Random(seed)
+    now = timezone.now()
+    start = now - timedelta(days=365)
+    people, cards, subs = [], [], []
+    for c in range(customers):
+        currency = rng.choice(CURRENCIES)
+        people.append(Customer(
+            cb_id=f"cus_{c}", resource_version=1, country=rng.choice(COUNTRIES),
+            cb_created_at=start - timedelta(days=rng.randint(0, 900)),
+        ))  # fmt: skip
+        cards.append(PaymentSource(
+            cb_id=f"pm_{c}", customer_id=f"cus_{c}", gateway=rng.choice(GATEWAYS),
+            card_brand="visa", resource_version=1,
+        ))  # fmt: skip
+        subs.append(Subscription(
+            cb_id=f"sub_{c}", customer_id=f"cus_{c}", status="active", currency_code=currency,
+            plan_id=rng.choice(PLANS), mrr=rng.choice((900, 2900, 4900, 9900)), resource_version=1,
+        ))  # fmt: skip
+    Customer.objects.bulk_create(people, batch_size=batch)
+    PaymentSource.objects.bulk_create(cards, batch_size=batch)
+    Subscription.objects.bulk_create(subs, batch_size=batch)
+
+    invoices, txns, written, n = [], [], 0, 0
+    cancelled: dict[int, datetime] = {}
+
+    def flush(final: bool = False) -> None:
+        nonlocal invoices, txns
+        if len(txns) >= batch or final:
+            Invoice.objects.bulk_create(invoices, batch_size=batch)
+            Transaction.objects.bulk_create(txns, batch_size=batch)
+            invoices, txns = [], []
+
+    while written < transactions:
+        c = n % customers
+        sub, card = subs[c], cards[c]
+        at = start + timedelta(seconds=rng.randint(0, 365 * 86400 - 1))
+        inv = f"inv_{n}"
+        n += 1
+        amount, currency = sub.mrr, sub.currency_code
+        common = {"customer_id": f"cus_{c}", "invoice_id": inv, "type": "payment",
+                  "amount": amount, "currency_code": currency, "gateway": card.gateway,
+                  "resource_version": 1}  # fmt: skip
+        invoice = Invoice(
+            cb_id=inv, customer_id=f"cus_{c}", subscription_id=sub.cb_id, currency_code=currency,
+            total=amount, date=at, resource_version=1, status="paid", amount_paid=amount,
+        )  # fmt: skip
+        if rng.random() > 0.15:  # paid at the first attempt
+            invoice.paid_at = at
+            txns.append(Transaction(cb_id=f"t{written}", status="success", date=at,
+                                    payment_source_cb_id=card.cb_id, **common))  # fmt: skip
+            written += 1
+        else:
+            category = rng.choice(CATEGORIES)
+            failures = rng.randint(1, 5)
+            when = at
+            for _ in range(failures):
+                txns.append(Transaction(
+                    cb_id=f"t{written}", status="failure", date=when, error_category=category,
+                    payment_source_cb_id=card.cb_id, **common,
+                ))  # fmt: skip
+                written += 1
+                when += timedelta(days=rng.choice((1, 2, 3, 5)), hours=rng.randint(0, 12))
+            outcome = rng.random()
+            if outcome < 0.55 and when < now:
+                new_card = rng.random() < 0.3
+                invoice.paid_at = when
+                txns.append(Transaction(
+                    cb_id=f"t{written}", status="success", date=when,
+                    payment_source_cb_id=f"{card.cb_id}_new" if new_card else card.cb_id, **common,
+                ))  # fmt: skip
+                written += 1
+            elif when > now - timedelta(days=20):
+                invoice.status, invoice.dunning_status = "payment_due", "in_progress"
+                invoice.amount_paid, invoice.amount_due = 0, amount
+            elif outcome < 0.7:
+                invoice.write_off_amount, invoice.paid_at, invoice.amount_paid = amount, when, 0
+            else:
+                invoice.status, invoice.dunning_status, invoice.amount_paid = (
+                    "not_paid",
+                    "exhausted",
+                    0,
+                )
+                cancelled[c] = when
+        invoices.append(invoice)
+        flush()
+    flush(final=True)
+    for c, when in cancelled.items():
+        subs[c].status, subs[c].cancelled_at, subs[c].cancel_reason = "cancelled", when, "not_paid"
+    Subscription.objects.bulk_update(
+        [subs[c] for c in cancelled], ["status", "cancelled_at", "cancel_reason"], batch_size=batch
+    )
+    return n
+
+
+def timed(client: Client, url: str, *, htmx: bool) -> float:
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    started = time.perf_counter()
+    response = client.get(url, **headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--transactions", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=60_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    try:
+        started = time.perf_counter()
+        invoices = seed(customers=args.customers, transactions=args.transactions)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+        print(f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
+              f"{invoices:,} invoices, {args.customers:,} customers "
+              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        roles_ensure()
+        manager = User.objects.create_user("bench.manager", password="x" * 20)
+        manager.groups.add(Group.objects.get(name=Role.MANAGER.value))
+        client = Client()
+        client.force_login(manager)
+        print(f"{'screen':40} {'cold p50 ms':>12} {'cold max':>9} {'warm p50 ms':>12}")
+        for name, url in SCREENS.items():
+            htmx = "htmx" in name
+            cold, warm = [], []
+            for _ in range(args.runs):
+                cache.clear()
+                cold.append(timed(client, url, htmx=htmx))
+                warm.append(timed(client, url, htmx=htmx))
+            print(f"{name:40} {statistics.median(cold):12.0f} {max(cold):9.0f} "
+                  f"{statistics.median(warm):12.0f}")  # fmt: skip
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""In a real browser: a manager opens the recovery dashboard and the cohorts; charts draw."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.analytics.mirror import cancelled_subscription, days_ago, failed_invoice
+
+# Collects what the Content-Security-Policy refused, with the start of the refused text.
+VIOLATIONS_SCRIPT = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.cspViolations.push({directive: e.violatedDirective, sample: e.sample || ""});
+});
+"""
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def a_quarter_of_failures():
+    """Sixty failed invoices over 90 days: gateways, categories, plans, countries, outcomes."""
+    for n in range(60):
+        outcome = n % 5
+        failed_invoice(
+            n,
+            failed_at=days_ago(2 + n * 1.4),
+            amount=2_900 + 1_000 * (n % 7),
+            paid_after=timedelta(days=(n % 9) + 0.3) if outcome < 3 else None,
+            ended="not_paid" if outcome == 4 else "",
+            new_card=n % 4 == 0,
+            gateway=("stripe", "adyen", "braintree")[n % 3],
+            category=("soft_decline", "hard_decline", "gateway_error")[n % 3 and n % 2],
+            plan=("pro-monthly", "business-annual")[n % 2],
+            country=("DE", "US", "FR", "GB")[n % 4],
+        )
+        if outcome == 4:
+            cancelled_subscription(n, at=days_ago(n * 1.4), reason="not_paid")
+
+
+def test_manager_sees_the_recovery_charts_draw_and_filters_them(
+    page, live_server, log_in, manager, screenshot, a_quarter_of_failures
+):
+    page.add_init_script(VIOLATIONS_SCRIPT)
+    log_in("mona.manager")
+
+    page.click("nav >> text=Recovery")
+
+    expect(page.locator("#chart-by_gateway .main-svg").first).to_be_visible(timeout=15_000)
+    expect(page.locator("#chart-over_time .main-svg").first).to_be_visible()
+    assert page.locator(".chart .main-svg").count() >= 8 * 2  # every chart drew its SVG
+    expect(page.locator(".tile").first).to_contain_text("USD")
+    screenshot("recovery-dashboard")
+
+    page.select_option("select[name=gateway]", "adyen")
+    expect(page).to_have_url(re.compile(r"gateway=adyen"))
+    expect(page.locator("#chart-by_gateway .main-svg").first).to_be_visible()
+    expect(page.locator("#chart-by_gateway .xtick")).to_have_count(1)
+    expect(page.locator("#chart-by_gateway")).to_contain_text("adyen")
+    # The only thing the policy refuses is the map-tile stylesheet plotly injects on load.
+    violations = page.evaluate("window.cspViolations")
+    assert all(v["sample"].startswith(".maplibregl") for v in violations), violations
+
+
+def test_manager_reads_the_cohort_heatmap_and_curves(
+    page, live_server, log_in, manager, screenshot, a_quarter_of_failures
+):
+    log_in("mona.manager")
+
+    page.click("nav >> text=Cohorts")
+
+    expect(page.locator("#chart-cohorts_by_failure .heatmaplayer").first).to_be_attached(
+        timeout=15_000
+    )
+    expect(page.locator("#chart-cohorts_by_failure_curves .scatterlayer")).to_be_attached()
+    screenshot("cohorts")
+    page.click("text=signup month")
+    expect(page.locator("#chart-cohorts_by_signup .main-svg").first).to_be_visible()
