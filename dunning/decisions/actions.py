@@ -224,6 +224,19 @@ def _same_minute(a: datetime | None, b: datetime | None) -> bool:
     return a.replace(second=0, microsecond=0) == b.replace(second=0, microsecond=0)
 
 
+def _check_placeholders(text: str) -> None:
+    """Only the placeholders Dunwell fills in may appear (delivery would refuse the rest)."""
+    from dunning.channels.drafting import PLACEHOLDERS
+    from dunning.channels.validation import PLACEHOLDER
+
+    unknown = sorted(set(PLACEHOLDER.findall(text)) - set(PLACEHOLDERS))
+    if unknown:
+        known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+        raise ValueError(
+            f"unknown placeholder {', '.join('{' + u + '}' for u in unknown)}: use {known}"
+        )
+
+
 def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: str,
                 scheduled_for: datetime | None) -> Action:  # fmt: skip
     """Change a proposed message's text, channel or time; someone else then approves it.
@@ -241,6 +254,7 @@ def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: s
     text = text.strip()
     if len(text) > MESSAGE_MAX_CHARS:
         raise ValueError(f"a message has at most {MESSAGE_MAX_CHARS} characters")
+    _check_placeholders(text)
     if _same_minute(scheduled_for, action.scheduled_for):
         scheduled_for = action.scheduled_for  # a form shows minutes: unchanged is unchanged
     elif scheduled_for and scheduled_for < timezone.now():

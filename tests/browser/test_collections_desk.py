@@ -53,7 +53,7 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
     card = page.locator(f"#action-{link.pk}")
     card.locator("summary", has_text="Edit the message").click()
     card.locator("textarea[name=text]").fill(
-        "Hi Ana, your card was declined. Update it here: {link}"
+        "Hi Ana, your card was declined. Update it here: {pay_link}"
     )
     card.locator("select[name=channel]").select_option("sms")
     card.locator("text=Save the edit").click()
@@ -88,3 +88,19 @@ def test_agent_cannot_open_the_guardrails_page_nor_another_teams_case(
     response = page.goto(f"{live_server.url}/collections/cases/{enterprise_case.pk}/")
     assert response.status == 404
     screenshot("collections-agent-other-team-404")
+
+
+def test_agent_requests_a_payment_method_update_from_a_case(
+    page, live_server, log_in, desk, screenshot
+):
+    case = desk["cases"][0]
+    log_in("alice.agent")
+    page.goto(f"{live_server.url}/collections/cases/{case.pk}/")
+
+    page.click("a[href$='/dunning/invoices/inv_1/decisions/']")
+    page.locator("#collect-request_payment_method button").click()
+
+    expect(page.locator("#collect .messages")).to_contain_text("approved and on its way")
+    screenshot("invoice-request-payment-method")
+    request = Action.objects.get(kind=ActionKind.PAYMENT_METHOD_LINK, decision__trigger="manual")
+    assert (request.state, request.decided_by) == (ActionState.SCHEDULED, desk["agent"])

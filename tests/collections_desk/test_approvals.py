@@ -26,7 +26,7 @@ def link_of(case) -> Action:
                                  ).order_by("scheduled_for").first()  # fmt: skip
 
 
-def edit(action: Action, user, text="Hi Ana, please update your card: {link}") -> Action:
+def edit(action: Action, user, text="Hi Ana, please update your card: {pay_link}") -> Action:
     return action_edit(action=action, user=user, fingerprint=action_fingerprint(action), text=text,
                        channel="sms", scheduled_for=action.scheduled_for)  # fmt: skip
 
@@ -41,7 +41,7 @@ def test_agent_edits_a_draft_and_a_manager_approves_the_edited_version(
 
     link.refresh_from_db()
     assert (link.params["message_text"], link.channel, link.edited_by) == (
-        "Hi Ana, please update your card: {link}", "sms", agent)  # fmt: skip
+        "Hi Ana, please update your card: {pay_link}", "sms", agent)  # fmt: skip
     with pytest.raises(PermissionDenied, match="you edited this action"):
         action_approve(action=link, user=agent, fingerprint=action_fingerprint(link))
     with pytest.raises(ApprovalOutdated):
@@ -158,3 +158,15 @@ def test_an_outdated_approval_through_htmx_is_a_409_with_the_reason(client, gene
     assert response.status_code == 409
     assert "changed since it was shown" in response.content.decode()
     assert response["Vary"].count("HX-Request") == 1
+
+
+def test_an_edit_with_a_placeholder_dunwell_cannot_fill_is_refused_with_the_known_ones(
+    general_case, agent
+):
+    from dunning.decisions.actions import action_edit
+
+    link = link_of(general_case)
+
+    with pytest.raises(ValueError, match=r"unknown placeholder \{link\}: use \{first_name\}"):
+        action_edit(action=link, user=agent, fingerprint=action_fingerprint(link),
+                    text="Update your card: {link}", channel="email", scheduled_for=None)  # fmt: skip
