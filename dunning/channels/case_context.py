@@ -39,6 +39,9 @@ TEMPLATE_PURPOSES = {
     "final_notice": Purpose.FINAL_NOTICE,
     "payment_method_update": Purpose.PAYMENT_METHOD_UPDATE,
     "authentication_needed": Purpose.AUTHENTICATION_NEEDED,
+    # A person's requests from the invoice page (dunning/execution/manual.py).
+    "request_payment": Purpose.OFFLINE_REMINDER,  # "your invoice is due; pay it here"
+    "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
 }
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
