@@ -60,3 +60,6 @@ class DecisionContext:
     subscription_active: bool = True  # False once the subscription is cancelled
     # End of dunning: the action kinds a manager is asked to approve (the site's settings).
     final_actions: tuple[str, ...] = ("cancel_subscription",)
+    # A cancellation of this invoice's subscription already waits for a person (proposed for
+    # another of the customer's invoices): one subscription is cancelled once.
+    cancellation_pending: bool = False

@@ -233,4 +233,12 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         subscription_active=invoice.subscription is None
         or invoice.subscription.status not in ("cancelled", "non_renewing"),
         final_actions=final_action_kinds(),
+        cancellation_pending=invoice.subscription_id is not None
+        and Action.objects.filter(
+            kind=ActionKind.CANCEL_SUBSCRIPTION,
+            invoice__subscription_id=invoice.subscription_id,
+            state__in=(ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED),
+        )
+        .exclude(invoice_id=invoice.cb_id)
+        .exists(),
     )

@@ -312,8 +312,12 @@ class _Draft:
         self.sentence = f"End of Dunwell's dunning: {why}; a person decides what happens next."
         self._escalate(why)
         for kind in self.context.final_actions:
-            if kind == ActionKind.CANCEL_SUBSCRIPTION and not self.context.subscription_active:
+            if kind == ActionKind.CANCEL_SUBSCRIPTION and (
+                not self.context.subscription_active or self.context.cancellation_pending
+            ):
                 continue
+            if kind == ActionKind.STOP_DUNNING and not self.context.chargebee_dunning_active:
+                continue  # Chargebee's dunning already ended: the invoice is left unpaid
             label = ActionKind(kind).label.lower()
             self._add(
                 kind, self.context.at, f"Proposed end-of-dunning action: {label} (needs approval)"

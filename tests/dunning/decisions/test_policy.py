@@ -216,3 +216,24 @@ def test_a_customer_who_asked_to_cancel_is_escalated_to_a_person():
 
     escalation = next(a for a in plan.actions if a.kind == ActionKind.ESCALATE)
     assert "asked to cancel" in escalation.reasoning
+
+
+def test_a_subscription_whose_cancellation_already_waits_is_not_proposed_for_cancelling_again():
+    second_invoice = context(dunwell_retries=8, cancellation_pending=True)
+
+    plan = plan_decide(context=second_invoice, guardrails=AUTO, scorers=TRAINED)
+
+    assert ActionKind.CANCEL_SUBSCRIPTION not in kinds(plan)
+    assert ActionKind.ESCALATE in kinds(plan)
+
+
+def test_leaving_an_invoice_unpaid_is_not_proposed_when_chargebees_dunning_already_ended():
+    ended = context(
+        dunwell_retries=8, chargebee_dunning_active=False,
+        final_actions=(ActionKind.CANCEL_SUBSCRIPTION, ActionKind.STOP_DUNNING),
+    )  # fmt: skip
+
+    plan = plan_decide(context=ended, guardrails=AUTO, scorers=TRAINED)
+
+    assert ActionKind.STOP_DUNNING not in kinds(plan)
+    assert ActionKind.CANCEL_SUBSCRIPTION in kinds(plan)
