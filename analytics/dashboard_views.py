@@ -9,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 
 from analytics import charts
 from analytics.cohorts import COHORT_FIELDS, DAYS
+from analytics.csat import csat_panel
 from analytics.dashboards import (
     VIEW_PERMISSION,
     Dashboard,
@@ -80,6 +81,7 @@ def recovery(request: HttpRequest) -> HttpResponse:
         return _respond(request, screen="recovery", context={**context, "error": error}, status=400)
     dashboard = recovery_dashboard(user=request.user, filters=filters)
     context["dimensions"] = DIMENSIONS
+    context["csat"] = csat_panel(filters=filters)
     return _csv_or_page(request, screen="recovery", dashboard=dashboard, context=context)
 
 

@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from collections_desk.access import ASSIGN, user_may_work_team
+from collections_desk.csat import case_resolution_type, csat_survey_propose
 from collections_desk.models import OPEN_STATES, Case, CaseNote, CaseState
 from collections_desk.priority import (
     cases_priority_refresh,
@@ -118,14 +119,18 @@ def _case_refresh(*, case: Case, now: datetime) -> None:
 
 
 def _case_resolve(*, case: Case, why: str, now: datetime, user=None) -> bool:
+    how = case_resolution_type(case=case, by_person=user is not None)
     changed = Case.objects.filter(pk=case.pk, state__in=OPEN_STATES).update(
         state=CaseState.RESOLVED, resolved_at=now, resolution=why[:300], amount_due=0,
-        expected_recovery=0, priority=0,
+        expected_recovery=0, priority=0, resolution_type=how,
     )  # fmt: skip
     if changed:
         audit_record(action="case.resolved", actor=user, actor_label="" if user else "dunwell",
-                     target=case, data={"customer": case.customer_id, "why": why})  # fmt: skip
+                     target=case, data={"customer": case.customer_id, "why": why,
+                                        "resolution_type": how})  # fmt: skip
         case.state, case.resolved_at, case.resolution = CaseState.RESOLVED, now, why
+        case.resolution_type = how
+        csat_survey_propose(case=Case.objects.get(pk=case.pk), now=now)
     return bool(changed)
 
 

@@ -47,6 +47,14 @@ class CaseState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class ResolutionType(models.TextChoices):
+    """Who resolved the case: the manual work Dunwell saved is the share resolved by itself."""
+
+    AUTOMATIC = "automatic", "Resolved without a person"
+    AGENT = "agent", "Worked by an agent"
+    ESCALATED = "escalated", "Escalated"
+
+
 OPEN_STATES = (CaseState.OPEN, CaseState.IN_PROGRESS, CaseState.ESCALATED)
 _OPEN = models.Q(state__in=["open", "in_progress", "escalated"])
 
@@ -88,6 +96,7 @@ class Case(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=300, blank=True)
+    resolution_type = models.CharField(max_length=12, choices=ResolutionType.choices, blank=True)
 
     class Meta:
         ordering = ["-priority", "id"]
@@ -158,3 +167,34 @@ class EscalationTicket(models.Model):
 
     def __str__(self) -> str:
         return f"escalation {self.pk} of case {self.case_id} ({self.adapter})"
+
+
+class CsatAnswer(models.Model):
+    """A customer's answer to the one-question survey sent when their case resolved.
+
+    One per case (the signed link is single-use). Channel, tone (segment) and resolution
+    type are copied from the survey and the case so the dashboard groups without joins.
+    """
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="csat_answer")
+    action = models.OneToOneField(
+        "dunning.Action", on_delete=models.PROTECT, related_name="csat_answer"
+    )
+    score = models.PositiveSmallIntegerField()  # 1 (very unhappy) .. 5 (very happy)
+    comment = models.TextField(blank=True)
+    channel = models.CharField(max_length=20)
+    segment = models.CharField(max_length=40, blank=True)
+    resolution_type = models.CharField(max_length=12, choices=ResolutionType.choices, blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-answered_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=5), name="csat_score_1_to_5"
+            )
+        ]
+        indexes = [models.Index(fields=["answered_at"], name="csat_answered_at")]
+
+    def __str__(self) -> str:
+        return f"CSAT {self.score} on case {self.case_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from collections_desk import inbox_views, views
+from collections_desk import inbox_views, survey_views, views
 
 app_name = "collections_desk"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("cases/<int:pk>/assign/", views.case_assign_view, name="case_assign"),
     path("cases/<int:pk>/notes/", views.case_note_view, name="case_note"),
     path("cases/<int:pk>/escalate/", views.case_escalate_view, name="case_escalate"),
+    # Public: the customer's satisfaction survey (a signed, single-use link; no login).
+    path("survey/<str:token>/", survey_views.csat_answer, name="csat_answer"),
     path("approvals/", inbox_views.inbox, name="inbox"),
     path("approvals/bulk/", inbox_views.inbox_bulk_approve, name="inbox_bulk_approve"),
     path("approvals/<int:pk>/approve/", inbox_views.action_approve_view, name="action_approve"),

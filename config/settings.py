@@ -208,6 +208,8 @@ SMS_WEBHOOK_URL = os.getenv("SMS_WEBHOOK_URL", "")
 SMS_WEBHOOK_TOKEN = envsecret("SMS_WEBHOOK_TOKEN", "")
 INAPP_WEBHOOK_URL = os.getenv("INAPP_WEBHOOK_URL", "")
 INAPP_WEBHOOK_TOKEN = envsecret("INAPP_WEBHOOK_TOKEN", "")
+# Where customers reach Dunwell's public pages (the satisfaction survey link in messages).
+PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
 QUIET_HOURS = os.getenv("QUIET_HOURS", "21:00-08:00")  # customer's local time; "" for none
 DRAFTER = os.getenv("DRAFTER", "builtin")  # builtin | llm
 if DRAFTER not in ("builtin", "llm"):

@@ -62,6 +62,10 @@ SUBJECTS = {
         "Final notice: your {plan} subscription is at risk",
         "Last reminder before your {plan} service is interrupted",
     ),
+    "csat_survey": (
+        "How did we do with your {plan} billing?",
+        "One quick question about your recent payment",
+    ),
 }
 REMINDER_SUBJECTS = (
     "Reminder: your payment details still need updating",
@@ -96,6 +100,11 @@ WHAT_HAPPENED = {
         "The {amount} payment for your {plan} subscription is still outstanding after several "
         "attempts.",
     ),
+    "csat_survey": (
+        "Your {plan} account is all settled: thank you.",
+        "Everything is sorted with your {plan} payment. Thanks for your patience while we "
+        "worked on it.",
+    ),
 }
 REMINDER_OPENING = (
     "A quick reminder: the {amount} payment for your {plan} subscription is still "
@@ -124,6 +133,9 @@ WHAT_NEXT = {
         "Unless the payment is made, we will have to interrupt your service. We would much "
         "rather keep it running.",
     ),
+    "csat_survey": (
+        "We'd like to know how the billing issue was handled, so we can do better next time.",
+    ),
 }
 
 CALL_TO_ACTION = {
@@ -132,6 +144,7 @@ CALL_TO_ACTION = {
     "authentication_needed": "Confirm the payment here: {pay_link}",
     "offline_reminder": "You can pay it online here: {pay_link}",
     "final_notice": "Pay now or update your payment details here: {pay_link}",
+    "csat_survey": "One question, one click: {survey_link}",
 }
 
 # Short texts, fullest first, each with the link sentence it ends with when the action has
@@ -165,6 +178,11 @@ SHORT = {
          "will be interrupted.", " Pay or update your card: {pay_link}"),
         ("Final notice: {amount} unpaid.", " Pay now: {pay_link}"),
     ),
+    "csat_survey": (
+        ("Hi {first_name}, your {plan} billing is sorted. How did we do? Rate us 1-5:",
+         " {survey_link}"),
+        ("Rate your billing support:", " {survey_link}"),
+    ),
 }  # fmt: skip
 NO_LINK = " Reply to this message if you need help."
 
@@ -193,9 +211,11 @@ class BuiltinDrafter:
             opening,
             _pick(WHAT_NEXT[brief.purpose], brief.variant + 1),
         ]
-        if brief.needs_link:
+        if _has_link(brief):
             paragraphs.append(CALL_TO_ACTION[brief.purpose])
-        if thanks := _tenure_line(brief, formal=tone is FORMAL):
+        if brief.purpose != "csat_survey" and (
+            thanks := _tenure_line(brief, formal=tone is FORMAL)
+        ):
             paragraphs.append(thanks)
         paragraphs += [tone.help_line, tone.closing]
         return _fill("\n\n".join(paragraphs), brief)
@@ -203,13 +223,17 @@ class BuiltinDrafter:
     def _short(self, brief: DraftBrief) -> str:
         limit = LENGTH_LIMITS[brief.channel]
         candidates = [
-            _fill(text + (link if brief.needs_link else NO_LINK), brief)
+            _fill(text + (link if _has_link(brief) else NO_LINK), brief)
             for text, link in SHORT[brief.purpose]
         ]
         for text in candidates:
             if filled_length(text, brief.filled_lengths) <= limit:
                 return text
         return candidates[-1]
+
+
+def _has_link(brief: DraftBrief) -> bool:
+    return brief.needs_link or "survey_link" in brief.required
 
 
 def _pick(options: tuple[str, ...], variant: int) -> str:

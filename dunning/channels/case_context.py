@@ -42,6 +42,8 @@ TEMPLATE_PURPOSES = {
     # A person's requests from the invoice page (dunning/execution/manual.py).
     "request_payment": Purpose.OFFLINE_REMINDER,  # "your invoice is due; pay it here"
     "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
+    # After a case resolved (collections_desk/csat.py): the invoice is paid, no pay link.
+    "csat_survey": Purpose.CSAT_SURVEY,
 }
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
@@ -140,17 +142,21 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         cb_id=action.invoice_id
     )
     customer = invoice.customer
-    if invoice.status in ("paid", "voided") or invoice.deleted:
-        raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
     purpose = purpose_of(action)
+    survey = purpose == Purpose.CSAT_SURVEY
+    if not survey and (invoice.status in ("paid", "voided") or invoice.deleted):
+        raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
     channel = action.channel or Channel.EMAIL
     recipient = _recipient(customer, channel)
     zone = time_zone_of(customer.country)
-    needs_link = action.kind != ActionKind.MESSAGE or bool(
-        action.params.get("payment_method_link") or purpose != Purpose.RETRY_SCHEDULED
+    needs_link = not survey and (
+        action.kind != ActionKind.MESSAGE
+        or bool(action.params.get("payment_method_link") or purpose != Purpose.RETRY_SCHEDULED)
     )
     if needs_link and not links.get("pay_link"):
         raise DeliveryRefused("the action needs a payment link and none was given")
+    if survey and not links.get("survey_link"):
+        raise DeliveryRefused("the survey needs its answer link and none was given")
     retry_at = _retry_at(action) if purpose == Purpose.RETRY_SCHEDULED else None
     failed = (
         Transaction.objects.filter(invoice_id=invoice.cb_id, type="payment", status="failure")
@@ -163,6 +169,7 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         "pay_link": links.get("pay_link", ""),
         "retry_date": date_label(retry_at, zone) if retry_at else "",
         "card": _card_label(failed),
+        "survey_link": links.get("survey_link", ""),
     }
     required = _required(purpose=purpose, channel=channel, needs_link=needs_link)
     brief = DraftBrief(
@@ -171,7 +178,7 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         segment=action.decision.segment,
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
         decline_reason=""
-        if purpose == Purpose.OFFLINE_REMINDER
+        if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY)
         else decline_in_plain_words(failed),
         tenure_months=_tenure_months(customer),
         reminder=bool(action.params.get("reminder")),
@@ -206,6 +213,8 @@ def _retry_at(action: Action) -> datetime:
 
 
 def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...]:
+    if purpose == Purpose.CSAT_SURVEY:  # nothing is owed any more: no amount, no pay link
+        return ("first_name", "survey_link") if channel == Channel.EMAIL else ("survey_link",)
     required = ["first_name", "amount"] if channel == Channel.EMAIL else []
     if purpose == Purpose.RETRY_SCHEDULED:
         required.append("retry_date")

@@ -2,7 +2,8 @@
 
 A drafter never sees who the customer is or what they owe: the brief carries only
 non-identifying context, and the text it writes uses placeholders (``{first_name}``,
-``{amount}``, ``{pay_link}``, ``{retry_date}``, ``{card}``) that delivery fills in afterwards.
+``{amount}``, ``{pay_link}``, ``{retry_date}``, ``{card}``, ``{survey_link}``) that delivery
+fills in afterwards.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-PLACEHOLDERS = ("first_name", "amount", "pay_link", "retry_date", "card")
+PLACEHOLDERS = ("first_name", "amount", "pay_link", "retry_date", "card", "survey_link")
 
 # Characters per channel once the placeholders are filled. One SMS segment is 160 GSM-7
 # characters; in-app banners are read at a glance.

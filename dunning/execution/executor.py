@@ -135,7 +135,9 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
     # Closed since: cancel, unless an earlier run may have reached Chargebee (it may be what
     # paid the invoice); then the same idempotent call tells what that run did.
     earlier_run = action.attempts > 1 and action.kind in REPLAYABLE
-    if invoice.status not in OPEN_STATUSES and not earlier_run:
+    # A satisfaction survey is sent because the invoice was paid.
+    after_payment = action.params.get("template") == "csat_survey"
+    if invoice.status not in OPEN_STATUSES and not (earlier_run or after_payment):
         return _cancel(
             action=action, reason=f"the invoice was {invoice.status or 'closed'} meanwhile"
         )

@@ -123,18 +123,33 @@ LINK_PAGES = {
 
 
 def message(action: Action, sleep) -> dict:
+    if action.params.get("template") == "csat_survey":
+        return _survey(action)
     page = LINK_PAGES[action.kind]
     # A fresh link per attempt: hosted pages expire after 5 days, deliveries may wait.
     url = cb.hosted_page_link(
         kind=page, customer_id=action.customer_id, sleep=sleep,
         key=f"{action.idempotency_key}-link-{action.attempts}",
     )  # fmt: skip
-    sent = delivery.message_deliver(action=action, links={"pay_link": url})
+    sent = _delivered(action=action, links={"pay_link": url})
+    return {"message_id": sent.message_id, "pay_link": url, "link_page": page}
+
+
+def _survey(action: Action) -> dict:
+    """The survey links to Dunwell's own signed answer page: nothing to ask Chargebee."""
+    from collections_desk.csat import csat_link
+
+    sent = _delivered(action=action, links={"survey_link": csat_link(action=action)})
+    return {"message_id": sent.message_id, "survey": True}
+
+
+def _delivered(*, action: Action, links: dict[str, str]) -> delivery.DeliveryResult:
+    sent = delivery.message_deliver(action=action, links=links)
     if sent.status == "deferred":
         raise Defer(sent.retry_at or timezone.now() + DELIVERY_RETRY, f"delivery: {sent.reason}")
     if sent.status == "refused":
         raise Cancel(f"not sent: {sent.reason}")
-    return {"message_id": sent.message_id, "pay_link": url, "link_page": page}
+    return sent
 
 
 def nothing_to_call(action: Action, sleep) -> dict:

@@ -26,6 +26,7 @@ class Decision(models.Model):
         PAYMENT_METHOD_CHANGED = "payment_method_changed", "Payment method changed"
         OPEN_INVOICE = "open_invoice", "Open invoice reviewed"
         MANUAL = "manual", "Asked for by a person"
+        CASE_RESOLVED = "case_resolved", "Case resolved"
 
     invoice = models.ForeignKey(
         "Invoice", to_field="cb_id", on_delete=models.PROTECT, related_name="decisions"

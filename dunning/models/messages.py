@@ -23,6 +23,7 @@ class Purpose(models.TextChoices):
     AUTHENTICATION_NEEDED = "authentication_needed", "Authenticate the payment"
     OFFLINE_REMINDER = "offline_reminder", "Offline payment reminder"
     FINAL_NOTICE = "final_notice", "Final notice"
+    CSAT_SURVEY = "csat_survey", "Satisfaction survey"
 
 
 class OutboundMessage(models.Model):

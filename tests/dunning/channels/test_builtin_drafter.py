@@ -12,11 +12,18 @@ from dunning.channels.drafting import DraftBrief
 from dunning.channels.validation import draft_problems, filled_length
 from dunning.models import Purpose, Transaction
 
-LONG_VALUES = {"first_name": 14, "amount": 10, "pay_link": 60, "retry_date": 19, "card": 33}
+LONG_VALUES = {"first_name": 14, "amount": 10, "pay_link": 60, "retry_date": 19, "card": 33,
+               "survey_link": 110}  # fmt: skip
 REASON = "your bank declined it because the card had insufficient funds"
 
 
 def brief(purpose, channel="email", segment="self_serve", **extra) -> DraftBrief:
+    if purpose == Purpose.CSAT_SURVEY:  # the invoice is paid: a survey link, no amount
+        required = ("first_name", "survey_link") if channel == "email" else ("survey_link",)
+        return DraftBrief(
+            purpose=purpose, channel=channel, segment=segment, plan="Pro", needs_link=False,
+            required=required, filled_lengths=LONG_VALUES, **extra,
+        )  # fmt: skip
     required = ("first_name", "amount") if channel == "email" else ()
     required += ("retry_date",) if purpose == Purpose.RETRY_SCHEDULED else ()
     values = dict(
