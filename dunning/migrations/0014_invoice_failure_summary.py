@@ -2,7 +2,6 @@
 
 from django.db import migrations, models
 
-
 # No data step: filling the summary took 33 s for 200,000 transactions, too long inside a
 # migration. Existing installs run `manage.py rebuild_failure_summary` once after migrating.
 
