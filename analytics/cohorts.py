@@ -22,13 +22,13 @@ from analytics.tables import Table, cached, rate
 
 DAYS = (0, 1, 2, 3, 5, 7, 10, 14, 21, 28, 45, 60, 90)
 COHORT_FIELDS = {
-    "failure": ("date", "failure month"),
-    "signup": ("invoice__customer__cb_created_at", "signup month"),
+    "failure": ("first_failed_at", "failure month"),
+    "signup": ("signed_up_at", "signup month"),
 }
 
 
 def _within(days: int) -> Q:
-    return RECOVERED & Q(invoice__paid_at__lt=F("date") + timedelta(days=days + 1))
+    return RECOVERED & Q(paid_at__lt=F("first_failed_at") + timedelta(days=days + 1))
 
 
 def cohort_recovery(*, filters: DashboardFilters, by: str, now: datetime | None = None) -> Table:
@@ -43,7 +43,7 @@ def cohort_recovery(*, filters: DashboardFilters, by: str, now: datetime | None 
             .values("cohort")
             .annotate(
                 failed=Count("pk"),
-                last_failure=Max("date"),
+                last_failure=Max("first_failed_at"),
                 **{f"d{day}": Count("pk", filter=_within(day)) for day in DAYS},
             )
             .order_by("cohort")

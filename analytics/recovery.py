@@ -13,8 +13,9 @@ Definitions (also on the page):
 Money is never summed across currencies: every money figure is for one currency (the
 filter's, else the one with the most failed revenue in the period).
 
-Every function runs one aggregate query (first failures are found with a NOT EXISTS
-anti-join in the database) and returns a cached ``Table``.
+Every function runs one aggregate query over ``InvoiceFailure`` (one row per failed invoice,
+kept current by event processing: no search for first failures at query time) and returns
+a cached ``Table``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import Table, cached, major_units, rate
-from dunning.models import Action, ActionKind, ActionState, Invoice, Subscription, Transaction
+from dunning.models import (
+    Action,
+    ActionKind,
+    ActionState,
+    Invoice,
+    InvoiceFailure,
+    Subscription,
+    Transaction,
+)
 
 FAILED_PAYMENT = Q(type="payment", status="failure")
 SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
@@ -48,35 +57,23 @@ TOP_SEGMENTS = 15
 RECOVERY_DAY_EDGES = (1, 2, 3, 5, 7, 10, 14, 21, 28, 60)
 
 
-# On a first-failure row: the invoice was paid by payments (Chargebee's ``amount_paid``
-# counts payments only, not credits) at or after the failure, and nothing was written off.
-# Columns of the joined invoice only: no correlated subquery per row.
-RECOVERED = Q(
-    invoice__status="paid",
-    invoice__write_off_amount=0,
-    invoice__amount_paid__gt=0,
-    invoice__paid_at__gte=F("date"),
-)
+# On a summary row: paid by payments at or after the first failure, nothing written off
+# (computed from the invoice by ``dunning.mirror.failures`` whenever the mirror changes).
+RECOVERED = Q(is_recovered=True)
 
 
 def first_failures(*, filters: DashboardFilters, currency: str | None = None) -> QuerySet:
     """One row per failed invoice whose first failed payment falls in the period."""
-    earlier = Transaction.objects.filter(FAILED_PAYMENT, invoice_id=OuterRef("invoice_id")).filter(
-        Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), pk__lt=OuterRef("pk"))
+    rows = InvoiceFailure.objects.filter(
+        first_failed_at__gte=filters.since, first_failed_at__lt=filters.until
     )
-    rows = Transaction.objects.filter(
-        FAILED_PAYMENT,
-        invoice__isnull=False,
-        date__gte=filters.since,
-        date__lt=filters.until,
-    ).filter(~Exists(earlier))
     currency = filters.currency if currency is None else currency
     if currency:
         rows = rows.filter(currency_code=currency)
     if filters.plan:
-        rows = rows.filter(invoice__subscription__plan_id=filters.plan)
+        rows = rows.filter(plan_id=filters.plan)
     if filters.country:
-        rows = rows.filter(invoice__customer__country=filters.country)
+        rows = rows.filter(country=filters.country)
     if filters.gateway:
         rows = rows.filter(gateway=filters.gateway)
     return rows.order_by()
@@ -186,7 +183,7 @@ def recovery_over_time(*, filters: DashboardFilters) -> Table:
     def compute():
         rows = (
             first_failures(filters=filters)
-            .annotate(bucket=trunc("date"))
+            .annotate(bucket=trunc("first_failed_at"))
             .values("bucket")
             .annotate(
                 failed_amount=Sum("amount"),
@@ -216,10 +213,10 @@ def recovery_over_time(*, filters: DashboardFilters) -> Table:
 
 # name -> (field on a first-failure row, label)
 DIMENSIONS = {
-    "decline_category": ("error_category", "decline category"),
+    "decline_category": ("decline_category", "decline category"),
     "gateway": ("gateway", "gateway"),
-    "plan": ("invoice__subscription__plan_id", "plan"),
-    "country": ("invoice__customer__country", "country"),
+    "plan": ("plan_id", "plan"),
+    "country": ("country", "country"),
 }
 
 
@@ -275,7 +272,7 @@ def time_to_recovery(*, filters: DashboardFilters) -> Table:
     labels = _day_bucket_labels()
     band = Case(
         *[
-            When(invoice__paid_at__lt=F("date") + timedelta(days=edge), then=Value(i))
+            When(paid_at__lt=F("first_failed_at") + timedelta(days=edge), then=Value(i))
             for i, edge in enumerate(RECOVERY_DAY_EDGES)
         ],
         default=Value(len(RECOVERY_DAY_EDGES)),
@@ -304,14 +301,13 @@ def time_to_recovery(*, filters: DashboardFilters) -> Table:
 # How a recovered invoice was paid, checked in this order. Message channels (email, SMS,
 # in-app: ``OutboundMessage``) join here as another (label, condition) once they exist.
 def _recovery_paths() -> list[tuple[str, Q]]:
-    new_card = Transaction.objects.filter(
-        SUCCESSFUL_PAYMENT, invoice_id=OuterRef("invoice_id"), date__gte=OuterRef("date")
-    ).exclude(payment_source_cb_id=OuterRef("payment_source_cb_id"))
+    # Actions change outside Chargebee's events, so this one is asked at query time (an
+    # indexed lookup per recovered invoice of the period).
     dunwell_retry = Action.objects.filter(
-        invoice_id=OuterRef("invoice_id"), kind=ActionKind.RETRY, state=ActionState.EXECUTED
+        invoice_id=OuterRef("invoice_cb_id"), kind=ActionKind.RETRY, state=ActionState.EXECUTED
     )
     return [
-        ("new payment method", Q(Exists(new_card))),
+        ("new payment method", Q(paid_by_new_method=True)),
         ("Dunwell retry", Q(Exists(dunwell_retry))),
         ("Chargebee retry, same card", Q()),
     ]

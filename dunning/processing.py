@@ -17,9 +17,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from dunning.mirror.bulk import Item, mirror_apply_bulk
+from dunning.mirror.failures import failure_summary_refresh
 from dunning.mirror.resources import SPECS, resource_version
 from dunning.mirror.upsert import Applied, References, mirror_upsert
-from dunning.models import ChargebeeEvent, EventState
+from dunning.models import (
+    ChargebeeEvent,
+    Customer,
+    EventState,
+    Invoice,
+    Subscription,
+    Transaction,
+)
 from dunning.outbox import MAX_ATTEMPTS, events_due, retry_delay
 
 logger = logging.getLogger("dunwell.processing")
@@ -104,6 +112,7 @@ def event_apply(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
         if content.get(spec.key) is not None and (problem := spec.problem(content[spec.key])):
             raise InvalidContent(problem)
     outcome: dict[str, str] = {}
+    changed: list[tuple[type, str]] = []
     refs = References()
     for spec in SPECS:
         obj = content.get(spec.key)
@@ -120,7 +129,26 @@ def event_apply(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
         )
         refs.written(spec.model, cb_id)
         outcome[f"{spec.key}:{cb_id}"] = result.value
+        if result == Applied.APPLIED:
+            changed.append((spec.model, cb_id))
+    failure_summary_follow(changed=changed)
     return _state_of(outcome), outcome
+
+
+def failure_summary_follow(*, changed: list[tuple[type, str]]) -> None:
+    """Bring the per-invoice failure summary up to date with these mirror writes."""
+    ids: dict[type, set[str]] = {Invoice: set(), Transaction: set(), Customer: set()}
+    ids[Subscription] = set()
+    for model, cb_id in changed:
+        if model in ids:
+            ids[model].add(cb_id)
+    if any(ids.values()):
+        failure_summary_refresh(
+            invoice_ids=ids[Invoice],
+            transaction_ids=ids[Transaction],
+            customer_ids=ids[Customer],
+            subscription_ids=ids[Subscription],
+        )
 
 
 def event_process(*, event_pk: int) -> ProcessResult:
@@ -257,18 +285,21 @@ def _events_apply_bulk(events: list[ChargebeeEvent]) -> None:
             touched.append((spec.key, spec.model, cb_id, version))
         plans.append((event, touched))
     before = mirror_apply_bulk(items=items)
+    changed: list[tuple[type, str]] = []
     for event, touched in plans:
         outcome = {}
         for key, model, cb_id, version in touched:
             prior = before.get((model, cb_id))
             if prior is None or prior < version:
                 outcome[f"{key}:{cb_id}"] = Applied.APPLIED.value
+                changed.append((model, cb_id))
             else:
                 outcome[f"{key}:{cb_id}"] = (
                     Applied.UNCHANGED if prior == version else Applied.STALE
                 ).value
         event.outcome = outcome
         event.state = _state_of(outcome)
+    failure_summary_follow(changed=changed)
 
 
 def _events_save_results(events: list[ChargebeeEvent], *, claimed_at) -> None:

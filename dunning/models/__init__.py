@@ -11,6 +11,7 @@ from dunning.models.decisions import (
     GuardrailPolicy,
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
+from dunning.models.failures import InvoiceFailure
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
@@ -33,6 +34,7 @@ __all__ = [
     "GatewayPause",
     "GuardrailPolicy",
     "Invoice",
+    "InvoiceFailure",
     "ModelVersion",
     "OutboundMessage",
     "PaymentSource",

@@ -1,4 +1,5 @@
-"""Failed invoices written straight into the mirror, as processing would leave them."""
+"""Failed invoices written straight into the mirror, as processing would leave them
+(with their row of the failure summary)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
+from dunning.mirror.failures import failure_summary_refresh
 from dunning.models import Customer, Invoice, PaymentSource, Subscription, Transaction
 
 
@@ -69,6 +71,7 @@ def failed_invoice(
         payment(f"retry{i}", status="failure", at=failed_at + timedelta(hours=6 * (i + 1)))
     if paid_after is not None:
         payment("paid", status="success", at=paid_at, card=f"pm_{n}_new" if new_card else f"pm_{n}")
+    failure_summary_refresh(invoice_ids=[invoice.cb_id])
     return invoice
 
 

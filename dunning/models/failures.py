@@ -1,0 +1,52 @@
+"""One row per invoice that has failed a payment: what the dashboards count.
+
+Derived from the mirror (never written by hand): ``dunning.mirror.failures`` recomputes the
+rows of the invoices an event touched, in the same transaction as the mirror writes, so a
+row is always what the mirror says now, whatever order the events came in. The dashboards
+read this narrow table instead of finding each invoice's first failure among all payments.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class InvoiceFailure(models.Model):
+    invoice_cb_id = models.CharField(max_length=100, unique=True)
+    customer_cb_id = models.CharField(max_length=100, blank=True)
+    subscription_cb_id = models.CharField(max_length=100, blank=True, null=True)
+    # The first failed payment (earliest date, then Chargebee id: the same row in any order).
+    first_failure_cb_id = models.CharField(max_length=100)
+    first_failed_at = models.DateTimeField()
+    currency_code = models.CharField(max_length=3, blank=True)
+    amount = models.BigIntegerField(default=0)
+    decline_category = models.CharField(max_length=100, blank=True)
+    decline_code = models.CharField(max_length=100, blank=True)
+    gateway = models.CharField(max_length=50, blank=True)
+    payment_source_cb_id = models.CharField(max_length=100, blank=True)
+    # Segments, copied from the invoice's subscription and customer.
+    plan_id = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    signed_up_at = models.DateTimeField(null=True, blank=True)
+    # Outcome: paid by payments at or after the first failure, nothing written off.
+    paid_at = models.DateTimeField(null=True, blank=True)
+    is_recovered = models.BooleanField(default=False)
+    is_written_off = models.BooleanField(default=False)
+    paid_by_new_method = models.BooleanField(default=False)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Every dashboard query: one currency, a period of first failures.
+            models.Index(fields=["currency_code", "first_failed_at"], name="failure_currency_at"),
+            models.Index(fields=["first_failed_at"], name="failure_at"),
+            models.Index(fields=["gateway", "first_failed_at"], name="failure_gateway_at"),
+            models.Index(fields=["plan_id", "first_failed_at"], name="failure_plan_at"),
+            models.Index(fields=["country", "first_failed_at"], name="failure_country_at"),
+            # A changed customer or subscription refreshes its invoices' segments.
+            models.Index(fields=["customer_cb_id"], name="failure_customer"),
+            models.Index(fields=["subscription_cb_id"], name="failure_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"first failure of {self.invoice_cb_id} at {self.first_failed_at:%Y-%m-%d}"
