@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0013_action_execution"),
+        ("dunning", "0014_csat"),
     ]
 
     operations = [
