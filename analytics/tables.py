@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
-from dunning.templatetags.dunwell import ZERO_DECIMAL
+from dunning import money
 
 CACHE_SECONDS = 30
 
@@ -36,7 +36,9 @@ def major_units(amount: int | None, currency: str) -> float:
     """Minor units as the amount people read (cents -> 12.34), for charts and CSVs alike."""
     if not amount:
         return 0
-    return amount if currency.upper() in ZERO_DECIMAL else round(amount / 100, 2)
+    places = money.decimals(currency)
+    value = money.major_units(amount, currency)
+    return round(value, places) if places else int(value)
 
 
 def rate(part: int | None, whole: int | None) -> float | None:

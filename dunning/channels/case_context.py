@@ -31,6 +31,7 @@ from dunning.models import (
     SupportTicket,
     Transaction,
 )
+from dunning.money import amount_text
 
 MESSAGE_KINDS = (ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK, ActionKind.AUTHENTICATION_LINK)
 TEMPLATE_PURPOSES = {
@@ -48,7 +49,6 @@ TEMPLATE_PURPOSES = {
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
 TICKET_CHARS = 600
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XOF", "XAF"}
 PERIOD_WORDS = {"monthly", "yearly", "annual", "annually", "quarterly", "weekly"}
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 
@@ -116,7 +116,7 @@ def decline_in_plain_words(transaction: Transaction | None) -> str:
 
 def amount_label(minor: int, currency: str) -> str:
     currency = (currency or "").upper()
-    value = f"{minor:,}" if currency in ZERO_DECIMAL else f"{minor / 100:,.2f}"
+    value = amount_text(minor, currency)
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{value}" if symbol else f"{value} {currency}".strip()
 

@@ -28,6 +28,7 @@ from dunning.models import (
     ActionKind,
     ActionState,
     AutomationMode,
+    Channel,
     Invoice,
 )
 
@@ -100,7 +101,7 @@ def action_transition(*, action: Action, to: str, actor=None, actor_label: str =
 EDITABLE_KINDS = frozenset(
     {ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK, ActionKind.AUTHENTICATION_LINK}
 )
-CHANNELS = ("email", "sms", "in_app")
+CHANNELS = tuple(Channel.values)
 MESSAGE_MAX_CHARS = 4000
 
 

@@ -18,6 +18,7 @@ from dunning.decisions.network_rules import Decline, RuleResult, Verdict, networ
 from dunning.decisions.retry_timing import RetryScorer, best_slot, chargebee_default_next
 from dunning.decisions.segments import segment_of
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
+from dunning.money import amount_text
 from dunning.signals.describe import signals_described
 
 GATEWAY_RECHECK = timedelta(hours=2)
@@ -373,7 +374,7 @@ NO_APPROVAL_KINDS = frozenset(
 def _high_risk_reason(draft: _Draft) -> str:
     ctx, g = draft.context, draft.guardrails
     if ctx.amount_due >= g.review_amount:
-        amount = f"{ctx.amount_due / 100:,.2f} {ctx.currency}"
+        amount = f"{amount_text(ctx.amount_due, ctx.currency)} {ctx.currency}"
         return f"invoice amount {amount} is at or above the review amount"
     if ctx.lifetime_value >= g.review_ltv:
         return "customer lifetime value is at or above the review level"

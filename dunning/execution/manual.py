@@ -31,6 +31,7 @@ from dunning.models import (
     Invoice,
     PaymentSource,
 )
+from dunning.money import amount_text
 
 # Asking for an action on an invoice is part of approving actions (agents and up).
 REQUEST_PERMISSION = "dunning.approve_action"
@@ -62,7 +63,7 @@ class ManualOutcome:
 
 
 def _money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency}"
+    return f"{amount_text(amount, currency)} {currency}"
 
 
 def check_may_request(*, invoice: Invoice, user) -> None:

@@ -4,10 +4,9 @@ import json
 
 from django import template
 
-register = template.Library()
+from dunning.money import amount_text
 
-# ISO 4217 currencies without minor units; everything else Chargebee sends in cents.
-ZERO_DECIMAL = {"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"}
+register = template.Library()
 
 
 @register.filter
@@ -16,9 +15,7 @@ def money(amount: int | None, currency: str | None = "") -> str:
     if amount is None:
         return "—"
     currency = (currency or "").upper()
-    value = amount if currency in ZERO_DECIMAL else amount / 100
-    digits = 0 if currency in ZERO_DECIMAL else 2
-    return f"{currency} {value:,.{digits}f}".strip()
+    return f"{currency} {amount_text(amount, currency)}".strip()
 
 
 @register.filter
