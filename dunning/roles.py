@@ -93,24 +93,27 @@ class NavItem:
     label: str
     url_name: str
     permission: str | None = None
+    group: str = ""  # a menu in the top bar; "" for a link of its own
 
     def visible_to(self, user) -> bool:
         return self.permission is None or user.has_perm(self.permission)
 
 
+# Menus in the order they appear; items inside a menu keep the order below.
+NAV_GROUPS = ("Desk", "Analytics", "Automation", "System")
 NAVIGATION = (
     NavItem("Overview", "home"),
-    NavItem("Queue", "collections_desk:queue", "collections_desk.view_case"),
-    NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action"),
-    NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards"),
-    NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards"),
-    NavItem("Decisions", "dunning:decision_list", "dunning.view_decision"),
-    NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage"),
-    NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy"),
-    NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate"),
-    NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent"),
-    NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry"),
-    NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent"),
+    NavItem("Queue", "collections_desk:queue", "collections_desk.view_case", "Desk"),
+    NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action", "Desk"),
+    NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
+    NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
+    NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
+    NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
+    NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
+    NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),
+    NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent", "System"),
+    NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry", "System"),
+    NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent", "System"),
 )
 
 
@@ -118,14 +121,24 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    items = [
-        {"label": item.label, "url": reverse(item.url_name)}
-        for item in NAVIGATION
-        if item.visible_to(user)
+    visible = [item for item in NAVIGATION if item.visible_to(user)]
+    links = [
+        {"label": item.label, "url": reverse(item.url_name), "current": False} for item in visible
     ]
+    for link in links:
+        link["current"] = link["url"] == request.path
+    menus = []
+    for group in ("", *NAV_GROUPS):
+        members = [link for item, link in zip(visible, links, strict=True) if item.group == group]
+        if group == "":
+            menus.extend({"label": link["label"], "link": link} for link in members)
+        elif members:
+            current = any(link["current"] for link in members)
+            menus.append({"label": group, "items": members, "current": current})
     roles = user_roles(user)
     return {
-        "nav_items": items,
+        "nav_items": links,
+        "nav_menus": menus,
         "user_role_label": ", ".join(r.value for r in roles)
         or ("superuser" if user.is_superuser else "no role"),
     }

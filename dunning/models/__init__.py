@@ -1,4 +1,5 @@
 from dunning.models.audit import AuditEntry
+from dunning.models.config import ConfigVersion
 from dunning.models.decisions import (
     ALWAYS_NEEDS_APPROVAL,
     Action,
@@ -27,6 +28,7 @@ __all__ = [
     "AutomationMode",
     "Channel",
     "ChargebeeEvent",
+    "ConfigVersion",
     "CrmAccount",
     "Customer",
     "Decision",

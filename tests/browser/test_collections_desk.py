@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from collections_desk.teams import team_create, team_member_add
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
 from dunning.models import Action, ActionKind, ActionState
+from tests.browser.navigation import open_from_nav
 from tests.collections_desk.conftest import case_for
 from tests.factories import UserFactory
 
@@ -36,7 +37,7 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
                                  kind=ActionKind.PAYMENT_METHOD_LINK).order_by("scheduled_for")[0]  # fmt: skip
     log_in("alice.agent")
 
-    page.click("nav >> text=Queue")
+    open_from_nav(page, "Queue")
     expect(page.locator("table.queue tbody tr")).to_have_count(2)  # not the enterprise case
     screenshot("collections-queue-agent")
     page.click("table.queue >> text=Ana Lima 1")
@@ -63,7 +64,7 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
 
     page.click("text=Log out")
     log_in("mona.manager")
-    page.click("nav >> text=Approvals")
+    open_from_nav(page, "Approvals")
     card = page.locator(f"#action-{link.pk}")
     expect(card).to_contain_text("Edited")
     expect(card.locator(".draft")).to_contain_text("Hi Ana, your card was declined")

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.analytics.mirror import cancelled_subscription, days_ago, failed_invoice
+from tests.browser.navigation import open_from_nav
 
 # Collects what the Content-Security-Policy refused, with the start of the refused text.
 VIOLATIONS_SCRIPT = """
@@ -48,7 +49,7 @@ def test_manager_sees_the_recovery_charts_draw_and_filters_them(
     page.add_init_script(VIOLATIONS_SCRIPT)
     log_in("mona.manager")
 
-    page.click("nav >> text=Recovery")
+    open_from_nav(page, "Recovery")
 
     expect(page.locator("#chart-by_gateway .main-svg").first).to_be_visible(timeout=15_000)
     expect(page.locator("#chart-over_time .main-svg").first).to_be_visible()
@@ -71,7 +72,7 @@ def test_manager_reads_the_cohort_heatmap_and_curves(
 ):
     log_in("mona.manager")
 
-    page.click("nav >> text=Cohorts")
+    open_from_nav(page, "Cohorts")
 
     expect(page.locator("#chart-cohorts_by_failure .heatmaplayer").first).to_be_attached(
         timeout=15_000

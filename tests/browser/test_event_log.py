@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from dunning.ingest import event_store
 from dunning.models import ChargebeeEvent, EventState
+from tests.browser.navigation import open_from_nav
 from tests.conftest import load_sample
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +24,7 @@ def test_admin_filters_the_event_log_and_reprocesses_a_failed_event(
     log_in("ada.admin")
     screenshot("overview-admin")
 
-    page.click("text=Event log")
+    open_from_nav(page, "Event log")
     page.select_option("select[name=state]", "failed")  # htmx swaps the table in place
     expect(page.locator("table.events >> text=ev_16BgNRSDmSfQB2sPm")).to_have_count(0)
     expect(page.locator("table.events >> text=ev_3Nl7oGgQqGG8UK4s")).to_have_count(1)

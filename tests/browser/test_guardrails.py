@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from tests.browser.navigation import open_from_nav
 from tests.dunning.decided import decided_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,7 +18,7 @@ def test_admin_changes_a_segment_mode_and_sees_the_new_version_in_the_history(
     guardrails_active()  # a transactional test flushed the migration's first version
     log_in("ada.admin")
 
-    page.click("nav >> text=Guardrails")
+    open_from_nav(page, "Guardrails")
     screenshot("guardrails-admin")
     page.fill("input[name=review_threshold]", "120")
     page.click("text=Save as version")
@@ -46,7 +47,7 @@ def test_admin_reads_an_invoices_decisions(page, live_server, log_in, admin_user
     decided_invoice(2)
     log_in("ada.admin")
 
-    page.click("nav >> text=Decisions")
+    open_from_nav(page, "Decisions")
     screenshot("decision-list")
     page.click("table.decisions >> text=inv_1")
     expect(page.locator(".reasoning")).to_contain_text("No retry: Visa category 1 code 04")
@@ -62,7 +63,7 @@ def test_manager_reads_the_guardrails_without_a_save_button(
     guardrails_active()
     log_in("mona.manager")
 
-    page.click("nav >> text=Guardrails")
+    open_from_nav(page, "Guardrails")
 
     expect(page.locator("select[name=mode_growth]")).to_be_disabled()
     assert page.locator("text=Save as version").count() == 0

@@ -1,0 +1,37 @@
+"""Versioned settings that are not guardrails or prompts (roles, channel settings, ...).
+
+Guardrails and prompt templates keep their own typed version tables; everything else an
+admin may change from the UI is one JSON document per ``key``, versioned the same way:
+versions are never edited, a change or a rollback adds a version, and exactly one
+version per key is active.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ConfigVersion(models.Model):
+    key = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    data = models.JSONField(default=dict)
+    active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["key", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "version"], name="config_version_unique"),
+            models.UniqueConstraint(
+                fields=["key"], condition=models.Q(active=True), name="one_active_config"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} v{self.version}{' (active)' if self.active else ''}"
