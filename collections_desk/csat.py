@@ -28,6 +28,7 @@ from collections_desk.models import (
     ResolutionType,
 )
 from dunning.audit import audit_record
+from dunning.channels.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.actions import action_transition
 from dunning.decisions.guardrails import guardrails_active
 from dunning.models import (
@@ -83,6 +84,9 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
         return None  # written off, voided or cancelled: no billing issue was solved for them
     if Action.objects.filter(params__template=TEMPLATE, params__case=case.pk).exists():
         return None
+    channels = channel_settings_read()
+    if not channels.csat_survey:
+        return None  # switched off in the channel settings
     guardrails = guardrails_active()
     segment = case.segment or "self_serve"
     mode = guardrails.mode_for(segment)
@@ -93,6 +97,7 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
         .first()
         or "email"
     )
+    channel = channel_choose(channel, current=channels) or channel
     approval_reason = {
         AutomationMode.SHADOW: f"segment {segment} is in shadow mode: logged, never run",
         AutomationMode.APPROVE: f"segment {segment} is in approve mode",

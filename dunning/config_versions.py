@@ -185,3 +185,14 @@ def config_history(*, kind: ConfigKind, limit: int = 50) -> list[ConfigVersionRo
             )
         )
     return rows
+
+
+def config_record_outside(*, kind: ConfigKind, data: dict, note: str) -> ConfigVersion:
+    """Record a change made outside Dunwell's pages (Django's admin, a shell) as a version.
+
+    No person is named (nobody here made it); the audit entry says where it was seen.
+    """
+    return _save(
+        kind=kind, data=data, user=None, note=note, action="config.changed_outside",
+        based_on=None, extra={},
+    )  # fmt: skip

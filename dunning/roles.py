@@ -46,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_gatewaypause",
         "dunning.view_prompttemplate",
         "analytics.view_dashboards",
+        "dunning.view_channel_settings",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -65,6 +66,10 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_prompttemplate",
         "dunning.change_prompttemplate",
         "analytics.view_dashboards",
+        "dunning.view_channel_settings",
+        "dunning.change_channel_settings",
+        "dunning.change_roles",
+        "dunning.view_configversion",
     ),
 }
 
@@ -114,6 +119,9 @@ NAVIGATION = (
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent", "System"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry", "System"),
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent", "System"),
+    NavItem("Channels", "dunning:channel_settings", "dunning.view_channel_settings", "System"),
+    NavItem("People", "dunning:people", "dunning.change_roles", "System"),
+    NavItem("Settings history", "dunning:settings_history", "dunning.view_configversion", "System"),
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import channel_views, decision_views, execution_views, views
+from dunning import channel_views, decision_views, execution_views, settings_views, views
 
 app_name = "dunning"
 
@@ -19,6 +19,19 @@ urlpatterns = [
     path("decisions/", decision_views.decision_list, name="decision_list"),
     path("outbox/", channel_views.outbox, name="outbox"),
     path("prompts/", channel_views.prompt_templates, name="prompt_templates"),
+    path("settings/channels/", settings_views.channel_settings, name="channel_settings"),
+    path(
+        "settings/channels/<int:version>/rollback/",
+        settings_views.channel_settings_rollback,
+        name="channel_settings_rollback",
+    ),
+    path("settings/people/", settings_views.people, name="people"),
+    path(
+        "settings/people/<int:version>/rollback/",
+        settings_views.people_rollback_view,
+        name="people_rollback",
+    ),
+    path("settings/history/", settings_views.settings_history, name="settings_history"),
     path(
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,

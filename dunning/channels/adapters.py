@@ -41,6 +41,7 @@ class Outgoing:
     idempotency_key: str
     customer_id: str
     purpose: str
+    sender: str = ""  # "Name <address>" for email; empty: DEFAULT_FROM_EMAIL
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def _email_send(outgoing: Outgoing) -> Sent:
     email = EmailMessage(
         subject=outgoing.subject,
         body=outgoing.body,
+        from_email=outgoing.sender or None,
         to=[outgoing.recipient],
         headers={"Message-ID": message_id, "X-Dunwell-Message": outgoing.idempotency_key},
     )

@@ -135,7 +135,8 @@ def date_label(at: datetime, time_zone: str) -> str:
     return f"{local:%A} {local.day} {local:%B}"
 
 
-def case_read(*, action: Action, links: dict[str, str]) -> Case:
+def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Case:
+    """``channel`` overrides the action's (the channel settings switched its own off)."""
     if action.kind not in MESSAGE_KINDS:
         raise DeliveryRefused(f"a {action.kind} action sends no message")
     invoice = Invoice.objects.select_related("customer", "subscription").get(
@@ -146,7 +147,7 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
     survey = purpose == Purpose.CSAT_SURVEY
     if not survey and (invoice.status in ("paid", "voided") or invoice.deleted):
         raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
-    channel = action.channel or Channel.EMAIL
+    channel = channel or action.channel or Channel.EMAIL
     recipient = _recipient(customer, channel)
     zone = time_zone_of(customer.country)
     needs_link = not survey and (

@@ -24,11 +24,16 @@ from django.utils import timezone
 from dunning.audit import audit_record
 from dunning.channels.adapters import ChannelRejected, ChannelUnavailable, Outgoing, channel_send
 from dunning.channels.case_context import Case, DeliveryRefused, case_read
+from dunning.channels.channel_settings import (
+    ChannelSettings,
+    channel_choose,
+    channel_settings_read,
+)
 from dunning.channels.drafting import PLACEHOLDERS, Draft, drafter_configured
 from dunning.channels.quiet_hours import quiet_hours_next_allowed
 from dunning.channels.validation import PLACEHOLDER, draft_problems
 from dunning.decisions.guardrails import guardrails_active
-from dunning.models import Action, OutboundMessage, Purpose
+from dunning.models import Action, Channel, OutboundMessage, Purpose
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,8 @@ SEND_RETRY_AFTER = timedelta(minutes=15)
 IN_FLIGHT_WAIT = timedelta(minutes=5)
 # A claim older than this whose adapter never answered: it may or may not have gone out.
 INTERRUPTED_AFTER = timedelta(hours=1)
+# Every channel switched off in the channel settings: look again after this.
+CHANNELS_OFF_WAIT = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -52,11 +59,21 @@ def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
     earlier = OutboundMessage.objects.filter(action=action).first()
     if earlier is not None and earlier.status != OutboundMessage.Status.FAILED:
         return _earlier_result(earlier, now=now)
+    current = channel_settings_read()
+    asked = action.channel or Channel.EMAIL
+    channel = channel_choose(asked, current=current)
+    if channel is None:
+        return DeliveryResult(
+            "deferred",
+            f"the {Channel(asked).label} channel is switched off in the channel settings "
+            "and no other channel is on",
+            now + CHANNELS_OFF_WAIT,
+        )
     try:
-        case = case_read(action=action, links=links)
+        case = case_read(action=action, links=links, channel=channel)
     except DeliveryRefused as refused:
         return DeliveryResult("refused", str(refused))
-    if wait := _wait_reason(case, now=now):
+    if wait := _wait_reason(case, now=now, current=current):
         return wait
     draft = drafter_configured().draft(case.brief)
     if edited := (action.params.get("message_text") or "").strip():
@@ -71,7 +88,7 @@ def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
     message = _claim(action=action, case=case, draft=draft, retry=earlier)
     if message is None:
         return DeliveryResult("deferred", "another worker is sending it", now + IN_FLIGHT_WAIT)
-    return _send(message, case=case, action=action, now=now)
+    return _send(message, case=case, action=action, now=now, sender=current.from_email)
 
 
 def _person_written(draft: Draft, *, text: str, required, action: Action) -> Draft:
@@ -105,9 +122,12 @@ def _earlier_result(message: OutboundMessage, *, now: datetime) -> DeliveryResul
     )
 
 
-def _wait_reason(case: Case, *, now: datetime) -> DeliveryResult | None:
+def _wait_reason(case: Case, *, now: datetime, current: ChannelSettings) -> DeliveryResult | None:
     """Quiet hours in the customer's zone, then the weekly contact limit."""
-    if quiet_until := quiet_hours_next_allowed(at=now, time_zone=case.time_zone):
+    quiet_until = current.quiet and quiet_hours_next_allowed(
+        at=now, time_zone=case.time_zone, quiet=current.quiet
+    )
+    if quiet_until:
         return DeliveryResult(
             "deferred", f"quiet hours in the customer's time zone ({case.time_zone})", quiet_until
         )
@@ -165,8 +185,10 @@ def _claim(*, action: Action, case: Case, draft: Draft, retry: OutboundMessage |
         return None
 
 
-def _send(message: OutboundMessage, *, case: Case, action: Action, now: datetime) -> DeliveryResult:
+def _send(message: OutboundMessage, *, case: Case, action: Action, now: datetime,
+          sender: str) -> DeliveryResult:  # fmt: skip
     outgoing = Outgoing(
+        sender=sender,
         channel=message.channel,
         recipient=message.recipient,
         subject=message.subject,
@@ -199,6 +221,8 @@ def _send(message: OutboundMessage, *, case: Case, action: Action, now: datetime
             "action": action.pk,
             "message": message.pk,
             "channel": message.channel,
+            # Not the same when the planned channel was switched off in the channel settings.
+            "planned_channel": action.channel or Channel.EMAIL,
             "purpose": message.purpose,
             "drafter": message.drafter,
             "model": message.model,

@@ -1,7 +1,9 @@
 """Quiet hours: no message reaches a customer at night in their own time zone.
 
-``QUIET_HOURS`` is ``"HH:MM-HH:MM"`` in the customer's local time and may wrap midnight
-(``21:00-08:00``); an empty value switches quiet hours off. Local times are computed with
+Quiet hours are ``"HH:MM-HH:MM"`` in the customer's local time and may wrap midnight
+(``21:00-08:00``); an empty value switches quiet hours off. They come from the channel
+settings an admin saves (``dunning.channels.channel_settings``), by default from the
+``QUIET_HOURS`` setting. Local times are computed with
 zoneinfo, so a daylight-saving change moves the window with the customer's clock.
 """
 
@@ -11,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -41,7 +42,10 @@ def quiet_hours_parse(text: str) -> QuietHours | None:
 def quiet_hours_next_allowed(*, at: datetime, time_zone: str, quiet: QuietHours | None = None
                              ) -> datetime | None:  # fmt: skip
     """The moment quiet hours end if ``at`` falls in them (in the customer's zone), else None."""
-    quiet = quiet if quiet is not None else quiet_hours_parse(settings.QUIET_HOURS)
+    if quiet is None:
+        from dunning.channels.channel_settings import channel_settings_read
+
+        quiet = channel_settings_read().quiet
     if quiet is None:
         return None
     zone = ZoneInfo(time_zone)

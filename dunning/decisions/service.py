@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_record
+from dunning.channels.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.actions import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_active
@@ -110,10 +111,15 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                   "rules_fired": plan.rules_fired, "reasoning": plan.reasoning,
                   "inputs": features},
         )  # fmt: skip
+        channels = channel_settings_read()
         for proposed in plan.actions:
+            # A channel switched off in the channel settings is never planned on.
+            channel = proposed.channel and (
+                channel_choose(proposed.channel, current=channels) or proposed.channel
+            )
             action = Action.objects.create(
                 decision=decision, invoice=invoice, customer_id=invoice.customer_id,
-                kind=proposed.kind, channel=proposed.channel,
+                kind=proposed.kind, channel=channel,
                 scheduled_for=proposed.scheduled_for, params=_jsonable(proposed.params),
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,

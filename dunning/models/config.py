@@ -26,6 +26,11 @@ class ConfigVersion(models.Model):
 
     class Meta:
         ordering = ["key", "-version"]
+        permissions = [
+            ("view_channel_settings", "Can see the channel settings"),
+            ("change_channel_settings", "Can change the channel settings"),
+            ("change_roles", "Can change who holds which role"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["key", "version"], name="config_version_unique"),
             models.UniqueConstraint(

@@ -1,0 +1,219 @@
+"""Settings pages: channel settings (admins edit, managers read), people and roles (admins),
+and the history of every settings change (admins)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from dunning.channels.channel_settings import (
+    CHANGE_PERMISSION as CHANGE_CHANNELS,
+)
+from dunning.channels.channel_settings import (
+    CHANNEL_SETTINGS,
+    FALLBACK_ORDER,
+    VIEW_PERMISSION,
+)
+from dunning.config_versions import (
+    ConfigChangedMeanwhile,
+    ConfigEditRefused,
+    ConfigKind,
+    config_active,
+    config_current,
+    config_history,
+    config_rollback,
+    config_update,
+)
+from dunning.models import ConfigVersion
+from dunning.paging import page_of
+from dunning.role_assignments import (
+    CHANGE_PERMISSION as CHANGE_ROLES,
+)
+from dunning.role_assignments import (
+    ROLES,
+    people_person,
+    people_record_outside,
+    people_rollback,
+    people_update,
+)
+from dunning.roles import ROLE_PERMISSIONS
+from dunning.settings_forms import ChannelSettingsForm, HistoryFilterForm, PersonForm
+from dunning.settings_history import (
+    change_lines,
+    settings_history_entries,
+    settings_history_rows,
+)
+
+HISTORY_PAGE_SIZE = 25
+VERSIONS_SHOWN = 20
+
+
+def _with_vary(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _versions(kind: ConfigKind) -> list[dict]:
+    return [
+        {"version": row.version, "first": row.first, "changes": change_lines(row.changes)}
+        for row in config_history(kind=kind, limit=VERSIONS_SHOWN)
+    ]
+
+
+def _active_number(kind: ConfigKind) -> int:
+    active = config_active(kind=kind)
+    return active.version if active else 0
+
+
+def _refused(form, refused: ConfigEditRefused) -> int:
+    form.add_error(None, str(refused))
+    return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def channel_settings(request: HttpRequest) -> HttpResponse:
+    """Managers read; admins save a new version (with a reason) or roll back."""
+    can_change = request.user.has_perm(CHANGE_CHANNELS)
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied
+    status = 200
+    form = ChannelSettingsForm(
+        initial=ChannelSettingsForm.initial_from(
+            config_current(kind=CHANNEL_SETTINGS), version=_active_number(CHANNEL_SETTINGS)
+        )
+    )
+    if request.method == "POST":
+        form, status = ChannelSettingsForm(request.POST), 400
+        if form.is_valid():
+            try:
+                saved = config_update(
+                    kind=CHANNEL_SETTINGS, data=form.document(), user=request.user,
+                    note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
+                )  # fmt: skip
+            except ConfigEditRefused as refused:
+                status = _refused(form, refused)
+            else:
+                messages.success(request, f"Saved as version {saved.version}.")
+                return redirect("dunning:channel_settings")
+    context = {
+        "form": form,
+        "can_change": can_change,
+        "active": config_active(kind=CHANNEL_SETTINGS),
+        "current": config_current(kind=CHANNEL_SETTINGS),
+        "fallback_order": [c.label for c in FALLBACK_ORDER],
+        "versions": _versions(CHANNEL_SETTINGS),
+        "rollback_url": "dunning:channel_settings_rollback",
+    }
+    return _with_vary(render(request, "dunning/channel_settings.html", context, status=status))
+
+
+def _rollback(request: HttpRequest, *, kind: ConfigKind, version: int, restore) -> None:
+    if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
+        raise Http404(f"There is no version {version}.")
+    try:
+        restored = restore(user=request.user, version=version)
+    except ConfigEditRefused as refused:
+        messages.error(request, f"Not rolled back: {refused}.")
+    else:
+        messages.success(
+            request, f"Version {version} is in force again, as version {restored.version}."
+        )
+
+
+@login_required
+@require_POST
+@permission_required(CHANGE_CHANNELS, raise_exception=True)
+def channel_settings_rollback(request: HttpRequest, version: int) -> HttpResponse:
+    def restore(*, user, version):
+        return config_rollback(kind=CHANNEL_SETTINGS, version=version, user=user)
+
+    _rollback(request, kind=CHANNEL_SETTINGS, version=version, restore=restore)
+    return redirect("dunning:channel_settings")
+
+
+@login_required
+@permission_required(CHANGE_ROLES, raise_exception=True)
+def people(request: HttpRequest) -> HttpResponse:
+    """Who holds which role and works in which team; an admin changes one person at a time."""
+    outside = people_record_outside()
+    if outside is not None:
+        messages.warning(
+            request,
+            f"Roles were changed outside Dunwell (Django admin?): recorded as version "
+            f"{outside.version}.",
+        )
+    status, based_on = 200, _active_number(ROLES)
+    username = request.GET.get("person", "")
+    form = PersonForm(
+        initial={"username": username, **people_person(username=username), "based_on": based_on}
+    )
+    if request.method == "POST":
+        form, status = PersonForm(request.POST), 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = people_update(
+                    user=request.user, username=data["username"], roles=data["roles"],
+                    teams=data["teams"], note=data["note"], based_on=data["based_on"],
+                )  # fmt: skip
+            except ConfigEditRefused as refused:
+                status = _refused(form, refused)
+            else:
+                messages.success(
+                    request, f"Saved as version {saved.version}: {data['username']}'s roles."
+                )
+                return redirect(reverse("dunning:people"))
+    members = config_current(kind=ROLES)["people"]
+    names = dict(
+        get_user_model().objects.filter(username__in=members).values_list("username", "is_active")
+    )
+    context = {
+        "form": form,
+        "people": [
+            {"username": name, "active": names.get(name, False), **person}
+            for name, person in members.items()
+        ],
+        "active": config_active(kind=ROLES),
+        "role_permissions": [(role.value, perms) for role, perms in ROLE_PERMISSIONS.items()],
+        "versions": _versions(ROLES),
+        "rollback_url": "dunning:people_rollback",
+        "can_change": True,
+    }
+    return _with_vary(render(request, "dunning/people.html", context, status=status))
+
+
+@login_required
+@require_POST
+@permission_required(CHANGE_ROLES, raise_exception=True)
+def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
+    _rollback(request, kind=ROLES, version=version, restore=people_rollback)
+    return redirect("dunning:people")
+
+
+@login_required
+@permission_required("dunning.view_configversion", raise_exception=True)
+def settings_history(request: HttpRequest) -> HttpResponse:
+    """Every settings change, newest first, with a link to where it can be rolled back."""
+    form = HistoryFilterForm(request.GET or None)
+    what = form.cleaned_data["what"] if form.is_valid() else ""
+    entries = settings_history_entries(what=what).select_related("actor")
+    page, query = page_of(request, entries, size=HISTORY_PAGE_SIZE)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "rows": settings_history_rows(page),
+    }
+    template = (
+        "dunning/_settings_history_table.html" if request.htmx else "dunning/settings_history.html"
+    )
+    status = 200 if form.is_valid() or not request.GET else 400
+    return _with_vary(render(request, template, context, status=status))
