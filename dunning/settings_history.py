@@ -77,7 +77,7 @@ def settings_history_entries(*, what: str = "") -> QuerySet[AuditEntry]:
     return entries
 
 
-def _diff_lines(diff: dict) -> list[ChangeLine]:
+def diff_lines(diff: dict) -> list[ChangeLine]:
     return [
         ChangeLine(path, value_label(change.get("from")), value_label(change.get("to")))
         for path, change in sorted(diff.items())
@@ -112,7 +112,7 @@ def _row(entry: AuditEntry) -> HistoryRow:
         how = f"rolled back to v{data['restored_version']}"
     url = reverse(PAGES[key]) if key in PAGES else ""
     return HistoryRow(entry, kind.label if kind else key, how, data.get("version"),
-                      data.get("note", ""), _diff_lines(data.get("diff") or {}), url)  # fmt: skip
+                      data.get("note", ""), diff_lines(data.get("diff") or {}), url)  # fmt: skip
 
 
 def settings_history_rows(entries) -> list[HistoryRow]:

@@ -31,7 +31,7 @@ from dunning.config_versions import (
     config_rollback,
     config_update,
 )
-from dunning.models import ConfigVersion
+from dunning.models import AuditEntry, ConfigVersion
 from dunning.paging import page_of
 from dunning.role_assignments import (
     CHANGE_PERMISSION as CHANGE_ROLES,
@@ -47,6 +47,7 @@ from dunning.roles import ROLE_PERMISSIONS
 from dunning.settings_forms import ChannelSettingsForm, HistoryFilterForm, PersonForm
 from dunning.settings_history import (
     change_lines,
+    diff_lines,
     settings_history_entries,
     settings_history_rows,
 )
@@ -61,9 +62,23 @@ def _with_vary(response: HttpResponse) -> HttpResponse:
 
 
 def _versions(kind: ConfigKind) -> list[dict]:
+    """Each version with the diff recorded when it was saved (the first: from the defaults)."""
+    rows = config_history(kind=kind, limit=VERSIONS_SHOWN)
+    recorded = dict(
+        AuditEntry.objects.filter(
+            object_type=ConfigVersion._meta.label_lower,
+            object_id__in=[str(row.version.pk) for row in rows],
+        ).values_list("object_id", "data__diff")
+    )
     return [
-        {"version": row.version, "first": row.first, "changes": change_lines(row.changes)}
-        for row in config_history(kind=kind, limit=VERSIONS_SHOWN)
+        {
+            "version": row.version,
+            "first": False,
+            "changes": diff_lines(recorded[str(row.version.pk)])
+            if str(row.version.pk) in recorded
+            else change_lines(row.changes),
+        }
+        for row in rows
     ]
 
 
