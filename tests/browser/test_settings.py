@@ -63,3 +63,23 @@ def test_manager_reads_the_channel_settings_without_a_save_button(
     expect(page.locator("input[name=quiet_hours]")).to_be_disabled()
     assert page.locator("text=Save as a new version").count() == 0
     assert page.locator('nav.mainnav a:text-is("People")').count() == 0
+
+
+def test_admin_makes_an_agent_a_manager_on_the_people_page(
+    page, live_server, log_in, admin_user, agent, screenshot
+):
+    log_in("ada.admin")
+
+    open_from_nav(page, "People")
+    page.locator("table.people tr", has_text="alice.agent").locator("text=Change").click()
+    page.check("input[name=roles][value='collections manager']")
+    page.uncheck("input[name=roles][value='collections agent']")
+    page.fill("input[name=note]", "covers the desk while Mona is away")
+    page.click("text=Save as a new version")
+
+    expect(page.locator(".messages")).to_contain_text("Saved as version 1")
+    expect(page.locator("table.people tr", has_text="alice.agent")).to_contain_text(
+        "collections manager"
+    )
+    screenshot("people-saved")
+    assert set(agent.groups.values_list("name", flat=True)) == {"collections manager"}
