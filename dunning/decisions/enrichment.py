@@ -28,7 +28,6 @@ from dunning.decisions.recovery_data import failure_features
 from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
 from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
-from dunning.offline.reminders import offline_schedule_current
 from dunning.models import (
     Action,
     ActionKind,
@@ -37,6 +36,7 @@ from dunning.models import (
     PaymentSource,
     Transaction,
 )
+from dunning.offline.reminders import offline_schedule_current
 from dunning.signals.providers import signals_merged
 
 logger = logging.getLogger("dunwell.decisions")

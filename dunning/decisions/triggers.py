@@ -90,9 +90,11 @@ def event_decides(event: ChargebeeEvent) -> bool:
 def _offline_due_invoices(content: dict) -> list[str]:
     """The event's invoice if it is due and its customer pays offline (read from Chargebee
     through the SDK when the mirror knows the customer only by id)."""
-    invoice = Invoice.objects.select_related("customer").filter(
-        cb_id=(content.get("invoice") or {}).get("id"), resource_version__gt=0
-    ).first()
+    invoice = (
+        Invoice.objects.select_related("customer")
+        .filter(cb_id=(content.get("invoice") or {}).get("id"), resource_version__gt=0)
+        .first()
+    )
     if invoice is None or invoice.status not in DUE_STATUSES:
         return []
     if invoice.customer.is_stub:
@@ -206,7 +208,9 @@ def decisions_for_open_invoices(*, at=None) -> int:
     invoices = (
         Invoice.objects.filter(status__in=DUE_STATUSES, resource_version__gt=0)
         # An offline payer's invoice never failed: any decision about it counts.
-        .annotate(last_failed=Coalesce(Subquery(last_failure), Value(EPOCH, output_field=DateTimeField())))
+        .annotate(
+            last_failed=Coalesce(Subquery(last_failure), Value(EPOCH, output_field=DateTimeField()))
+        )
         .annotate(
             decided=Exists(
                 Decision.objects.filter(

@@ -4,20 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dunning', '0016_config_versions'),
+        ("dunning", "0016_config_versions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='outboundmessage',
-            name='purpose',
-            field=models.CharField(choices=[('retry_scheduled', 'Payment failed, retry scheduled'), ('payment_method_update', 'Update the payment method'), ('authentication_needed', 'Authenticate the payment'), ('offline_reminder', 'Offline payment reminder'), ('final_notice', 'Final notice'), ('csat_survey', 'Satisfaction survey'), ('offline_due', 'Offline payer: invoice due'), ('offline_follow_up', 'Offline payer: first follow-up'), ('offline_second_follow_up', 'Offline payer: second follow-up'), ('offline_final_notice', 'Offline payer: final notice')], max_length=30),
+            model_name="outboundmessage",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("retry_scheduled", "Payment failed, retry scheduled"),
+                    ("payment_method_update", "Update the payment method"),
+                    ("authentication_needed", "Authenticate the payment"),
+                    ("offline_reminder", "Offline payment reminder"),
+                    ("final_notice", "Final notice"),
+                    ("csat_survey", "Satisfaction survey"),
+                    ("offline_due", "Offline payer: invoice due"),
+                    ("offline_follow_up", "Offline payer: first follow-up"),
+                    ("offline_second_follow_up", "Offline payer: second follow-up"),
+                    ("offline_final_notice", "Offline payer: final notice"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='prompttemplate',
-            name='purpose',
-            field=models.CharField(choices=[('retry_scheduled', 'Payment failed, retry scheduled'), ('payment_method_update', 'Update the payment method'), ('authentication_needed', 'Authenticate the payment'), ('offline_reminder', 'Offline payment reminder'), ('final_notice', 'Final notice'), ('csat_survey', 'Satisfaction survey'), ('offline_due', 'Offline payer: invoice due'), ('offline_follow_up', 'Offline payer: first follow-up'), ('offline_second_follow_up', 'Offline payer: second follow-up'), ('offline_final_notice', 'Offline payer: final notice')], max_length=30),
+            model_name="prompttemplate",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("retry_scheduled", "Payment failed, retry scheduled"),
+                    ("payment_method_update", "Update the payment method"),
+                    ("authentication_needed", "Authenticate the payment"),
+                    ("offline_reminder", "Offline payment reminder"),
+                    ("final_notice", "Final notice"),
+                    ("csat_survey", "Satisfaction survey"),
+                    ("offline_due", "Offline payer: invoice due"),
+                    ("offline_follow_up", "Offline payer: first follow-up"),
+                    ("offline_second_follow_up", "Offline payer: second follow-up"),
+                    ("offline_final_notice", "Offline payer: final notice"),
+                ],
+                max_length=30,
+            ),
         ),
     ]

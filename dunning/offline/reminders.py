@@ -60,9 +60,9 @@ def _problems(data: dict) -> list[str]:
         problems.append("channel must be email, sms or in_app")
     instructions = data.get("payment_instructions", "")
     if not isinstance(instructions, str) or len(instructions) > INSTRUCTIONS_MAX_CHARS:
-        problems.append(f"payment_instructions: text of at most {INSTRUCTIONS_MAX_CHARS} characters")
+        problems.append(f"payment_instructions: at most {INSTRUCTIONS_MAX_CHARS} characters")
     elif "{" in instructions or "}" in instructions or LINK.search(instructions):
-        problems.append("payment_instructions: no placeholders or links (the invoice link is added)")
+        problems.append("payment_instructions: no placeholders or links (the link is added)")
     elif MONEY.search(instructions) or OFFER.search(instructions):
         problems.append("payment_instructions: no amounts or offers (messages may not carry them)")
     return problems
