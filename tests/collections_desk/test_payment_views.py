@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def olga(offline_invoice, mode, teams):
+def olga(offline_invoice, mode, teams):  # noqa: F811
     """Olga's 299.00 USD invoice is due; in approve mode her reminders wait for a person,
     so her case is on the general team's queue."""
     mode("approve")
@@ -46,7 +46,12 @@ def form(invoice: dict, amount: str, request_id: str = "form-1") -> dict:
 
 
 def test_agent_records_a_payment_once_even_when_the_form_is_submitted_twice(
-    client, olga, agent, sandbox, work, django_capture_on_commit_callbacks
+    client,
+    olga,
+    agent,
+    sandbox,
+    work,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     case, invoice = olga
     client.force_login(agent)
@@ -70,7 +75,12 @@ def test_agent_records_a_payment_once_even_when_the_form_is_submitted_twice(
 
 
 def test_a_part_payment_leaves_the_invoice_due_and_the_reminders_going(
-    client, olga, agent, sandbox, work, django_capture_on_commit_callbacks
+    client,
+    olga,
+    agent,
+    sandbox,
+    work,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     case, invoice = olga
     client.force_login(agent)
@@ -87,7 +97,9 @@ def test_a_part_payment_leaves_the_invoice_due_and_the_reminders_going(
 
 
 def test_a_payment_the_finance_team_records_in_chargebee_resolves_the_case_at_once(
-    olga, sandbox, deliver
+    olga,
+    sandbox,
+    deliver,  # noqa: F811
 ):
     case, invoice = olga
 

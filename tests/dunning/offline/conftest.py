@@ -38,7 +38,7 @@ def mode(admin_user):
 
 
 @pytest.fixture
-def offline_invoice(wall_clock, deliver):
+def offline_invoice(wall_clock, deliver):  # noqa: F811
     """Olga pays by bank transfer; her renewal invoice is due today. Dunwell hears of it
     only through the invoice_generated webhook (the customer is read through the SDK)."""
 
