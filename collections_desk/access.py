@@ -16,7 +16,7 @@ from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
 from collections_desk.models import OPEN_STATES, Case, Team
-from dunning.models import Action
+from dunning.models import Action, Invoice
 
 VIEW_CASES = "collections_desk.view_case"
 WORK_ALL = "collections_desk.work_all_cases"
@@ -86,6 +86,21 @@ def user_may_work_action(*, user, action: Action) -> tuple[bool, str]:
     if not user_may_work_team(user=user, team=case.team):
         return False, "this case belongs to another team"
     return True, ""
+
+
+def invoice_check_reach(*, user, invoice: Invoice) -> None:
+    """404 unless ``user`` may work the customer's case (open, else latest; none: anyone
+    who may ask for actions, as the request then opens one and the team rules apply)."""
+    if user_works_all_cases(user):
+        return
+    case = (
+        Case.objects.filter(customer_id=invoice.customer_id)
+        .order_by(F("resolved_at").asc(nulls_first=True), "-opened_at")
+        .select_related("team")
+        .first()
+    )
+    if case is not None and not user_may_work_team(user=user, team=case.team):
+        raise Http404("No such invoice.")
 
 
 def actions_visible_to(user) -> QuerySet[Action]:

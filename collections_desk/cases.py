@@ -3,8 +3,9 @@
 A decision outside shadow mode that escalates, or that leaves an action waiting for a
 person, opens the customer's case (or updates their open one). The case gathers every
 unpaid invoice of the customer, takes its scores from the latest decision, and is resolved
-when none of its invoices is unpaid any more (at the next decision about the customer, or
-by ``cases_refresh``, every few minutes).
+when none of its invoices is unpaid any more (as soon as a payment is known, through
+``dunning.offline.settle``; at the next decision about the customer; or by
+``cases_refresh``, every few minutes).
 """
 
 from __future__ import annotations
@@ -146,6 +147,17 @@ def cases_refresh(*, now: datetime | None = None) -> dict[str, int]:
     )
     ranked = cases_priority_refresh(cases=Case.objects.filter(state__in=OPEN_STATES), now=now)
     return {"resolved": resolved, "ranked": ranked}
+
+
+def cases_refresh_for_customer(*, customer_id: str, now: datetime | None = None) -> bool:
+    """Bring the customer's open case up to date now (after a payment); True if it resolved."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _open_case(customer_id=customer_id, lock=True)
+        if case is None:
+            return False
+        _case_refresh(case=case, now=now)
+    return case.state == CaseState.RESOLVED
 
 
 def _require_work(*, user, case: Case) -> None:

@@ -22,6 +22,9 @@ class QueueFilterForm(forms.Form):
                                 choices=[("", "All")] + [(s, s) for s in SEGMENTS])  # fmt: skip
     state = forms.ChoiceField(required=False,
                               choices=[("", "Any open state"), *CaseState.choices])  # fmt: skip
+    # Offline payers (auto_collection off): reminders instead of retries.
+    collection = forms.ChoiceField(required=False, label="Collection", choices=[
+        ("", "Any"), ("offline", "Offline payers"), ("automatic", "Card / automatic")])  # fmt: skip
 
     def __init__(self, *args, teams, assignees: list[str], **kwargs):
         super().__init__(*args, **kwargs)

@@ -51,6 +51,10 @@ def queue_cases(*, user, filters: dict) -> QuerySet[Case]:
     for field in ("segment", "decline_category"):
         if filters.get(field):
             cases = cases.filter(**{field: filters[field]})
+    if filters.get("collection") == "offline":
+        cases = cases.filter(customer__auto_collection="off")
+    elif filters.get("collection") == "automatic":
+        cases = cases.exclude(customer__auto_collection="off")
     return cases.order_by("-priority", "id")
 
 

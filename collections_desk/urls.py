@@ -1,6 +1,6 @@
 from django.urls import path
 
-from collections_desk import inbox_views, survey_views, views
+from collections_desk import inbox_views, payment_views, survey_views, views
 
 app_name = "collections_desk"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("cases/<int:pk>/assign/", views.case_assign_view, name="case_assign"),
     path("cases/<int:pk>/notes/", views.case_note_view, name="case_note"),
     path("cases/<int:pk>/escalate/", views.case_escalate_view, name="case_escalate"),
+    path(
+        "cases/<int:pk>/record-payment/",
+        payment_views.case_record_payment_view,
+        name="case_record_payment",
+    ),
     # Public: the customer's satisfaction survey (a signed, single-use link; no login).
     path("survey/<str:token>/", survey_views.csat_answer, name="csat_answer"),
     path("approvals/", inbox_views.inbox, name="inbox"),

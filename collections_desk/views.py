@@ -29,6 +29,7 @@ from collections_desk.cases import CaseConflict, case_assign, case_claim, case_n
 from collections_desk.escalation import EscalationFailed, case_escalate
 from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFilterForm
 from collections_desk.models import Case, Team
+from collections_desk.payment_views import record_payment_form
 from dunning.paging import page_of
 from dunning.roles import Role
 
@@ -141,6 +142,8 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
         "people": _desk_people(),
         "now": now,
         "due_soon": now + timedelta(hours=24),
+        "record_form": record_payment_form(case=case, user=request.user),
+        "offline": case.customer.auto_collection == "off",
         **extra,
     }
 

@@ -8,6 +8,7 @@ success redirects back to the invoice and a refusal shows the section on its own
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 
 from django import forms
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from collections_desk.access import invoice_check_reach
 from dunning.execution.end_of_dunning import end_of_dunning_propose
 from dunning.execution.executor import OPEN_STATUSES
 from dunning.execution.final_actions import (
@@ -93,16 +95,20 @@ class RecordPaymentForm(_InvoiceForm):
     paid_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(label="Method", choices=list(OFFLINE_METHODS.items()))
     reference = forms.CharField(label="Reference", max_length=100, required=False)
+    # A fresh token per form shown: submitting the same form twice records one payment.
+    request_id = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         super().__init__(*args, invoice=invoice, **kwargs)
         self.fields["paid_on"].initial = timezone.now().date()
+        self.fields["request_id"].initial = secrets.token_urlsafe(16)
 
     def submit(self, user):
         data = self.cleaned_data
         outcome = manual_record_payment(
             invoice=self.invoice, user=user, amount=_minor_units(data["amount"]),
             paid_on=data["paid_on"], method=data["method"], reference=data["reference"],
+            request_id=data.get("request_id") or "",
         )  # fmt: skip
         return [outcome]
 
@@ -158,6 +164,7 @@ def manual_collection_context(request: HttpRequest, invoice: Invoice, bound=None
 @permission_required(REQUEST_PERMISSION, raise_exception=True)
 def invoice_collect(request: HttpRequest, cb_id: str, what: str) -> HttpResponse:
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), cb_id=cb_id)
+    invoice_check_reach(user=request.user, invoice=invoice)  # another team's: 404
     if what not in FORMS:
         raise Http404("No such request.")
     form = FORMS[what](request.POST, invoice=invoice)

@@ -116,6 +116,12 @@ NAVIGATION = (
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),
+    NavItem(
+        "Offline reminders",
+        "dunning:offline_reminders",
+        "dunning.view_guardrailpolicy",
+        "Automation",
+    ),
     NavItem("Event log", "dunning:event_list", "dunning.view_chargebeeevent", "System"),
     NavItem("Audit trail", "dunning:audit_list", "dunning.view_auditentry", "System"),
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent", "System"),

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from dunning import channel_views, decision_views, execution_views, settings_views, views
+from dunning import (
+    channel_views,
+    decision_views,
+    execution_views,
+    offline_views,
+    settings_views,
+    views,
+)
 
 app_name = "dunning"
 
@@ -17,6 +24,12 @@ urlpatterns = [
         name="guardrails_rollback",
     ),
     path("decisions/", decision_views.decision_list, name="decision_list"),
+    path("offline-reminders/", offline_views.offline_reminders, name="offline_reminders"),
+    path(
+        "offline-reminders/<int:version>/rollback/",
+        offline_views.offline_reminders_rollback,
+        name="offline_reminders_rollback",
+    ),
     path("outbox/", channel_views.outbox, name="outbox"),
     path("prompts/", channel_views.prompt_templates, name="prompt_templates"),
     path("settings/channels/", settings_views.channel_settings, name="channel_settings"),

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from sandbox.offline import offline_routes
 from sandbox.server import SandboxServer
 from sandbox.simulator.delivery import DisorderlyDelivery
 from sandbox.simulator.run import LiveRunner, outcome_summary, simulate_history
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         "GET", "/__sandbox/status", lambda params: {**status, "events": len(server.sandbox.events)}
     )
     server.add_route("POST", "/__sandbox/live", start_live)
+    offline_routes(server)
     server.start()
     end = time.time()
     simulator_box["simulator"] = simulator = simulate_history(

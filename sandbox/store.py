@@ -369,7 +369,10 @@ class Sandbox:
             return item["item_price_id"], item["unit_price"]
         return subscription["plan_id"], subscription["plan_unit_price"]
 
-    def create_invoice(self, *, subscription_id: str, source: str = "scheduled_job") -> dict:
+    def create_invoice(self, *, subscription_id: str, source: str = "scheduled_job",
+                       status: str = "posted", net_term_days: int = 0) -> dict:  # fmt: skip
+        """A renewal invoice. Offline payers' (``sandbox.offline``) is ``payment_due`` at once,
+        due ``net_term_days`` later: Chargebee never charges it."""
         with self.lock:
             subscription = self.get(self.subscriptions, subscription_id, "subscription")
             plan_id, price = self._plan_price(subscription)
@@ -380,11 +383,11 @@ class Sandbox:
                     "customer_id": subscription["customer_id"],
                     "subscription_id": subscription_id,
                     "recurring": True,
-                    "status": "posted",
+                    "status": status,
                     "price_type": "tax_exclusive",
                     "date": now,
-                    "due_date": now,
-                    "net_term_days": 0,
+                    "due_date": now + net_term_days * 86400,
+                    "net_term_days": net_term_days,
                     "exchange_rate": 1.0,
                     "total": price,
                     "sub_total": price,

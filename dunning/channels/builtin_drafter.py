@@ -66,6 +66,23 @@ SUBJECTS = {
         "How did we do with your {plan} billing?",
         "One quick question about your recent payment",
     ),
+    # Offline payers: the tone rises politely from a heads-up to a final notice.
+    "offline_due": (
+        "Your {plan} invoice is due today",
+        "Invoice for your {plan} subscription: payment due",
+    ),
+    "offline_follow_up": (
+        "Friendly reminder: your {plan} invoice is now overdue",
+        "Has your {plan} payment crossed in the post?",
+    ),
+    "offline_second_follow_up": (
+        "Second reminder: your {plan} invoice is still unpaid",
+        "Please arrange payment of your overdue {plan} invoice",
+    ),
+    "offline_final_notice": (
+        "Final notice: your {plan} invoice is overdue",
+        "Final notice before we act on your unpaid {plan} invoice",
+    ),
 }
 REMINDER_SUBJECTS = (
     "Reminder: your payment details still need updating",
@@ -105,6 +122,28 @@ WHAT_HAPPENED = {
         "Everything is sorted with your {plan} payment. Thanks for your patience while we "
         "worked on it.",
     ),
+    "offline_due": (
+        "The invoice for your {plan} subscription, {amount}, is due for payment today.",
+        "Your {plan} invoice of {amount} is due today.",
+    ),
+    "offline_follow_up": (
+        "We haven't yet received the {amount} payment for your {plan} invoice, which was due "
+        "a week ago. It may simply have crossed with this message.",
+        "Our records show the {amount} invoice for your {plan} subscription as unpaid one "
+        "week after its due date.",
+    ),
+    "offline_second_follow_up": (
+        "The {amount} invoice for your {plan} subscription is now two weeks overdue, and we "
+        "still have no record of the payment.",
+        "Despite our earlier reminders, the {amount} invoice for your {plan} subscription "
+        "remains unpaid two weeks after its due date.",
+    ),
+    "offline_final_notice": (
+        "This is our final notice about the {amount} invoice for your {plan} subscription, "
+        "which remains unpaid after several reminders.",
+        "The {amount} invoice for your {plan} subscription is still unpaid, and this is the "
+        "last reminder we will send.",
+    ),
 }
 REMINDER_OPENING = (
     "A quick reminder: the {amount} payment for your {plan} subscription is still "
@@ -136,6 +175,19 @@ WHAT_NEXT = {
     "csat_survey": (
         "We'd like to know how the billing issue was handled, so we can do better next time.",
     ),
+    "offline_due": ("{instructions} If you've already sent it, thank you.",),
+    "offline_follow_up": (
+        "{instructions} If you've paid in the last few days, thank you, and please ignore "
+        "this reminder.",
+    ),
+    "offline_second_follow_up": (
+        "Please arrange the payment this week. {instructions} If something is holding it up, "
+        "reply and tell us: we are happy to help.",
+    ),
+    "offline_final_notice": (
+        "{next_step} Please pay now to avoid this. {instructions} If you have already paid, "
+        "reply with the payment date and reference so we can match it.",
+    ),
 }
 
 CALL_TO_ACTION = {
@@ -145,6 +197,10 @@ CALL_TO_ACTION = {
     "offline_reminder": "You can pay it online here: {pay_link}",
     "final_notice": "Pay now or update your payment details here: {pay_link}",
     "csat_survey": "One question, one click: {survey_link}",
+    "offline_due": "Your invoice, with the option to pay online: {pay_link}",
+    "offline_follow_up": "Your invoice, with the option to pay online: {pay_link}",
+    "offline_second_follow_up": "View and pay the invoice here: {pay_link}",
+    "offline_final_notice": "View and pay the invoice now: {pay_link}",
 }
 
 # Short texts, fullest first, each with the link sentence it ends with when the action has
@@ -182,6 +238,26 @@ SHORT = {
         ("Hi {first_name}, your {plan} billing is sorted. How did we do? Rate us 1-5:",
          " {survey_link}"),
         ("Rate your billing support:", " {survey_link}"),
+    ),
+    "offline_due": (
+        ("Hi {first_name}, your {plan} invoice of {amount} is due today.",
+         " Invoice and payment options: {pay_link}"),
+        ("Invoice of {amount} due today.", " {pay_link}"),
+    ),
+    "offline_follow_up": (
+        ("Hi {first_name}, a friendly reminder: your {plan} invoice of {amount} is a week "
+         "overdue.", " Invoice: {pay_link}"),
+        ("Reminder: {amount} invoice overdue.", " {pay_link}"),
+    ),
+    "offline_second_follow_up": (
+        ("{first_name}, your {plan} invoice of {amount} is two weeks overdue. Please arrange "
+         "payment.", " Invoice: {pay_link}"),
+        ("Second reminder: {amount} overdue.", " {pay_link}"),
+    ),
+    "offline_final_notice": (
+        ("{first_name}, final notice: your {plan} invoice of {amount} is unpaid.",
+         " Pay now: {pay_link}"),
+        ("Final notice: {amount} unpaid.", " {pay_link}"),
     ),
 }  # fmt: skip
 NO_LINK = " Reply to this message if you need help."
@@ -245,6 +321,8 @@ def _fill(text: str, brief: DraftBrief) -> str:
     reason = brief.decline_reason or "the payment didn't go through"
     text = (
         text.replace("{plan}", brief.plan)
+        .replace("{instructions}", brief.payment_instructions)
+        .replace("{next_step}", brief.next_step)
         .replace("{reason}", reason)
         .replace("{short_reason}", _short_reason(reason))
     )

@@ -32,6 +32,7 @@ from dunning.models import (
     Transaction,
 )
 from dunning.money import amount_text
+from dunning.offline.reminders import offline_payment_instructions
 
 MESSAGE_KINDS = (ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK, ActionKind.AUTHENTICATION_LINK)
 TEMPLATE_PURPOSES = {
@@ -45,7 +46,16 @@ TEMPLATE_PURPOSES = {
     "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
     # After a case resolved (collections_desk/csat.py): the invoice is paid, no pay link.
     "csat_survey": Purpose.CSAT_SURVEY,
+    # An offline payer's reminder sequence (dunning/offline/reminders.py).
+    "offline_due": Purpose.OFFLINE_DUE,
+    "offline_follow_up": Purpose.OFFLINE_FOLLOW_UP,
+    "offline_second_follow_up": Purpose.OFFLINE_SECOND_FOLLOW_UP,
+    "offline_final_notice": Purpose.OFFLINE_FINAL_NOTICE,
 }
+OFFLINE_PURPOSES = frozenset(
+    {Purpose.OFFLINE_DUE, Purpose.OFFLINE_FOLLOW_UP, Purpose.OFFLINE_SECOND_FOLLOW_UP,
+     Purpose.OFFLINE_FINAL_NOTICE}
+)  # fmt: skip
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
 TICKET_CHARS = 600
@@ -179,7 +189,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         segment=action.decision.segment,
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
         decline_reason=""
-        if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY)
+        if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY) or purpose in OFFLINE_PURPOSES
         else decline_in_plain_words(failed),
         tenure_months=_tenure_months(customer),
         reminder=bool(action.params.get("reminder")),
@@ -188,6 +198,8 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         required=required,
         filled_lengths={name: len(values[name]) for name in PLACEHOLDERS},
         variant=zlib.crc32(str(action.pk).encode()),
+        payment_instructions=offline_payment_instructions() if purpose in OFFLINE_PURPOSES else "",
+        next_step=str(action.params.get("next_step") or "")[:300],
     )
     return Case(customer, invoice, purpose, channel, recipient, zone, retry_at, brief, values)
 

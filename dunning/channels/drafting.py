@@ -37,6 +37,10 @@ class DraftBrief:
     required: tuple[str, ...] = ()  # placeholders the text must contain
     filled_lengths: dict[str, int] = field(default_factory=dict)  # lengths only, never values
     variant: int = 0  # picks among phrasings so customers do not all get the same words
+    # Offline payers: how to pay outside Chargebee (the site's own words, no account
+    # numbers needed here) and, in a final notice, what happens if it stays unpaid.
+    payment_instructions: str = ""
+    next_step: str = ""
 
 
 @dataclass(frozen=True)

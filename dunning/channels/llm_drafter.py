@@ -114,6 +114,10 @@ def prompt_messages(brief: DraftBrief, prompt: ActivePrompt) -> list[dict]:
         context.append("this is a reminder: an earlier message got no response")
     if brief.purpose == Purpose.RETRY_SCHEDULED:
         context.append("the payment will be retried automatically on {retry_date}")
+    if brief.payment_instructions:
+        context.append(f"how the customer pays offline: {brief.payment_instructions}")
+    if brief.next_step:
+        context.append(f"what happens if it stays unpaid: {brief.next_step}")
     system = Template(prompt.text).safe_substitute(
         purpose=Purpose(brief.purpose).label,
         channel=f"{Channel(brief.channel).label} (at most {LENGTH_LIMITS[brief.channel]} "

@@ -284,12 +284,15 @@ def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: s
 
 
 def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = (),
-                           keep_manual: bool = False) -> int:  # fmt: skip
+                           keep_manual: bool = False,
+                           keep_offline_steps: bool = False) -> int:  # fmt: skip
     """Cancel what is still waiting on an invoice (paid meanwhile, or superseded).
 
     Shadow-mode proposals stay as they are: they were never going to run, and the shadow
     comparison needs them. ``keep_manual``: what a person asked for is not superseded by
-    Dunwell's next decision. Claimed actions are left to the executor.
+    Dunwell's next decision. ``keep_offline_steps``: an offline payer's reminder sequence
+    is planned once (a newer decision adds only the steps missing), so it is not superseded;
+    a payment cancels it. Claimed actions are left to the executor.
     """
     cancelled = 0
     pending = (
@@ -299,6 +302,8 @@ def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = 
     )
     if keep_manual:
         pending = pending.exclude(decision__trigger="manual")
+    if keep_offline_steps:
+        pending = pending.exclude(params__has_key="offline_step")
     # A claimed action is being run (or its worker died after calling Chargebee): the
     # executor finishes it and records truthfully what Chargebee did.
     pending = pending.filter(claimed_at__isnull=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dunning.decisions.network_rules import Decline
+from dunning.offline.reminders import OfflineSchedule
 
 
 @dataclass(frozen=True)
@@ -63,3 +64,8 @@ class DecisionContext:
     # A cancellation of this invoice's subscription already waits for a person (proposed for
     # another of the customer's invoices): one subscription is cancelled once.
     cancellation_pending: bool = False
+    # Offline payers (``auto_collection`` off): the invoice's due date, the reminder steps
+    # already taken on it as (step, mode) pairs, and the schedule in force.
+    due_at: datetime | None = None
+    offline_steps_taken: tuple[tuple[str, str], ...] = ()
+    offline_schedule: OfflineSchedule = field(default_factory=OfflineSchedule)

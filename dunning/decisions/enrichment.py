@@ -36,6 +36,7 @@ from dunning.models import (
     PaymentSource,
     Transaction,
 )
+from dunning.offline.reminders import offline_schedule_current
 from dunning.signals.providers import signals_merged
 
 logger = logging.getLogger("dunwell.decisions")
@@ -62,6 +63,11 @@ COUNTRY_TIME_ZONES = {
 
 def time_zone_of(country: str) -> str:
     return COUNTRY_TIME_ZONES.get(country, "UTC")
+
+
+def invoice_pays_offline(invoice: Invoice) -> bool:
+    """Chargebee collects nothing automatically from this customer (``auto_collection`` off)."""
+    return (invoice.customer.auto_collection or "on") == "off"
 
 
 def invoice_open_at(invoice: Invoice, at: datetime) -> bool:
@@ -205,7 +211,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         currency=invoice.currency_code,
         amount_due=invoice.amount_due or invoice.total,
         invoice_open=invoice_open_at(invoice, at),
-        auto_collection=(customer.auto_collection or "on") != "off",
+        auto_collection=not invoice_pays_offline(invoice),
         decline=decline,
         first_failed_at=first.date if first else None,
         last_failed_at=last.date if last else None,
@@ -241,4 +247,21 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         )
         .exclude(invoice_id=invoice.cb_id)
         .exists(),
+        due_at=invoice.due_date or invoice.date,
+        offline_steps_taken=offline_steps_taken(invoice_id=invoice.cb_id),
+        offline_schedule=offline_schedule_current(),
+    )
+
+
+def offline_steps_taken(*, invoice_id: str) -> tuple[tuple[str, str], ...]:
+    """The offline reminder steps already proposed on the invoice (a cancelled one is not)."""
+    actions = (
+        Action.objects.filter(invoice_id=invoice_id, kind=ActionKind.MESSAGE)
+        .exclude(state=ActionState.CANCELLED)
+        .values_list("params", "mode")
+    )
+    return tuple(
+        (params["offline_step"], mode)
+        for params, mode in actions
+        if isinstance(params, dict) and params.get("offline_step")
     )

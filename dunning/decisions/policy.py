@@ -19,6 +19,7 @@ from dunning.decisions.retry_timing import RetryScorer, best_slot, chargebee_def
 from dunning.decisions.segments import segment_of
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
 from dunning.money import amount_text
+from dunning.offline.reminders import STEP_LABELS, final_notice_next_step, offline_steps_plan
 from dunning.signals.describe import signals_described
 
 GATEWAY_RECHECK = timedelta(hours=2)
@@ -293,21 +294,46 @@ class _Draft:
         self._add(ActionKind.KEEP_CHARGEBEE_SCHEDULE, self.context.at, self.sentence)
 
     def _offline_reminder(self) -> None:
+        """Offline payers get the reminder sequence (due, +7, +14, final), never a retry."""
         ctx = self.context
-        if self._may_contact():
-            self.sentence = "Offline payer: a payment reminder with the invoice, no card retry."
-            self._add(
-                ActionKind.MESSAGE,
-                ctx.at,
-                self.sentence,
-                channel="email",
-                params={"template": "offline_payment_reminder"},
-            )
-        else:
+        shadow = self.guardrails.mode_for(segment_of(ctx)) == AutomationMode.SHADOW
+        taken = frozenset(
+            step for step, mode in ctx.offline_steps_taken
+            if shadow or mode != AutomationMode.SHADOW
+        )  # fmt: skip
+        planned, skipped = offline_steps_plan(
+            due_at=ctx.due_at or ctx.at, at=ctx.at, schedule=ctx.offline_schedule, taken=taken
+        )
+        if skipped:
+            self.notes["offline_steps_skipped"] = skipped
+        if not planned:
+            self.sentence = "Offline payer: every reminder of the sequence is already planned."
+            return
+        if planned[0].at <= ctx.at and not self._may_contact():
             self.sentence = (
                 "Offline payer and the weekly contact limit is reached: a person follows up."
             )
+            self.notes["contact_limit_reached"] = True
             self._escalate("offline payer past the contact limit")
+            planned = planned[1:]
+        else:
+            steps = ", ".join(
+                f"{STEP_LABELS[p.step]} {local_label(p.at, ctx.time_zone)}" for p in planned
+            )
+            self.sentence = f"Offline payer: no card retry; reminders planned ({steps})."
+        next_step = final_notice_next_step(ctx)
+        for step in planned:
+            params = {"template": step.template, "offline_step": step.step}
+            if step.step == "final":
+                params["next_step"] = next_step
+            self._add(
+                ActionKind.MESSAGE,
+                step.at,
+                f"Offline payer: {STEP_LABELS[step.step]} for the invoice due "
+                f"{local_label(ctx.due_at or ctx.at, ctx.time_zone)}",
+                channel=ctx.offline_schedule.channel,
+                params=params,
+            )
 
     def _end_of_dunning(self, why: str) -> None:
         self.sentence = f"End of Dunwell's dunning: {why}; a person decides what happens next."
@@ -395,6 +421,18 @@ def _with_approval(
         )
     if action.kind in NO_APPROVAL_KINDS:
         return replace(action, needs_approval=False, risk="low", approval_reason="")
+    if action.params.get("offline_step") == "final":
+        # It announces what happens if the invoice stays unpaid: a person signs it off.
+        return replace(
+            action,
+            needs_approval=True,
+            risk="high",
+            approval_reason=(
+                f"segment {segment} is in shadow mode: logged, never run"
+                if mode == AutomationMode.SHADOW
+                else "a final notice announces the end of dunning: a manager approves it"
+            ),
+        )
     high = _high_risk_reason(draft)
     risk = "high" if high else "low"
     if mode == AutomationMode.SHADOW:

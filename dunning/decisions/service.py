@@ -13,7 +13,7 @@ from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_record
 from dunning.channels.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.actions import action_transition, actions_cancel_pending
-from dunning.decisions.enrichment import decision_context_build
+from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
 from dunning.decisions.guardrails import guardrails_active
 from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
 from dunning.decisions.scoring import active_scorers
@@ -82,6 +82,14 @@ def _snapshot(context) -> dict:
     return _jsonable(snapshot)
 
 
+def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
+    return {
+        step
+        for step, action_mode in offline_steps_taken(invoice_id=invoice.cb_id)
+        if mode == AutomationMode.SHADOW or action_mode != AutomationMode.SHADOW
+    }
+
+
 def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             features: dict) -> Decision:  # fmt: skip
     with transaction.atomic():
@@ -90,7 +98,13 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             reason="superseded by a newer decision",
             keep_kinds=(ActionKind.TAKE_OVER,),
             keep_manual=True,
+            keep_offline_steps=True,
         )
+        # Two decisions about one invoice at once (a duplicate or a second event) must not
+        # both plan the same reminder step: the invoice row serialises them, and the steps
+        # are read again under the lock.
+        Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
+        taken = _offline_steps_taken(invoice=invoice, mode=plan.mode)
         decision = Decision.objects.create(
             invoice=invoice, customer_id=invoice.customer_id, trigger=trigger,
             trigger_event=event, as_of=at, recovery_score=plan.recovery_score,
@@ -113,6 +127,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
         )  # fmt: skip
         channels = channel_settings_read()
         for proposed in plan.actions:
+            if proposed.params.get("offline_step") in taken:
+                continue
             # A channel switched off in the channel settings is never planned on.
             channel = proposed.channel and (
                 channel_choose(proposed.channel, current=channels) or proposed.channel

@@ -6,24 +6,28 @@ still in dunning after a backfill. A payment that arrives cancels what was waiti
 
 Decisions are enqueued after the event's commit; if that enqueue is lost (Redis down, a
 crash), ``decisions_relay`` finds processed trigger events without a decision.
+
+Offline payers (``auto_collection`` off) are never charged, so no payment fails: the
+invoice events that show their invoice due start the reminder sequence instead.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import DateTimeField, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from dunning.decisions.actions import actions_cancel_pending
-from dunning.decisions.enrichment import DUE_STATUSES
+from dunning.decisions.enrichment import DUE_STATUSES, invoice_pays_offline, mirror_fill_gaps
 from dunning.decisions.service import decision_make
 from dunning.models import ChargebeeEvent, Decision, EventState, Invoice, Transaction
 from dunning.models.events import ReceivedVia
+from dunning.offline.settle import invoice_payment_settle
 from dunning.queueing import get_queue
 
 logger = logging.getLogger("dunwell.decisions")
@@ -34,9 +38,15 @@ PAYMENT_METHOD_TYPES = frozenset(
     {"payment_source_added", "payment_source_updated", "card_added", "card_updated"}
 )
 PAYMENT_ARRIVED_TYPES = frozenset({"payment_succeeded"})
-DECIDING_TYPES = PAYMENT_FAILED_TYPES | PAYMENT_METHOD_TYPES | PAYMENT_ARRIVED_TYPES
+# An offline payer's invoice is never charged, so it never fails: it becomes due. These
+# events start (or, repeated, complete) its reminder sequence; card payers' are ignored.
+INVOICE_DUE_TYPES = frozenset({"invoice_generated", "invoice_updated", "payment_due_reminder"})
+DECIDING_TYPES = (
+    PAYMENT_FAILED_TYPES | PAYMENT_METHOD_TYPES | PAYMENT_ARRIVED_TYPES | INVOICE_DUE_TYPES
+)
 # An event this old arriving now is history (a very late delivery): nothing to decide.
 LIVE_WINDOW = timedelta(days=35)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RELAY_LOOKBACK = timedelta(days=2)
 RELAY_GRACE = timedelta(seconds=60)
 
@@ -63,12 +73,33 @@ def _customer_id(content: dict) -> str:
     return ""
 
 
+def _invoice_due_in(event: ChargebeeEvent) -> bool:
+    invoice = (event.payload.get("content") or {}).get("invoice")
+    return isinstance(invoice, dict) and invoice.get("status") in DUE_STATUSES
+
+
 def event_decides(event: ChargebeeEvent) -> bool:
     return (
         event.event_type in DECIDING_TYPES
         and event.received_via == ReceivedVia.WEBHOOK
         and event.occurred_at >= timezone.now() - LIVE_WINDOW
+        and (event.event_type not in INVOICE_DUE_TYPES or _invoice_due_in(event))
     )
+
+
+def _offline_due_invoices(content: dict) -> list[str]:
+    """The event's invoice if it is due and its customer pays offline (read from Chargebee
+    through the SDK when the mirror knows the customer only by id)."""
+    invoice = (
+        Invoice.objects.select_related("customer")
+        .filter(cb_id=(content.get("invoice") or {}).get("id"), resource_version__gt=0)
+        .first()
+    )
+    if invoice is None or invoice.status not in DUE_STATUSES:
+        return []
+    if invoice.customer.is_stub:
+        invoice = mirror_fill_gaps(invoice=invoice)
+    return [invoice.cb_id] if invoice_pays_offline(invoice) else []
 
 
 def decisions_for_event(*, event_pk: int) -> list[Decision]:
@@ -77,10 +108,14 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
         return []
     content = event.payload.get("content") or {}
     if event.event_type in PAYMENT_ARRIVED_TYPES:
+        # Paid in full: what was waiting is cancelled and the case resolves now. A partial
+        # payment leaves the invoice due and its plan (the reminder sequence) carries on.
         for invoice_id in _invoice_ids(content):
-            actions_cancel_pending(invoice_id=invoice_id, reason="the invoice was paid")
+            invoice_payment_settle(invoice_id=invoice_id)
         return []
-    if event.event_type in PAYMENT_FAILED_TYPES:
+    if event.event_type in INVOICE_DUE_TYPES:
+        targets = [(i, T.DUNNING_STARTED) for i in _offline_due_invoices(content)]
+    elif event.event_type in PAYMENT_FAILED_TYPES:
         targets = [(invoice_id, T.PAYMENT_FAILED) for invoice_id in _invoice_ids(content)]
     else:
         # Only invoices that had already failed: a card added before a failure changes nothing.
@@ -172,7 +207,10 @@ def decisions_for_open_invoices(*, at=None) -> int:
     )
     invoices = (
         Invoice.objects.filter(status__in=DUE_STATUSES, resource_version__gt=0)
-        .annotate(last_failed=Subquery(last_failure))
+        # An offline payer's invoice never failed: any decision about it counts.
+        .annotate(
+            last_failed=Coalesce(Subquery(last_failure), Value(EPOCH, output_field=DateTimeField()))
+        )
         .annotate(
             decided=Exists(
                 Decision.objects.filter(

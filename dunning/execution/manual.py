@@ -177,8 +177,32 @@ def manual_request_payment_method(*, invoice: Invoice, user) -> ManualOutcome:
 
 
 def manual_record_payment(*, invoice: Invoice, user, amount: int, paid_on: date, method: str,
-                          reference: str = "") -> ManualOutcome:  # fmt: skip
-    """Record money received outside Chargebee (a transfer, a cheque) against the invoice."""
+                          reference: str = "", request_id: str = "") -> ManualOutcome:  # fmt: skip
+    """Record money received outside Chargebee (a transfer, a cheque) against the invoice.
+
+    ``request_id`` (a random token the form carries) makes a double submit harmless: the
+    second POST finds the first one's action and records nothing more, so Chargebee's
+    ``record_payment`` is called once.
+    """
+    request_id = (request_id or "").strip()[:64]
+    if request_id:
+        with transaction.atomic():
+            # The invoice row serialises two submits of one form arriving together.
+            Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
+            earlier = Action.objects.filter(
+                invoice=invoice, kind=ActionKind.RECORD_PAYMENT, params__request_id=request_id
+            ).first()
+            if earlier is not None:
+                return ManualOutcome(action=earlier)
+            return _record_payment(invoice=invoice, user=user, amount=amount, paid_on=paid_on,
+                                   method=method, reference=reference,
+                                   request_id=request_id)  # fmt: skip
+    return _record_payment(invoice=invoice, user=user, amount=amount, paid_on=paid_on,
+                           method=method, reference=reference, request_id="")  # fmt: skip
+
+
+def _record_payment(*, invoice: Invoice, user, amount: int, paid_on: date, method: str,
+                    reference: str, request_id: str) -> ManualOutcome:  # fmt: skip
     check_may_request(invoice=invoice, user=user)
     _amount_checked(invoice=invoice, amount=amount)
     if paid_on > timezone.now().date():
@@ -190,7 +214,8 @@ def manual_record_payment(*, invoice: Invoice, user, amount: int, paid_on: date,
     return manual_request_create(
         invoice=invoice, user=user, kind=ActionKind.RECORD_PAYMENT, amount=amount,
         params={"amount": amount, "paid_on": paid_on.isoformat(), "method": method,
-                "reference": reference.strip()},
+                "reference": reference.strip(),
+                **({"request_id": request_id} if request_id else {})},
         reasoning=f"{user.get_username()} recorded {money} received by "
         f"{OFFLINE_METHODS[method].lower()} on {paid_on:%Y-%m-%d}{ref}.",
     )  # fmt: skip

@@ -21,6 +21,7 @@ from dunning.decisions.enrichment import mirror_store
 from dunning.decisions.guardrails import guardrails_active
 from dunning.execution import chargebee_writes as cb
 from dunning.models import Action, ActionKind
+from dunning.offline.settle import invoice_payment_settle_on_commit
 
 DELIVERY_RETRY = timedelta(hours=1)  # a deferral that names no time
 DECLINED = "payment_processing_failed"
@@ -85,6 +86,7 @@ def retry(action: Action, sleep) -> dict:
         outcome = f"declined ({error})"
     else:
         _mirror(charged, "invoice", "transaction")
+        invoice_payment_settle_on_commit(invoice_id=action.invoice_id)
         txn, invoice = charged.get("transaction"), charged.get("invoice")
         result = {
             "charged": txn.get("status") == "success",
@@ -213,6 +215,7 @@ def record_payment(action: Action, sleep) -> dict:
         sleep=sleep,
     )  # fmt: skip
     _mirror(result, "invoice", "transaction")
+    invoice_payment_settle_on_commit(invoice_id=action.invoice_id)
     return {
         "transaction_id": result.get("transaction").get("id"),
         "invoice_status": result.get("invoice").get("status"),

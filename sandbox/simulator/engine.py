@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sandbox.simulator import parameters as p
+from sandbox.simulator.offline import OfflineBusiness
 from sandbox.simulator.outcomes import (
     draw_decline,
     first_attempt_fails,
@@ -103,6 +104,8 @@ class Simulator:
         self._queue: list[tuple[float, int, str, tuple]] = []
         self._seq = 0
         self._ticket_seq = 0
+        # Customers paying by transfer or cheque, with random numbers of their own.
+        self.offline = OfflineBusiness(self, seed=seed)
 
     # --- scheduling ------------------------------------------------------------------
     def schedule(self, at: float, kind: str, *args) -> None:
@@ -132,6 +135,7 @@ class Simulator:
         self.size = customers
         for _ in range(customers):
             self._add_customer(existing=True)
+        self.offline.populate(customers=customers)
         self.schedule(self.start, "month", self.start)
 
     def _on_month(self, month_start: float) -> None:
@@ -238,6 +242,9 @@ class Simulator:
             self.schedule(expires, "card_expired", sim.customer_id)
 
     # --- handlers ---------------------------------------------------------------------
+    def _on_offline(self, what: str, *args) -> None:
+        getattr(self.offline, what)(*args)
+
     def _on_signup(self) -> None:
         self._add_customer(existing=False)
 

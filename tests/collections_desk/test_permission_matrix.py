@@ -36,6 +36,7 @@ REQUESTS = [
     ("note", "post", "case_note", "case", {"text": "called"}, False, SAME_TEAM_ONLY),
     ("note partial", "post", "case_note", "case", {"text": "called"}, True, SAME_TEAM_ONLY),
     ("escalate", "post", "case_escalate", "case", {}, False, SAME_TEAM_ONLY),
+    ("record payment", "post", "case_record_payment", "case", "record", False, SAME_TEAM_ONLY),
     ("inbox", "get", "inbox", None, None, False, EVERY_ROLE),
     ("inbox partial", "get", "inbox", None, None, True, EVERY_ROLE),
     ("approve", "post", "action_approve", "action", "fingerprint", False, SAME_TEAM_ONLY),
@@ -63,6 +64,12 @@ def _data(kind, *, case, action, agent):
             "fingerprint": {"fingerprint": fingerprint},
             "edit": {"fingerprint": fingerprint, "text": "Hello", "channel": "email"},
             "bulk_approve": {"approve": [f"{action.pk}:{fingerprint}"]},
+            "record": {
+                "invoice": case.invoices.first().cb_id,
+                "amount": "1.00",
+                "paid_on": "2026-11-20",
+                "method": "check",
+            },
         }.get(kind, kind)
         if isinstance(kind, str)
         else kind

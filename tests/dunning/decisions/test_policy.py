@@ -181,7 +181,8 @@ def test_offline_payers_get_a_reminder_not_a_card_retry():
 
     plan = plan_decide(context=offline, guardrails=AUTO, scorers=TRAINED)
 
-    assert kinds(plan) == [ActionKind.MESSAGE]
+    assert kinds(plan) == [ActionKind.MESSAGE] * 4  # due, +7, +14, final notice
+    assert ActionKind.RETRY not in kinds(plan)
     assert "Offline payer" in plan.reasoning
 
 

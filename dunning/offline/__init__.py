@@ -1,0 +1,1 @@
+"""Offline dunning: customers who pay outside Chargebee (``auto_collection`` off)."""
