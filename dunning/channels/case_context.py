@@ -176,6 +176,7 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         purpose=purpose,
         channel=channel,
         segment=action.decision.segment,
+        tone=str(action.params.get("tone", "")),
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
         decline_reason=""
         if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY)
