@@ -113,5 +113,5 @@ def sequence_choose(*, invoice_id: str, context: DecisionContext, segment: str) 
             "variant": variant.key,
             "variant_label": variant.label,
             "control": variant.is_control,
-        },  # fmt: skip
+        },
     )

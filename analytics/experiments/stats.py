@@ -144,7 +144,7 @@ def verdict(*, arms: list[Arm], planned: int, alpha: float) -> Verdict:
                 tests[arm.key][1],
                 adjusted[arm.key],
                 adjusted[arm.key] < alpha,
-            )  # fmt: skip
+            )
         )
     better = [c for c in comparisons if c.significant and c.difference > 0]
     worse = [c for c in comparisons if c.significant and c.difference < 0]
