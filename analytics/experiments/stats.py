@@ -28,7 +28,8 @@ def wilson(successes: int, n: int, *, confidence: float = 0.95) -> tuple[float, 
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    return low, 1.0 if successes == n else min(1.0, centre + half)
 
 
 def two_proportion_test(s1: int, n1: int, s2: int, n2: int) -> tuple[float, float]:
