@@ -81,8 +81,10 @@ class VariantForm(forms.Form):
         params = {name: data[name] for name in ("channel", "tone", "timing", "offer") if data[name]}
         if data.get("delay_hours"):
             params["delay_hours"] = data["delay_hours"]
-        return VariantSpec(key=data["key"], label=data["label"], params=params,
-                           weight=data.get("weight") or 1, is_control=data["is_control"])  # fmt: skip
+        return VariantSpec(
+            key=data["key"], label=data["label"], params=params,
+            weight=data.get("weight") or 1, is_control=data["is_control"],
+        )  # fmt: skip
 
 
 class BaseVariantFormSet(forms.BaseFormSet):
