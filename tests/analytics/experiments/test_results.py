@@ -44,3 +44,13 @@ def test_the_verdict_reads_only_each_variants_first_planned_assignments(manager)
     again = experiment_results(experiment=experiment)
     assert again.verdict == first
     assert again.variants[1].failed == 1 + 3 * planned  # the table still shows everything
+
+
+def test_the_design_baseline_is_todays_recovery_within_the_window(manager):
+    from analytics.experiments.baseline import baseline_recovery_rate
+
+    experiment = running_experiment(manager)
+    outcomes(experiment, "control", recovered=3, failed=1, pending=2)  # pending: window open
+    outcome(experiment, "control", 99, recovered=True, paid_late=True)
+
+    assert baseline_recovery_rate(window_days=28) == pytest.approx(3 / 5)
