@@ -23,6 +23,7 @@ from analytics.experiment_forms import (
     PromoteForm,
     VariantFormSet,
 )
+from analytics.experiments.baseline import baseline_recovery_rate
 from analytics.experiments.results import experiment_results, results_figure
 from analytics.experiments.service import (
     PROMOTE_PERMISSION,
@@ -52,7 +53,11 @@ def _render(request: HttpRequest, template: str, context: dict, status: int = 20
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def experiment_list(request: HttpRequest) -> HttpResponse:
     can_run = request.user.has_perm(RUN_PERMISSION)
-    form, variants, status = ExperimentForm(), VariantFormSet(initial=VARIANT_INITIAL), 200
+    baseline = baseline_recovery_rate()
+    initial = {"baseline_rate": round(baseline * 100, 1)} if baseline else {}
+    form, variants, status = (
+        ExperimentForm(initial=initial), VariantFormSet(initial=VARIANT_INITIAL), 200
+    )  # fmt: skip
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
