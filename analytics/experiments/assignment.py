@@ -22,7 +22,7 @@ from dunning.decisions.context import DecisionContext
 from dunning.decisions.sequence import (
     SEQUENCE,
     SequenceParams,
-    sequence_current,
+    sequence_defaults,
     sequence_for_segment,
     sequence_merge,
 )
@@ -94,8 +94,8 @@ class SequenceChoice:
 
 def sequence_choose(*, invoice_id: str, context: DecisionContext, segment: str) -> SequenceChoice:
     """The sequence for this decision, and the experiment and variant if one applies."""
-    document = sequence_current()
     active = config_active(kind=SEQUENCE)
+    document = dict(active.data) if active else sequence_defaults()
     source = f"default sequence v{active.version}" if active else "default sequence (built in)"
     assignment = _experiment_for(invoice_id=invoice_id, context=context, segment=segment)
     if assignment is None:

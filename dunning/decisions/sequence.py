@@ -107,9 +107,12 @@ def sequence_merge(*, document: dict, overrides: dict, segment: str | None = Non
 
 
 def sequence_for_segment(*, document: dict, segment: str, source: str) -> SequenceParams:
+    # The drafters' own tone for the segment is left unsaid, so a default decision's actions
+    # are exactly what they were before the document existed.
+    tone = document["tone"].get(segment, "")
     return SequenceParams(
         channel=document["channel"],
-        tone=document["tone"].get(segment, ""),
+        tone="" if tone == DEFAULT_TONE.get(segment) else tone,
         timing=document["timing"],
         delay_hours=int(document["delay_hours"]),
         offer=document["offer"],

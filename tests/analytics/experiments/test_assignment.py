@@ -84,7 +84,7 @@ def test_a_variants_channel_tone_and_offer_shape_the_proposed_actions(manager):
 
     control_link = control.actions.filter(kind=ActionKind.PAYMENT_METHOD_LINK).first()
     variant_link = variant.actions.filter(kind=ActionKind.PAYMENT_METHOD_LINK).first()
-    assert (control_link.channel, control_link.params["tone"]) == ("email", "friendly")
+    assert (control_link.channel, control_link.params.get("tone")) == ("email", None)
     assert (variant_link.channel, variant_link.params["tone"]) == ("sms", "firm")
     assert not control.actions.filter(kind=ActionKind.OFFER).exists()
     offer = variant.actions.get(kind=ActionKind.OFFER)
@@ -122,3 +122,18 @@ def test_a_stopped_experiment_sends_its_invoices_back_to_the_default(manager):
 
     assert later.actions.filter(kind=ActionKind.PAYMENT_METHOD_LINK).first().channel == "email"
     assert Assignment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_admin_sees_the_experiment_and_variant_on_the_invoices_decision(client, admin_user,
+                                                                       manager):  # fmt: skip
+    from django.urls import reverse
+
+    experiment = running_experiment(manager)
+    [n] = invoice_numbers_in(experiment, "treatment")
+    decided_invoice(n, decline_code="43")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("dunning:invoice_decisions", args=[f"inv_{n}"]))
+
+    assert b"experiment sms first: treatment" in page.content

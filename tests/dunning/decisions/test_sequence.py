@@ -29,8 +29,8 @@ def test_the_defaults_are_todays_behaviour():
                           sequence=sequence_for_segment(document=sequence_defaults(),
                                                         segment="growth", source="default"))  # fmt: skip
     before = plan_decide(context=context(), guardrails=AUTO, scorers=TRAINED)
-    assert [(a.kind, a.channel, a.scheduled_for) for a in default.actions] == [
-        (a.kind, a.channel, a.scheduled_for) for a in before.actions
+    assert [(a.kind, a.channel, a.scheduled_for, a.params) for a in default.actions] == [
+        (a.kind, a.channel, a.scheduled_for, a.params) for a in before.actions
     ]
     assert sequence_problems(sequence_defaults()) == []
 
