@@ -36,8 +36,8 @@ from analytics.experiments.service import (
     experiment_stop,
 )
 from analytics.models import Experiment
-from dunning.config_versions import config_active
-from dunning.decisions.sequence import SEQUENCE, sequence_current
+from dunning.config_versions import config_active, config_changes, config_history
+from dunning.decisions.sequence import SEQUENCE, sequence_current, sequence_defaults
 
 VIEW_PERMISSION = "analytics.view_experiment"
 
@@ -89,8 +89,19 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
         "can_run": can_run,
         "sequence": sequence_current(),
         "sequence_version": active.version if active else None,
+        "sequence_history": _history(),
     }
     return _render(request, "analytics/experiments.html", context, status=status)
+
+
+def _history() -> list[dict]:
+    """The sequence's versions, the first one compared with the built-in defaults."""
+    return [
+        {"version": row.version,
+         "changes": config_changes(before=sequence_defaults(), after=row.version.data)
+         if row.first else row.changes}
+        for row in config_history(kind=SEQUENCE, limit=10)
+    ]  # fmt: skip
 
 
 @login_required

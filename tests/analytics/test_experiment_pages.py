@@ -97,6 +97,9 @@ def test_manager_starts_and_stops_but_an_admin_promotes(client, manager, admin_u
     promoted = client.post(step(experiment.pk, "promote"), {"variant": "treatment", "note": "x"})
     assert promoted.status_code == 302
     assert Experiment.objects.get(pk=experiment.pk).status == "promoted"
+    history = client.get(LIST).content.decode()
+    assert "variant treatment promoted" in history and "channel: email → sms" in history
+    assert "offer:" not in history  # unchanged settings are not listed
     assert client.post(step(experiment.pk, "explode")).status_code == 400
     assert client.post(step(experiment.pk, "promote"), {}).status_code == 400
 
