@@ -1,11 +1,18 @@
 from django.urls import path
 
-from analytics import dashboard_views
+from analytics import dashboard_views, experiment_views
 
 app_name = "analytics"
 
 urlpatterns = [
     path("recovery/", dashboard_views.recovery, name="recovery"),
     path("cohorts/", dashboard_views.cohorts, name="cohorts"),
+    path("experiments/", experiment_views.experiment_list, name="experiments"),
+    path("experiments/<int:pk>/", experiment_views.experiment_detail, name="experiment"),
+    path(
+        "experiments/<int:pk>/<slug:step>/",
+        experiment_views.experiment_step,
+        name="experiment_step",
+    ),
     path("plotly.css", dashboard_views.plotly_css, name="plotly_css"),
 ]

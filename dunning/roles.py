@@ -47,6 +47,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_prompttemplate",
         "analytics.view_dashboards",
         "dunning.view_channel_settings",
+        "analytics.view_experiment",
+        "analytics.run_experiment",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -70,6 +72,9 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_channel_settings",
         "dunning.change_roles",
         "dunning.view_configversion",
+        "analytics.view_experiment",
+        "analytics.run_experiment",
+        "analytics.change_dunning_sequence",
     ),
 }
 
@@ -113,6 +118,7 @@ NAVIGATION = (
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
+    NavItem("Experiments", "analytics:experiments", "analytics.view_experiment", "Analytics"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),

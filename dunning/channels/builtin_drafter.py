@@ -3,7 +3,8 @@
 Each purpose has a few phrasings of every part (subject, what happened, what happens next,
 what to do), picked by the brief's ``variant`` so a customer base does not all receive the
 same words. Self-serve customers get a friendly tone, growth and enterprise a more formal
-one; long-standing customers are thanked for it. SMS and in-app texts are tried from the
+one, unless the dunning sequence (dunning/decisions/sequence.py) names a tone;
+long-standing customers are thanked for it. SMS and in-app texts are tried from the
 fullest to the shortest and the first that fits the channel (with the real lengths of the
 values that will be filled in) is used.
 """
@@ -39,6 +40,15 @@ FORMAL = Tone(
         "reply to this email and we will arrange it."
     ),
 )
+FIRM = Tone(
+    greeting=("Dear {first_name},", "{first_name},"),
+    closing="Accounts team",
+    help_line=(
+        "Please settle this promptly to avoid any interruption. If something prevents you from "
+        "paying, reply to this email today."
+    ),
+)
+TONE_NAMES = {"friendly": FRIENDLY, "formal": FORMAL, "firm": FIRM}
 
 SUBJECTS = {
     "retry_scheduled": (
@@ -276,7 +286,7 @@ class BuiltinDrafter:
         return _fill(_pick(options, brief.variant), brief)
 
     def _email(self, brief: DraftBrief) -> str:
-        tone = FRIENDLY if brief.segment == "self_serve" else FORMAL
+        tone = TONE_NAMES.get(brief.tone) or (FRIENDLY if brief.segment == "self_serve" else FORMAL)
         opening = (
             REMINDER_OPENING
             if brief.reminder and brief.decline_reason
@@ -290,7 +300,7 @@ class BuiltinDrafter:
         if _has_link(brief):
             paragraphs.append(CALL_TO_ACTION[brief.purpose])
         if brief.purpose != "csat_survey" and (
-            thanks := _tenure_line(brief, formal=tone is FORMAL)
+            thanks := _tenure_line(brief, formal=tone is not FRIENDLY)
         ):
             paragraphs.append(thanks)
         paragraphs += [tone.help_line, tone.closing]

@@ -187,6 +187,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         purpose=purpose,
         channel=channel,
         segment=action.decision.segment,
+        tone=str(action.params.get("tone", "")),
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
         decline_reason=""
         if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY) or purpose in OFFLINE_PURPOSES

@@ -27,6 +27,7 @@ class DraftBrief:
     purpose: str  # a ``Purpose`` value
     channel: str  # email, sms, in_app
     segment: str  # self_serve, growth, enterprise
+    tone: str = ""  # friendly, formal, firm (the dunning sequence's); "" : by segment
     plan: str = ""  # "Pro (monthly)"
     decline_reason: str = ""  # plain words, e.g. "the card had insufficient funds"
     tenure_months: int = 0

@@ -30,6 +30,12 @@ TONES = {
     "growth": "professional and courteous, a little more formal",
     "enterprise": "formal and reassuring, as to a valued business account",
 }
+# The dunning sequence's tone, when it names one (dunning/decisions/sequence.py).
+SEQUENCE_TONES = {
+    "friendly": TONES["self_serve"],
+    "formal": TONES["growth"],
+    "firm": "firm and direct: the payment is overdue and must be settled promptly, still polite",
+}
 CODE_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 
 
@@ -122,7 +128,7 @@ def prompt_messages(brief: DraftBrief, prompt: ActivePrompt) -> list[dict]:
         purpose=Purpose(brief.purpose).label,
         channel=f"{Channel(brief.channel).label} (at most {LENGTH_LIMITS[brief.channel]} "
         "characters once filled in)",
-        tone=TONES.get(brief.segment, TONES["growth"]),
+        tone=SEQUENCE_TONES.get(brief.tone) or TONES.get(brief.segment, TONES["growth"]),
         context="; ".join(context),
         placeholders=", ".join("{" + p + "}" for p in PLACEHOLDERS),
         required=", ".join("{" + p + "}" for p in brief.required) or "nothing in particular",

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
-from dunning.decisions.retry_timing import RetryScorer, best_slot, chargebee_default_next
+from dunning.decisions.retry_timing import RetryScorer, Slot, best_slot, chargebee_default_next
 from dunning.decisions.segments import segment_of
+from dunning.decisions.sequence import OFFERS, SequenceParams
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
 from dunning.money import amount_text
 from dunning.offline.reminders import STEP_LABELS, final_notice_next_step, offline_steps_plan
@@ -98,15 +99,27 @@ def local_label(at: datetime, time_zone: str) -> str:
     return at.astimezone(ZoneInfo(time_zone)).strftime("%a %d %b %H:%M")
 
 
+CONTACT_KINDS = frozenset(
+    {ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK, ActionKind.AUTHENTICATION_LINK}
+)
+
+
 def plan_decide(
-    *, context: DecisionContext, guardrails: GuardrailSnapshot, scorers: Scorers
+    *,
+    context: DecisionContext,
+    guardrails: GuardrailSnapshot,
+    scorers: Scorers,
+    sequence: SequenceParams | None = None,
 ) -> Plan:
+    """``sequence``: the dunning sequence for this invoice (the settings document, or the
+    experiment variant it was assigned to); channel, tone, timing and offer come from it."""
+    sequence = sequence or SequenceParams()
     segment = segment_of(context)
     mode = guardrails.mode_for(segment)
     recovery = None
     if scorers.recovery is not None and context.recovery_features:
         recovery = float(scorers.recovery(context.recovery_features))
-    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery)
+    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery, sequence=sequence)
     draft.choose(scorers.retry)
     actions = [_with_approval(a, draft=draft, mode=mode, segment=segment) for a in draft.actions]
     return Plan(
@@ -125,6 +138,7 @@ def plan_decide(
             "mode": mode,
             "guardrail_version": guardrails.version,
             "signals": signals_described(context.signals),
+            "sequence": sequence.as_dict(),
         },
     )
 
@@ -134,6 +148,7 @@ class _Draft:
     context: DecisionContext
     guardrails: GuardrailSnapshot
     recovery: float | None
+    sequence: SequenceParams = field(default_factory=SequenceParams)
     fired: list[str] = field(default_factory=list)
     actions: list[ProposedAction] = field(default_factory=list)
     notes: dict = field(default_factory=dict)
@@ -153,6 +168,7 @@ class _Draft:
             self._keep_chargebee("no declined payment is known yet")
         else:
             self._after_decline(retry_scorer)
+        self._offer()
         self._route_to_humans()
 
     def _after_decline(self, retry_scorer: RetryScorer | None) -> None:
@@ -202,9 +218,12 @@ class _Draft:
         window_end = (ctx.first_failed_at or ctx.at) + timedelta(
             days=self.guardrails.dunning_window_days
         )
-        slot, top = best_slot(
-            context=ctx, earliest=earliest, window_end=window_end, scorer=retry_scorer
-        )
+        if self.sequence.timing == "fixed_delay":
+            slot, top = self._fixed_slot(earliest, window_end, retry_scorer)
+        else:
+            slot, top = best_slot(
+                context=ctx, earliest=earliest, window_end=window_end, scorer=retry_scorer
+            )
         self.notes["slots_considered"] = [
             {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
             for s in top
@@ -243,13 +262,38 @@ class _Draft:
                 ActionKind.MESSAGE,
                 ctx.at,
                 f"Tell the customer the payment failed and that we will try again {when}",
-                channel="email",
+                channel=self.sequence.channel,
                 params={
                     "template": "payment_failed_retry_scheduled",
                     "retry_at": slot.at.isoformat(),
                     "payment_method_link": True,
                 },
             )
+
+    def _fixed_slot(self, earliest: datetime, window_end: datetime,
+                    scorer: RetryScorer) -> tuple[Slot | None, list[Slot]]:  # fmt: skip
+        """The sequence's fixed delay after the decline, never before the rules allow."""
+        hours = self.sequence.delay_hours
+        at = max(
+            earliest, (self.context.last_failed_at or self.context.at) + timedelta(hours=hours)
+        )
+        if at > window_end:
+            return None, []
+        [probability] = scorer.slot_probabilities(context=self.context, slots=[at])
+        slot = Slot(at, float(probability), f"a fixed {hours} h after the decline (sequence)")
+        return slot, [slot]
+
+    def _offer(self) -> None:
+        """The sequence's offer, beside a customer contact; a person always approves it."""
+        name = self.sequence.offer
+        if name == "none" or not any(a.kind in CONTACT_KINDS for a in self.actions):
+            return
+        self._add(
+            ActionKind.OFFER,
+            self.context.at,
+            f"Proposed offer: {OFFERS.get(name, name).lower()} (needs approval)",
+            params={"offer": name},
+        )
 
     def _rules(self) -> RuleResult:
         ctx = self.context
@@ -266,13 +310,13 @@ class _Draft:
     def _ask_for_payment_method(self, kind: str, why: str) -> None:
         if self._may_contact():
             self.sentence = f"{why}; sending the customer a link to fix it."
-            self._add(kind, self.context.at, self.sentence, channel="email")
+            self._add(kind, self.context.at, self.sentence, channel=self.sequence.channel)
             if self._may_contact():
                 self._add(
                     kind,
                     self.context.at + LINK_REMINDER,
                     "Reminder with the same link, unless the card has changed by then",
-                    channel="email",
+                    channel=self.sequence.channel,
                     params={"reminder": True},
                 )
         else:
@@ -380,13 +424,16 @@ class _Draft:
         channel: str = "",
         params: dict | None = None,
     ) -> None:
+        params = dict(params or {})
+        if kind in CONTACT_KINDS and self.sequence.tone:
+            params["tone"] = self.sequence.tone
         self.actions.append(
             ProposedAction(
                 kind=kind,
                 scheduled_for=at,
                 reasoning=reasoning,
                 channel=channel,
-                params=params or {},
+                params=params,
             )
         )
 

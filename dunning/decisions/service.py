@@ -17,6 +17,7 @@ from dunning.decisions.enrichment import decision_context_build, offline_steps_t
 from dunning.decisions.guardrails import guardrails_active
 from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
 from dunning.decisions.scoring import active_scorers
+from dunning.decisions.segments import segment_of
 from dunning.models import (
     Action,
     ActionKind,
@@ -40,9 +41,18 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
             return existing
     context = decision_context_build(invoice=invoice, at=at, trigger=trigger)
     guardrails = guardrails_active()
+    # The dunning sequence (a settings document), or the variant of a running experiment
+    # this invoice's first failure was assigned to (analytics/experiments/assignment.py).
+    from analytics.experiments.assignment import sequence_choose
+
+    choice = sequence_choose(invoice_id=invoice.cb_id, context=context,
+                             segment=segment_of(context))  # fmt: skip
     plan = plan_decide(
-        context=context, guardrails=GuardrailSnapshot.of(guardrails), scorers=active_scorers()
-    )
+        context=context, guardrails=GuardrailSnapshot.of(guardrails), scorers=active_scorers(),
+        sequence=choice.params,
+    )  # fmt: skip
+    if choice.experiment is not None:
+        plan.explanation["experiment"] = choice.experiment
     try:
         return _record(invoice=invoice, trigger=trigger, at=at, event=event, plan=plan,
                        features=_snapshot(context))  # fmt: skip
@@ -123,6 +133,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                   "model_version": plan.model_version, "recovery_score": plan.recovery_score,
                   "retry_score": plan.retry_score, "segment": plan.segment, "mode": plan.mode,
                   "rules_fired": plan.rules_fired, "reasoning": plan.reasoning,
+                  "sequence": plan.explanation.get("sequence"),
+                  "experiment": plan.explanation.get("experiment"),
                   "inputs": features},
         )  # fmt: skip
         channels = channel_settings_read()

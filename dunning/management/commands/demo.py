@@ -116,8 +116,36 @@ class Command(BaseCommand):
             user=admin,
             note="demo rollout: self-serve runs low-risk actions, larger accounts need approval",
         )
+        self._experiment(manager=User.objects.get(username="manager"))
         decided = decisions_for_open_invoices()
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
+
+    def _experiment(self, *, manager: User) -> None:
+        """A running tone experiment: the live failures from now on are assigned to it (the
+        history was not run under its variants, so it starts with no results)."""
+        from analytics.experiments.baseline import baseline_recovery_rate
+        from analytics.experiments.service import (
+            VariantSpec,
+            experiment_create,
+            experiment_start,
+        )
+
+        baseline = baseline_recovery_rate() or 0.4
+        experiment = experiment_create(
+            user=manager, name="Friendly vs firm tone (self-serve)",
+            hypothesis="A firm, direct first email gets self-serve customers to fix their "
+            "card sooner than today's friendly one.",
+            segment="self_serve", baseline_rate=round(baseline, 3),
+            minimum_effect=0.1 if baseline < 0.85 else -0.1, alpha=0.05, power=0.8,
+            window_days=28,
+            variants=[VariantSpec("control", "Today's friendly tone", {}, is_control=True),
+                      VariantSpec("firm", "Firm tone", {"tone": "firm"})],
+        )  # fmt: skip
+        experiment_start(experiment=experiment, user=manager)
+        self.stdout.write(
+            f"  experiment {experiment.name!r} running: baseline {baseline:.0%}, "
+            f"{experiment.planned_per_variant} outcomes planned per variant"
+        )
 
     def _fresh_database(self) -> None:
         if connection.vendor == "sqlite":

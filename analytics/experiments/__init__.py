@@ -1,0 +1,1 @@
+"""Dunning-sequence experiments: design, assignment, analysis, promotion."""
