@@ -44,9 +44,11 @@ class Row:
     injected: str
     expected: str
     happened: str = ""
-    events_lost: int = 0
-    double_charges: int = 0
-    bad_input_5xx: int = 0
+    # The three counts that must be zero; None where the fault has nothing to count
+    # (no bad input sent, no charge possible), shown as "n/a".
+    events_lost: int | None = None
+    double_charges: int | None = None
+    bad_input_5xx: int | None = None
     behaved: bool = False  # the expected behaviour (beyond the three zeros) was observed
     seconds: float = 0.0
     skipped: str = ""  # why the scenario could not run here
@@ -54,7 +56,11 @@ class Row:
 
     @property
     def passed(self) -> bool:
-        return self.behaved and not (self.events_lost or self.double_charges or self.bad_input_5xx)
+        return self.behaved and not any(self.counts)
+
+    @property
+    def counts(self) -> tuple[int | None, int | None, int | None]:
+        return (self.events_lost, self.double_charges, self.bad_input_5xx)
 
 
 @dataclass

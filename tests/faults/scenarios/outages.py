@@ -21,6 +21,7 @@ from tests.faults.scenarios.core import (
     automation_on,
     claims_age,
     deliver_all,
+    double_charges,
     events_lost,
     failed_renewals,
     jobs_run,
@@ -84,6 +85,7 @@ def redis_down_at_ingest(env: Env) -> Row:
     ids = [i["id"] for i in invoices]
     decided = _decided(ids)
     row.events_lost = events_lost(e["id"] for e in events)
+    row.double_charges = double_charges(env.sandbox, ids)
     row.behaved = (
         set(statuses) == {200} and waiting == len(events) and relayed_while_down == 0
         and decided == count
@@ -150,6 +152,7 @@ def redis_down_during_processing(env: Env) -> Row:
         )
     )  # fmt: skip
     row.events_lost = events_lost(e["id"] for e in all_events)
+    row.double_charges = double_charges(env.sandbox, all_ids)
     row.behaved = (
         processed.count() == len(events) and decided_before == 0 and claimed
         and held.state == EventState.PROCESSED and held.attempts == 2
@@ -177,7 +180,7 @@ def database_down_at_ingest(env: Env) -> Row:
         "on redelivery",
     )
     automation_on()
-    _, events = failed_renewals(env.sandbox, count)
+    invoices, events = failed_renewals(env.sandbox, count)
     events = events[: count * 2]
     rejected_before = RejectedWebhook.objects.count()
     with database_down():
@@ -191,6 +194,7 @@ def database_down_at_ingest(env: Env) -> Row:
     redelivered = deliver_all(events)
     jobs_run()
     row.events_lost = events_lost(e["id"] for e in events)
+    row.double_charges = double_charges(env.sandbox, [i["id"] for i in invoices])
     row.behaved = (
         statuses == [503] * len(events) and with_reason == len(events) and half_stored == 0
         and set(redelivered) == {200}
