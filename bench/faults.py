@@ -6,7 +6,7 @@ storm larger than Chargebee's per-minute budget — against a throwaway test dat
 in-process Chargebee sandbox over HTTP and the configured Redis (the embedded one by
 default). Prints one row per fault: what was injected, what was expected, what happened,
 and the three counts that must be zero (events lost, double charges, 5xx answers to bad
-input). Writes the table as markdown to var/faults.md. Exits 1 if any row failed.
+input). Writes the table as markdown to var/faults-<database>.md. Exits 1 if any row failed.
 
     .venv/bin/python bench/faults.py [--quick] [--only duplicate,fuzz]
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/faults.py
@@ -97,7 +97,7 @@ def main() -> int:
     text = table(rows, where=where)
     print()
     print(text)
-    out = ROOT / "var" / "faults.md"
+    out = ROOT / "var" / f"faults-{connection.vendor}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text)
     print(f"written to {out.relative_to(ROOT)}")
