@@ -148,6 +148,7 @@ def charge_held_open(env: Env):
     finally:
         killed.set()
         api.routes[index] = original
+        time.sleep(0.5)  # the held answer is written (and fails) after the release
         del httpd.handle_error
 
 
