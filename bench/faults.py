@@ -61,6 +61,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the test suite's sizes")
     parser.add_argument("--only", default="", help="comma-separated parts of scenario names")
+    parser.add_argument("--keepdb", action="store_true", help="reuse the test database, keep it")
     args = parser.parse_args()
     wanted = [w for w in args.only.split(",") if w]
     scenarios = [s for s in SCENARIOS if not wanted or any(w in s.__name__ for w in wanted)]
@@ -68,7 +69,7 @@ def main() -> int:
     setup_test_environment()  # the test client's host, locmem email
     if connection.vendor == "sqlite":  # not the test suite's file: both may run at once
         connection.settings_dict["TEST"]["NAME"] = str(ROOT / "var" / "bench-faults.sqlite3")
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb)
     server = SandboxServer().start()
     settings.CHARGEBEE_API_BASE, settings.CHARGEBEE_API_KEY = server.url, server.sandbox.api_key
     redis = (
@@ -93,7 +94,7 @@ def main() -> int:
                   f"{row.happened}", flush=True)  # fmt: skip
     finally:
         server.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keepdb)
     text = table(rows, where=where)
     print()
     print(text)
