@@ -1,0 +1,30 @@
+"""The fault scenarios: each injects one real fault and returns a measured ``Row``.
+
+``tests/faults/test_*.py`` assert on the rows; ``bench/faults.py`` runs them bigger and
+prints the table.
+"""
+
+from tests.faults.scenarios.chargebee import chargebee_storm, worker_sigkill_mid_charge
+from tests.faults.scenarios.core import Env, Row
+from tests.faults.scenarios.deliveries import duplicate_deliveries, out_of_order_events
+from tests.faults.scenarios.fuzz import fuzzed_webhooks
+from tests.faults.scenarios.injection import prompt_injection
+from tests.faults.scenarios.outages import (
+    database_down_at_ingest,
+    redis_down_at_ingest,
+    redis_down_during_processing,
+)
+
+SCENARIOS = (
+    duplicate_deliveries,
+    out_of_order_events,
+    redis_down_at_ingest,
+    redis_down_during_processing,
+    database_down_at_ingest,
+    worker_sigkill_mid_charge,
+    chargebee_storm,
+    fuzzed_webhooks,
+    prompt_injection,
+)
+
+__all__ = ["SCENARIOS", "Env", "Row"]

@@ -1,0 +1,207 @@
+"""Redis or the database going away while webhooks arrive and jobs run."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+
+from dunning.decisions.triggers import decisions_relay
+from dunning.jobs import process_event_job
+from dunning.models import ChargebeeEvent, Decision, EventState, Invoice, RejectedWebhook
+from dunning.outbox import CLAIM_TIMEOUT, events_relay
+from dunning.processing import event_claim
+from dunning.queueing import get_queue, redis_connection
+from tests.conftest import RedisOutage
+from tests.faults.scenarios.core import (
+    Env,
+    Row,
+    automation_on,
+    claims_age,
+    deliver_all,
+    double_charges,
+    events_lost,
+    failed_renewals,
+    jobs_run,
+    timed,
+    webhook_post,
+)
+
+
+@contextmanager
+def redis_down():
+    """Redis really unreachable: the embedded server disconnects, or the URL goes nowhere."""
+    outage = RedisOutage(settings)
+    outage.start()
+    try:
+        yield
+    finally:
+        outage.end()
+
+
+@contextmanager
+def database_down():
+    """This thread's database connection points at a database that is not there."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent/dunwell/down.sqlite3"
+    else:
+        connection.settings_dict.update(HOST="127.0.0.1", PORT="1")
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+def _decided(invoice_ids: list[str]) -> int:
+    return (
+        Decision.objects.filter(invoice_id__in=invoice_ids).values("invoice_id").distinct().count()
+    )
+
+
+@timed
+def redis_down_at_ingest(env: Env) -> Row:
+    count = env.n(test=3, bench=100)
+    row = Row(
+        name="Redis down at ingest",
+        injected=f"Redis unreachable while {count} failed renewals' webhooks arrive",
+        expected="every webhook 200 and stored; relayed and processed once Redis is back",
+    )
+    automation_on()
+    invoices, events = failed_renewals(env.sandbox, count)
+    with redis_down():
+        statuses = deliver_all(events)
+        waiting = ChargebeeEvent.objects.filter(
+            event_id__in=[e["id"] for e in events], state=EventState.RECEIVED
+        ).count()
+        relayed_while_down = events_relay(include_recent=True)
+    relayed = events_relay(include_recent=True)
+    jobs_run()
+    ids = [i["id"] for i in invoices]
+    decided = _decided(ids)
+    row.events_lost = events_lost(e["id"] for e in events)
+    row.double_charges = double_charges(env.sandbox, ids)
+    row.behaved = (
+        set(statuses) == {200} and waiting == len(events) and relayed_while_down == 0
+        and decided == count
+    )  # fmt: skip
+    row.happened = (
+        f"{statuses.count(200)}/{len(statuses)} answered 200 with Redis down, {waiting} stored "
+        f"waiting; relay enqueued {relayed} once Redis was back; {decided}/{count} invoices "
+        "decided"
+    )
+    return row
+
+
+@timed
+def redis_down_during_processing(env: Env) -> Row:
+    count = env.n(test=2, bench=50)
+    row = Row(
+        name="Redis down during processing",
+        injected=f"{count} renewals: Redis goes down after workers took their jobs (decision "
+        "enqueues fail); then Redis restarts empty while one worker holds a claimed event",
+        expected="relays re-enqueue what was lost; every event processed once, one decision "
+        "per invoice",
+    )
+    automation_on()
+    invoices, events = failed_renewals(env.sandbox, count)
+    deliver_all(events)  # stored, jobs enqueued
+    queue = get_queue("ingest")
+    job_pks = [job.args[0] for job in queue.get_jobs()]
+    queue.empty()  # the worker has taken them ...
+    with redis_down():  # ... and Redis goes away while they run
+        for pk in job_pks:
+            process_event_job(pk)
+    processed = ChargebeeEvent.objects.filter(
+        event_id__in=[e["id"] for e in events], state=EventState.PROCESSED
+    )
+    decided_before = _decided([i["id"] for i in invoices])
+
+    # A second wave: a worker claims an event, Redis restarts without its data, the worker dies.
+    more, more_events = failed_renewals(env.sandbox, count)
+    deliver_all(more_events)
+    held = ChargebeeEvent.objects.get(event_id=more_events[-1]["id"])
+    get_queue("ingest").remove(f"chargebee-event-{held.pk}")
+    claimed = event_claim(event_pk=held.pk)
+    redis_connection().flushdb()  # restarted empty: every queued job is gone
+    jobs_run()
+    claims_age(ChargebeeEvent, [held.pk], by=CLAIM_TIMEOUT + timedelta(minutes=1))
+    claims_age(
+        ChargebeeEvent,
+        ChargebeeEvent.objects.filter(state=EventState.PROCESSED).values_list("pk", flat=True),
+        by=timedelta(minutes=2),
+    )  # the decision relay waits a minute after processing
+    relayed = events_relay(include_recent=True)
+    jobs_run()
+    decisions_relayed = decisions_relay()
+    jobs_run()
+
+    all_events = events + more_events
+    all_ids = [i["id"] for i in invoices + more]
+    held.refresh_from_db()
+    per_invoice = [Decision.objects.filter(invoice_id=i).count() for i in all_ids]
+    attempts = sorted(
+        set(
+            ChargebeeEvent.objects.filter(event_id__in=[e["id"] for e in all_events])
+            .values_list("attempts", flat=True)
+        )
+    )  # fmt: skip
+    row.events_lost = events_lost(e["id"] for e in all_events)
+    row.double_charges = double_charges(env.sandbox, all_ids)
+    row.behaved = (
+        processed.count() == len(events) and decided_before == 0 and claimed
+        and held.state == EventState.PROCESSED and held.attempts == 2
+        and per_invoice == [1] * len(all_ids) and Invoice.objects.filter(cb_id__in=all_ids).count()
+        == len(all_ids)
+    )  # fmt: skip
+    row.happened = (
+        f"{processed.count()} events processed while Redis was down, {decided_before} decided "
+        f"(enqueues lost); after Redis came back empty the event relay enqueued {relayed} and "
+        f"the decision relay {decisions_relayed}; the abandoned claim re-ran (attempts "
+        f"{held.attempts}); attempts per event {attempts}; decisions per invoice "
+        f"{sorted(set(per_invoice))}"
+    )
+    return row
+
+
+@timed
+def database_down_at_ingest(env: Env) -> Row:
+    count = env.n(test=3, bench=100)
+    row = Row(
+        name="database unavailable at ingest",
+        injected=f"the database unreachable while {count} webhooks arrive, then Chargebee "
+        "delivers them again",
+        expected="503 with a reason and Retry-After, nothing half-stored; stored and processed "
+        "on redelivery",
+    )
+    automation_on()
+    invoices, events = failed_renewals(env.sandbox, count)
+    events = events[: count * 2]
+    rejected_before = RejectedWebhook.objects.count()
+    with database_down():
+        answers = [webhook_post(event) for event in events]
+    statuses = [a.status_code for a in answers]
+    with_reason = sum(
+        1 for a in answers if a.status_code == 503 and a.get("Retry-After") and a.json()["error"]
+    )
+    half_stored = ChargebeeEvent.objects.filter(event_id__in=[e["id"] for e in events]).count()
+    half_stored += RejectedWebhook.objects.count() - rejected_before
+    redelivered = deliver_all(events)
+    jobs_run()
+    row.events_lost = events_lost(e["id"] for e in events)
+    row.double_charges = double_charges(env.sandbox, [i["id"] for i in invoices])
+    row.behaved = (
+        statuses == [503] * len(events) and with_reason == len(events) and half_stored == 0
+        and set(redelivered) == {200}
+    )  # fmt: skip
+    row.happened = (
+        f"{statuses.count(503)}/{len(events)} answered 503 (Retry-After and a reason: "
+        f"{with_reason}); {half_stored} rows written; redelivered: "
+        f"{redelivered.count(200)} x 200, all processed"
+    )
+    return row

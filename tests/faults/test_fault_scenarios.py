@@ -1,0 +1,71 @@
+"""Each fault, injected for real into the real parts: nothing lost, nothing charged twice,
+no 5xx for bad input, and the recovery each fault calls for. The same scenarios run bigger
+in bench/faults.py, which prints the table."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.scenarios import (
+    Env,
+    Row,
+    chargebee_storm,
+    database_down_at_ingest,
+    duplicate_deliveries,
+    fuzzed_webhooks,
+    out_of_order_events,
+    prompt_injection,
+    redis_down_at_ingest,
+    redis_down_during_processing,
+    worker_sigkill_mid_charge,
+)
+
+# Commits must be real: jobs are enqueued on commit, and other threads and a killed
+# process read what was committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def env(sandbox, sandbox_server):
+    return Env(server=sandbox_server)
+
+
+def assert_held(row: Row) -> None:
+    assert all(count in (0, None) for count in row.counts), row.happened
+    assert row.behaved, row.happened
+
+
+def test_chargebee_delivering_one_event_many_times_at_once_charges_once(env):
+    assert_held(duplicate_deliveries(env))
+
+
+def test_a_payment_arriving_before_its_decline_leaves_the_invoice_paid_and_untouched(env):
+    assert_held(out_of_order_events(env))
+
+
+def test_webhooks_arriving_while_redis_is_down_are_kept_and_processed_later(env):
+    assert_held(redis_down_at_ingest(env))
+
+
+def test_jobs_lost_with_redis_mid_processing_are_relayed_and_run_once(env):
+    assert_held(redis_down_during_processing(env))
+
+
+def test_chargebee_is_told_to_deliver_again_while_the_database_is_down(env):
+    assert_held(database_down_at_ingest(env))
+
+
+def test_a_worker_killed_mid_charge_is_recovered_without_charging_twice(env):
+    assert_held(worker_sigkill_mid_charge(env))
+
+
+def test_a_chargebee_rate_limit_and_error_storm_delays_but_never_double_charges(env):
+    assert_held(chargebee_storm(env))
+
+
+def test_fuzzed_webhook_bodies_never_get_a_server_error(env):
+    assert_held(fuzzed_webhooks(env))
+
+
+def test_a_ticket_telling_the_model_to_refund_or_leak_changes_nothing(env):
+    assert_held(prompt_injection(env))
