@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning import channel_views, decision_views, execution_views, views
+from dunning import channel_views, decision_views, execution_views, rollout_views, views
 
 app_name = "dunning"
 
@@ -16,6 +16,7 @@ urlpatterns = [
         decision_views.guardrails_rollback_view,
         name="guardrails_rollback",
     ),
+    path("rollout/", rollout_views.rollout_page, name="rollout"),
     path("decisions/", decision_views.decision_list, name="decision_list"),
     path("outbox/", channel_views.outbox, name="outbox"),
     path("prompts/", channel_views.prompt_templates, name="prompt_templates"),
