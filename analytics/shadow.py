@@ -212,9 +212,10 @@ def shadow_by_segment(*, since: datetime, until: datetime,
         near_recovered=Count("pk", filter=NEAR & RECOVERED),
         far=Count("pk", filter=FAR),
         far_recovered=Count("pk", filter=FAR & RECOVERED),
-        chargebee_attempts=Coalesce(Sum("chargebee_attempts", filter=SETTLED), 0),
-        dunwell_retries=Coalesce(Sum("dunwell_retries", filter=SETTLED), 0),
-        would_escalate=Count("pk", filter=Q(would_escalate=True)),
+        # (aliases differ from the annotations they add up: a clash would shadow them)
+        attempts_total=Coalesce(Sum("chargebee_attempts", filter=SETTLED), 0),
+        retries_total=Coalesce(Sum("dunwell_retries", filter=SETTLED), 0),
+        escalations=Count("pk", filter=Q(would_escalate=True)),
     )
     grouped = {r["segment"]: r for r in rows.values("segment").annotate(**aggregates)}
     grouped[""] = rows.aggregate(**aggregates)
@@ -243,9 +244,9 @@ def _segment(segment: str, r: dict, *, decisions: int) -> ShadowSegment:
         near=r["near"],
         near_rate=_pct(r["near_recovered"], r["near"]),
         far_rate=_pct(r["far_recovered"], r["far"]),
-        chargebee_attempts=r["chargebee_attempts"],
-        dunwell_retries=r["dunwell_retries"],
-        would_escalate=r["would_escalate"],
+        chargebee_attempts=r["attempts_total"],
+        dunwell_retries=r["retries_total"],
+        would_escalate=r["escalations"],
     )
 
 
