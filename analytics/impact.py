@@ -25,7 +25,10 @@ def segment_name(segment: str) -> str:
 
 
 def _ordered(figures: dict) -> list:
-    """Known segments first (in their order), then any other, then the total."""
+    """Known segments first (in their order), then any other, then the total; nothing at
+    all when no segment has a row (the chart then says there is nothing to show)."""
+    if set(figures) <= {""}:
+        return []
     others = sorted(s for s in figures if s and s not in SEGMENTS)
     return [figures[s] for s in (*SEGMENTS, *others, "") if s in figures]
 

@@ -50,9 +50,9 @@ def _reliability(table: Table):
             "x": [row[predicted] for row in rows], "y": [row[observed] for row in rows],
             "text": [f"{row[count]} invoices" for row in rows],
             "hovertemplate": "predicted %{x}%, observed %{y}%<br>%{text}<extra></extra>",
-            "line": {"color": color},
+            "line": {"color": color}, "marker": {"size": 9},
         })  # fmt: skip
-    axis = {"range": [0, 100], "ticksuffix": "%", "gridcolor": "#eef0f3", "zeroline": False}
+    axis = {"range": [-3, 103], "ticksuffix": "%", "gridcolor": "#eef0f3", "zeroline": False}
     layout = {
         "xaxis": {**axis, "title": {"text": "predicted recovery (score)"}},
         "yaxis": {**axis, "title": {"text": "observed recovery"}},

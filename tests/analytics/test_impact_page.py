@@ -31,14 +31,9 @@ def test_manager_sees_the_shadow_comparison_and_every_chart(client, manager, sha
 
     body = response.content.decode()
     assert response.status_code == 200
-    assert set(figures(body)) == {
-        "shadow",
-        "slot_agreement",
-        "retries",
-        "automation",
-        "work_saved",
-        "calibration",
-    }
+    assert set(figures(body)) == {"shadow", "slot_agreement", "retries", "calibration"}
+    # No actions outside shadow mode, no resolved cases: those charts say so.
+    assert 'id="chart-automation"' in body and "Nothing to show" in body
     assert "observational estimate" in body
     assert 'data-figure-name="shadow_observed">50.0%' in body
     assert "inv_1" in body and "<script>" not in body
