@@ -37,9 +37,33 @@ def window_days() -> int:
     return guardrails_active().dunning_window_days
 
 
+def _shadow(filters: DashboardFilters) -> dict:
+    """Per-segment shadow figures, shared by the tiles and the tables (cached briefly)."""
+
+    def compute():
+        return shadow_by_segment(
+            since=filters.since, until=filters.until, window_days=window_days()
+        )
+
+    return cached(name="impact_shadow", key=filters.cache_key, compute=compute)
+
+
+def _actions(filters: DashboardFilters) -> dict:
+    def compute():
+        return automation_by_segment(since=filters.since, until=filters.until)
+
+    return cached(name="impact_actions", key=filters.cache_key, compute=compute)
+
+
+def _cases(filters: DashboardFilters) -> dict:
+    def compute():
+        return cases_by_segment(since=filters.since, until=filters.until)
+
+    return cached(name="impact_cases", key=filters.cache_key, compute=compute)
+
+
 def shadow_tables(*, filters: DashboardFilters) -> list[Table]:
-    figures = _ordered(shadow_by_segment(since=filters.since, until=filters.until,
-                                         window_days=window_days()))  # fmt: skip
+    figures = _ordered(_shadow(filters))
     near_hours = int(NEAR_SLOT.total_seconds() // 3600)
     comparison = Table(
         name="shadow",
@@ -89,8 +113,8 @@ def _per(part: int, whole: int) -> float | None:
 
 
 def automation_tables(*, filters: DashboardFilters) -> list[Table]:
-    actions = _ordered(automation_by_segment(since=filters.since, until=filters.until))
-    cases = _ordered(cases_by_segment(since=filters.since, until=filters.until))
+    actions = _ordered(_actions(filters))
+    cases = _ordered(_cases(filters))
     automation = Table(
         name="automation",
         title="Actions outside shadow mode: who let them run",
@@ -138,15 +162,13 @@ def calibration_table(*, filters: DashboardFilters) -> Table:
 
 
 def impact_summary(*, filters: DashboardFilters) -> dict:
-    def compute():
-        shadow = shadow_by_segment(since=filters.since, until=filters.until,
-                                   window_days=window_days()).get("")  # fmt: skip
-        actions = automation_by_segment(since=filters.since, until=filters.until)[""]
-        cases = cases_by_segment(since=filters.since, until=filters.until)[""]
-        return {"shadow": shadow, "actions": actions, "cases": cases,
-                "model": active_model_metrics()}  # fmt: skip
-
-    return cached(name="impact_summary", key=filters.cache_key, compute=compute)
+    """The tiles: totals over every segment, and the active recovery model's hold-out."""
+    return {
+        "shadow": _shadow(filters)[""],
+        "actions": _actions(filters)[""],
+        "cases": _cases(filters)[""],
+        "model": active_model_metrics(),
+    }
 
 
 def impact_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
