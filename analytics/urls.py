@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import dashboard_views, experiment_views
+from analytics import dashboard_views, experiment_views, impact_views
 
 app_name = "analytics"
 
@@ -14,5 +14,6 @@ urlpatterns = [
         experiment_views.experiment_step,
         name="experiment_step",
     ),
+    path("impact/", impact_views.impact, name="impact"),
     path("plotly.css", dashboard_views.plotly_css, name="plotly_css"),
 ]

@@ -119,8 +119,10 @@ NAVIGATION = (
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
     NavItem("Experiments", "analytics:experiments", "analytics.view_experiment", "Analytics"),
+    NavItem("AI impact", "analytics:impact", "analytics.view_dashboards", "Analytics"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
+    NavItem("Rollout", "dunning:rollout", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),
     NavItem(
         "Offline reminders",

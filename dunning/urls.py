@@ -5,6 +5,7 @@ from dunning import (
     decision_views,
     execution_views,
     offline_views,
+    rollout_views,
     settings_views,
     views,
 )
@@ -23,6 +24,7 @@ urlpatterns = [
         decision_views.guardrails_rollback_view,
         name="guardrails_rollback",
     ),
+    path("rollout/", rollout_views.rollout_page, name="rollout"),
     path("decisions/", decision_views.decision_list, name="decision_list"),
     path("offline-reminders/", offline_views.offline_reminders, name="offline_reminders"),
     path(

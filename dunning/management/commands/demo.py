@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,16 +16,20 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils import timezone
 from tqdm import tqdm
 
 from collections_desk.teams import demo_teams_ensure
 from dunning.backfill import events_backfill
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.shadow_replay import shadow_period_replay, shadow_replay_candidates
 from dunning.decisions.triggers import decisions_for_open_invoices
 from dunning.embedded_worker import start_embedded_worker
+from dunning.models import ModelVersion
 from dunning.roles import roles_ensure
 
 DEMO_PASSWORD = "dunwell-demo"
+SHADOW_PERIOD_DAYS = 60
 DEMO_SEGMENT_MODES = {"self_serve": "auto", "growth": "approve", "enterprise": "approve"}
 DEMO_USERS = [
     ("agent", "Alex", "Agent", "collections agent", False),
@@ -111,6 +115,7 @@ class Command(BaseCommand):
     def _decide(self, *, admin: User) -> None:
         """Train on the year just loaded, roll out as a cautious team would, decide what's open."""
         call_command("train_recovery_model", stdout=self.stdout)
+        self._shadow_period()
         guardrails_update(
             changes={"segment_modes": DEMO_SEGMENT_MODES, "default_mode": "shadow"},
             user=admin,
@@ -145,6 +150,25 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  experiment {experiment.name!r} running: baseline {baseline:.0%}, "
             f"{experiment.planned_per_variant} outcomes planned per variant"
+        )
+
+    def _shadow_period(self) -> None:
+        """Shadow mode over the recent past, before the rollout: the evidence the Rollout and
+        AI impact pages show. Only history the recovery model did not learn from (its
+        hold-out) and whose dunning window has passed, so every outcome is known."""
+        until = timezone.now() - timedelta(days=guardrails_active().dunning_window_days)
+        since = until - timedelta(days=SHADOW_PERIOD_DAYS)
+        model = ModelVersion.objects.filter(kind="recovery", active=True).defer("artifact").first()
+        holdout_from = (model.metrics.get("holdout") or {}).get("from") if model else None
+        if holdout_from:
+            since = max(since, datetime.fromisoformat(holdout_from))
+        total = shadow_replay_candidates(since=since, until=until).count()
+        with tqdm(total=total, desc="Shadow period (Dunwell decides, Chargebee acts)") as bar:
+            decided = shadow_period_replay(
+                since=since, until=until, on_decision=lambda: bar.update(1)
+            )
+        self.stdout.write(
+            f"  {decided} first failures from {since:%d %b} to {until:%d %b} decided in shadow mode"
         )
 
     def _fresh_database(self) -> None:
