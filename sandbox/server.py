@@ -13,6 +13,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox import card_updater
 from sandbox.store import Sandbox, SandboxError
 
 logger = logging.getLogger("sandbox.server")
@@ -105,6 +106,7 @@ class SandboxAPI:
             # Outside Chargebee: a helpdesk and a product-analytics API (see docs/signals.md).
             ("GET", r(r"^/signals/v1/tickets$"), self.ticket_list),
             ("GET", r(r"^/signals/v1/usage$"), self.usage_list),
+            *card_updater.routes(sandbox),  # outside Chargebee too: docs/card_updater.md
         ]
 
     # --- reads -------------------------------------------------------------------------
@@ -405,6 +407,16 @@ class SandboxAPI:
                 return error.status, error.body, error.headers
 
 
+def _json_params(raw: str) -> dict[str, list[str]]:
+    try:
+        body = json.loads(raw or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return {"_invalid_json": ["1"]}
+    return {k: ["" if v is None else str(v)] for k, v in body.items()}
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: SandboxAPI
     protocol_version = "HTTP/1.1"
@@ -429,7 +441,11 @@ class _Handler(BaseHTTPRequestHandler):
         params = parse_qs(parts.query, keep_blank_values=True)
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
-            params.update(parse_qs(self.rfile.read(length).decode(), keep_blank_values=True))
+            raw = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                params.update(_json_params(raw))  # the card updater's JSON requests
+            else:
+                params.update(parse_qs(raw, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, body, extra = self.api.handle(method, parts.path, params, headers)
         self._respond(status, body, extra)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dunning.card_updater.answers import CardUpdaterFinding
 from dunning.decisions.network_rules import Decline
 
 
@@ -63,3 +64,6 @@ class DecisionContext:
     # A cancellation of this invoice's subscription already waits for a person (proposed for
     # another of the customer's invoices): one subscription is cancelled once.
     cancellation_pending: bool = False
+    # What the gateway's card updater said about the declined card (None: not asked, because
+    # nothing asked for a new card). See dunning/card_updater/.
+    card_updater: CardUpdaterFinding | None = None
