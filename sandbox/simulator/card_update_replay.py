@@ -197,6 +197,7 @@ def report_lines(evaluation: CardUpdateEvaluation) -> list[str]:
         f"{first.invoices} first declines in the hold-out, {first.expired} of them expired cards; "
         "hours from the card update to the recovering charge (card updates followed by one).",
         "'without asking': expired-card failures recovered on a card the updater found.",
-        "Retry model: " + ("none (cold start)" if evaluation.cold_start else "trained before the hold-out"),
+        "Retry model: "
+        + ("none (cold start)" if evaluation.cold_start else "trained before the hold-out"),
     ]
     return lines
