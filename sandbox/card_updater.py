@@ -9,6 +9,7 @@ account updater reaches Chargebee: the gateway's vault updates and Chargebee emi
 
 from __future__ import annotations
 
+import json
 import re
 
 from sandbox.store import Sandbox, SandboxError
@@ -29,6 +30,17 @@ def network_knows(sandbox: Sandbox, *, payment_source_id: str, expiry_month: int
             "closed": closed, "expiry_month": expiry_month, "expiry_year": expiry_year,
             "last4": last4, "behaviour": list(behaviour or []),
         }  # fmt: skip
+
+
+def json_params(raw: str) -> dict[str, list[str]]:
+    """A JSON request body as the server's form-style params (its SDK routes post forms)."""
+    try:
+        body = json.loads(raw or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return {"_invalid_json": ["1"]}
+    return {k: ["" if v is None else str(v)] for k, v in body.items()}
 
 
 def _one(params: dict, key: str) -> str:

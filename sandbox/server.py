@@ -407,16 +407,6 @@ class SandboxAPI:
                 return error.status, error.body, error.headers
 
 
-def _json_params(raw: str) -> dict[str, list[str]]:
-    try:
-        body = json.loads(raw or "{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        return {"_invalid_json": ["1"]}
-    return {k: ["" if v is None else str(v)] for k, v in body.items()}
-
-
 class _Handler(BaseHTTPRequestHandler):
     api: SandboxAPI
     protocol_version = "HTTP/1.1"
@@ -443,7 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
-                params.update(_json_params(raw))  # the card updater's JSON requests
+                params.update(card_updater.json_params(raw))  # the card updater's requests
             else:
                 params.update(parse_qs(raw, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
