@@ -28,6 +28,8 @@ MIN_RETRY_GAP = timedelta(hours=1)
 # unavailable. Without it the next-best slot is often an hour after a fresh decline.
 RETRY_SPACING = timedelta(days=1)
 LINK_REMINDER = timedelta(days=3)
+# A new card is charged at the first slot (within the hour), not the window's best one.
+NEW_CARD_WINDOW = timedelta(hours=1)
 TEMPORARY_DECLINES = frozenset({"91", "96", "processing_error", "gateway_error"})
 RULES_ONLY = "rules only (no trained model)"
 
@@ -215,6 +217,8 @@ class _Draft:
         window_end = (ctx.first_failed_at or ctx.at) + timedelta(
             days=self.guardrails.dunning_window_days
         )
+        if ctx.card_changed_since_failure:
+            window_end = min(window_end, earliest + NEW_CARD_WINDOW)
         slot, top = best_slot(
             context=ctx, earliest=earliest, window_end=window_end, scorer=retry_scorer
         )

@@ -28,7 +28,10 @@ def test_an_updated_card_from_the_updater_gets_a_retry_instead_of_a_payment_meth
     plan = plan_decide(context=updated, guardrails=AUTO, scorers=TRAINED)
 
     assert ActionKind.PAYMENT_METHOD_LINK not in kinds(plan)
-    assert ActionKind.RETRY in kinds(plan)
+    retry = next(a for a in plan.actions if a.kind == ActionKind.RETRY)
+    # Within the hour, though the model would rather wait for Friday morning.
+    assert retry.scheduled_for <= FAILED_AT + timedelta(hours=1, minutes=5)
+    assert ActionKind.MESSAGE not in kinds(plan)  # no "payment failed" email either
     assert "the card updater found a replacement card ending 1881 (ref au_9)" in plan.reasoning
     assert plan.explanation["card_updater"]["reference"] == "au_9"
 
