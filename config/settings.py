@@ -191,6 +191,14 @@ SIGNALS_HTTP_TOKEN = envsecret("SIGNALS_HTTP_TOKEN", "")
 SIGNALS_SYNC_URL = os.getenv("SIGNALS_SYNC_URL", "")
 SIGNALS_SYNC_KEY = envsecret("SIGNALS_SYNC_KEY", "")
 
+# --- Card updater (docs/card_updater.md) ----------------------------------------------
+# Asked before Dunwell asks a customer for a new card. Unset: the Chargebee sandbox's
+# updater when CHARGEBEE_API_BASE points at the sandbox, else none.
+CARD_UPDATER_URL = os.getenv("CARD_UPDATER_URL", "")
+CARD_UPDATER_TOKEN = envsecret("CARD_UPDATER_TOKEN", "")
+CARD_UPDATER_TIMEOUT_SECONDS = float(os.getenv("CARD_UPDATER_TIMEOUT_SECONDS", "3"))
+CARD_UPDATER_CACHE_SECONDS = envint("CARD_UPDATER_CACHE_SECONDS", 6 * 3600)
+
 # --- Collections desk (docs/escalation.md) ----------------------------------------------
 # At or above this invoice amount (minor units) two different people approve an action.
 TWO_APPROVERS_FROM_AMOUNT = envint("TWO_APPROVERS_FROM_AMOUNT", 500_000)

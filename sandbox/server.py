@@ -13,6 +13,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from sandbox import card_updater
 from sandbox.store import Sandbox, SandboxError
 
 logger = logging.getLogger("sandbox.server")
@@ -105,6 +106,7 @@ class SandboxAPI:
             # Outside Chargebee: a helpdesk and a product-analytics API (see docs/signals.md).
             ("GET", r(r"^/signals/v1/tickets$"), self.ticket_list),
             ("GET", r(r"^/signals/v1/usage$"), self.usage_list),
+            *card_updater.routes(sandbox),  # outside Chargebee too: docs/card_updater.md
         ]
 
     # --- reads -------------------------------------------------------------------------
@@ -429,7 +431,11 @@ class _Handler(BaseHTTPRequestHandler):
         params = parse_qs(parts.query, keep_blank_values=True)
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
-            params.update(parse_qs(self.rfile.read(length).decode(), keep_blank_values=True))
+            raw = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                params.update(card_updater.json_params(raw))  # the card updater's requests
+            else:
+                params.update(parse_qs(raw, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, body, extra = self.api.handle(method, parts.path, params, headers)
         self._respond(status, body, extra)

@@ -91,6 +91,8 @@ class Sandbox:
     injected_failures: list[tuple[int, dict]] = field(default_factory=list)
     request_log: list[tuple[str, str]] = field(default_factory=list)
     event_listeners: list[Callable[[dict], None]] = field(default_factory=list)
+    # The card networks' updater: payment source id -> a newer card (see card_updater.py).
+    updater_cards: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events_in_order = True
@@ -147,6 +149,7 @@ class Sandbox:
                 self.behaviours,
                 self.idempotent_responses,
                 self.invoices_by_subscription,
+                self.updater_cards,
             ):
                 store.clear()
             self.usage.clear()

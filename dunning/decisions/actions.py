@@ -30,6 +30,7 @@ from dunning.models import (
     AutomationMode,
     Channel,
     Invoice,
+    OutboundMessage,
 )
 
 S = ActionState
@@ -314,6 +315,10 @@ def actions_cancel_pending(*, invoice_id: str, reason: str, keep_kinds: tuple = 
                 result={"cancelled": reason},
             )  # fmt: skip
             cancelled += 1
+            # A send that failed and waited for its retry is withdrawn with its action.
+            OutboundMessage.objects.filter(
+                action=action, status=OutboundMessage.Status.FAILED
+            ).update(status=OutboundMessage.Status.WITHDRAWN, error=f"withdrawn: {reason}"[:500])
         except ActionConflict:
             continue  # it moved on meanwhile (executed, or cancelled by another job)
     return cancelled

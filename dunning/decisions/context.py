@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dunning.card_updater.answers import CardUpdaterFinding
 from dunning.decisions.network_rules import Decline
 from dunning.offline.reminders import OfflineSchedule
 
@@ -69,3 +70,6 @@ class DecisionContext:
     due_at: datetime | None = None
     offline_steps_taken: tuple[tuple[str, str], ...] = ()
     offline_schedule: OfflineSchedule = field(default_factory=OfflineSchedule)
+    # What the gateway's card updater said about the declined card (None: not asked, because
+    # nothing asked for a new card). See dunning/card_updater/.
+    card_updater: CardUpdaterFinding | None = None

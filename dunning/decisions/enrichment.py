@@ -18,6 +18,8 @@ from chargebee import APIError
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from dunning.card_updater.answers import CardUpdaterFinding
+from dunning.card_updater.lookup import card_update_lookup, card_updater_wanted
 from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
@@ -162,6 +164,22 @@ def _store_read(*, key: str, read) -> None:
         mirror_store(key=key, obj=obj.raw_data)
 
 
+def _card_updater_finding(*, invoice: Invoice, last: Transaction | None, decline,
+                          card_changed: bool) -> CardUpdaterFinding | None:  # fmt: skip
+    """Ask the card updater, but only where the policy would otherwise ask the customer."""
+    if last is None or card_changed or not last.payment_source_cb_id:
+        return None
+    if invoice.status not in DUE_STATUSES or (invoice.customer.auto_collection or "on") == "off":
+        return None
+    if not card_updater_wanted(decline=decline, failed_at=last.date, attempts=()):
+        return None
+    source = PaymentSource.objects.filter(cb_id=last.payment_source_cb_id).first()
+    if source is None or source.type not in ("", "card"):
+        return None
+    return card_update_lookup(customer_id=invoice.customer_id, payment_source=source,
+                              failed_at=last.date)  # fmt: skip
+
+
 def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> DecisionContext:
     invoice = mirror_fill_gaps(invoice=invoice)
     customer = invoice.customer
@@ -247,6 +265,9 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         )
         .exclude(invoice_id=invoice.cb_id)
         .exists(),
+        card_updater=_card_updater_finding(
+            invoice=invoice, last=last, decline=decline, card_changed=card_changed
+        ),
         due_at=invoice.due_date or invoice.date,
         offline_steps_taken=offline_steps_taken(invoice_id=invoice.cb_id),
         offline_schedule=offline_schedule_current(),

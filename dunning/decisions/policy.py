@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dunning.card_updater.answers import finding_described
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.retry_timing import RetryScorer, Slot, best_slot, chargebee_default_next
@@ -29,6 +30,8 @@ MIN_RETRY_GAP = timedelta(hours=1)
 # unavailable. Without it the next-best slot is often an hour after a fresh decline.
 RETRY_SPACING = timedelta(days=1)
 LINK_REMINDER = timedelta(days=3)
+# A new card is charged at the first slot (within the hour), not the window's best one.
+NEW_CARD_WINDOW = timedelta(hours=1)
 TEMPORARY_DECLINES = frozenset({"91", "96", "processing_error", "gateway_error"})
 RULES_ONLY = "rules only (no trained model)"
 
@@ -116,6 +119,10 @@ def plan_decide(
     sequence = sequence or SequenceParams()
     segment = segment_of(context)
     mode = guardrails.mode_for(segment)
+    if context.card_updater is not None and context.card_updater.updated:
+        # The updater put a newer card on file: decide as for any new card (clean rules,
+        # a retry soon), without asking the customer for one.
+        context = replace(context, card_changed_since_failure=True)
     recovery = None
     if scorers.recovery is not None and context.recovery_features:
         recovery = float(scorers.recovery(context.recovery_features))
@@ -175,9 +182,14 @@ class _Draft:
         ctx = self.context
         rules = self._rules()
         self.fired.extend(rules.fired)
+        updater = f"; {finding_described(ctx.card_updater)}" if ctx.card_updater else ""
+        if ctx.card_updater is not None:
+            self.notes["card_updater"] = {
+                **ctx.card_updater.as_dict(), "said": finding_described(ctx.card_updater)
+            }  # fmt: skip
         if rules.verdict is Verdict.NEVER:
             self._ask_for_payment_method(
-                ActionKind.PAYMENT_METHOD_LINK, f"No retry: {rules.fired[0]}"
+                ActionKind.PAYMENT_METHOD_LINK, f"No retry: {rules.fired[0]}{updater}"
             )
             return
         if rules.verdict is Verdict.AUTHENTICATE:
@@ -188,7 +200,8 @@ class _Draft:
             return
         if rules.verdict is Verdict.UPDATE_PAYMENT_METHOD:
             self._ask_for_payment_method(
-                ActionKind.PAYMENT_METHOD_LINK, "No retry until the card details are updated"
+                ActionKind.PAYMENT_METHOD_LINK,
+                f"No retry until the card details are updated{updater}",
             )
             return
         temporary = {ctx.decline.decline_code, ctx.decline.error_category} & TEMPORARY_DECLINES
@@ -212,12 +225,17 @@ class _Draft:
         if ctx.dunwell_retries >= self.guardrails.max_retries:
             self._end_of_dunning(f"all {self.guardrails.max_retries} retries allowed are used")
             return
+        if retry_scorer is None and ctx.card_changed_since_failure:
+            self._retry_new_card(earliest, updater)
+            return
         if retry_scorer is None:
             self._keep_chargebee("cold start: no trained retry model yet")
             return
         window_end = (ctx.first_failed_at or ctx.at) + timedelta(
             days=self.guardrails.dunning_window_days
         )
+        if ctx.card_changed_since_failure:
+            window_end = min(window_end, earliest + NEW_CARD_WINDOW)
         if self.sequence.timing == "fixed_delay":
             slot, top = self._fixed_slot(earliest, window_end, retry_scorer)
         else:
@@ -243,6 +261,8 @@ class _Draft:
         self.sentence = (
             f"Retry {when} customer time: {because}{slot.probability:.0%} predicted success."
         )
+        if ctx.card_changed_since_failure:
+            self.sentence = f"{self.sentence[:-1]}, on the new card{updater}."
         if not ctx.dunwell_in_charge:
             self._add(
                 ActionKind.TAKE_OVER,
@@ -255,9 +275,9 @@ class _Draft:
             self.sentence,
             params={"probability": round(slot.probability, 4), "amount": ctx.amount_due},
         )
-        if self._may_contact():
+        if not ctx.card_changed_since_failure and self._may_contact():
             # After every decline, as Chargebee's dunning emails do, within the contact limit;
-            # the email carries a link to update the card.
+            # the email carries a link to update the card (pointless once it has changed).
             self._add(
                 ActionKind.MESSAGE,
                 ctx.at,
@@ -294,6 +314,15 @@ class _Draft:
             f"Proposed offer: {OFFERS.get(name, name).lower()} (needs approval)",
             params={"offer": name},
         )
+
+    def _retry_new_card(self, earliest: datetime, updater: str) -> None:
+        """Cold start, but the card changed: one retry on it now; Chargebee keeps its schedule."""
+        ctx = self.context
+        self.sentence = (
+            f"Retry {local_label(earliest, ctx.time_zone)} customer time on the new card "
+            f"(no trained retry model: Chargebee's own schedule stays for what follows){updater}."
+        )
+        self._add(ActionKind.RETRY, earliest, self.sentence, params={"amount": ctx.amount_due})
 
     def _rules(self) -> RuleResult:
         ctx = self.context

@@ -88,6 +88,7 @@ def _snapshot(context) -> dict:
         "contacts_last_7d": context.contacts_last_7d,
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
+        "card_updater": context.card_updater.as_dict() if context.card_updater else None,
     }
     return _jsonable(snapshot)
 

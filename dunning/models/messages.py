@@ -36,6 +36,8 @@ class OutboundMessage(models.Model):
         SENDING = "sending", "Sending"  # claimed; the adapter has not answered yet
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (will be tried again)"
+        # Its action was cancelled before a retry of the send (paid, or a newer decision).
+        WITHDRAWN = "withdrawn", "Withdrawn (not sent)"
 
     action = models.OneToOneField(
         "Action", on_delete=models.PROTECT, null=True, blank=True, related_name="message"

@@ -242,7 +242,8 @@ def decision_context(
     )
 
 
-def play_dunwell(run: InvoiceRun, *, guardrails: GuardrailSnapshot, scorers: Scorers) -> int:
+def play_dunwell(run: InvoiceRun, *, guardrails: GuardrailSnapshot, scorers: Scorers,
+                 card_updater=None) -> int:  # fmt: skip
     """Dunwell's policy, deciding after the decline and again after every event.
 
     Actions that need a person's approval are taken as approved (the replay measures the
@@ -256,6 +257,8 @@ def play_dunwell(run: InvoiceRun, *, guardrails: GuardrailSnapshot, scorers: Sco
         context = decision_context(
             run, at=now, retries=retries, in_charge=in_charge, contacts=contacts
         )
+        if card_updater is not None:  # (run, at, context) -> context, as enrichment asks it
+            context = card_updater(run, now, context)
         plan = plan_decide(context=context, guardrails=guardrails, scorers=scorers)
         decisions += 1
         next_try, by_chargebee, reminders = None, False, []
