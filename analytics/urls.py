@@ -1,11 +1,14 @@
 from django.urls import path
 
-from analytics import dashboard_views
+from analytics import at_risk_views, dashboard_views
 
 app_name = "analytics"
 
 urlpatterns = [
     path("recovery/", dashboard_views.recovery, name="recovery"),
     path("cohorts/", dashboard_views.cohorts, name="cohorts"),
+    path("at-risk/", at_risk_views.at_risk, name="at_risk"),
+    path("at-risk/campaigns/new/", at_risk_views.campaign_new, name="campaign_new"),
+    path("at-risk/campaigns/<int:pk>/", at_risk_views.campaign_detail, name="campaign"),
     path("plotly.css", dashboard_views.plotly_css, name="plotly_css"),
 ]

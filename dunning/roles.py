@@ -46,6 +46,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_gatewaypause",
         "dunning.view_prompttemplate",
         "analytics.view_dashboards",
+        "analytics.launch_campaign",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -65,6 +66,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_prompttemplate",
         "dunning.change_prompttemplate",
         "analytics.view_dashboards",
+        "analytics.launch_campaign",
     ),
 }
 
@@ -108,6 +110,7 @@ NAVIGATION = (
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
+    NavItem("At risk", "analytics:at_risk", "analytics.view_dashboards", "Analytics"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),

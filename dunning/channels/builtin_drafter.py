@@ -66,6 +66,10 @@ SUBJECTS = {
         "How did we do with your {plan} billing?",
         "One quick question about your recent payment",
     ),
+    "pre_dunning_card_update": (
+        "Your {plan} renewal is coming up: is your card up to date?",
+        "Please check the card for your {plan} subscription before it renews",
+    ),
 }
 REMINDER_SUBJECTS = (
     "Reminder: your payment details still need updating",
@@ -105,6 +109,11 @@ WHAT_HAPPENED = {
         "Everything is sorted with your {plan} payment. Thanks for your patience while we "
         "worked on it.",
     ),
+    "pre_dunning_card_update": (
+        "Your {plan} subscription renews soon, and we want it to go through smoothly, but "
+        "{reason}.",
+        "Ahead of your next {plan} renewal we noticed that {reason}.",
+    ),
 }
 REMINDER_OPENING = (
     "A quick reminder: the {amount} payment for your {plan} subscription is still "
@@ -136,6 +145,12 @@ WHAT_NEXT = {
     "csat_survey": (
         "We'd like to know how the billing issue was handled, so we can do better next time.",
     ),
+    "pre_dunning_card_update": (
+        "Nothing has gone wrong and nothing is owed. Checking or replacing the card takes about "
+        "a minute and keeps your account running without interruption at renewal.",
+        "There is nothing to pay now. If the card on file is still good, you can ignore this "
+        "message; if not, updating it now avoids a failed payment later.",
+    ),
 }
 
 CALL_TO_ACTION = {
@@ -145,6 +160,7 @@ CALL_TO_ACTION = {
     "offline_reminder": "You can pay it online here: {pay_link}",
     "final_notice": "Pay now or update your payment details here: {pay_link}",
     "csat_survey": "One question, one click: {survey_link}",
+    "pre_dunning_card_update": "Check or update your card here: {pay_link}",
 }
 
 # Short texts, fullest first, each with the link sentence it ends with when the action has
@@ -182,6 +198,12 @@ SHORT = {
         ("Hi {first_name}, your {plan} billing is sorted. How did we do? Rate us 1-5:",
          " {survey_link}"),
         ("Rate your billing support:", " {survey_link}"),
+    ),
+    "pre_dunning_card_update": (
+        ("Hi {first_name}, your {plan} plan renews soon and {short_reason}.",
+         " Update your card: {pay_link}"),
+        ("{first_name}, please check your card before your {plan} renewal.", " {pay_link}"),
+        ("Renewal soon: please check your card.", " {pay_link}"),
     ),
 }  # fmt: skip
 NO_LINK = " Reply to this message if you need help."
@@ -242,7 +264,11 @@ def _pick(options: tuple[str, ...], variant: int) -> str:
 
 def _fill(text: str, brief: DraftBrief) -> str:
     """Put the non-identifying context in; the customer's placeholders stay for delivery."""
-    reason = brief.decline_reason or "the payment didn't go through"
+    reason = brief.decline_reason or (
+        "the card on file may not go through"
+        if brief.purpose == "pre_dunning_card_update"
+        else "the payment didn't go through"
+    )
     text = (
         text.replace("{plan}", brief.plan)
         .replace("{reason}", reason)
@@ -254,6 +280,8 @@ def _fill(text: str, brief: DraftBrief) -> str:
 def _short_reason(reason: str) -> str:
     """The gist of a plain-words reason, for texts of a couple of lines."""
     for key, short in (
+        ("expires before", "your card expires before then"),
+        ("was declined", "a recent payment was declined"),
         ("insufficient funds", "insufficient funds"),
         ("expired", "card expired"),
         ("temporary", "a temporary bank problem"),

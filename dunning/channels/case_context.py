@@ -45,7 +45,11 @@ TEMPLATE_PURPOSES = {
     "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
     # After a case resolved (collections_desk/csat.py): the invoice is paid, no pay link.
     "csat_survey": Purpose.CSAT_SURVEY,
+    # Before a renewal likely to fail (analytics/at_risk/campaigns.py): nothing is owed yet.
+    "pre_dunning_card_update": Purpose.PRE_DUNNING_CARD_UPDATE,
 }
+# Messages that ask for nothing owed: sent whatever the status of the invoice they hang on.
+NOTHING_OWED = (Purpose.CSAT_SURVEY, Purpose.PRE_DUNNING_CARD_UPDATE)
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
 TICKET_CHARS = 600
@@ -144,7 +148,8 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
     customer = invoice.customer
     purpose = purpose_of(action)
     survey = purpose == Purpose.CSAT_SURVEY
-    if not survey and (invoice.status in ("paid", "voided") or invoice.deleted):
+    ahead = purpose == Purpose.PRE_DUNNING_CARD_UPDATE
+    if purpose not in NOTHING_OWED and (invoice.status in ("paid", "voided") or invoice.deleted):
         raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
     channel = action.channel or Channel.EMAIL
     recipient = _recipient(customer, channel)
@@ -163,12 +168,14 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         .order_by("-date", "-id")
         .first()
     )
+    if ahead:  # no failure yet: the card is the one on file, the amount the next renewal's
+        failed = None
     values = {
         "first_name": customer.first_name or "there",
         "amount": amount_label(invoice.amount_due or invoice.total, invoice.currency_code),
         "pay_link": links.get("pay_link", ""),
         "retry_date": date_label(retry_at, zone) if retry_at else "",
-        "card": _card_label(failed),
+        "card": _primary_card_label(customer) if ahead else _card_label(failed),
         "survey_link": links.get("survey_link", ""),
     }
     required = _required(purpose=purpose, channel=channel, needs_link=needs_link)
@@ -177,7 +184,9 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         channel=channel,
         segment=action.decision.segment,
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
-        decline_reason=""
+        decline_reason=str(action.params.get("risk_reason") or "")
+        if ahead
+        else ""
         if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY)
         else decline_in_plain_words(failed),
         tenure_months=_tenure_months(customer),
@@ -215,6 +224,8 @@ def _retry_at(action: Action) -> datetime:
 def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...]:
     if purpose == Purpose.CSAT_SURVEY:  # nothing is owed any more: no amount, no pay link
         return ("first_name", "survey_link") if channel == Channel.EMAIL else ("survey_link",)
+    if purpose == Purpose.PRE_DUNNING_CARD_UPDATE:  # nothing is owed: no amount
+        return ("first_name", "pay_link") if channel == Channel.EMAIL else ("pay_link",)
     required = ["first_name", "amount"] if channel == Channel.EMAIL else []
     if purpose == Purpose.RETRY_SCHEDULED:
         required.append("retry_date")
@@ -229,6 +240,14 @@ def _card_label(failed: Transaction | None) -> str:
         if failed is not None and failed.payment_source_cb_id
         else None
     )
+    if source is None or not source.card_last4:
+        return "your card"
+    brand = (source.card_brand or "").replace("_", " ").title()
+    return f"your {brand} card ending in {source.card_last4}".replace("  ", " ")
+
+
+def _primary_card_label(customer: Customer) -> str:
+    source = PaymentSource.objects.filter(cb_id=customer.primary_payment_source_id).first()
     if source is None or not source.card_last4:
         return "your card"
     brand = (source.card_brand or "").replace("_", " ").title()

@@ -24,6 +24,8 @@ class Purpose(models.TextChoices):
     OFFLINE_REMINDER = "offline_reminder", "Offline payment reminder"
     FINAL_NOTICE = "final_notice", "Final notice"
     CSAT_SURVEY = "csat_survey", "Satisfaction survey"
+    # Before a renewal likely to fail (analytics/at_risk): nothing is owed yet.
+    PRE_DUNNING_CARD_UPDATE = "pre_dunning_card_update", "Before the renewal: update the card"
 
 
 class OutboundMessage(models.Model):
