@@ -2,9 +2,10 @@
 
 Every member is counted in the group the hash put them in, whether or not their request was
 sent (intention to treat: a request held in shadow mode or refused by the contact limit is
-part of what a campaign does). A member's renewal is the subscription's first invoice dated
-from a day before the renewal date on; it failed if that invoice has a row in the failure
-summary. Card updates: a ``payment_source_updated``/``payment_source_added`` (or card)
+part of what a campaign does). A member's renewal is the subscription's first recurring invoice
+dated after the launch (the next billing date at launch is shown, but a simulated or
+rescheduled business may bill earlier or later); it failed if that invoice has a row in the
+failure summary. Card updates: a ``payment_source_updated``/``payment_source_added`` (or card)
 event for the customer between the launch and the renewal.
 
 The difference of the two failure rates carries a 95% interval by the normal approximation
@@ -16,17 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
-from django.utils import timezone
 
 from analytics.models import CampaignMember, PreDunningCampaign
 from dunning.models import ActionState, ChargebeeEvent, Invoice, InvoiceFailure
 
 CARD_EVENTS = ("payment_source_updated", "payment_source_added", "card_updated", "card_added")
-RENEWAL_SLACK = timedelta(days=1)
 Z95 = 1.96
 
 
@@ -69,7 +67,8 @@ def _annotated(campaign: PreDunningCampaign):
     renewal_invoice = (
         Invoice.objects.filter(
             subscription_id=OuterRef("subscription_cb_id"),
-            date__gte=OuterRef("renewal_at") - RENEWAL_SLACK,
+            recurring=True,
+            date__gte=campaign.created_at,
         )
         .order_by("date", "id")
         .values("cb_id")[:1]
@@ -103,10 +102,9 @@ def wald_interval(*, failed_t: int, n_t: int, failed_h: int, n_h: int):
     return diff, diff - Z95 * se, diff + Z95 * se
 
 
-def campaign_results(*, campaign: PreDunningCampaign, now=None) -> CampaignResults:
+def campaign_results(*, campaign: PreDunningCampaign) -> CampaignResults:
     """The campaign's figures so far: one aggregate query per group."""
-    now = now or timezone.now()
-    renewed = Q(renewal_at__lte=now, renewal_invoice__isnull=False)
+    renewed = Q(renewal_invoice__isnull=False)
     rows = (
         _annotated(campaign)
         .order_by()

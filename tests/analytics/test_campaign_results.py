@@ -27,12 +27,12 @@ def member(campaign, n: int, *, group: str, renewed_days_ago: float | None, fail
     # The invoice before the campaign does not count as the renewal.
     Invoice.objects.create(
         cb_id=f"inv_m{n}_old", customer=customer, subscription_id=f"sub_m{n}",
-        date=renewal_at - timedelta(days=30), status="paid", resource_version=1,
+        date=renewal_at - timedelta(days=40), status="paid", resource_version=1,
     )  # fmt: skip
     if renewed_days_ago is not None:
         Invoice.objects.create(
             cb_id=f"inv_m{n}", customer=customer, subscription_id=f"sub_m{n}",
-            date=renewal_at + timedelta(minutes=5), resource_version=1,
+            date=renewal_at + timedelta(minutes=5), resource_version=1, recurring=True,
             status="payment_due" if failed else "paid",
         )  # fmt: skip
         if failed:
