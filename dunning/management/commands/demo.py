@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from tqdm import tqdm
 
+from analytics.at_risk.campaigns import CampaignRefused, campaign_launch
 from collections_desk.teams import demo_teams_ensure
 from dunning.backfill import events_backfill
 from dunning.decisions.guardrails import guardrails_update
@@ -118,6 +119,23 @@ class Command(BaseCommand):
         )
         decided = decisions_for_open_invoices()
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
+        self._pre_dunning(manager=User.objects.get(username="manager"))
+
+    def _pre_dunning(self, *, manager: User) -> None:
+        """A manager's card-update campaign: results arrive as the live business renews."""
+        call_command("train_renewal_risk", stdout=self.stdout)
+        try:
+            campaign = campaign_launch(
+                user=manager, name="Renewals at risk in the next 14 days (demo)",
+                within_days=14, min_score=0.5,
+            )  # fmt: skip
+        except CampaignRefused as refused:
+            self.stdout.write(f"  no pre-dunning campaign: {refused}")
+            return
+        self.stdout.write(
+            f"  pre-dunning campaign: {campaign.members.count()} customers at risk, "
+            f"{campaign.members.filter(group='holdout').count()} held out"
+        )
 
     def _fresh_database(self) -> None:
         if connection.vendor == "sqlite":
