@@ -57,6 +57,7 @@ class CampaignMember(models.Model):
     renewal_at = models.DateTimeField()  # the subscription's next billing date at launch
     score = models.FloatField()
     reasons = models.JSONField(default=list)  # plain words, as shown when chosen
+    customer_reason = models.CharField(max_length=200, blank=True)  # what the message says
     group = models.CharField(max_length=10, choices=Group.choices)
     action = models.OneToOneField(
         "dunning.Action", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

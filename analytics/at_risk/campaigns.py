@@ -108,7 +108,7 @@ def campaign_launch(*, user, name: str, within_days: int, min_score: float | Non
                 campaign=campaign, customer_cb_id=row.customer_id,
                 subscription_cb_id=row.cb_id, renewal_at=row.next_billing_at,
                 score=round(float(row.score), 4),
-                reasons=[*reasons_in_words(row), f"customer reason: {customer_reason(row)}"],
+                reasons=reasons_in_words(row), customer_reason=customer_reason(row),
                 group=CampaignMember.Group.HOLDOUT
                 if holdout_of(salt=salt, customer_id=row.customer_id, share=holdout_share)
                 else CampaignMember.Group.TREATED,
@@ -206,11 +206,8 @@ def _propose(*, campaign, member, invoice: Invoice, guardrails, now: datetime) -
         mode=mode, segment=segment, lifetime_value=lifetime_value,
         review_ltv=guardrails.review_ltv,
     )  # fmt: skip
-    reasons = [r for r in member.reasons if not r.startswith("customer reason: ")]
-    told = next(
-        (r.removeprefix("customer reason: ") for r in member.reasons
-         if r.startswith("customer reason: ")), "the card on file may be out of date",
-    )  # fmt: skip
+    reasons = member.reasons
+    told = member.customer_reason or "the card on file may be out of date"
     reasoning = (
         f"The renewal on {member.renewal_at:%d %b %Y} is at risk ({member.score:.0%}): "
         f"{'; '.join(reasons)}. Campaign \u201c{campaign.name}\u201d asks for a card update "

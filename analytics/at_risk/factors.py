@@ -159,7 +159,7 @@ def reasons_in_words(row) -> list[str]:
         words.append(f"product use down {row.usage_drop:.0%} over the last two months")
     if row.annual:
         words.append("yearly plan: a large charge on a card last used a year ago")
-    return words or ["no single factor: the model's overall estimate"]
+    return words or ["no factor stands out: the overall estimate for a renewal"]
 
 
 def customer_reason(row) -> str:

@@ -126,8 +126,8 @@ class Command(BaseCommand):
         call_command("train_renewal_risk", stdout=self.stdout)
         try:
             campaign = campaign_launch(
-                user=manager, name="Renewals at risk in the next 14 days (demo)",
-                within_days=14, min_score=0.5,
+                user=manager, name="Renewals at risk in the next 30 days (demo)",
+                within_days=30, min_score=0.25,
             )  # fmt: skip
         except CampaignRefused as refused:
             self.stdout.write(f"  no pre-dunning campaign: {refused}")
