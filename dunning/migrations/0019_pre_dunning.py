@@ -4,30 +4,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dunning', '0016_config_versions'),
+        ("dunning", "0016_config_versions"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='decision',
-            name='trigger',
-            field=models.CharField(choices=[('payment_failed', 'Payment failed'), ('dunning_started', 'Invoice entered dunning'), ('payment_method_changed', 'Payment method changed'), ('open_invoice', 'Open invoice reviewed'), ('manual', 'Asked for by a person'), ('case_resolved', 'Case resolved'), ('pre_dunning', 'Pre-dunning campaign (renewal at risk)')], max_length=30),
+            model_name="decision",
+            name="trigger",
+            field=models.CharField(
+                choices=[
+                    ("payment_failed", "Payment failed"),
+                    ("dunning_started", "Invoice entered dunning"),
+                    ("payment_method_changed", "Payment method changed"),
+                    ("open_invoice", "Open invoice reviewed"),
+                    ("manual", "Asked for by a person"),
+                    ("case_resolved", "Case resolved"),
+                    ("pre_dunning", "Pre-dunning campaign (renewal at risk)"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='modelversion',
-            name='kind',
-            field=models.CharField(choices=[('recovery', 'Will the invoice be recovered?'), ('retry', 'Will a retry at this time succeed?'), ('renewal_risk', "Will the next renewal's first charge fail?")], max_length=20),
+            model_name="modelversion",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("recovery", "Will the invoice be recovered?"),
+                    ("retry", "Will a retry at this time succeed?"),
+                    ("renewal_risk", "Will the next renewal's first charge fail?"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='outboundmessage',
-            name='purpose',
-            field=models.CharField(choices=[('retry_scheduled', 'Payment failed, retry scheduled'), ('payment_method_update', 'Update the payment method'), ('authentication_needed', 'Authenticate the payment'), ('offline_reminder', 'Offline payment reminder'), ('final_notice', 'Final notice'), ('csat_survey', 'Satisfaction survey'), ('pre_dunning_card_update', 'Before the renewal: update the card')], max_length=30),
+            model_name="outboundmessage",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("retry_scheduled", "Payment failed, retry scheduled"),
+                    ("payment_method_update", "Update the payment method"),
+                    ("authentication_needed", "Authenticate the payment"),
+                    ("offline_reminder", "Offline payment reminder"),
+                    ("final_notice", "Final notice"),
+                    ("csat_survey", "Satisfaction survey"),
+                    ("pre_dunning_card_update", "Before the renewal: update the card"),
+                ],
+                max_length=30,
+            ),
         ),
         migrations.AlterField(
-            model_name='prompttemplate',
-            name='purpose',
-            field=models.CharField(choices=[('retry_scheduled', 'Payment failed, retry scheduled'), ('payment_method_update', 'Update the payment method'), ('authentication_needed', 'Authenticate the payment'), ('offline_reminder', 'Offline payment reminder'), ('final_notice', 'Final notice'), ('csat_survey', 'Satisfaction survey'), ('pre_dunning_card_update', 'Before the renewal: update the card')], max_length=30),
+            model_name="prompttemplate",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("retry_scheduled", "Payment failed, retry scheduled"),
+                    ("payment_method_update", "Update the payment method"),
+                    ("authentication_needed", "Authenticate the payment"),
+                    ("offline_reminder", "Offline payment reminder"),
+                    ("final_notice", "Final notice"),
+                    ("csat_survey", "Satisfaction survey"),
+                    ("pre_dunning_card_update", "Before the renewal: update the card"),
+                ],
+                max_length=30,
+            ),
         ),
     ]
