@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from analytics.at_risk.campaigns import campaign_launch
 from analytics.models import CampaignMember, PreDunningCampaign
 from dunning.decisions.guardrails import guardrails_update
 from tests.analytics.at_risk_data import month_before, renewing
@@ -89,3 +90,19 @@ def test_launching_with_nobody_picked_is_refused_with_the_reason(client, manager
     assert response.status_code == 400
     assert "no customer was picked" in response.content.decode()
     assert not PreDunningCampaign.objects.exists()
+
+
+def test_in_approve_mode_the_requests_wait_in_the_approval_inbox(
+    client, manager, admin_user, customers
+):
+    guardrails_update(changes={"default_mode": "approve", "segment_modes": {}}, user=admin_user)
+    campaign_launch(user=manager, name="Approve me", within_days=30, min_score=0.2,
+                    holdout_share=0.0)  # fmt: skip
+    client.force_login(manager)
+
+    inbox = client.get("/collections/approvals/")
+
+    assert inbox.status_code == 200
+    assert inbox.content.decode().count("Campaign \u201cApprove me\u201d") == 2
+    states = CampaignMember.objects.values_list("action__state", flat=True)
+    assert sorted(states) == ["proposed", "proposed"]
