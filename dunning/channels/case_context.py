@@ -184,11 +184,7 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         channel=channel,
         segment=action.decision.segment,
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
-        decline_reason=str(action.params.get("risk_reason") or "")
-        if ahead
-        else ""
-        if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY)
-        else decline_in_plain_words(failed),
+        decline_reason=_reason(action=action, purpose=purpose, failed=failed),
         tenure_months=_tenure_months(customer),
         reminder=bool(action.params.get("reminder")),
         needs_link=needs_link,
@@ -198,6 +194,15 @@ def case_read(*, action: Action, links: dict[str, str]) -> Case:
         variant=zlib.crc32(str(action.pk).encode()),
     )
     return Case(customer, invoice, purpose, channel, recipient, zone, retry_at, brief, values)
+
+
+def _reason(*, action: Action, purpose: str, failed: Transaction | None) -> str:
+    """Why the message is sent, in plain words: the decline, or the renewal risk ahead."""
+    if purpose == Purpose.PRE_DUNNING_CARD_UPDATE:
+        return str(action.params.get("risk_reason") or "")
+    if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY):
+        return ""
+    return decline_in_plain_words(failed)
 
 
 def _recipient(customer: Customer, channel: str) -> str:
@@ -235,19 +240,16 @@ def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...
 
 
 def _card_label(failed: Transaction | None) -> str:
-    source = (
-        PaymentSource.objects.filter(cb_id=failed.payment_source_cb_id).first()
-        if failed is not None and failed.payment_source_cb_id
-        else None
-    )
-    if source is None or not source.card_last4:
-        return "your card"
-    brand = (source.card_brand or "").replace("_", " ").title()
-    return f"your {brand} card ending in {source.card_last4}".replace("  ", " ")
+    source_id = failed.payment_source_cb_id if failed is not None else ""
+    return _source_label(source_id)
 
 
 def _primary_card_label(customer: Customer) -> str:
-    source = PaymentSource.objects.filter(cb_id=customer.primary_payment_source_id).first()
+    return _source_label(customer.primary_payment_source_id)
+
+
+def _source_label(source_id: str) -> str:
+    source = PaymentSource.objects.filter(cb_id=source_id).first() if source_id else None
     if source is None or not source.card_last4:
         return "your card"
     brand = (source.card_brand or "").replace("_", " ").title()
