@@ -132,9 +132,10 @@ class Command(BaseCommand):
         except CampaignRefused as refused:
             self.stdout.write(f"  no pre-dunning campaign: {refused}")
             return
+        members, held = campaign.members.count(), campaign.members.filter(group="holdout").count()
         self.stdout.write(
-            f"  pre-dunning campaign: {campaign.members.count()} customers at risk, "
-            f"{campaign.members.filter(group='holdout').count()} held out"
+            f"  pre-dunning campaign: {members} renewal{'s' if members != 1 else ''} at risk "
+            f"asked to check the card, {held} held out; results arrive as they renew"
         )
 
     def _fresh_database(self) -> None:
