@@ -134,8 +134,8 @@ class Command(BaseCommand):
             return
         members, held = campaign.members.count(), campaign.members.filter(group="holdout").count()
         self.stdout.write(
-            f"  pre-dunning campaign: {members} renewal{'s' if members != 1 else ''} at risk "
-            f"asked to check the card, {held} held out; results arrive as they renew"
+            f"  pre-dunning campaign: {members} renewal{'s' if members != 1 else ''} at risk, "
+            f"{held} of them held out; results arrive as they renew"
         )
 
     def _fresh_database(self) -> None:
