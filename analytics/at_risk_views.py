@@ -18,6 +18,7 @@ from analytics.at_risk.listing import (
     WINDOWS,
     AtRiskFilterError,
     AtRiskFilters,
+    CountedRows,
     at_risk_counts,
     at_risk_filters_parse,
     at_risk_subscriptions,
@@ -43,13 +44,14 @@ def _page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResp
 def _list_context(request: HttpRequest, filters: AtRiskFilters) -> dict:
     scorer = renewal_scorer()
     rows = at_risk_subscriptions(filters=filters, scorer=scorer)
-    page, query = page_of(request, rows, size=PAGE_SIZE)
+    counts = at_risk_counts(rows)
+    page, query = page_of(request, CountedRows(rows, counts["listed"]), size=PAGE_SIZE)
     for row in page:
         row.reasons = reasons_in_words(row)
     return {
         "page": page,
         "query": query,
-        "counts": at_risk_counts(rows),
+        "counts": counts,
         "scorer": scorer,
         "filters": filters,
         "min_score_percent": "" if filters.min_score is None else f"{filters.min_score:.0%}"[:-1],

@@ -27,6 +27,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     OuterRef,
+    Q,
     Subquery,
     Value,
     When,
@@ -65,40 +66,46 @@ def past_failures(*, at, customer_ref) -> Coalesce:
     return Least(count, Value(FAILURES_CAP))
 
 
-def _sessions(*, since, until, customer_ref) -> Subquery:
+def usage_drop(*, at, customer_ref) -> Coalesce:
+    """1 - (average sessions of the last two months / of the four before), at least 0.
+
+    One subquery per row: both averages and the ratio are computed inside it (an
+    annotation referenced twice would be inlined, and run, twice).
+    """
+    recent_from, earlier_from = _before(at, USAGE_RECENT), _before(at, USAGE_EARLIER)
+    sessions = Cast("sessions", FloatField())
+    ratio = Value(1.0) - F("recent") / F("earlier")
     months = (
         UsageMonth.objects.filter(
-            customer_cb_id=customer_ref, month_start__gte=since, month_start__lt=until
+            customer_cb_id=customer_ref, month_start__gte=earlier_from, month_start__lt=at
         )
         .order_by()
         .values("customer_cb_id")
-        .annotate(a=Avg(Cast("sessions", FloatField())))
-        .values("a")[:1]
-    )
-    return Subquery(months, output_field=FloatField())
+        .annotate(
+            recent=Coalesce(
+                Avg(sessions, filter=Q(month_start__gte=recent_from)), Value(0.0),
+                output_field=FloatField(),
+            ),
+            earlier=Avg(sessions, filter=Q(month_start__lt=recent_from)),
+        )
+        .annotate(
+            drop=Case(
+                When(earlier__gt=0, then=Greatest(Value(0.0), ratio, output_field=FloatField())),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        )
+        .values("drop")[:1]
+    )  # fmt: skip
+    return Coalesce(Subquery(months, output_field=FloatField()), Value(0.0))
 
 
 def factors_annotate(queryset, *, at, customer_field: str, unit_field: str):
     """``queryset`` with past_failures, usage_drop and annual as of ``at`` (a value or ref)."""
     customer = OuterRef(customer_field)
-    recent = _sessions(since=_before(at, USAGE_RECENT), until=at, customer_ref=customer)
-    earlier = _sessions(
-        since=_before(at, USAGE_EARLIER), until=_before(at, USAGE_RECENT), customer_ref=customer
-    )
-    drop = ExpressionWrapper(
-        Value(1.0) - Coalesce(F("recent_sessions"), Value(0.0)) / F("earlier_sessions"),
-        output_field=FloatField(),
-    )
     return queryset.annotate(
         past_failures=past_failures(at=at, customer_ref=customer),
-        recent_sessions=recent,
-        earlier_sessions=earlier,
-    ).annotate(
-        usage_drop=Case(
-            When(earlier_sessions__gt=0, then=Greatest(Value(0.0), drop)),
-            default=Value(0.0),
-            output_field=FloatField(),
-        ),
+        usage_drop=usage_drop(at=at, customer_ref=customer),
         annual=Case(
             When(**{unit_field: "year"}, then=Value(1)),
             default=Value(0),

@@ -104,3 +104,20 @@ def at_risk_counts(rows: QuerySet[Subscription]) -> dict:
         usage_dropped=Count("id", filter=Q(usage_drop__gte=USAGE_DROP_NOTABLE)),
         expected_failures=Sum("score"),
     )
+
+
+class CountedRows:
+    """The listed rows with their number already known (from ``at_risk_counts``), so the
+    paginator does not run the whole query once more only to count it."""
+
+    def __init__(self, rows: QuerySet[Subscription], count: int):
+        self.rows, self._count = rows, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index):
+        return self.rows[index]

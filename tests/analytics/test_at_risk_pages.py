@@ -106,3 +106,15 @@ def test_in_approve_mode_the_requests_wait_in_the_approval_inbox(
     assert inbox.content.decode().count("Campaign \u201cApprove me\u201d") == 2
     states = CampaignMember.objects.values_list("action__state", flat=True)
     assert sorted(states) == ["proposed", "proposed"]
+
+
+def test_the_list_pages_by_25_riskiest_first(client, manager):
+    for n in range(27):
+        renewing(n, failures=n % 3, first_name=f"P{n:02d}")
+    client.force_login(manager)
+
+    second = client.get(URL, {"page": "2"}).content.decode()
+
+    assert "Page 2 of 2 · 27 customers" in second
+    assert second.count('name="customer"') == 2  # the two least risky
+    assert "failed payment" not in second  # riskier customers were on page 1
