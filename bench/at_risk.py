@@ -8,6 +8,18 @@ requests the at-risk page as a manager (30-day window; then with a minimum score
 htmx page 5) and prints the median of --runs runs, and times one training of the model.
 Target: the page under 300 ms at 20,000 customers on PostgreSQL.
 
+Measured 2026-11-24 on the shared 2-core dev machine (load average ~12 from other work),
+PostgreSQL, 10,000 customers / 120,000 past invoices, median of 3 runs, ms:
+                                        first version   usage drop in one subquery
+  at risk, 30 days                               3719                         2687
+  at risk, 30 days, score >= 30%                 2695                         1268
+  at risk, 60 days, page 5 (htmx)               10722                        11108
+  training on 120,000 renewals                  15.0 s                       18.6 s
+Target NOT met: every row of the window runs the factor subqueries (failures, usage, card)
+several times (the score repeats them in WHERE/ORDER BY and in the header's aggregate).
+Next step: a narrow per-subscription risk table kept by event processing (as
+``InvoiceFailure`` is for the dashboards), so the page sorts stored scores.
+
 Run from the repository root:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/dunwell_bench \\
