@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import dashboard_views, experiment_views, impact_views
+from analytics import at_risk_views, dashboard_views, experiment_views, impact_views
 
 app_name = "analytics"
 
@@ -15,5 +15,8 @@ urlpatterns = [
         name="experiment_step",
     ),
     path("impact/", impact_views.impact, name="impact"),
+    path("at-risk/", at_risk_views.at_risk, name="at_risk"),
+    path("at-risk/campaigns/new/", at_risk_views.campaign_new, name="campaign_new"),
+    path("at-risk/campaigns/<int:pk>/", at_risk_views.campaign_detail, name="campaign"),
     path("plotly.css", dashboard_views.plotly_css, name="plotly_css"),
 ]

@@ -49,6 +49,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_channel_settings",
         "analytics.view_experiment",
         "analytics.run_experiment",
+        "analytics.launch_campaign",
     ),
     Role.ADMIN: (
         "dunning.view_chargebeeevent",
@@ -75,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "analytics.view_experiment",
         "analytics.run_experiment",
         "analytics.change_dunning_sequence",
+        "analytics.launch_campaign",
     ),
 }
 
@@ -120,6 +122,7 @@ NAVIGATION = (
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
     NavItem("Experiments", "analytics:experiments", "analytics.view_experiment", "Analytics"),
     NavItem("AI impact", "analytics:impact", "analytics.view_dashboards", "Analytics"),
+    NavItem("At risk", "analytics:at_risk", "analytics.view_dashboards", "Analytics"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Rollout", "dunning:rollout", "dunning.view_guardrailpolicy", "Automation"),

@@ -31,3 +31,19 @@ def toggle_url(params, key: str, value: str) -> str:
     fields = {k: v for k, v in params.items() if k not in ("format", "chart")}
     fields[key] = value
     return "?" + urlencode(fields)
+
+
+@register.filter
+def percent(value, digits: int = 0) -> str:
+    """0.125 -> "12.5%" (with ``digits``); None -> "—"."""
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def points(value, digits: int = 1) -> str:
+    """A difference of two rates in percentage points, signed: 0.031 -> "+3.1 pts"."""
+    if value is None:
+        return "—"
+    return f"{float(value) * 100:+.{int(digits)}f} pts"

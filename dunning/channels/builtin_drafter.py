@@ -93,6 +93,10 @@ SUBJECTS = {
         "Final notice: your {plan} invoice is overdue",
         "Final notice before we act on your unpaid {plan} invoice",
     ),
+    "pre_dunning_card_update": (
+        "Your {plan} renewal is coming up: is your card up to date?",
+        "Please check the card for your {plan} subscription before it renews",
+    ),
 }
 REMINDER_SUBJECTS = (
     "Reminder: your payment details still need updating",
@@ -154,6 +158,11 @@ WHAT_HAPPENED = {
         "The {amount} invoice for your {plan} subscription is still unpaid, and this is the "
         "last reminder we will send.",
     ),
+    "pre_dunning_card_update": (
+        "Your {plan} subscription renews soon, and we want it to go through smoothly, but "
+        "{reason}.",
+        "Ahead of your next {plan} renewal we noticed that {reason}.",
+    ),
 }
 REMINDER_OPENING = (
     "A quick reminder: the {amount} payment for your {plan} subscription is still "
@@ -198,6 +207,12 @@ WHAT_NEXT = {
         "{next_step} Please pay now to avoid this. {instructions} If you have already paid, "
         "reply with the payment date and reference so we can match it.",
     ),
+    "pre_dunning_card_update": (
+        "Nothing has gone wrong and nothing is owed. Checking or replacing the card takes about "
+        "a minute and keeps your account running without interruption at renewal.",
+        "There is nothing to pay now. If the card on file is still good, you can ignore this "
+        "message; if not, updating it now avoids a failed payment later.",
+    ),
 }
 
 CALL_TO_ACTION = {
@@ -211,6 +226,7 @@ CALL_TO_ACTION = {
     "offline_follow_up": "Your invoice, with the option to pay online: {pay_link}",
     "offline_second_follow_up": "View and pay the invoice here: {pay_link}",
     "offline_final_notice": "View and pay the invoice now: {pay_link}",
+    "pre_dunning_card_update": "Check or update your card here: {pay_link}",
 }
 
 # Short texts, fullest first, each with the link sentence it ends with when the action has
@@ -268,6 +284,12 @@ SHORT = {
         ("{first_name}, final notice: your {plan} invoice of {amount} is unpaid.",
          " Pay now: {pay_link}"),
         ("Final notice: {amount} unpaid.", " {pay_link}"),
+    ),
+    "pre_dunning_card_update": (
+        ("Hi {first_name}, your {plan} plan renews soon and {short_reason}.",
+         " Update your card: {pay_link}"),
+        ("{first_name}, please check your card before your {plan} renewal.", " {pay_link}"),
+        ("Renewal soon: please check your card.", " {pay_link}"),
     ),
 }  # fmt: skip
 NO_LINK = " Reply to this message if you need help."
@@ -328,7 +350,11 @@ def _pick(options: tuple[str, ...], variant: int) -> str:
 
 def _fill(text: str, brief: DraftBrief) -> str:
     """Put the non-identifying context in; the customer's placeholders stay for delivery."""
-    reason = brief.decline_reason or "the payment didn't go through"
+    reason = brief.decline_reason or (
+        "the card on file may not go through"
+        if brief.purpose == "pre_dunning_card_update"
+        else "the payment didn't go through"
+    )
     text = (
         text.replace("{plan}", brief.plan)
         .replace("{instructions}", brief.payment_instructions)
@@ -342,6 +368,8 @@ def _fill(text: str, brief: DraftBrief) -> str:
 def _short_reason(reason: str) -> str:
     """The gist of a plain-words reason, for texts of a couple of lines."""
     for key, short in (
+        ("expires before", "your card expires before then"),
+        ("was declined", "a recent payment was declined"),
         ("insufficient funds", "insufficient funds"),
         ("expired", "card expired"),
         ("temporary", "a temporary bank problem"),

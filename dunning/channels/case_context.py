@@ -51,11 +51,15 @@ TEMPLATE_PURPOSES = {
     "offline_follow_up": Purpose.OFFLINE_FOLLOW_UP,
     "offline_second_follow_up": Purpose.OFFLINE_SECOND_FOLLOW_UP,
     "offline_final_notice": Purpose.OFFLINE_FINAL_NOTICE,
+    # Before a renewal likely to fail (analytics/at_risk/campaigns.py): nothing is owed yet.
+    "pre_dunning_card_update": Purpose.PRE_DUNNING_CARD_UPDATE,
 }
 OFFLINE_PURPOSES = frozenset(
     {Purpose.OFFLINE_DUE, Purpose.OFFLINE_FOLLOW_UP, Purpose.OFFLINE_SECOND_FOLLOW_UP,
      Purpose.OFFLINE_FINAL_NOTICE}
 )  # fmt: skip
+# Messages that ask for nothing owed: sent whatever the status of the invoice they hang on.
+NOTHING_OWED = (Purpose.CSAT_SURVEY, Purpose.PRE_DUNNING_CARD_UPDATE)
 TICKETS_SHOWN = 3
 TICKET_WINDOW = timedelta(days=30)
 TICKET_CHARS = 600
@@ -155,7 +159,8 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
     customer = invoice.customer
     purpose = purpose_of(action)
     survey = purpose == Purpose.CSAT_SURVEY
-    if not survey and (invoice.status in ("paid", "voided") or invoice.deleted):
+    ahead = purpose == Purpose.PRE_DUNNING_CARD_UPDATE
+    if purpose not in NOTHING_OWED and (invoice.status in ("paid", "voided") or invoice.deleted):
         raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
     channel = channel or action.channel or Channel.EMAIL
     recipient = _recipient(customer, channel)
@@ -174,12 +179,14 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         .order_by("-date", "-id")
         .first()
     )
+    if ahead:  # no failure yet: the card is the one on file, the amount the next renewal's
+        failed = None
     values = {
         "first_name": customer.first_name or "there",
         "amount": amount_label(invoice.amount_due or invoice.total, invoice.currency_code),
         "pay_link": links.get("pay_link", ""),
         "retry_date": date_label(retry_at, zone) if retry_at else "",
-        "card": _card_label(failed),
+        "card": _primary_card_label(customer) if ahead else _card_label(failed),
         "survey_link": links.get("survey_link", ""),
     }
     required = _required(purpose=purpose, channel=channel, needs_link=needs_link)
@@ -189,9 +196,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         segment=action.decision.segment,
         tone=str(action.params.get("tone", "")),
         plan=plan_label(invoice.subscription.plan_id) if invoice.subscription else "",
-        decline_reason=""
-        if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY) or purpose in OFFLINE_PURPOSES
-        else decline_in_plain_words(failed),
+        decline_reason=_reason(action=action, purpose=purpose, failed=failed),
         tenure_months=_tenure_months(customer),
         reminder=bool(action.params.get("reminder")),
         needs_link=needs_link,
@@ -203,6 +208,15 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         next_step=str(action.params.get("next_step") or "")[:300],
     )
     return Case(customer, invoice, purpose, channel, recipient, zone, retry_at, brief, values)
+
+
+def _reason(*, action: Action, purpose: str, failed: Transaction | None) -> str:
+    """Why the message is sent, in plain words: the decline, or the renewal risk ahead."""
+    if purpose == Purpose.PRE_DUNNING_CARD_UPDATE:
+        return str(action.params.get("risk_reason") or "")
+    if purpose in (Purpose.OFFLINE_REMINDER, Purpose.CSAT_SURVEY) or purpose in OFFLINE_PURPOSES:
+        return ""
+    return decline_in_plain_words(failed)
 
 
 def _recipient(customer: Customer, channel: str) -> str:
@@ -229,6 +243,8 @@ def _retry_at(action: Action) -> datetime:
 def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...]:
     if purpose == Purpose.CSAT_SURVEY:  # nothing is owed any more: no amount, no pay link
         return ("first_name", "survey_link") if channel == Channel.EMAIL else ("survey_link",)
+    if purpose == Purpose.PRE_DUNNING_CARD_UPDATE:  # nothing is owed: no amount
+        return ("first_name", "pay_link") if channel == Channel.EMAIL else ("pay_link",)
     required = ["first_name", "amount"] if channel == Channel.EMAIL else []
     if purpose == Purpose.RETRY_SCHEDULED:
         required.append("retry_date")
@@ -238,11 +254,16 @@ def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...
 
 
 def _card_label(failed: Transaction | None) -> str:
-    source = (
-        PaymentSource.objects.filter(cb_id=failed.payment_source_cb_id).first()
-        if failed is not None and failed.payment_source_cb_id
-        else None
-    )
+    source_id = failed.payment_source_cb_id if failed is not None else ""
+    return _source_label(source_id)
+
+
+def _primary_card_label(customer: Customer) -> str:
+    return _source_label(customer.primary_payment_source_id)
+
+
+def _source_label(source_id: str) -> str:
+    source = PaymentSource.objects.filter(cb_id=source_id).first() if source_id else None
     if source is None or not source.card_last4:
         return "your card"
     brand = (source.card_brand or "").replace("_", " ").title()

@@ -135,8 +135,9 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
     # Closed since: cancel, unless an earlier run may have reached Chargebee (it may be what
     # paid the invoice); then the same idempotent call tells what that run did.
     earlier_run = action.attempts > 1 and action.kind in REPLAYABLE
-    # A satisfaction survey is sent because the invoice was paid.
-    after_payment = action.params.get("template") == "csat_survey"
+    # A satisfaction survey is sent because the invoice was paid; a pre-dunning card update
+    # hangs on the last renewal's (paid) invoice because the next one does not exist yet.
+    after_payment = action.params.get("template") in ("csat_survey", "pre_dunning_card_update")
     if invoice.status not in OPEN_STATUSES and not (earlier_run or after_payment):
         return _cancel(
             action=action, reason=f"the invoice was {invoice.status or 'closed'} meanwhile"

@@ -27,6 +27,7 @@ class Decision(models.Model):
         OPEN_INVOICE = "open_invoice", "Open invoice reviewed"
         MANUAL = "manual", "Asked for by a person"
         CASE_RESOLVED = "case_resolved", "Case resolved"
+        PRE_DUNNING = "pre_dunning", "Pre-dunning campaign (renewal at risk)"
 
     invoice = models.ForeignKey(
         "Invoice", to_field="cb_id", on_delete=models.PROTECT, related_name="decisions"

@@ -9,6 +9,7 @@ class ModelVersion(models.Model):
     class Kind(models.TextChoices):
         RECOVERY = "recovery", "Will the invoice be recovered?"
         RETRY = "retry", "Will a retry at this time succeed?"
+        RENEWAL_RISK = "renewal_risk", "Will the next renewal's first charge fail?"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     version = models.PositiveIntegerField()

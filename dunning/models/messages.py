@@ -29,6 +29,8 @@ class Purpose(models.TextChoices):
     OFFLINE_FOLLOW_UP = "offline_follow_up", "Offline payer: first follow-up"
     OFFLINE_SECOND_FOLLOW_UP = "offline_second_follow_up", "Offline payer: second follow-up"
     OFFLINE_FINAL_NOTICE = "offline_final_notice", "Offline payer: final notice"
+    # Before a renewal likely to fail (analytics/at_risk): nothing is owed yet.
+    PRE_DUNNING_CARD_UPDATE = "pre_dunning_card_update", "Before the renewal: update the card"
 
 
 class OutboundMessage(models.Model):

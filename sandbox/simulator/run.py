@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from sandbox.simulator import parameters as p
+from sandbox.simulator.card_requests import CardRequests
 from sandbox.simulator.engine import Simulator
 from sandbox.store import Sandbox
 
@@ -58,12 +59,15 @@ class LiveRunner:
         )  # events per sim second
         self.speed = (events_per_minute / 60.0) / natural_rate  # sim seconds per real second
         self.simulator = simulator
+        # Customers asked to update their card (Dunwell's pre-dunning requests) may do so.
+        self.card_requests = CardRequests(simulator, seed=int(simulator.sandbox.id_token, 16))
         self.tick_seconds = tick_seconds
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
     def tick(self) -> int:
         sim = self.simulator
+        self.card_requests.react()
         return sim.run_until(sim.clock.now + self.speed * self.tick_seconds)
 
     def start(self) -> LiveRunner:

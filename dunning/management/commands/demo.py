@@ -19,6 +19,7 @@ from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
 
+from analytics.at_risk.campaigns import CampaignRefused, campaign_launch
 from collections_desk.teams import demo_teams_ensure
 from dunning.backfill import events_backfill
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
@@ -124,6 +125,24 @@ class Command(BaseCommand):
         self._experiment(manager=User.objects.get(username="manager"))
         decided = decisions_for_open_invoices()
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
+        self._pre_dunning(manager=User.objects.get(username="manager"))
+
+    def _pre_dunning(self, *, manager: User) -> None:
+        """A manager's card-update campaign: results arrive as the live business renews."""
+        call_command("train_renewal_risk", stdout=self.stdout)
+        try:
+            campaign = campaign_launch(
+                user=manager, name="Renewals at risk in the next 30 days (demo)",
+                within_days=30, min_score=0.25,
+            )  # fmt: skip
+        except CampaignRefused as refused:
+            self.stdout.write(f"  no pre-dunning campaign: {refused}")
+            return
+        members, held = campaign.members.count(), campaign.members.filter(group="holdout").count()
+        self.stdout.write(
+            f"  pre-dunning campaign: {members} renewal{'s' if members != 1 else ''} at risk, "
+            f"{held} of them held out; results arrive as they renew"
+        )
 
     def _experiment(self, *, manager: User) -> None:
         """A running tone experiment: the live failures from now on are assigned to it (the

@@ -24,7 +24,9 @@ def brief(purpose, channel="email", segment="self_serve", **extra) -> DraftBrief
             purpose=purpose, channel=channel, segment=segment, plan="Pro", needs_link=False,
             required=required, filled_lengths=LONG_VALUES, **extra,
         )  # fmt: skip
-    required = ("first_name", "amount") if channel == "email" else ()
+    nothing_owed = purpose == Purpose.PRE_DUNNING_CARD_UPDATE  # before the renewal: no amount
+    required = ("first_name",) if channel == "email" else ()
+    required += ("amount",) if channel == "email" and not nothing_owed else ()
     required += ("retry_date",) if purpose == Purpose.RETRY_SCHEDULED else ()
     values = dict(
         purpose=purpose, channel=channel, segment=segment, plan="Pro", decline_reason=REASON,
@@ -121,3 +123,17 @@ def test_plan_ids_become_plan_names():
     assert plan_label("pro-USD-monthly") == "Pro"
     assert plan_label("business-EUR-yearly") == "Business"
     assert plan_label("") == ""
+
+
+def test_a_pre_dunning_request_says_nothing_is_owed_and_why_the_card_needs_a_look():
+    brief = DraftBrief(
+        purpose=Purpose.PRE_DUNNING_CARD_UPDATE, channel="email", segment="self_serve",
+        plan="Pro", decline_reason="the card on file expires before the renewal",
+        required=("first_name", "pay_link"), filled_lengths=LONG_VALUES,
+    )  # fmt: skip
+    draft = BuiltinDrafter().draft(brief)
+
+    assert "expires before the renewal" in draft.body
+    assert "nothing is owed" in draft.body.lower() or "nothing to pay" in draft.body.lower()
+    assert "{pay_link}" in draft.body and "{amount}" not in draft.body
+    assert "didn't go through" not in draft.body
