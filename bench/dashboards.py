@@ -198,22 +198,19 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=60_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--keepdb",
+        action="store_true",
+        help="keep the seeded test database afterwards, and reuse it when it is already seeded",
+    )
     args = parser.parse_args()
-    old_name = connection.creation.create_test_db(verbosity=0, keepdb=False)
+    old_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
     try:
-        started = time.perf_counter()
-        invoices = seed(customers=args.customers, transactions=args.transactions)
-        seeded = time.perf_counter()
-        # The seed writes the mirror directly; processing would have kept the summary.
-        summarised = failure_summary_rebuild()
-        rebuild_s = time.perf_counter() - seeded
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        print(f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
-              f"{invoices:,} invoices, {args.customers:,} customers "
-              f"in {seeded - started:.0f} s; summary of {summarised:,} failed invoices "
-              f"rebuilt in {rebuild_s:.1f} s")  # fmt: skip
+        if args.keepdb and Transaction.objects.exists():
+            print(f"{connection.vendor}: reusing {Transaction.objects.count():,} transactions, "
+                  f"{Invoice.objects.count():,} invoices (--keepdb)")  # fmt: skip
+        else:
+            _seed_and_summarise(args)
         roles_ensure()
         manager = User.objects.create_user("bench.manager", password="x" * 20)
         manager.groups.add(Group.objects.get(name=Role.MANAGER.value))
@@ -230,7 +227,24 @@ def main() -> None:
             print(f"{name:40} {statistics.median(cold):12.0f} {max(cold):9.0f} "
                   f"{statistics.median(warm):12.0f}")  # fmt: skip
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if not args.keepdb:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _seed_and_summarise(args) -> None:
+    started = time.perf_counter()
+    invoices = seed(customers=args.customers, transactions=args.transactions)
+    seeded = time.perf_counter()
+    # The seed writes the mirror directly; processing would have kept the summary.
+    summarised = failure_summary_rebuild()
+    rebuild_s = time.perf_counter() - seeded
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
+          f"{invoices:,} invoices, {args.customers:,} customers "
+          f"in {seeded - started:.0f} s; summary of {summarised:,} failed invoices "
+          f"rebuilt in {rebuild_s:.1f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ NAVIGATION = (
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
+    NavItem("Forecast", "analytics:forecast", "analytics.view_dashboards", "Analytics"),
     NavItem("Decisions", "dunning:decision_list", "dunning.view_decision", "Automation"),
     NavItem("Guardrails", "dunning:guardrails", "dunning.view_guardrailpolicy", "Automation"),
     NavItem("Prompts", "dunning:prompt_templates", "dunning.view_prompttemplate", "Automation"),
