@@ -9,6 +9,7 @@ from analytics.dashboards import Chart, Dashboard, dashboard_access_check
 from analytics.filters import DashboardFilters, FilterError, filters_parse
 from analytics.forecast import Estimate, Forecast, forecast_compute
 from analytics.forecast_history import forecast_coverage, forecast_history_table
+from analytics.models import ForecastSnapshot
 from analytics.tables import Table, cached, major_units
 
 # The forecast is for every plan, country and gateway (snapshots are kept per currency).
@@ -78,7 +79,11 @@ def _keyed(estimate: Estimate, currency: str) -> dict:
 def forecast_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
     dashboard_access_check(user=user)
     forecast = forecast_now()
-    currency = filters.currency or next(iter(forecast.currencies), "")
+    currencies = [
+        {"currency_code": c, "failed": f.total.invoices} for c, f in forecast.currencies.items()
+    ]
+    currencies += [{"currency_code": c, "failed": 0} for c in _past_currencies(forecast)]
+    currency = filters.currency or (currencies[0]["currency_code"] if currencies else "")
     filters = filters.with_currency(currency)
     mine = forecast.currencies.get(currency)
     tables = [
@@ -98,7 +103,11 @@ def forecast_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
         filters=filters,
         charts=[Chart(table=t, figure=charts.figure(t)) for t in tables],
         summary=summary,
-        currencies=[
-            {"currency_code": c, "failed": f.total.invoices} for c, f in forecast.currencies.items()
-        ],
+        currencies=currencies,
     )
+
+
+def _past_currencies(forecast: Forecast) -> list[str]:
+    """Currencies with past forecasts but nothing open now (their history is still shown)."""
+    past = ForecastSnapshot.objects.exclude(currency__in=list(forecast.currencies))
+    return list(past.values_list("currency", flat=True).distinct().order_by("currency"))

@@ -18,12 +18,12 @@ def decide(invoice: Invoice, *, score: float | None, segment: str = "self_serve"
     )  # fmt: skip
 
 
-def hard_decline_history(first: int = 100) -> None:
-    """Four hard declines settled two months ago: one recovered (after 5 days), three not."""
-    failed_invoice(first, failed_at=days_ago(60), category="hard_decline",
+def hard_decline_history(first: int = 100, *, days: float = 60) -> None:
+    """Four hard declines settled ``days`` ago: one recovered (after 5 days), three not."""
+    failed_invoice(first, failed_at=days_ago(days), category="hard_decline",
                    paid_after=timedelta(days=5))  # fmt: skip
     for n in range(first + 1, first + 4):
-        failed_invoice(n, failed_at=days_ago(60), category="hard_decline", ended="not_paid")
+        failed_invoice(n, failed_at=days_ago(days), category="hard_decline", ended="not_paid")
 
 
 def three_open_invoices() -> list[Invoice]:
