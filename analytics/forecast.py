@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -49,6 +50,7 @@ AGE_EDGES = (0, 1, 3, 7, 14)
 RATE_HISTORY_DAYS = 365
 PRIOR_WEIGHT = 5  # invoices' worth of the all-categories rate in each category's rate
 NO_HISTORY_RATE = 0.5
+RATES_CACHE_SECONDS = 3600
 NO_SEGMENT = "(no decision yet)"
 NO_CATEGORY = "(none)"
 
@@ -191,8 +193,8 @@ def _latest_decision(*, as_of: datetime | None, value: str, scored: bool) -> Sub
     decisions = Decision.objects.filter(invoice_id=OuterRef("invoice_cb_id"))
     if scored:
         decisions = decisions.filter(recovery_score__isnull=False)
-    if as_of is not None:
-        decisions = decisions.filter(as_of__lte=as_of)
+    if as_of is not None:  # decisions that existed then, about what was known then
+        decisions = decisions.filter(as_of__lte=as_of, created_at__lte=as_of)
     return Subquery(decisions.order_by("-as_of", "-id").values(value)[:1])
 
 
@@ -200,7 +202,13 @@ def forecast_compute(*, as_of: datetime | None = None, now: datetime | None = No
     """The forecast now (``as_of`` None), or as it would have been made at ``as_of``."""
     moment = as_of or now or timezone.now()
     window = guardrails_active().dunning_window_days
-    rates, overall = fallback_rates(as_of=moment, window_days=window)
+    if as_of is None:  # from failures settled weeks ago: they move slowly, keep them an hour
+        key = f"analytics:forecast_rates:{window}:{moment:%Y%m%d%H}"
+        rates, overall = cache.get_or_set(
+            key, lambda: fallback_rates(as_of=moment, window_days=window), RATES_CACHE_SECONDS
+        )
+    else:
+        rates, overall = fallback_rates(as_of=moment, window_days=window)
     score = _latest_decision(as_of=as_of, value="recovery_score", scored=True)
     segment = _latest_decision(as_of=as_of, value="segment", scored=False)
     amount = Cast("amount", FloatField())
