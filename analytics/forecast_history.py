@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.filters import DashboardFilters
-from analytics.forecast import Forecast, forecast_compute, open_failures
+from analytics.forecast import AGE_EDGES, Forecast, forecast_compute, open_failures
 from analytics.models import ForecastSnapshot
 from analytics.tables import Table, cached, major_units, rate
 from dunning.models import InvoiceFailure
@@ -68,7 +68,7 @@ def _snapshots(forecast: Forecast, *, day: date) -> list[ForecastSnapshot]:
             method=METHOD_LIVE if decided else METHOD_BACKFILL,
             invoice_ids=ids.get(currency, []),
             category_rates={
-                "age_edges_days": [0, 1, 3, 7, 14],
+                "age_edges_days": list(AGE_EDGES),
                 "overall": forecast.overall_rates,
                 "by_category": forecast.category_rates,
             },
