@@ -64,6 +64,9 @@ class Estimate:
     expected: float = 0.0
     variance: float = 0.0
     fallback: int = 0
+    # For a past ``as_of`` only: what these invoices recovered within the horizon after it.
+    recovered: int = 0
+    recovered_invoices: int = 0
 
     def plus(self, other: Estimate) -> Estimate:
         return Estimate(
@@ -72,6 +75,8 @@ class Estimate:
             expected=self.expected + other.expected,
             variance=self.variance + other.variance,
             fallback=self.fallback + other.fallback,
+            recovered=self.recovered + other.recovered,
+            recovered_invoices=self.recovered_invoices + other.recovered_invoices,
         )
 
     def interval(self, z: float) -> tuple[float, float]:
@@ -175,6 +180,13 @@ def fallback_rates(
     return rates, overall
 
 
+def _rates_of_day(*, as_of: datetime, window_days: int):
+    key = f"analytics:forecast_rates_of:{window_days}:{as_of:%Y%m%d%H%M}"
+    return cache.get_or_set(
+        key, lambda: fallback_rates(as_of=as_of, window_days=window_days), RATES_CACHE_SECONDS
+    )
+
+
 def _fallback_expression(
     *, as_of: datetime, rates: dict[str, list[float]], overall: list[float]
 ) -> Case:
@@ -198,11 +210,34 @@ def _latest_decision(*, as_of: datetime | None, value: str, scored: bool) -> Sub
     return Subquery(decisions.order_by("-as_of", "-id").values(value)[:1])
 
 
-def forecast_compute(*, as_of: datetime | None = None, now: datetime | None = None) -> Forecast:
-    """The forecast now (``as_of`` None), or as it would have been made at ``as_of``."""
+def _outcome(*, as_of: datetime | None, horizon_days: int) -> dict:
+    """For a past day: what was recovered within the horizon (in the same query)."""
+    if as_of is None:
+        return {}
+    within = Q(is_recovered=True, paid_at__gte=as_of)
+    within &= Q(paid_at__lt=as_of + timedelta(days=horizon_days))
+    return {
+        "recovered": Sum("amount", filter=within),
+        "recovered_invoices": Count("pk", filter=within),
+    }
+
+
+def forecast_compute(
+    *,
+    as_of: datetime | None = None,
+    now: datetime | None = None,
+    rates_as_of: datetime | None = None,
+) -> Forecast:
+    """The forecast now (``as_of`` None), or as it would have been made at ``as_of``.
+
+    ``rates_as_of`` (at or before ``as_of``): take the fallback rates as known then (a
+    backfill of many days reuses a week's rates instead of recomputing them every day).
+    """
     moment = as_of or now or timezone.now()
     window = guardrails_active().dunning_window_days
-    if as_of is None:  # from failures settled weeks ago: they move slowly, keep them an hour
+    if rates_as_of is not None:
+        rates, overall = _rates_of_day(as_of=min(rates_as_of, moment), window_days=window)
+    elif as_of is None:  # from failures settled weeks ago: they move slowly, keep them an hour
         key = f"analytics:forecast_rates:{window}:{moment:%Y%m%d%H}"
         rates, overall = cache.get_or_set(
             key, lambda: fallback_rates(as_of=moment, window_days=window), RATES_CACHE_SECONDS
@@ -227,6 +262,7 @@ def forecast_compute(*, as_of: datetime | None = None, now: datetime | None = No
             expected=Sum(F("p") * F("a")),
             variance=Sum(F("p") * (Value(1.0) - F("p")) * F("a") * F("a")),
             fallback=Count("pk", filter=Q(score__isnull=True)),
+            **_outcome(as_of=as_of, horizon_days=window),
         )
         .order_by()
     )
@@ -253,6 +289,8 @@ def _by_currency(rows) -> dict[str, CurrencyForecast]:
             expected=row["expected"] or 0.0,
             variance=row["variance"] or 0.0,
             fallback=row["fallback"],
+            recovered=row.get("recovered") or 0,
+            recovered_invoices=row.get("recovered_invoices") or 0,
         )
         totals[currency] = totals.get(currency, Estimate()).plus(estimate)
         for groups, key in (

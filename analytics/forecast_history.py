@@ -32,14 +32,14 @@ HISTORY_COLUMNS = [
     "low 95%", "high 95%", "actual", "actual inside 80%",
 ]  # fmt: skip
 METHOD_LIVE = "latest decision's recovery score; else the category's rate at that age"
-METHOD_BACKFILL = "the category's rate at that age, as known that day (no decisions then)"
+METHOD_BACKFILL = "the category's rate at that age, as known that day (none existed then)"
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _snapshots(forecast: Forecast, *, day: date) -> list[ForecastSnapshot]:
+def _snapshots(forecast: Forecast, *, day: date, now: datetime) -> list[ForecastSnapshot]:
     ids: dict[str, list[str]] = {}
     as_of = None if forecast.live else forecast.as_of
     for currency, invoice in (
@@ -50,6 +50,8 @@ def _snapshots(forecast: Forecast, *, day: date) -> list[ForecastSnapshot]:
         ids.setdefault(currency or "—", []).append(invoice)
     decided = forecast.live or forecast.fallback < forecast.invoices
     source = ForecastSnapshot.Source.LIVE if forecast.live else ForecastSnapshot.Source.BACKFILL
+    # A past day whose horizon has passed is judged at once (the same query counted it).
+    settled = not forecast.live and forecast.as_of + timedelta(days=forecast.horizon_days) <= now
     return [
         ForecastSnapshot(
             day=day,
@@ -72,6 +74,9 @@ def _snapshots(forecast: Forecast, *, day: date) -> list[ForecastSnapshot]:
                 "overall": forecast.overall_rates,
                 "by_category": forecast.category_rates,
             },
+            actual=c.total.recovered if settled else None,
+            actual_invoices=c.total.recovered_invoices if settled else None,
+            settled_at=now if settled else None,
         )
         for currency, c in forecast.currencies.items()
     ]
@@ -86,8 +91,11 @@ def forecast_snapshot_take(*, as_of: datetime | None = None, now: datetime | Non
     day = (as_of or now).date()
     if ForecastSnapshot.objects.filter(day=day).exists():
         return 0
-    forecast = forecast_compute(as_of=_midnight(day) if as_of else None, now=now)
-    snapshots = _snapshots(forecast, day=day)
+    past = _midnight(day) if as_of else None
+    # A past day takes the fallback rates known at the start of its week (computed once).
+    week = _midnight(day - timedelta(days=day.weekday())) if as_of else None
+    forecast = forecast_compute(as_of=past, now=now, rates_as_of=week)
+    snapshots = _snapshots(forecast, day=day, now=now)
     with transaction.atomic():
         made = ForecastSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True)
     return len(made)

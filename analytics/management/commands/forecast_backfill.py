@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from analytics.forecast_history import forecast_backfill, forecast_snapshots_settle
+from analytics.models import ForecastSnapshot
 
 
 class Command(BaseCommand):
@@ -23,8 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.monotonic()
         made = forecast_backfill(days=options["days"])
-        settled = forecast_snapshots_settle()
+        forecast_snapshots_settle()
+        settled = ForecastSnapshot.objects.filter(actual__isnull=False).count()
         self.stdout.write(
-            f"  {made} past forecasts computed, {settled} compared with what happened "
-            f"in {time.monotonic() - started:.1f} s"
+            f"  {made} past forecasts computed; {settled} can be compared with what happened "
+            f"({time.monotonic() - started:.1f} s)"
         )

@@ -119,7 +119,7 @@ class Command(BaseCommand):
         decided = decisions_for_open_invoices()
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
         # The Forecast page's comparison with what happened needs past forecasts.
-        call_command("forecast_backfill", days=120, stdout=self.stdout)
+        call_command("forecast_backfill", days=60, stdout=self.stdout)
 
     def _fresh_database(self) -> None:
         if connection.vendor == "sqlite":
