@@ -296,6 +296,11 @@ def _seed_and_summarise(args) -> None:
 def _summarise() -> None:
     # The seed writes the mirror directly; processing would have kept the summary.
     started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        # Without statistics of the fresh tables the planner probes the index of every
+        # successful payment once per failed invoice (the rebuild then runs for hours).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     summarised = failure_summary_rebuild()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
