@@ -34,6 +34,8 @@ def figure(table: Table) -> dict:
         "stacked_bars": _stacked_bars,
         "heatmap": _heatmap,
         "curves": _curves,
+        "expected_bars": _expected_bars,
+        "forecast_band": _forecast_band,
     }[kind]
     data, layout = builder(table)
     return {"data": data, "layout": {**BASE_LAYOUT, **layout}}
@@ -120,6 +122,46 @@ def _curves(table: Table):
         "height": 360,
     }
     return data, layout
+
+
+def _expected_bars(table: Table):
+    """At stake beside the expected recovery, with the 80% interval as error bars."""
+    x = table.column(table.columns[0])
+    expected = table.column("expected")
+    error = {
+        "type": "data", "symmetric": False, "color": "#1d2330",
+        "array": [h - e for h, e in zip(table.column("high 80%"), expected, strict=True)],
+        "arrayminus": [e - lo for lo, e in zip(table.column("low 80%"), expected, strict=True)],
+    }  # fmt: skip
+    data = [
+        {"type": "bar", "name": "at stake", "x": x, "y": table.column("at stake"),
+         "marker": {"color": MUTED}},
+        {"type": "bar", "name": "expected recovery (80% interval)", "x": x, "y": expected,
+         "error_y": error, "marker": {"color": ACCENT}},
+    ]  # fmt: skip
+    return data, {"barmode": "group"}
+
+
+def _forecast_band(table: Table):
+    """Each day's forecast: its 95% and 80% bands, the expected line, the actual outcome."""
+    x = table.column("day")
+
+    def line(column: str, **extra) -> dict:
+        return {"type": "scatter", "mode": "lines", "x": x, "y": table.column(column), **extra}
+
+    edge = {"line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"}
+    data = [
+        line("high 95%", **edge),
+        line("low 95%", **edge, fill="tonexty", fillcolor="rgba(36, 84, 214, 0.10)"),
+        line("high 80%", **edge),
+        line("low 80%", **edge, fill="tonexty", fillcolor="rgba(36, 84, 214, 0.25)"),
+        line("expected", name="expected (bands: 80% and 95% intervals)",
+             line={"color": ACCENT, "width": 2}),
+        {"type": "scatter", "mode": "markers", "name": "actual, within the horizon", "x": x,
+         "y": table.column("actual"), "marker": {"color": GOOD, "size": 7}},
+    ]  # fmt: skip
+    data[1]["showlegend"] = data[3]["showlegend"] = False
+    return data, {"height": 360, "xaxis": {**BASE_LAYOUT["xaxis"], "type": "date"}}
 
 
 def csv_lines(table: Table) -> Iterator[str]:

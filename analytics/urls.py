@@ -1,6 +1,12 @@
 from django.urls import path
 
-from analytics import at_risk_views, dashboard_views, experiment_views, impact_views
+from analytics import (
+    at_risk_views,
+    dashboard_views,
+    experiment_views,
+    forecast_views,
+    impact_views,
+)
 
 app_name = "analytics"
 
@@ -18,5 +24,6 @@ urlpatterns = [
     path("at-risk/", at_risk_views.at_risk, name="at_risk"),
     path("at-risk/campaigns/new/", at_risk_views.campaign_new, name="campaign_new"),
     path("at-risk/campaigns/<int:pk>/", at_risk_views.campaign_detail, name="campaign"),
+    path("forecast/", forecast_views.forecast, name="forecast"),
     path("plotly.css", dashboard_views.plotly_css, name="plotly_css"),
 ]

@@ -5,7 +5,8 @@ of the in-process Redis rather than the shared one. So this thread runs the work
 short bursts (each burst also moves due scheduled jobs onto their queues), and runs the
 periodic jobs of ``config/cron.py`` itself, as ``rqcron`` does in production: the relays,
 the gateway-pause check and the sweep of due actions every RELAY_INTERVAL seconds, and
-enqueues the signals sync every SIGNALS_INTERVAL seconds.
+enqueues the signals sync every SIGNALS_INTERVAL seconds and the forecast snapshot (one a day;
+the job does nothing when today's exists) every FORECAST_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import close_old_connections
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
+from analytics.jobs import forecast_snapshot_job
 from collections_desk.cases import cases_refresh
 from dunning.decisions.gateway_pauses import gateway_pauses_check
 from dunning.decisions.triggers import decisions_relay
@@ -30,6 +32,7 @@ logger = logging.getLogger("dunwell.worker")
 
 RELAY_INTERVAL = 30.0
 SIGNALS_INTERVAL = 900.0
+FORECAST_INTERVAL = 3600.0
 
 
 class ThreadWorker(SimpleWorker):
@@ -41,7 +44,7 @@ class ThreadWorker(SimpleWorker):
 
 
 def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> None:
-    last_relay = last_signals = -SIGNALS_INTERVAL
+    last_relay = last_signals = last_forecast = -FORECAST_INTERVAL
     while not stop.is_set():
         try:
             queues = [get_queue(name) for name in QUEUE_NAMES]
@@ -58,6 +61,9 @@ def run_embedded_worker(stop: threading.Event, *, poll_seconds: float = 0.5) -> 
             if time.monotonic() - last_signals > SIGNALS_INTERVAL:
                 get_queue("backfill").enqueue(sync_signals_job, job_id="sync-signals")
                 last_signals = time.monotonic()
+            if time.monotonic() - last_forecast > FORECAST_INTERVAL:
+                get_queue("default").enqueue(forecast_snapshot_job, job_id="forecast-snapshot")
+                last_forecast = time.monotonic()
         except Exception:
             logger.exception("embedded worker loop failed; continuing")
         finally:

@@ -120,6 +120,7 @@ NAVIGATION = (
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),
     NavItem("Cohorts", "analytics:cohorts", "analytics.view_dashboards", "Analytics"),
+    NavItem("Forecast", "analytics:forecast", "analytics.view_dashboards", "Analytics"),
     NavItem("Experiments", "analytics:experiments", "analytics.view_experiment", "Analytics"),
     NavItem("AI impact", "analytics:impact", "analytics.view_dashboards", "Analytics"),
     NavItem("At risk", "analytics:at_risk", "analytics.view_dashboards", "Analytics"),

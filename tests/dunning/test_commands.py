@@ -49,4 +49,5 @@ def test_periodic_relay_is_registered_for_rqcron():
         ("sync_signals_job", 900),
         ("cases_refresh_job", 300),
         ("sweep_actions_job", 60),
+        ("forecast_snapshot_job", 3600),
     ]

@@ -125,6 +125,8 @@ class Command(BaseCommand):
         self._experiment(manager=User.objects.get(username="manager"))
         decided = decisions_for_open_invoices()
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
+        # The Forecast page's comparison with what happened needs past forecasts.
+        call_command("forecast_backfill", days=60, stdout=self.stdout)
         self._pre_dunning(manager=User.objects.get(username="manager"))
 
     def _pre_dunning(self, *, manager: User) -> None:
