@@ -226,3 +226,16 @@ def test_permission_matrix_for_the_rollout_and_impact_pages(client, request, row
     if outcome == 302 and response["Location"].startswith("/login/"):
         outcome = "login"
     assert outcome == expected[persona]
+
+
+def test_admin_form_for_a_segment_already_in_auto_offers_one_step_back_not_shadow(
+    client, admin_user
+):
+    guardrails_update(changes={"segment_modes": {"self_serve": "auto"}}, user=None)
+    client.force_login(admin_user)
+
+    body = client.get(URL).content.decode()
+
+    select = body.split('aria-label="New mode for self_serve"')[1].split("</select>")[0]
+    assert '<option value="approve" selected>' in select
+    assert '<option value="shadow">' in select
