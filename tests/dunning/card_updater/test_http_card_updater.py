@@ -4,11 +4,7 @@ and the lookup a decision makes: cached per card, and an updater outage never bl
 from __future__ import annotations
 
 import base64
-import json
-import threading
-import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -19,53 +15,20 @@ from dunning.card_updater.lookup import card_update_lookup
 from dunning.decisions.guardrails import guardrails_update
 from dunning.models import ActionKind, PaymentSource
 from tests.dunning.decided import decided_invoice
+from tests.http_peer import JsonPeer
 
 pytestmark = pytest.mark.django_db
 
 
-class Updater:
-    """A stand-in for the service a team puts in front of its gateway's account updater."""
-
-    def __init__(self):
-        self.status = 200
-        self.answer: object = {"result": "no_update", "reference": "au_1"}
-        self.delay = 0.0
-        self.requests: list[tuple[dict, str]] = []
-        updater = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                updater.requests.append((json.loads(raw), self.headers.get("Authorization", "")))
-                time.sleep(updater.delay)
-                body = (
-                    updater.answer
-                    if isinstance(updater.answer, bytes)
-                    else json.dumps(updater.answer).encode()
-                )
-                self.send_response(updater.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/lookup"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def updater(settings):
-    updater = Updater()
+    # A stand-in for the service a team puts in front of its gateway's account updater.
+    updater = JsonPeer(path="/lookup", answer={"result": "no_update", "reference": "au_1"})
     settings.CARD_UPDATER_URL = updater.url
     settings.CARD_UPDATER_TOKEN = "updater-token"
     settings.CARD_UPDATER_TIMEOUT_SECONDS = 0.5
     yield updater
-    updater.server.shutdown()
+    updater.close()
 
 
 @pytest.fixture

@@ -3,62 +3,28 @@ and an adapter that is slow or answers nonsense is skipped and named, never fata
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from dunning.models import SupportTicket
 from dunning.signals.providers import signals_merged
+from tests.http_peer import JsonPeer
 
 AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 BOTH = ["dunning.signals.providers.DatabaseSignals", "dunning.signals.http_provider.HttpSignals"]
 
 
-class Adapter:
-    """A stand-in for the small service a team puts in front of its CRM (the HTTP boundary)."""
-
-    def __init__(self):
-        self.answer: object = {"signals": {}}
-        self.delay = 0.0
-        self.requests: list[tuple[dict, str]] = []
-        adapter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                adapter.requests.append(
-                    (parse_qs(urlsplit(self.path).query), self.headers.get("Authorization", ""))
-                )
-                time.sleep(adapter.delay)
-                body = json.dumps(adapter.answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/signals"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def adapter(settings):
-    adapter = Adapter()
+    # A stand-in for the small service a team puts in front of its CRM.
+    adapter = JsonPeer(path="/signals", answer={"signals": {}})
     settings.SIGNAL_PROVIDERS = BOTH
     settings.SIGNALS_HTTP_URL = adapter.url
     settings.SIGNALS_HTTP_TOKEN = "crm-adapter-token"
     yield adapter
-    adapter.server.shutdown()
-    adapter.server.server_close()
+    adapter.close()
 
 
 @pytest.mark.django_db
