@@ -36,10 +36,12 @@ class PlotlyFinder(BaseFinder):
         return []
 
     def find(self, path, find_all=False, **kwargs):
-        found = str(PLOTLY_DIR / FILENAME) if path == STATIC_PATH else None
-        if find_all:
-            return [found] if found else []
-        return found
+        if path != STATIC_PATH:
+            # Django's finders answer "not here" with [] either way: a None would be joined
+            # into the list of matches and WhiteNoise would stat() the list (a 500, not a 404).
+            return []
+        found = str(PLOTLY_DIR / FILENAME)
+        return [found] if find_all else found
 
     def list(self, ignore_patterns):
         yield FILENAME, self.storage

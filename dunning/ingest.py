@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    transaction,
+)
 from django.utils import timezone
 
 from dunning.models import ChargebeeEvent, EventState, RejectedWebhook
@@ -37,20 +45,59 @@ class IngestResult:
     duplicate: bool
 
 
+# Chargebee's payloads nest six levels deep; PostgreSQL's jsonb and Python's own recursion
+# give up somewhere in the thousands, with a server error rather than an answer.
+MAX_JSON_DEPTH = 64
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        # 1e999 is valid JSON but no database column (nor jsonb) holds an infinite number.
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return number
+
+
+def _refuse_unstorable(payload: object) -> None:
+    """Walk the parsed value without recursion; refuse what no database stores."""
+    pending: list[tuple[object, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            children = [value]
+            depth -= 1  # a scalar adds no level
+        if depth > MAX_JSON_DEPTH:
+            raise WebhookRejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
+        for child in children:
+            if isinstance(child, str):
+                if "\x00" in child:
+                    raise WebhookRejected(400, "body contains NUL characters (\\u0000)")
+                if _UNPAIRED_SURROGATE.search(child):
+                    # A lone \ud800: Python accepts it, UTF-8 and jsonb cannot hold it.
+                    raise WebhookRejected(400, "body contains an unpaired UTF-16 surrogate")
+            elif isinstance(child, dict | list):
+                pending.append((child, depth + 1))
 
 
 def webhook_parse(*, body: bytes) -> dict:
     """Parse a webhook body and validate its envelope, or raise ``WebhookRejected`` (400)."""
     try:
         text = body.decode("utf-8")
-        payload = json.loads(text, parse_constant=_refuse_constant)
+        payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError) as error:
         raise WebhookRejected(400, f"body is not valid JSON: {error}") from None
-    if "\\u0000" in text:
-        # Valid JSON, but no database stores NUL characters in text.
-        raise WebhookRejected(400, "body contains NUL characters (\\u0000)")
+    except RecursionError:
+        raise WebhookRejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    _refuse_unstorable(payload)
     return webhook_validate(payload=payload)
 
 
@@ -142,18 +189,56 @@ def events_store_bulk(*, payloads: list[dict], via: str) -> list[ChargebeeEvent]
     return sorted(created, key=lambda event: (event.occurred_at, event.pk))
 
 
+# SQLSTATE classes of a database that cannot answer now but will: connection exceptions,
+# insufficient resources, operator intervention (shutdown), transaction rollback (deadlock).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "40"})
+LARGEST_STORED_LENGTH = 2**63 - 1
+
+
+def database_error_is_transient(error: DatabaseError) -> bool:
+    """True when the database is unreachable or busy, so delivering again will succeed.
+
+    Anything else (a value the database refuses, a constraint) fails the same way on every
+    delivery and is the body's problem, not the database's.
+    """
+    if isinstance(error, InterfaceError):
+        return True  # the connection is closed or broken
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+    # No SQLSTATE: the driver never reached a server (PostgreSQL), or SQLite's file is
+    # locked or unreadable.
+    return True
+
+
 def webhook_reject_record(
-    *, status: int, reason: str, body: bytes, content_length: int | None, remote_addr: str | None
+    *,
+    status: int,
+    reason: str,
+    body: bytes,
+    content_length: int | None,
+    remote_addr: str | None,
+    content_length_header: str = "",
 ) -> None:
-    """Keep a refused (but authenticated) request for inspection; never fail the response."""
+    """Keep a refused (but authenticated) request for inspection; never fail the response.
+
+    The whole body read (at most the 1 MiB bound) is kept, card numbers masked, so an
+    event refused by mistake can be delivered again by hand.
+    """
     logger.warning("webhook rejected with %s: %s", status, reason)
-    excerpt = body[:REJECTED_BODY_EXCERPT_CHARS].decode("utf-8", errors="replace")
+    text = mask_card_numbers(body.decode("utf-8", errors="backslashreplace")).replace("\x00", "")
+    if content_length is not None and content_length > LARGEST_STORED_LENGTH:
+        content_length = None  # the header itself is kept as text
     try:
         RejectedWebhook.objects.create(
             status_code=status,
             reason=reason[:300],
             content_length=content_length,
-            body_excerpt=mask_card_numbers(excerpt).replace("\x00", ""),
+            content_length_header=content_length_header[:40],
+            body_excerpt=text[:REJECTED_BODY_EXCERPT_CHARS],
+            body=text,
             remote_addr=remote_addr,
         )
     except Exception:
