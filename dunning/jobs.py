@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dunning.audit import audit_checkpoint_write
 from dunning.models import ChargebeeEvent, EventState
 from dunning.outbox import events_relay
 from dunning.processing import event_process, events_process_batch
@@ -69,3 +70,8 @@ def sweep_actions_job() -> int:
     from dunning.execution.sweep import actions_sweep
 
     return actions_sweep()
+
+
+def audit_checkpoint_job() -> int:
+    """Anchor the audit trail's head outside the database; returns the sequence signed."""
+    return audit_checkpoint_write().seq

@@ -40,6 +40,15 @@ def admin_user(db):
     return UserFactory(username="ada.admin", role="admin")
 
 
+# --- the audit trail's checkpoints ----------------------------------------------------
+@pytest.fixture(autouse=True)
+def audit_checkpoints(settings, tmp_path):
+    """Each test its own checkpoint file: the database is emptied between tests, and a
+    checkpoint left by an earlier test would read as a truncated trail."""
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "audit-checkpoints.jsonl"
+    return settings.AUDIT_CHECKPOINT_PATH
+
+
 # --- Redis and RQ ---------------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def clean_redis():

@@ -193,6 +193,11 @@ class Command(BaseCommand):
         )
 
     def _fresh_database(self) -> None:
+        # A new trail starts: the old checkpoints would read as a truncated one.
+        checkpoints = Path(settings.AUDIT_CHECKPOINT_PATH)
+        if checkpoints.exists():
+            stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+            checkpoints.rename(checkpoints.with_name(f"{checkpoints.name}.before-reset-{stamp}"))
         if connection.vendor == "sqlite":
             # Deleting a big SQLite file is far quicker than DELETE FROM every table.
             path = Path(connection.settings_dict["NAME"])
