@@ -50,6 +50,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
     SECRET_KEY = "dunwell-embedded-default-not-for-production-" + "x" * 20
 
+
 def audit_keys(value: str) -> dict[str, str]:
     """``"k2:secret,k1:older"``: key id and secret pairs, the first one signs new entries."""
     keys: dict[str, str] = {}
