@@ -259,9 +259,6 @@ AUTHENTICATION_CODES = frozenset(
     r.code for r in RULES if r.verdict is AUTH and r.part == "decline_code"
 )
 VISA_CATEGORY_1 = frozenset(r.code for r in RULES if r.source in (VISA, EVERY_NETWORK))
-NEVER_EVERY_BRAND = frozenset(
-    (r.part, r.code) for r in RULES if r.verdict is NEVER and not r.brands
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
