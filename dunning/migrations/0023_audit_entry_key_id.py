@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("dunning", "0021_rejected_webhook_whole_body_and_length")]
+    dependencies = [("dunning", "0022_rejected_webhook_whole_body_and_length")]
 
     operations = [
         migrations.AddField(

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0022_audit_entry_key_id"),
+        ("dunning", "0023_audit_entry_key_id"),
     ]
 
     operations = [
