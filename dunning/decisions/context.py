@@ -73,3 +73,7 @@ class DecisionContext:
     # What the gateway's card updater said about the declined card (None: not asked, because
     # nothing asked for a new card). See dunning/card_updater/.
     card_updater: CardUpdaterFinding | None = None
+    # A hold a person placed on the invoice (a promise to pay, a payment plan): until then
+    # Dunwell neither retries nor messages. See dunning/models/holds.py.
+    hold_until: datetime | None = None
+    hold_reason: str = ""
