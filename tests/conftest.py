@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from rq import SimpleWorker
 
+from collections_desk.recovery_rates import recovery_rates_forget
 from config.embedded_redis import embedded_server
 from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
@@ -38,6 +39,12 @@ def manager(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada.admin", role="admin")
+
+
+@pytest.fixture(autouse=True)
+def fresh_recovery_rates():
+    """The desk caches historical recovery rates per process: each test computes its own."""
+    recovery_rates_forget()
 
 
 # --- Redis and RQ ---------------------------------------------------------------------
