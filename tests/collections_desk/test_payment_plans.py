@@ -58,7 +58,7 @@ def test_approved_plan_is_written_to_chargebee_and_each_instalment_followed(
     agent,
     manager,
     sandbox,
-    approve,
+    approve,  # noqa: F811
     work,  # noqa: F811
 ):
     case, invoice = ana
