@@ -103,6 +103,8 @@ def payment_plan_propose(*, case: Case, user, invoice: Invoice, instalments: int
         outcome = manual_request_create(
             invoice=invoice, user=user, kind=ActionKind.PAYMENT_PLAN, amount=amount,
             self_approve=False, reasoning=reasoning,
+            approval_reason="a payment plan changes how the invoice is collected: a manager "
+            "approves the instalments shown",
             params={"instalments": instalments, "period": period, "period_unit": unit,
                     "amount": amount, "currency": invoice.currency_code,
                     "preview": [{"due_on": i.due_on.isoformat(), "amount": i.amount}
