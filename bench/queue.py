@@ -38,7 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from bench.collections_queue import seed  # noqa: E402 - sets up Django (before the apps below)
+from bench.collections_queue import explain, seed  # noqa: E402 - sets up Django (before the apps below)
 from collections_desk.cases import cases_refresh  # noqa: E402
 from collections_desk.models import Case  # noqa: E402
 from collections_desk.teams import team_create, team_member_add  # noqa: E402
@@ -73,18 +73,6 @@ def measure(client: Client, params: dict, runs: int) -> tuple[float, float, int]
         assert response.status_code == 200, response.status_code
         queries = len(captured)
     return statistics.median(timings), percentile(timings, 0.99), queries
-
-
-def explain(user) -> None:
-    client = Client()
-    client.force_login(user)
-    with CaptureQueriesContext(connection) as captured:
-        client.get("/collections/")
-    with connection.cursor() as cursor:
-        for query in captured.captured_queries:
-            began = time.perf_counter()
-            cursor.execute(query["sql"])
-            print(f"{(time.perf_counter() - began) * 1000:7.1f} ms  {query['sql'][:160]}")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 When no model scored a case, its expected recovery uses how often invoices like it were
 recovered in the past, and says so: first the rate of its decline category, else of its
 segment, each over invoices whose first failure is at least ``SETTLED_AFTER`` old (their
-outcome is known) and only with ``MIN_INVOICES`` of them. Without either, the case has no
+outcome is known) and at most a year old, and only with ``MIN_INVOICES`` of them. Without either, the case has no
 expected recovery (0) and ranks by amount, lifetime value, age and SLA alone; nothing is
 invented. Rates come from ``InvoiceFailure``, the table the Recovery dashboard counts.
 """
@@ -20,6 +20,7 @@ from collections_desk.models import RecoveryBasis
 from dunning.models import Decision, InvoiceFailure
 
 SETTLED_AFTER = timedelta(days=30)
+LOOKBACK = timedelta(days=365)  # a year of settled failures: recent enough to tell
 MIN_INVOICES = 20
 CACHE_SECONDS = 600.0
 
@@ -58,7 +59,9 @@ def _rates(rows: QuerySet, key: str) -> dict[str, HistoricalRate]:
 
 
 def recovery_rates_compute(*, now: datetime) -> RecoveryRates:
-    settled = InvoiceFailure.objects.filter(first_failed_at__lt=now - SETTLED_AFTER)
+    settled = InvoiceFailure.objects.filter(
+        first_failed_at__lt=now - SETTLED_AFTER, first_failed_at__gte=now - LOOKBACK
+    )
     segment = Decision.objects.filter(invoice_id=OuterRef("invoice_cb_id")).order_by(
         "-as_of", "-id"
     )
