@@ -11,6 +11,7 @@ from django.utils import timezone
 from collections_desk.jobs import promises_check_job
 from collections_desk.models import Case, CaseState, PromiseToPay
 from collections_desk.promises import promise_day_end, promises_check
+from dunning.decisions.actions import action_fingerprint
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.service import decision_make
@@ -133,3 +134,22 @@ def test_an_agent_of_another_team_cannot_record_a_promise(client, approve_mode, 
 
     assert promise(client, case).status_code == 404
     assert not PromiseToPay.objects.exists()
+
+
+def test_what_a_person_asks_for_during_the_promise_is_not_held(
+    client, general_case, agent, manager, sandbox
+):
+    client.force_login(agent)
+    promise(client, general_case)
+    invoice = Invoice.objects.get(cb_id="inv_1")
+    collect = propose(invoice, "retry", params={"amount": 4900})
+    Decision.objects.filter(pk=collect.decision_id).update(trigger="manual")
+    Action.objects.filter(pk=collect.pk).update(state=ActionState.SCHEDULED, decided_by=manager,
+                                                needs_approval=False)  # fmt: skip
+    collect.refresh_from_db()
+    Action.objects.filter(pk=collect.pk).update(approved_fingerprint=action_fingerprint(collect))
+
+    action_run(action_id=collect.pk)
+
+    # It went to Chargebee (the sandbox knows no inv_1 and says so) instead of waiting.
+    assert ("POST", "/api/v2/invoices/inv_1/collect_payment") in sandbox.request_log
