@@ -48,6 +48,8 @@ def test_periodic_relay_is_registered_for_rqcron():
         ("check_gateway_pauses_job", 60),
         ("sync_signals_job", 900),
         ("cases_refresh_job", 300),
+        ("promises_check_job", 900),
+        ("payment_plans_track_job", 900),
         ("sweep_actions_job", 60),
         ("forecast_snapshot_job", 3600),
     ]
