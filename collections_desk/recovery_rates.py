@@ -5,7 +5,8 @@ recovered in the past, and says so: first the rate of its decline category, else
 segment, each over invoices whose first failure is at least ``SETTLED_AFTER`` old (their
 outcome is known) and at most a year old, and only with ``MIN_INVOICES`` of them. Without
 either, the case has no expected recovery (0) and ranks by amount, lifetime value, age and
-SLA alone; nothing is invented. Rates come from ``InvoiceFailure``, the table the Recovery dashboard counts.
+SLA alone; nothing is invented. Rates come from ``InvoiceFailure``, the table the Recovery
+dashboard counts.
 """
 
 from __future__ import annotations
