@@ -93,6 +93,9 @@ class Sandbox:
     event_listeners: list[Callable[[dict], None]] = field(default_factory=list)
     # The card networks' updater: payment source id -> a newer card (see card_updater.py).
     updater_cards: dict[str, dict] = field(default_factory=dict)
+    # Payment schedules (sandbox/payment_schedules.py): schemes, and schedules by id.
+    payment_schedule_schemes: dict[str, dict] = field(default_factory=dict)
+    payment_schedules: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events_in_order = True
@@ -150,6 +153,8 @@ class Sandbox:
                 self.idempotent_responses,
                 self.invoices_by_subscription,
                 self.updater_cards,
+                self.payment_schedule_schemes,
+                self.payment_schedules,
             ):
                 store.clear()
             self.usage.clear()
@@ -204,7 +209,10 @@ class Sandbox:
         customer_id: str | None = None,
         source: str = "api",
         created_at: int | None = None,
+        phone: str = "",
+        address: dict | None = None,
     ) -> dict:
+        """``address``: more of the billing address (line1, city, zip …) beside the country."""
         with self.lock:
             cid = customer_id or self.new_id("cus")
             customer = self._touch(
@@ -225,6 +233,7 @@ class Sandbox:
                     "billing_address": {
                         "first_name": first_name,
                         "last_name": last_name,
+                        **(address or {}),
                         "country": country,
                         "object": "billing_address",
                     },
@@ -235,6 +244,8 @@ class Sandbox:
                     "preferred_currency_code": currency,
                 }
             )
+            if phone:
+                customer["phone"] = phone
             self.customers[cid] = customer
             self.emit("customer_created", source, customer=customer)
             return customer

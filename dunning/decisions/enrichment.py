@@ -26,6 +26,7 @@ from dunning.chargebee_client import chargebee_client
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.gateway_pauses import gateway_state_at
+from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.recovery_data import failure_features
 from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
 from dunning.execution.final_actions import final_action_kinds
@@ -213,6 +214,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         scheduled_for__gt=at - timedelta(days=7),
         scheduled_for__lte=at,
     ).count()
+    hold = invoice_hold_active(invoice_id=invoice.cb_id, at=at)
     recovery_features = {}
     if first is not None:
         source = PaymentSource.objects.filter(cb_id=first.payment_source_cb_id).first()
@@ -275,6 +277,8 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         due_at=invoice.due_date or invoice.date,
         offline_steps_taken=offline_steps_taken(invoice_id=invoice.cb_id),
         offline_schedule=offline_schedule_current(),
+        hold_until=hold.until if hold else None,
+        hold_reason=hold.reason if hold else "",
     )
 
 

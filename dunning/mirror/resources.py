@@ -99,6 +99,11 @@ class ResourceSpec:
         return None
 
 
+# What the desk shows of a billing address (Chargebee's billing_address attributes).
+BILLING_ADDRESS_FIELDS = ("company", "line1", "line2", "line3", "city", "state", "state_code",
+                          "zip", "country", "phone")  # fmt: skip
+
+
 def _customer(obj: dict) -> dict:
     payment_method = nested(obj, "payment_method")
     billing = nested(obj, "billing_address")
@@ -106,6 +111,12 @@ def _customer(obj: dict) -> dict:
         "first_name": text(obj, "first_name", 150),
         "last_name": text(obj, "last_name", 150),
         "email": text(obj, "email", 254),
+        "phone": text(obj, "phone", 50),
+        "billing_address": {
+            key: str(value)[:150]
+            for key, value in billing.items()
+            if key in BILLING_ADDRESS_FIELDS and value
+        },
         "company": text(obj, "company", 250),
         "locale": text(obj, "locale", 50),
         "country": text(billing, "country", 2),

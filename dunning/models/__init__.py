@@ -13,6 +13,7 @@ from dunning.models.decisions import (
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.failures import InvoiceFailure
+from dunning.models.holds import InvoiceHold
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
@@ -38,6 +39,7 @@ __all__ = [
     "GuardrailPolicy",
     "Invoice",
     "InvoiceFailure",
+    "InvoiceHold",
     "ModelVersion",
     "OutboundMessage",
     "PaymentSource",

@@ -48,6 +48,9 @@ class Customer(MirrorModel):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    # Chargebee's billing_address object as sent (line1..3, city, state, zip, country).
+    billing_address = models.JSONField(default=dict, blank=True)
     company = models.CharField(max_length=250, blank=True)
     locale = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=2, blank=True)
