@@ -82,7 +82,7 @@ def chargebee_webhook(request: HttpRequest) -> JsonResponse:
         return _error(rejected.status, rejected.reason)
 
     try:
-        result = event_store(payload=payload)
+        result = event_store(payload=payload, body=body)
     except DatabaseError:
         # Never acknowledge what was not stored: a 503 makes Chargebee deliver it again.
         logger.exception("webhook %s not stored: database unavailable", payload["id"])
