@@ -294,18 +294,20 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "analytics.staticfiles.PlotlyFinder",  # plotly.js from the installed plotly package
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
-# Serve static files from the app directories directly outside production (no collectstatic).
-WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = not PRODUCTION
+# Production and the demo (`make demo` sets DUNWELL_STATIC_COMPRESSED) serve what
+# collectstatic wrote: hashed names (cached for a year, immutable) with gzip and brotli
+# copies beside them. Development and tests serve the app directories as they are.
+STATIC_COMPRESSED = PRODUCTION or envbool("DUNWELL_STATIC_COMPRESSED", "False")
+WHITENOISE_USE_FINDERS = not STATIC_COMPRESSED
+WHITENOISE_AUTOREFRESH = not STATIC_COMPRESSED
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
+        if STATIC_COMPRESSED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }

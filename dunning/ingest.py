@@ -17,14 +17,15 @@ from django.db import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    connection,
     transaction,
 )
 from django.utils import timezone
 
 from dunning.models import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.events import ReceivedVia
-from dunning.outbox import event_enqueue_on_commit
-from dunning.pci import mask_card_numbers, scrub_card_data
+from dunning.outbox import events_nudge_on_commit
+from dunning.pci import mask_card_numbers, scrub_card_data, text_may_hold_card_data
 
 logger = logging.getLogger("dunwell.ingest")
 
@@ -132,8 +133,10 @@ def _occurred_at(payload: dict) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _event_row(payload: dict, via: str) -> ChargebeeEvent:
-    payload = scrub_card_data(payload)
+def _event_row(payload: dict, via: str, body: bytes | None = None) -> ChargebeeEvent:
+    # The raw body, when there is one, rules most payloads clean in one pass over the text.
+    if body is None or text_may_hold_card_data(body.decode("utf-8")):
+        payload = scrub_card_data(payload)
     return ChargebeeEvent(
         event_id=payload["id"],
         event_type=payload["event_type"],
@@ -145,23 +148,46 @@ def _event_row(payload: dict, via: str) -> ChargebeeEvent:
     )
 
 
-def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResult:
+def _insert_unless_stored(event: ChargebeeEvent) -> int | None:
+    """INSERT the row in one statement; None when its event id is already stored.
+
+    One statement in autocommit is its own transaction: durable when it returns, with no
+    BEGIN/COMMIT round trips and no IntegrityError to unwind on a duplicate.
+    """
+    meta = ChargebeeEvent._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+        f" ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+        f" RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def event_store(
+    *, payload: dict, via: str = ReceivedVia.WEBHOOK, body: bytes | None = None
+) -> IngestResult:
     """Store an event once; a second delivery of the same id returns the stored row.
 
-    The processing job is enqueued only after the row is committed. If Redis is down the
-    row simply waits for the relay.
+    Only storage happens here. After the commit one cheap nudge wakes the ingest queue's
+    drain (dunning.outbox); if Redis is down the row simply waits for the relay.
     """
-    try:
-        with transaction.atomic():
-            event = _event_row(payload, via)
-            event.save(force_insert=True)
-            event_enqueue_on_commit(event_pk=event.pk)
-    except IntegrityError:
+    event = _event_row(payload, via, body)
+    pk = _insert_unless_stored(event)
+    if pk is None:
         event = ChargebeeEvent.objects.filter(event_id=payload["id"]).first()
-        if event is None:
-            raise  # not a duplicate: a storage failure the view answers with 503
+        if event is None:  # deleted between the INSERT and this read: store it again
+            return event_store(payload=payload, via=via, body=body)
         logger.info("duplicate delivery of %s (%s)", event.event_id, event.event_type)
         return IngestResult(event=event, duplicate=True)
+    event.pk = pk
+    events_nudge_on_commit()
     return IngestResult(event=event, duplicate=False)
 
 

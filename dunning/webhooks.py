@@ -76,7 +76,7 @@ def chargebee_webhook(request: HttpRequest) -> JsonResponse:
             raise WebhookRejected(415, f"content type must be application/json, not {content_type}")
         payload = webhook_parse(body=body)
         try:
-            result = event_store(payload=payload)
+            result = event_store(payload=payload, body=body)
         except DatabaseError as error:
             if not database_error_is_transient(error):
                 # The database refuses this body itself (a value it cannot hold): asking

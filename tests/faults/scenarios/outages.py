@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from config.schedule import SCHEDULE, ScheduleRunner, schedule_late, schedule_scaled
 from dunning.decisions.triggers import decisions_relay
-from dunning.jobs import process_event_job
 from dunning.models import (
     ChargebeeEvent,
     Decision,
@@ -124,11 +123,11 @@ def redis_down_during_processing(env: Env) -> Row:
     invoices, events = failed_renewals(env.sandbox, count)
     deliver_all(events)  # stored, jobs enqueued
     queue = get_queue("ingest")
-    job_pks = [job.args[0] for job in queue.get_jobs()]
+    taken = queue.get_jobs()
     queue.empty()  # the worker has taken them ...
     with redis_down():  # ... and Redis goes away while they run
-        for pk in job_pks:
-            process_event_job(pk)
+        for job in taken:
+            job.func(*job.args)
     processed = ChargebeeEvent.objects.filter(
         event_id__in=[e["id"] for e in events], state=EventState.PROCESSED
     )
@@ -138,7 +137,6 @@ def redis_down_during_processing(env: Env) -> Row:
     more, more_events = failed_renewals(env.sandbox, count)
     deliver_all(more_events)
     held = ChargebeeEvent.objects.get(event_id=more_events[-1]["id"])
-    get_queue("ingest").remove(f"chargebee-event-{held.pk}")
     claimed = event_claim(event_pk=held.pk)
     redis_connection().flushdb()  # restarted empty: every queued job is gone
     jobs_run()
