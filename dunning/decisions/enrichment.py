@@ -26,7 +26,9 @@ from dunning.chargebee_client import chargebee_client
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.gateway_pauses import gateway_state_at
+from dunning.decisions.paydays import payday_shares
 from dunning.decisions.recovery_data import failure_features
+from dunning.decisions.retry_prior import FUNDS_CODES
 from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
 from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
@@ -271,7 +273,34 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         due_at=invoice.due_date or invoice.date,
         offline_steps_taken=offline_steps_taken(invoice_id=invoice.cb_id),
         offline_schedule=offline_schedule_current(),
+        payday_shares=payday_shares(
+            recoveries=funds_recoveries(customer_id=customer.cb_id, before=at),
+            time_zone=time_zone_of(customer.country),
+        ),
     )
+
+
+def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float, float]]:
+    """(declined, paid) moments of the customer's earlier invoices first declined for lack
+    of funds and paid afterwards, all before ``before``."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for invoice_id, date, code, error in (
+        Transaction.objects.filter(
+            customer_id=customer_id, type="payment", status="failure", date__lt=before
+        )
+        .order_by("date")
+        .values_list("invoice_id", "date", "decline_code", "error_code")
+    ):
+        first.setdefault(invoice_id, (date, code or error))
+    funds = {k: v for k, v in first.items() if v[1] in FUNDS_CODES}
+    paid = Transaction.objects.filter(
+        invoice_id__in=list(funds), type="payment", status="success", date__lt=before
+    ).values_list("invoice_id", "date")
+    return [
+        (funds[invoice_id][0].timestamp(), date.timestamp())
+        for invoice_id, date in paid
+        if date > funds[invoice_id][0]
+    ]
 
 
 def offline_steps_taken(*, invoice_id: str) -> tuple[tuple[str, str], ...]:
