@@ -50,6 +50,7 @@ PAYDAY_SHARES = {
     "last_business_day": 0.25,
     "twenty_fifth": 0.08,
 }
+PAYDAY_ITSELF = 0.5
 PAYDAY_LIFT = {"funds": 2.6, "generic": 1.25, "temporary": 1.0}
 # (from local hour, to local hour, factor)
 LOCAL_HOURS = ((6, 11, 1.15), (0, 5, 0.8))
@@ -83,15 +84,27 @@ def prior_probabilities(
     n = len(family)
     base = np.array([BASE_CHANCE[f][0] for f in family.tolist()])
     fridays = np.asarray(numbers["fridays_crossed"], dtype=float)
+    weekday = np.asarray(numbers["local_weekday"], dtype=float)
+    day = np.asarray(numbers["day_of_month"], dtype=float)
     # One Friday crossed pays the weekly half of Friday earners and half of the fortnightly.
     friday_paid = np.where(fridays >= 2, 1.0, np.where(fridays >= 1, 0.7, 0.0))
+    # On the payday itself the money may not have landed yet (banks settle during the day
+    # or the next): the mark counts half until the day after.
+    friday_paid = np.where(
+        (fridays == 1) & (weekday == 4), friday_paid * PAYDAY_ITSELF, friday_paid
+    )
+
+    def mark(name: str, on: np.ndarray) -> np.ndarray:
+        crossed = np.asarray(numbers[name], dtype=float)
+        return np.where(on, crossed * PAYDAY_ITSELF, crossed)
+
     paid = (
         shares["friday"] * friday_paid
-        + shares["first"] * np.asarray(numbers["crossed_first"], dtype=float)
-        + shares["fifteenth"] * np.asarray(numbers["crossed_15th"], dtype=float)
+        + shares["first"] * mark("crossed_first", day == 1)
+        + shares["fifteenth"] * mark("crossed_15th", day == 15)
         + shares["last_business_day"]
-        * np.asarray(numbers["crossed_last_business_day"], dtype=float)
-        + shares["twenty_fifth"] * np.asarray(numbers["crossed_25th"], dtype=float)
+        * mark("crossed_last_business_day", (day >= 26) & (weekday < 5))
+        + shares["twenty_fifth"] * mark("crossed_25th", day == 25)
     )
     lift = np.array([PAYDAY_LIFT[f] for f in family.tolist()])
     probability = base * (1.0 + (lift - 1.0) * np.minimum(paid, 1.0))

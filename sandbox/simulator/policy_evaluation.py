@@ -11,10 +11,12 @@ every policy. Dunwell is judged by its share of the oracle's revenue at the same
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
@@ -149,24 +151,37 @@ def worlds_evaluate(
     customers: int,
     months: int,
     holdout_months: int = 3,
+    jobs: int = 1,
     on_world: Callable[[Evaluation], None] | None = None,
 ) -> list[Evaluation]:
-    """Every (world, seed): random worlds 1..N (0 = none: the calibrated business only)."""
+    """Every (world, seed): random worlds 1..N (0 = none: the calibrated business only).
+
+    ``jobs`` > 1 runs worlds in that many processes (each applies its own world)."""
     drawn = [world_draw(i) for i in range(1, worlds + 1)] if worlds else [None]
+    runs = [
+        {"customers": customers, "months": months, "seed": seed, "world": world,
+         "holdout_months": holdout_months}
+        for world in drawn
+        for seed in seeds
+    ]  # fmt: skip
     results = []
-    for world in drawn:
-        for seed in seeds:
-            result = policy_evaluate(
-                customers=customers,
-                months=months,
-                seed=seed,
-                world=world,
-                holdout_months=holdout_months,
-            )
+    if jobs <= 1:
+        for run in runs:
+            results.append(policy_evaluate(**run))
+            if on_world:
+                on_world(results[-1])
+        return results
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        for result in pool.map(_evaluate_one, runs):
             results.append(result)
             if on_world:
                 on_world(result)
     return results
+
+
+def _evaluate_one(run: dict) -> Evaluation:
+    return policy_evaluate(**run)
 
 
 # --- the report ---------------------------------------------------------------------------------

@@ -31,6 +31,13 @@ EXTRA_COUNTRIES = {
     "NZ": ("AUD", ["Pacific/Auckland"], "au"),
     "ZA": ("USD", ["Africa/Johannesburg"], "eu"),
 }
+# The calibrated business, as imported: every world is drawn from it (not from whatever
+# world is applied at the time).
+CALIBRATED = {
+    "PAYDAY_MIX": p.PAYDAY_MIX, "COUNTRIES": p.COUNTRIES, "DECLINE_MIX": p.DECLINE_MIX,
+    "BRAND_MIX": p.BRAND_MIX, "FUNDING_MIX": p.FUNDING_MIX,
+    "RETRY_BASE_SUCCESS": p.RETRY_BASE_SUCCESS,
+}  # fmt: skip
 US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
             "America/Phoenix"]  # fmt: skip
 
@@ -77,13 +84,13 @@ def world_draw(index: int) -> World:
              "last_business_day", "twenty_fifth"]  # fmt: skip
     payday_mix = {
         region: _shuffle_weights(rng, {k: mix.get(k, 0.03) for k in kinds}, spread=4.0)
-        for region, mix in p.PAYDAY_MIX.items()
+        for region, mix in CALIBRATED["PAYDAY_MIX"].items()
     }
     best_from = rng.randint(4, 10)
     best = (best_from, best_from + rng.randint(3, 6), rng.uniform(1.05, 1.45))
     night_from = rng.randint(0, 2)
     night = (night_from, night_from + rng.randint(3, 5), rng.uniform(0.55, 0.9))
-    countries = {c: list(v) for c, v in p.COUNTRIES.items()}
+    countries = {c: list(v) for c, v in CALIBRATED["COUNTRIES"].items()}
     countries["US"][2] = US_ZONES
     for country in rng.sample(sorted(EXTRA_COUNTRIES), rng.randint(2, 5)):
         currency, zones, region = EXTRA_COUNTRIES[country]
@@ -98,12 +105,13 @@ def world_draw(index: int) -> World:
         time_of_day=(best, night),
         debit_overnight=(0, 2, rng.uniform(1.0, 1.5)),
         countries=countries,
-        decline_mix=_shuffle_weights(rng, p.DECLINE_MIX, spread=2.0),
-        brand_mix=_shuffle_weights(rng, p.BRAND_MIX, spread=2.5),
-        funding_mix=_shuffle_weights(rng, p.FUNDING_MIX, spread=1.8),
+        decline_mix=_shuffle_weights(rng, CALIBRATED["DECLINE_MIX"], spread=2.0),
+        brand_mix=_shuffle_weights(rng, CALIBRATED["BRAND_MIX"], spread=2.5),
+        funding_mix=_shuffle_weights(rng, CALIBRATED["FUNDING_MIX"], spread=1.8),
         financial_stress_beta=(stress_a, stress_a * rng.uniform(1.8, 3.5)),
         retry_base_success={
-            k: min(v * rng.uniform(0.7, 1.35), 0.95) for k, v in p.RETRY_BASE_SUCCESS.items()
+            k: min(v * rng.uniform(0.7, 1.35), 0.95)
+            for k, v in CALIBRATED["RETRY_BASE_SUCCESS"].items()
         },
         payday_boost=rng.uniform(2.0, 5.0),
         renewal_hour_utc=rng.randint(0, 23),

@@ -33,6 +33,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--seeds", type=int, default=1, help="seeds per world: --seed, --seed+1, ..."
         )
+        parser.add_argument("--jobs", type=int, default=1, help="worlds run in parallel")
         parser.add_argument(
             "--worlds",
             type=int,
@@ -80,6 +81,7 @@ class Command(BaseCommand):
                     customers=o["customers"],
                     months=o["months"],
                     holdout_months=o["holdout_months"],
+                    jobs=o["jobs"],
                     on_world=lambda _result: bar.update(1),
                 )
         for result in results:
