@@ -12,7 +12,7 @@ def untouched_defaults_to_four(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0020_pre_dunning"),
+        ("dunning", "0021_customer_billing_region"),
     ]
 
     operations = [
