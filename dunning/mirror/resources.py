@@ -109,6 +109,9 @@ def _customer(obj: dict) -> dict:
         "company": text(obj, "company", 250),
         "locale": text(obj, "locale", 50),
         "country": text(billing, "country", 2),
+        "billing_state_code": text(billing, "state_code", 50),
+        "billing_state": text(billing, "state", 50),
+        "billing_zip": text(billing, "zip", 20),
         "auto_collection": text(obj, "auto_collection", 5),
         "net_term_days": money(obj, "net_term_days"),
         "card_status": text(obj, "card_status", 30),
@@ -215,7 +218,8 @@ def _linked_invoice_ids(obj: dict) -> list[str]:
 
 
 def _transaction(obj: dict) -> dict:
-    detail = nested(obj, "error_detail")
+    # GatewayErrorDetail; some payloads name the object gateway_error_detail.
+    detail = nested(obj, "error_detail") or nested(obj, "gateway_error_detail")
     masked = text(obj, "masked_card_number", 40)
     customer = reference(obj, "customer_id")
     linked = _linked_invoice_ids(obj)

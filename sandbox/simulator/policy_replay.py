@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 import numpy as np
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.enrichment import time_zone_of
 from dunning.decisions.model_training import scores
 from dunning.decisions.network_rules import Decline, Verdict, network_rules
 from dunning.decisions.paydays import payday_shares
@@ -36,6 +35,7 @@ from dunning.decisions.retry_model import (
 )
 from dunning.decisions.retry_prior import FUNDS_CODES
 from dunning.decisions.retry_timing import chargebee_default_next
+from dunning.decisions.time_zones import customer_time_zone
 from dunning.models import ActionKind, AutomationMode
 from sandbox.simulator import parameters as p
 from sandbox.simulator.outcomes import retry_success_probability, updates_card_after_email
@@ -224,7 +224,13 @@ def decision_context(
     first_at, last_at = run.failures[0][0], run.failures[-1][0]
     decline = run.failures[-1][1]
     down = run.gateway_down(at) and decline.error_category == "gateway_error"
-    zone = time_zone_of(c.customer.country)
+    # What the billing address tells Dunwell (country and, where it spans zones, the state).
+    zone = (
+        customer_time_zone(
+            country=c.customer.country, state_code=p.STATE_OF_ZONE.get(c.customer.time_zone, "")
+        ).zone
+        or "UTC"
+    )
     return DecisionContext(
         invoice_id=c.invoice_id,
         customer_id=c.customer.customer_id,
