@@ -73,6 +73,9 @@ class DecisionContext:
     # What the gateway's card updater said about the declined card (None: not asked, because
     # nothing asked for a new card). See dunning/card_updater/.
     card_updater: CardUpdaterFinding | None = None
+    # Which payday the customer is likely on, from their own earlier lack-of-funds declines
+    # and when those were paid (``paydays.payday_shares``); empty: the pooled shares.
+    payday_shares: tuple[tuple[str, float], ...] = ()
     # How ``time_zone`` was known (time_zones.ZoneSource): "state", "postal_code", "country",
     # "country_guess", or "unknown" (then ``time_zone`` is only a fallback, not the customer's).
     time_zone_known_by: str = "country"

@@ -27,7 +27,9 @@ from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.gateway_pauses import gateway_state_at
 from dunning.decisions.holds import invoice_hold_active
+from dunning.decisions.paydays import payday_shares
 from dunning.decisions.recovery_data import failure_features
+from dunning.decisions.retry_prior import FUNDS_CODES
 from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
 from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
@@ -227,6 +229,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         recovery_features = failure_features(
             transaction=first, invoice=invoice, source=source, prior_failures=prior
         )
+    zone = billing_time_zone(customer)
     return DecisionContext(
         invoice_id=invoice.cb_id,
         customer_id=customer.cb_id,
@@ -246,7 +249,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         gateway_reason=gateway_state.reason if gateway_state else "",
         card_changed_since_failure=card_changed,
         country=customer.country,
-        **_time_zone_fields(billing_time_zone(customer)),
+        **_time_zone_fields(zone),
         lifetime_value=int(paid or 0),
         tenure_days=(at - customer.cb_created_at).days if customer.cb_created_at else 0,
         other_unpaid_invoices=Invoice.objects.filter(
@@ -279,7 +282,34 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         offline_schedule=offline_schedule_current(),
         hold_until=hold.until if hold else None,
         hold_reason=hold.reason if hold else "",
+        payday_shares=payday_shares(
+            recoveries=funds_recoveries(customer_id=customer.cb_id, before=at),
+            time_zone=zone.zone or UNKNOWN_ZONE_FALLBACK,
+        ),
     )
+
+
+def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float, float]]:
+    """(declined, paid) moments of the customer's earlier invoices first declined for lack
+    of funds and paid afterwards, all before ``before``."""
+    first: dict[str, tuple[datetime, str]] = {}
+    for invoice_id, date, code, error in (
+        Transaction.objects.filter(
+            customer_id=customer_id, type="payment", status="failure", date__lt=before
+        )
+        .order_by("date")
+        .values_list("invoice_id", "date", "decline_code", "error_code")
+    ):
+        first.setdefault(invoice_id, (date, code or error))
+    funds = {k: v for k, v in first.items() if v[1] in FUNDS_CODES}
+    paid = Transaction.objects.filter(
+        invoice_id__in=list(funds), type="payment", status="success", date__lt=before
+    ).values_list("invoice_id", "date")
+    return [
+        (funds[invoice_id][0].timestamp(), date.timestamp())
+        for invoice_id, date in paid
+        if date > funds[invoice_id][0]
+    ]
 
 
 def offline_steps_taken(*, invoice_id: str) -> tuple[tuple[str, str], ...]:

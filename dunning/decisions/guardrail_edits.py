@@ -29,8 +29,8 @@ FIELD_LABELS = {
     "review_amount": "Review invoices from",
     "review_ltv": "Review customers with lifetime value from",
     "contacts_per_week": "Contacts per customer per week",
-    "confidence_floor": "Confidence floor",
-    "max_retries": "Dunwell retries per invoice",
+    "confidence_floor": "Smallest chance worth a retry",
+    "max_retries": "Dunwell retries per failed payment",
     "dunning_window_days": "Dunning window",
 }
 PERCENT_FIELDS = ("review_threshold", "confidence_floor")

@@ -25,7 +25,7 @@ HOLDOUT_SHARE = 0.25
 
 
 class ColdStart(Exception):
-    """Too little labelled history: rules and Chargebee's own schedule stay in charge."""
+    """Too little labelled history: the rules and the prior stay in charge."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class TrainingSet:
     baseline_name: str
     baseline: Callable[[slice, slice], np.ndarray]  # (train rows, test rows) -> predictions
     min_examples: int
+    # What the hold-out verdict compares: "roc_auc" (ranking; the recovery score) or "brier"
+    # (the probabilities themselves: the retry model's chances are compared across slots).
+    gate: str = "roc_auc"
 
 
 def calibration_table(labels: np.ndarray, predicted: np.ndarray, bins: int = 10) -> list[dict]:
@@ -84,8 +87,8 @@ def model_version_train(
     t = training
     if len(t.y) < t.min_examples or len(set(t.y.tolist())) < 2:
         raise ColdStart(
-            f"{len(t.y)} {t.what} (need {t.min_examples} with both outcomes): rules and "
-            "Chargebee's default schedule stay in charge"
+            f"{len(t.y)} {t.what} (need {t.min_examples} with both outcomes): the rules "
+            "and the prior stay in charge"
         )
     cut = int(len(t.y) * (1 - HOLDOUT_SHARE))
     train, test = slice(0, cut), slice(cut, len(t.y))
@@ -118,7 +121,7 @@ def model_version_train(
             # Trained on other features: it cannot be compared, so it does not block.
             measured = {"error": f"cannot score this hold-out: {exc}"[:200]}
         metrics["active"] = {"version": active.version, **measured}
-    activate, note = _verdict(metrics)
+    activate, note = _verdict(metrics, gate=t.gate)
 
     step("recording the version")
     with transaction.atomic():
@@ -157,25 +160,25 @@ def model_version_train(
     return TrainingResult(version=version, activated=activate)
 
 
-def _verdict(metrics: dict) -> tuple[bool, str]:
+def _verdict(metrics: dict, *, gate: str = "roc_auc") -> tuple[bool, str]:
     model, baseline = metrics["model"], metrics["baseline"]
-    if not model["roc_auc"] > baseline["roc_auc"]:
-        return (
-            False,
-            f"not activated: ROC AUC {model['roc_auc']} does not beat "
-            f"the baseline's {baseline['roc_auc']}",
-        )
+    if gate == "brier":
+        better = model["brier"] < baseline["brier"]
+        measured = f"Brier {model['brier']} vs the baseline's {baseline['brier']}"
+    else:
+        better = model["roc_auc"] > baseline["roc_auc"]
+        measured = f"ROC AUC {model['roc_auc']} vs the baseline's {baseline['roc_auc']}"
+    if not better:
+        return False, f"not activated: {measured} (lower Brier / higher ROC AUC is better)"
     active = metrics.get("active")
-    if (
-        active
-        and "error" not in active
-        and not (model["roc_auc"] > active["roc_auc"] and model["brier"] <= active["brier"])
-    ):
-        return False, (
-            f"not activated: v{active['version']} scores ROC AUC {active['roc_auc']}, "
-            f"Brier {active['brier']} on the same hold-out"
-        )
-    return True, (
-        f"activated: ROC AUC {model['roc_auc']} vs baseline {baseline['roc_auc']}, "
-        f"Brier {model['brier']} vs {baseline['brier']}"
-    )
+    if active and "error" not in active:
+        if gate == "brier":
+            beaten = model["brier"] <= active["brier"]
+        else:
+            beaten = model["roc_auc"] > active["roc_auc"] and model["brier"] <= active["brier"]
+        if not beaten:
+            return False, (
+                f"not activated: v{active['version']} scores ROC AUC {active['roc_auc']}, "
+                f"Brier {active['brier']} on the same hold-out"
+            )
+    return True, f"activated: {measured}"

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from dunning.card_updater.answers import finding_described
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
-from dunning.decisions.retry_timing import RetryScorer, Slot, best_slot, chargebee_default_next
+from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
+from dunning.decisions.retry_timing import RetryScorer, Slot, chargebee_default_next, planned_slot
 from dunning.decisions.segments import segment_of
 from dunning.decisions.sequence import OFFERS, SequenceParams
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
@@ -30,10 +31,14 @@ MIN_RETRY_GAP = timedelta(hours=1)
 # unavailable. Without it the next-best slot is often an hour after a fresh decline.
 RETRY_SPACING = timedelta(days=1)
 LINK_REMINDER = timedelta(days=3)
-# A new card is charged at the first slot (within the hour), not the window's best one.
-NEW_CARD_WINDOW = timedelta(hours=1)
 TEMPORARY_DECLINES = frozenset({"91", "96", "processing_error", "gateway_error"})
-RULES_ONLY = "rules only (no trained model)"
+RULES_ONLY = f"rules and the {PRIOR_VERSION_LABEL} (no trained model)"
+
+
+def _decider_words(label: str) -> str:
+    if label == PRIOR_VERSION_LABEL:
+        return "what is known about when cards recover; no site model is active yet"
+    return f"decided by {label}"
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,7 @@ class GuardrailSnapshot:
     review_ltv: int = 1_000_000
     contacts_per_week: int = 3
     confidence_floor: float = 0.05
-    max_retries: int = 8
+    max_retries: int = 4
     dunning_window_days: int = 28
 
     @classmethod
@@ -230,48 +235,77 @@ class _Draft:
                 f"Retries held: {ctx.gateway_reason}",
                 params={"gateway": ctx.gateway, "until_at_least": earliest.isoformat()},
             )
-        if ctx.dunwell_retries >= self.guardrails.max_retries:
-            self._end_of_dunning(f"all {self.guardrails.max_retries} retries allowed are used")
+        new_card = ctx.card_changed_since_failure
+        if not ctx.chargebee_dunning_active and not ctx.subscription_active:
+            # Charging for a subscription already cancelled is a person's call, not a retry's.
+            self._end_of_dunning("Chargebee's dunning has ended and the subscription is cancelled")
             return
-        if retry_scorer is None and ctx.card_changed_since_failure:
-            self._retry_new_card(earliest, updater)
+        if ctx.dunwell_retries >= self.guardrails.max_retries and not new_card:
+            self._stop_retrying(
+                f"all {self.guardrails.max_retries} retries allowed are used", end=True
+            )
             return
-        if retry_scorer is None:
-            self._keep_chargebee("cold start: no trained retry model yet")
-            return
+        scorer = retry_scorer or PriorRetryScorer()
+        self.notes["retry_scorer"] = scorer.version_label
         window_end = (ctx.first_failed_at or ctx.at) + timedelta(
             days=self.guardrails.dunning_window_days
         )
-        if ctx.card_changed_since_failure:
-            window_end = min(window_end, earliest + NEW_CARD_WINDOW)
-        if self.sequence.timing == "fixed_delay":
-            slot, top = self._fixed_slot(earliest, window_end, retry_scorer)
+        plan = None
+        if new_card:
+            # A new card is charged straight away: its chance hardly depends on the hour.
+            [chance] = scorer.slot_probabilities(context=ctx, slots=[earliest])
+            slot = Slot(earliest, float(chance), "")
+            top = [slot]
+        elif self.sequence.timing == "fixed_delay":
+            slot, top = self._fixed_slot(earliest, window_end, scorer)
         else:
-            slot, top = best_slot(
-                context=ctx, earliest=earliest, window_end=window_end, scorer=retry_scorer
+            budget = max(self.guardrails.max_retries - ctx.dunwell_retries, 1)
+            slot, top, plan = planned_slot(
+                context=ctx,
+                earliest=earliest,
+                window_end=window_end,
+                scorer=scorer,
+                budget=budget,
+                spacing=spacing,
+                floor=self.guardrails.confidence_floor,
             )
         self.notes["slots_considered"] = [
             {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
             for s in top
         ]
-        if slot is None:
+        if slot is None and not top:
             self._end_of_dunning(f"the {self.guardrails.dunning_window_days}-day window is over")
             return
-        self.retry_score = slot.probability
-        if slot.probability < self.guardrails.confidence_floor:
-            self._keep_chargebee(
-                f"the best retry slot has only {slot.probability:.0%} predicted success, "
-                f"under the {self.guardrails.confidence_floor:.0%} confidence floor"
+        if slot is None or slot.probability < self.guardrails.confidence_floor:
+            best = max((s.probability for s in top), default=0.0)
+            self._stop_retrying(
+                f"no retry left in the window has the {self.guardrails.confidence_floor:.0%} "
+                f"chance a retry needs (best {best:.0%})"
             )
             return
+        self.retry_score = slot.probability
         when = local_label(slot.at, ctx.time_zone)
         because = f"{slot.because} and " if slot.because else ""
+        decided_by = _decider_words(scorer.version_label)
         self.sentence = (
-            f"Retry {when} customer time: {because}{slot.probability:.0%} predicted success."
+            f"Retry {when} customer time: {because}{slot.probability:.0%} predicted success "
+            f"({decided_by})."
         )
-        if ctx.card_changed_since_failure:
+        if plan is not None and plan.retries > 1:
+            self.notes["plan"] = {
+                "retries": plan.retries,
+                "expected_recovery": round(plan.value, 4),
+            }
+            self.sentence = (
+                f"{self.sentence[:-1]}; with up to {plan.retries} retries, "
+                f"{plan.value:.0%} expected recovery."
+            )
+        if new_card:
             self.sentence = f"{self.sentence[:-1]}, on the new card{updater}."
-        if not ctx.dunwell_in_charge:
+        if new_card and not ctx.dunwell_in_charge:
+            # One charge on the new card; Chargebee's own schedule stays for what follows.
+            self.sentence = f"{self.sentence[:-1]}; Chargebee's schedule stays for what follows."
+        elif not ctx.dunwell_in_charge:
             self._add(
                 ActionKind.TAKE_OVER,
                 ctx.at,
@@ -323,15 +357,6 @@ class _Draft:
             params={"offer": name},
         )
 
-    def _retry_new_card(self, earliest: datetime, updater: str) -> None:
-        """Cold start, but the card changed: one retry on it now; Chargebee keeps its schedule."""
-        ctx = self.context
-        self.sentence = (
-            f"Retry {local_label(earliest, ctx.time_zone)} customer time on the new card "
-            f"(no trained retry model: Chargebee's own schedule stays for what follows){updater}."
-        )
-        self._add(ActionKind.RETRY, earliest, self.sentence, params={"amount": ctx.amount_due})
-
     def _rules(self) -> RuleResult:
         ctx = self.context
         decline = ctx.decline
@@ -360,6 +385,30 @@ class _Draft:
             self.sentence = f"{why}; the weekly contact limit is reached, so a person follows up."
             self.notes["contact_limit_reached"] = True
             self._escalate("weekly contact limit reached and the card must change")
+
+    def _stop_retrying(self, why: str, *, end: bool = False) -> None:
+        """The retry budget or the chances are spent: ask for another card, and with the
+        budget spent a person decides what happens next (end-of-dunning proposals)."""
+        asked = self._may_contact()
+        if asked:
+            self._add(
+                ActionKind.PAYMENT_METHOD_LINK,
+                self.context.at,
+                f"Stop retrying: {why}; asking the customer for another payment method.",
+                channel=self.sequence.channel,
+            )
+        if end:
+            self._end_of_dunning(why)
+        elif not asked:
+            self.notes["contact_limit_reached"] = True
+            self._escalate(f"retries stopped ({why}) and the contact limit is reached")
+        link = (
+            "asking the customer for another payment method"
+            if asked
+            else ("the contact limit is reached")
+        )
+        then = "; a person decides what happens next" if end or not asked else ""
+        self.sentence = f"Stop retrying: {why}; {link}{then}."
 
     def _keep_chargebee(self, why: str) -> None:
         if not self.context.chargebee_dunning_active:

@@ -8,7 +8,6 @@ historical success rate of the n-th retry for the decline code.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,29 +25,18 @@ from dunning.decisions.retry_data import (
     AttemptExamples,
     attempt_examples,
     attempt_history_from_mirror,
-    moment_features,
 )
+from dunning.decisions.retry_prior import (
+    PRIOR_VERSION_LABEL,
+    blend_weight,
+    customer_shares,
+    prior_probabilities,
+)
+from dunning.decisions.slot_features import RetryRows, plan_rows, slot_reason_text, slot_rows
 from dunning.models import ModelVersion
 
 MIN_EXAMPLES = 300
 MAX_CATEGORIES = 250  # the booster's categorical splits take at most 255 values
-
-
-@dataclass(frozen=True)
-class RetryRows:
-    """Model input as columns: what ``RetryModel`` reads, sliceable by rows."""
-
-    categories: dict[str, np.ndarray]
-    numbers: dict[str, np.ndarray]
-
-    def __getitem__(self, rows) -> RetryRows:
-        return RetryRows(
-            {k: v[rows] for k, v in self.categories.items()},
-            {k: v[rows] for k, v in self.numbers.items()},
-        )
-
-    def __len__(self) -> int:
-        return len(next(iter(self.numbers.values())))
 
 
 def _clean(values: np.ndarray) -> np.ndarray:
@@ -64,18 +52,30 @@ def _encode(values: np.ndarray, vocabulary: dict[str, int]) -> np.ndarray:
 
 @dataclass
 class RetryModel:
-    """The category vocabularies and the calibrated classifier, pickled together."""
+    """The category vocabularies and the calibrated classifier, pickled together.
+
+    Its chances are the classifier's shrunk toward the prior (``retry_prior``): ``learnt``
+    is the classifier's weight, which grows with the retries it learnt from, so a thin
+    history leans on what is known about when cards recover."""
 
     vocabularies: dict[str, dict[str, int]]
     classifier: CalibratedClassifierCV
+    learnt: float = 1.0
 
     def matrix(self, rows: RetryRows) -> np.ndarray:
         columns = [_encode(rows.categories[n], self.vocabularies[n]) for n in CATEGORICAL]
         columns += [np.asarray(rows.numbers[n], dtype=float) for n in NUMERIC]
         return np.column_stack(columns)
 
-    def predict_proba(self, rows: RetryRows) -> np.ndarray:
-        return self.classifier.predict_proba(self.matrix(rows))
+    def predict_proba(self, rows: RetryRows, *, shares: dict | None = None) -> np.ndarray:
+        """``shares``: the customer's payday shares, for the prior's part."""
+        chances = self.classifier.predict_proba(self.matrix(rows))[:, 1]
+        if self.learnt < 1.0:
+            known = prior_probabilities(
+                categories=rows.categories, numbers=rows.numbers, shares=shares
+            )
+            chances = self.learnt * chances + (1.0 - self.learnt) * known
+        return np.column_stack([1.0 - chances, chances])
 
 
 def _vocabulary(values: np.ndarray) -> dict[str, int]:
@@ -97,7 +97,10 @@ def retry_model_fit(rows: RetryRows, labels: np.ndarray) -> RetryModel:
         random_state=0,
     )
     method = "isotonic" if len(labels) >= 2000 else "sigmoid"
-    model = RetryModel(vocabularies, CalibratedClassifierCV(booster, method=method, cv=3))
+    # One booster refitted on all rows, calibrated on the folds' out-of-fold predictions:
+    # a decision then runs one booster, not three.
+    calibrated = CalibratedClassifierCV(booster, method=method, cv=3, ensemble=False)
+    model = RetryModel(vocabularies, calibrated, learnt=blend_weight(len(labels)))
     model.classifier.fit(model.matrix(rows), labels)
     return model
 
@@ -137,9 +140,13 @@ def retry_training_set(examples: AttemptExamples) -> TrainingSet:
         x=RetryRows(examples.categories, examples.numbers),
         y=examples.succeeded.astype(int),
         fit=retry_model_fit,
-        baseline_name="success rate of the n-th retry for the decline code (fixed schedule)",
-        baseline=lambda train, test: schedule_rate_baseline(examples, train, test),
+        baseline_name="the prior: what is known about when cards recover (no site data)",
+        baseline=lambda train, test: prior_probabilities(
+            categories={k: v[test] for k, v in examples.categories.items()},
+            numbers={k: v[test] for k, v in examples.numbers.items()},
+        ),
         min_examples=MIN_EXAMPLES,
+        gate="brier",
     )
 
 
@@ -150,80 +157,34 @@ def retry_model_train(*, on_step: Callable[[str], None] | None = None) -> Traini
     return model_version_train(retry_training_set(examples), on_step=step)
 
 
-# --- scoring slots --------------------------------------------------------------------------
-def _first_decline(context: DecisionContext) -> dict:
-    known = context.recovery_features
-    decline = context.decline
-    return {
-        "decline_code": known.get("decline_code") or (decline.decline_code if decline else ""),
-        "error_category": known.get("error_category")
-        or (decline.error_category if decline else ""),
-        "advice_code": known.get("advice_code") or (decline.advice_code if decline else ""),
-        "brand": known.get("brand") or (decline.brand if decline else ""),
-        "funding": known.get("funding", ""),
-        "gateway": known.get("gateway") or context.gateway,
-        "country": known.get("country") or context.country,
-    }
-
-
-def slot_rows(*, context: DecisionContext, slots: list[datetime]) -> tuple[RetryRows, dict]:
-    """The model's input for charging at each of ``slots``, from what ``context`` knows."""
-    n = len(slots)
-    failed = context.first_failed_at or context.at
-    at = np.array([s.timestamp() for s in slots], dtype=np.int64)
-    moments = moment_features(
-        failed_at=np.full(n, int(failed.timestamp()), dtype=np.int64),
-        at=at,
-        zones=np.full(n, context.time_zone, dtype=object),
-    )
-    known = context.recovery_features
-    constant = {
-        "attempts_so_far": float(max(context.invoice_failures, 1)),
-        "card_changed": float(context.card_changed_since_failure),
-        "log_amount": known.get("log_amount", math.log1p(max(context.amount_due, 0) / 100)),
-        "tenure_days": known.get("tenure_days", float(context.tenure_days)),
-        "prior_failures_365d": known.get("prior_failures_365d", 0.0),
-    }
-    numbers = {k: np.asarray(v, dtype=float) for k, v in moments.items()}
-    numbers.update({k: np.full(n, float(v)) for k, v in constant.items()})
-    categories = {
-        k: np.full(n, v or "none", dtype=object) for k, v in _first_decline(context).items()
-    }
-    return RetryRows(categories, numbers), moments
-
-
-PAYDAY_MARKS = [
-    ("crossed_first", "the 1st"),
-    ("crossed_15th", "the 15th"),
-    ("crossed_last_business_day", "the last business day"),
-    ("crossed_25th", "the 25th"),
-]
-
-
 class RetryModelScorer:
     """``RetryScorer`` over a trained ``RetryModel``: one predict call for all slots."""
 
     def __init__(self, *, model: RetryModel, version: int | str):
         self.model = model
-        self.version_label = f"retry v{version}"
+        learnt = getattr(model, "learnt", 1.0)
+        self.version_label = (
+            f"retry v{version}"
+            if learnt >= 1.0
+            else f"retry v{version} (weight {learnt:.2f}, the rest from the {PRIOR_VERSION_LABEL})"
+        )
 
     def slot_probabilities(self, *, context: DecisionContext, slots: list[datetime]) -> list[float]:
         if not slots:
             return []
         rows, _moments = slot_rows(context=context, slots=slots)
-        return self.model.predict_proba(rows)[:, 1].tolist()
+        return self._chances(rows, context).tolist()
+
+    def plan_probabilities(
+        self, *, context: DecisionContext, slots: list[datetime], budget: int
+    ) -> np.ndarray:
+        rows = plan_rows(context=context, slots=slots, budget=budget)
+        return self._chances(rows, context).reshape(budget, len(slots))
+
+    def _chances(self, rows: RetryRows, context: DecisionContext) -> np.ndarray:
+        if getattr(self.model, "learnt", 1.0) >= 1.0:
+            return self.model.predict_proba(rows)[:, 1]
+        return self.model.predict_proba(rows, shares=customer_shares(context))[:, 1]
 
     def slot_reason(self, *, context: DecisionContext, slot: datetime) -> str:
-        """Which likely paydays the slot comes after, and how long after the decline.
-
-        (The slot's local time is already in the decision's sentence.)
-        """
-        _rows, m = slot_rows(context=context, slots=[slot])
-        parts = [name for key, name in PAYDAY_MARKS if m[key][0]]
-        fridays = int(m["fridays_crossed"][0])
-        if fridays:
-            parts.append("a Friday" if fridays == 1 else f"{fridays} Fridays")
-        hours = float(m["hours_since_failure"][0])
-        since = f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"
-        paydays = f"after {' and '.join(parts[:2])}, " if parts else ""
-        return f"{paydays}{since} after the decline"
+        return slot_reason_text(context=context, slot=slot)

@@ -239,8 +239,8 @@ class GuardrailPolicy(models.Model):
     review_amount = models.BigIntegerField(default=100_000)  # invoice amount at/above: review
     review_ltv = models.BigIntegerField(default=1_000_000)  # customer LTV at/above: review
     contacts_per_week = models.PositiveSmallIntegerField(default=3)
-    confidence_floor = models.FloatField(default=0.05)  # best slot below: keep Chargebee's
-    max_retries = models.PositiveSmallIntegerField(default=8)  # Dunwell retries per invoice
+    confidence_floor = models.FloatField(default=0.05)  # no retry with a lower chance
+    max_retries = models.PositiveSmallIntegerField(default=4)  # Dunwell retries per failure
     dunning_window_days = models.PositiveSmallIntegerField(default=28)
 
     class Meta:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
@@ -172,6 +173,7 @@ class _Quiet:
         self.revenue_due = self.revenue_recovered = 0.0
         self.days_to_recovery: list[float] = []
         self.violation_examples: list[str] = []
+        self.violations_by_brand: Counter = Counter()
 
 
 def report_lines(evaluation: CardUpdateEvaluation) -> list[str]:

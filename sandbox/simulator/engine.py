@@ -172,6 +172,9 @@ class Simulator:
         else:
             started = term_start = now
         term_end = add_months(term_start, term_months)
+        if p.RENEWAL_HOUR_UTC is not None:
+            term_end = term_end - term_end % p.DAY + p.RENEWAL_HOUR_UTC * p.HOUR
+            term_end += p.DAY if term_end <= now else 0
         n = len(self.customers)
         first, last = traits["first_name"], traits["last_name"]
         customer = self.sandbox.create_customer(
@@ -179,6 +182,7 @@ class Simulator:
             last_name=last,
             email=f"{first}.{last}.{n}@example.com".lower().replace("'", ""),
             country=traits["country"],
+            state_code=p.STATE_OF_ZONE.get(traits["time_zone"], ""),
             currency=traits["currency"],
             company=f"{last} {rng.choice(['Labs', 'GmbH', 'Studio', 'Ltd', 'Inc', '& Co'])}",
             created_at=int(started),

@@ -33,12 +33,12 @@ def draw_decline(rng: random.Random, customer: SimCustomer, *, ts: float) -> str
 
 def local_time_factor(customer: SimCustomer, ts: float) -> float:
     hour = customer.local(ts).hour
-    if customer.funding == "debit" and hour < 2:
-        return 1.35  # funds released overnight; [S1] debit succeeds slightly more at 12:01 AM
-    if 6 <= hour < 11:
-        return 1.2
-    if 1 <= hour < 5:
-        return 0.75
+    begins, ends, factor = p.DEBIT_OVERNIGHT
+    if customer.funding == "debit" and begins <= hour < ends:
+        return factor
+    for begins, ends, factor in p.TIME_OF_DAY_FACTORS:
+        if begins <= hour < ends:
+            return factor
     return 1.0
 
 

@@ -64,6 +64,16 @@ RETRY_BASE_SUCCESS = {
     "gateway_unavailable": 0.90,
 }
 PAYDAY_BOOST = 3.5
+# Hours after a payday's local midnight before the money is spendable (our assumption: same
+# day; some employers and banks land it a day later).
+FUNDS_LANDING_HOURS = 0
+# The customer's local hour and a charge's chance: (from hour, to hour, factor), first match
+# wins; debit cards first get the overnight release ([S1]: debit succeeds slightly more at
+# 12:01 AM). The factors are our assumption.
+DEBIT_OVERNIGHT = (0, 2, 1.35)
+TIME_OF_DAY_FACTORS = ((6, 11, 1.2), (1, 5, 0.75))
+# How much customers differ in money trouble (beta distribution; our assumption).
+FINANCIAL_STRESS_BETA = (1.5, 4.0)
 RETRY_FATIGUE = 0.80  # insufficient funds: a payday between the failure and the retry
 HARD_DECLINES = {"expired_card", "card_cancelled_by_holder", "lost_or_stolen"}
 SUCCESS_AFTER_NEW_CARD = 0.88
@@ -92,6 +102,9 @@ PLANS = {"starter": 1_900, "pro": 4_900, "business": 14_900}  # monthly, minor u
 PLAN_MIX = {"starter": 0.45, "pro": 0.40, "business": 0.15}
 ANNUAL_SHARE = 0.22  # annual price = 10 months
 ZERO_DECIMAL_PRICES = {"starter": 2_900, "pro": 7_400, "business": 22_000}  # JPY
+# Chargebee renews a subscription at the moment its term began (None); a site whose history
+# was recorded at one fixed hour of day sets the UTC hour here.
+RENEWAL_HOUR_UTC: int | None = None
 MONTHLY_SIGNUP_RATE = 0.035
 MONTHLY_VOLUNTARY_CHURN = 0.015
 CHURN_INTENT_SHARE = 0.10  # customers who will not fight to keep the subscription
@@ -109,6 +122,14 @@ COUNTRIES = {
     "AU": (0.07, "AUD", ["Australia/Sydney", "Australia/Perth"], "au"),
     "BR": (0.04, "USD", ["America/Sao_Paulo"], "us"),
     "JP": (0.04, "JPY", ["Asia/Tokyo"], "eu"),
+}  # fmt: skip
+# The billing state a customer in a zone gives (only where a country spans several zones).
+STATE_OF_ZONE = {
+    "America/New_York": "NY", "America/Chicago": "IL", "America/Denver": "CO",
+    "America/Los_Angeles": "CA", "America/Phoenix": "AZ", "America/Toronto": "ON",
+    "America/Vancouver": "BC", "America/Halifax": "NS", "Australia/Sydney": "NSW",
+    "Australia/Perth": "WA", "Australia/Brisbane": "QLD", "America/Manaus": "AM",
+    "America/Tijuana": "BCN",
 }  # fmt: skip
 PAYDAY_MIX = {
     "us": {

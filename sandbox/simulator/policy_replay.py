@@ -14,20 +14,28 @@ from __future__ import annotations
 import bisect
 import random
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.enrichment import time_zone_of
+from dunning.decisions.model_training import scores
 from dunning.decisions.network_rules import Decline, Verdict, network_rules
+from dunning.decisions.paydays import payday_shares
 from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
 from dunning.decisions.recovery_data import failure_features_of
 from dunning.decisions.retry_data import AttemptHistory, attempt_examples
-from dunning.decisions.retry_model import RetryModelScorer, RetryRows, retry_model_fit
+from dunning.decisions.retry_model import (
+    MIN_EXAMPLES,
+    RetryModelScorer,
+    RetryRows,
+    retry_model_fit,
+)
+from dunning.decisions.retry_prior import FUNDS_CODES
 from dunning.decisions.retry_timing import chargebee_default_next
+from dunning.decisions.time_zones import customer_time_zone
 from dunning.models import ActionKind, AutomationMode
 from sandbox.simulator import parameters as p
 from sandbox.simulator.outcomes import retry_success_probability, updates_card_after_email
@@ -56,6 +64,8 @@ class FirstDecline:
     features: dict  # the recovery model's features of the decline (as Dunwell knew them)
     lifetime_value: int
     tenure_days: int
+    # (declined, paid) of the customer's earlier lack-of-funds invoices, as the mirror has them
+    recoveries: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass
@@ -69,6 +79,7 @@ class Tally:
     emails: int = 0
     days_to_recovery: list[float] = field(default_factory=list)
     violation_examples: list[str] = field(default_factory=list)
+    violations_by_brand: Counter = field(default_factory=Counter)
 
     @property
     def recovery_rate(self) -> float:
@@ -154,6 +165,7 @@ class InvoiceRun:
         )
         if rules.verdict is not Verdict.RETRY or (rules.earliest and _moment(ts) < rules.earliest):
             self.tally.violations += 1
+            self.tally.violations_by_brand[self.case.customer.brand] += 1
             if len(self.tally.violation_examples) < 5:
                 self.tally.violation_examples.append(f"{self.case.invoice_id}: {rules.reason}")
         self.tally.retries += 1
@@ -212,6 +224,13 @@ def decision_context(
     first_at, last_at = run.failures[0][0], run.failures[-1][0]
     decline = run.failures[-1][1]
     down = run.gateway_down(at) and decline.error_category == "gateway_error"
+    # What the billing address tells Dunwell (country and, where it spans zones, the state).
+    zone = (
+        customer_time_zone(
+            country=c.customer.country, state_code=p.STATE_OF_ZONE.get(c.customer.time_zone, "")
+        ).zone
+        or "UTC"
+    )
     return DecisionContext(
         invoice_id=c.invoice_id,
         customer_id=c.customer.customer_id,
@@ -231,7 +250,7 @@ def decision_context(
         gateway_reason="the gateway is failing most charges" if down else "",
         card_changed_since_failure=run.card_changed,
         country=c.customer.country,
-        time_zone=time_zone_of(c.customer.country),
+        time_zone=zone,
         lifetime_value=c.lifetime_value,
         tenure_days=c.tenure_days + int((at - c.failed_at) // p.DAY),
         other_unpaid_invoices=0,
@@ -239,6 +258,7 @@ def decision_context(
         dunwell_retries=retries,
         dunwell_in_charge=in_charge,
         recovery_features=c.features,
+        payday_shares=payday_shares(recoveries=c.recoveries, time_zone=zone),
     )
 
 
@@ -345,14 +365,23 @@ def first_declines(simulator, *, since: float, until: float) -> list[FirstDeclin
     )
     paid_by: dict[str, list[tuple[int, int]]] = defaultdict(list)
     seen, first_failures, failures_of = set(), [], defaultdict(list)
+    declined_for_funds: dict[str, float] = {}
+    recoveries_of: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for t in payments:
+        invoice = t["linked_invoices"][0]["invoice_id"] if t.get("linked_invoices") else ""
         if t["status"] == "success":
             paid_by[t["customer_id"]].append((t["date"], t["amount"]))
+            if invoice in declined_for_funds:
+                recoveries_of[t["customer_id"]].append(
+                    (declined_for_funds.pop(invoice), float(t["date"]))
+                )
             continue
-        invoice = t["linked_invoices"][0]["invoice_id"]
         if invoice in seen:
             continue
         seen.add(invoice)
+        detail = t.get("error_detail") or {}
+        if (detail.get("decline_code") or t["error_code"]) in FUNDS_CODES:
+            declined_for_funds[invoice] = float(t["date"])
         failures_of[t["customer_id"]].append(t["date"])
         if since <= t["date"] < until:
             first_failures.append(t)
@@ -396,16 +425,15 @@ def first_declines(simulator, *, since: float, until: float) -> list[FirstDeclin
                 features=features,
                 lifetime_value=sum(a for _, a in history[:before]),
                 tenure_days=max(0, (t["date"] - customer["created_at"]) // p.DAY),
+                recoveries=tuple(r for r in recoveries_of[t["customer_id"]] if r[1] < t["date"]),
             )
         )
     return cases
 
 
 def train_retry_scorer(simulator, *, before: float) -> tuple[RetryModelScorer | None, dict]:
-    """The retry model trained on the history before ``before`` (None: a cold start)."""
-    from dunning.decisions.model_training import scores
-    from dunning.decisions.retry_model import MIN_EXAMPLES
-
+    """The retry model trained on the history before ``before``, shrunk toward the prior as
+    production shrinks it (None: too few retries to train on, a cold start)."""
     examples = attempt_examples(attempt_history_from_sandbox(simulator.sandbox, before=before))
     facts = {"examples": len(examples)}
     labels = examples.succeeded.astype(int)
@@ -415,7 +443,9 @@ def train_retry_scorer(simulator, *, before: float) -> tuple[RetryModelScorer | 
     rows = RetryRows(examples.categories, examples.numbers)
     check = retry_model_fit(rows[:cut], labels[:cut])
     facts["holdout"] = scores(labels[cut:], check.predict_proba(rows[cut:])[:, 1])
-    return RetryModelScorer(model=retry_model_fit(rows, labels), version="replay"), facts
+    model = retry_model_fit(rows, labels)
+    facts["weight"] = model.learnt
+    return RetryModelScorer(model=model, version="replay"), facts
 
 
 def guardrails_for_replay() -> GuardrailSnapshot:

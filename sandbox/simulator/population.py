@@ -163,7 +163,8 @@ def draw_customer(rng: random.Random, *, start: float, end: float) -> dict:
         "funding": funding,
         "brand": weighted(rng, p.BRAND_MIX),
         "gateway": weighted(rng, p.GATEWAY_MIX),
-        "financial_stress": rng.betavariate(1.5, 4.0) * (1.3 if funding != "credit" else 1.0),
+        "financial_stress": rng.betavariate(*p.FINANCIAL_STRESS_BETA)
+        * (1.3 if funding != "credit" else 1.0),
         "responsiveness": rng.betavariate(2.0, 2.0),
         "engagement": rng.betavariate(3.0, 2.0),
         "churn_intent_from": churn_intent_from,
@@ -195,9 +196,12 @@ def is_payday(customer: SimCustomer, local: datetime) -> bool:
 
 
 def payday_between(customer: SimCustomer, start: float, end: float) -> bool:
-    """Whether the customer was paid after ``start`` and by ``end`` (their local dates)."""
-    day = customer.local(start).date() + timedelta(days=1)
-    last = customer.local(end).date()
+    """Whether the customer's pay landed after ``start`` and by ``end``: a payday's money is
+    spendable ``FUNDS_LANDING_HOURS`` after its local midnight."""
+    landing = timedelta(hours=p.FUNDS_LANDING_HOURS)
+    first = (customer.local(start) - landing).date() + timedelta(days=1)
+    last = (customer.local(end) - landing).date()
+    day = first
     while day <= last:
         if is_payday(customer, datetime(day.year, day.month, day.day)):
             return True

@@ -41,8 +41,8 @@ class Command(BaseCommand):
                 self.stdout.write(self._summary(name, result))
         if all(isinstance(r, ColdStart) for _, r in results):
             self.stdout.write(
-                "No trained model: the network rules and Chargebee's default schedule "
-                "(retries at +1, +3 and +5 days) stay in charge."
+                "No trained model: the network rules and the prior (what is known about "
+                "when cards recover: paydays, local mornings, spacing) stay in charge."
             )
         scorers_forget()
 

@@ -17,7 +17,6 @@ from dunning.decisions.actions import (
     action_approve,
     action_fingerprint,
     action_reject,
-    action_transition,
 )
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_update
@@ -73,10 +72,11 @@ def test_a_failed_payment_webhook_leads_to_one_audited_decision(sandbox, deliver
     decision = Decision.objects.get(invoice_id=invoice["id"])
     assert decision.trigger == Decision.Trigger.PAYMENT_FAILED
     assert decision.mode == "shadow"  # a new installation watches first
-    assert decision.model_version == "rules only (no trained model)"
-    assert "cold start" in decision.reasoning
+    assert decision.model_version == "rules and the prior v1 (no trained model)"
+    assert "what is known about when cards recover" in decision.reasoning
     assert decision.features["decline"]["decline_code"]
-    assert [a.kind for a in decision.actions.all()] == [ActionKind.KEEP_CHARGEBEE_SCHEDULE]
+    kinds = [a.kind for a in decision.actions.order_by("pk")]
+    assert kinds[:2] == [ActionKind.TAKE_OVER, ActionKind.RETRY]
     made = AuditEntry.objects.get(action="decision.made", object_id=str(decision.pk))
     assert made.data["model_version"] == decision.model_version
     assert made.data["inputs"]["recovery_features"]["decline_code"]
@@ -111,14 +111,10 @@ def test_a_payment_arriving_cancels_what_has_not_run_yet(sandbox, deliver, admin
     guardrails_update(changes={"default_mode": "auto"}, user=admin_user, note="go live")
     invoice = failed_renewal(sandbox)
     deliver()
-    kept = Action.objects.get(invoice_id=invoice["id"])
-    assert kept.state == ActionState.EXECUTED  # nothing to do in Chargebee: run at once
-    tomorrow = Action.objects.create(
-        decision=kept.decision, invoice_id=kept.invoice_id, customer_id=kept.customer_id,
-        kind=ActionKind.RETRY, mode="auto", needs_approval=False,
-        scheduled_for=timezone.now() + timedelta(days=1),
-    )  # fmt: skip
-    action_transition(action=tomorrow, to=ActionState.SCHEDULED, actor_label="test")
+    kept = Action.objects.get(invoice_id=invoice["id"], kind=ActionKind.TAKE_OVER)
+    assert kept.state == ActionState.EXECUTED  # Chargebee's dunning handed over at once
+    tomorrow = Action.objects.get(invoice_id=invoice["id"], kind=ActionKind.RETRY)
+    assert tomorrow.state == ActionState.SCHEDULED and tomorrow.scheduled_for > timezone.now()
 
     sandbox.behaviours[next(iter(sandbox.payment_sources))] = ["succeed"]
     sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -35,7 +36,9 @@ class FridayMorningScorer:
     version_label = "retry test"
 
     def slot_probabilities(self, *, context, slots):
-        return [0.6 if self._good(context, s) else 0.1 for s in slots]
+        # Each further decline halves the next retry's chance, as issuers keep declining.
+        fatigue = 0.5 ** (context.invoice_failures - 1)
+        return [(0.6 if self._good(context, s) else 0.1) * fatigue for s in slots]
 
     def slot_reason(self, *, context, slot):
         return "Friday morning" if self._good(context, slot) else ""
@@ -57,12 +60,17 @@ def kinds(plan) -> list[str]:
     return [action.kind for action in plan.actions]
 
 
-def test_cold_start_keeps_chargebees_schedule_and_says_so():
+def test_cold_start_retries_on_the_prior_in_the_customers_morning_and_says_so():
     plan = plan_decide(context=context(), guardrails=AUTO, scorers=Scorers())
 
-    assert kinds(plan) == [ActionKind.KEEP_CHARGEBEE_SCHEDULE]
-    assert plan.model_version == "rules only (no trained model)"
-    assert "cold start" in plan.reasoning and "Chargebee's own schedule kept" in plan.reasoning
+    assert kinds(plan)[:2] == [ActionKind.TAKE_OVER, ActionKind.RETRY]
+    retry = plan.actions[1]
+    local = retry.scheduled_for.astimezone(ZoneInfo("America/Chicago"))
+    assert 6 <= local.hour < 11  # morning, not the middle of the night
+    assert retry.scheduled_for >= FAILED_AT + timedelta(days=1)  # soft declines a day apart
+    assert plan.model_version == "rules and the prior v1 (no trained model)"
+    assert "what is known about when cards recover" in plan.reasoning
+    assert "expected recovery" in plan.reasoning  # the plan for the remaining budget
 
 
 def test_retry_goes_to_the_best_slot_and_the_sentence_says_when_and_why():
@@ -115,13 +123,25 @@ def test_a_gateway_outage_holds_retries_and_says_so():
     assert retry.scheduled_for >= FAILED_AT + timedelta(hours=2)
 
 
-def test_below_the_confidence_floor_chargebees_schedule_is_kept():
+def test_when_no_retry_has_the_smallest_chance_worth_it_the_customer_is_asked_for_a_card():
     cautious = replace(AUTO, confidence_floor=0.9)
 
     plan = plan_decide(context=context(), guardrails=cautious, scorers=TRAINED)
 
-    assert kinds(plan) == [ActionKind.KEEP_CHARGEBEE_SCHEDULE]
-    assert "confidence floor" in plan.reasoning
+    assert ActionKind.RETRY not in kinds(plan)
+    assert kinds(plan) == [ActionKind.PAYMENT_METHOD_LINK]
+    assert plan.reasoning.startswith("Stop retrying: no retry left in the window has the 90%")
+
+
+def test_a_spent_retry_budget_asks_for_a_card_and_a_person_decides_what_follows():
+    spent = context(dunwell_retries=4, dunwell_in_charge=True)
+
+    plan = plan_decide(context=spent, guardrails=AUTO, scorers=TRAINED)
+
+    assert ActionKind.RETRY not in kinds(plan)
+    assert kinds(plan)[:2] == [ActionKind.PAYMENT_METHOD_LINK, ActionKind.ESCALATE]
+    assert "all 4 retries allowed are used" in plan.reasoning
+    assert "a person decides what happens next" in plan.reasoning
 
 
 def test_low_recovery_score_escalates_to_a_person():
