@@ -43,6 +43,9 @@ def test_decision_jobs_in_the_decision_worker_load_each_model_once(
 
     labels = set(Decision.objects.values_list("model_version", flat=True))
     assert Decision.objects.count() == 3
-    assert labels == {f"recovery v{active_models[1].version} + retry v{active_models[0].version}"}
+    [label] = labels
+    assert label.startswith(
+        f"recovery v{active_models[1].version} + retry v{active_models[0].version}"
+    )
     artifact_reads = [q for q in queries.captured_queries if "artifact" in q["sql"]]
     assert len(artifact_reads) == 2  # the retry and the recovery model, for all three jobs
