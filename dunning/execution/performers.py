@@ -54,10 +54,17 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else "now"
 
 
+def dunning_paused(invoice) -> bool:
+    """Chargebee's paused dunning: still ``in_progress``, waiting for a future
+    ``expected_payment_date`` (its enum has no "paused")."""
+    until = invoice.expected_payment_date
+    return invoice.dunning_status == "in_progress" and until is not None and until > timezone.now()
+
+
 def take_over(action: Action, sleep) -> dict:
     invoice = action.invoice
-    if invoice.dunning_status == "paused":
-        return {"dunning": "already paused"}
+    if dunning_paused(invoice):
+        return {"dunning": "already paused", "until": invoice.expected_payment_date.isoformat()}
     # Paused until the end of Dunwell's window rather than stopped: if Dunwell stopped
     # working, Chargebee would try again then and its own dunning would carry on.
     started = parse_datetime(action.decision.features.get("first_failed_at") or "")
