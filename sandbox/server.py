@@ -410,6 +410,8 @@ class SandboxAPI:
                         "Sorry, authentication failed. Invalid api key",
                         "untyped",
                     )
+                if path in self.sb.refusals:
+                    raise self.sb.refusals.pop(path)
                 if self.sb.injected_failures:
                     _status, failure = self.sb.injected_failures.pop(0)
                     raise failure["error"]

@@ -99,6 +99,8 @@ class Sandbox:
     usage: dict[str, list[dict]] = field(default_factory=dict)
     idempotent_responses: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
     injected_failures: list[tuple[int, dict]] = field(default_factory=list)
+    # path -> the error Chargebee answers the next request to it with (see ``refuse_next``).
+    refusals: dict[str, SandboxError] = field(default_factory=dict)
     request_log: list[tuple[str, str]] = field(default_factory=list)
     event_listeners: list[Callable[[dict], None]] = field(default_factory=list)
     # The card networks' updater: payment source id -> a newer card (see card_updater.py).
@@ -173,6 +175,7 @@ class Sandbox:
                 self.invoices_by_subscription,
                 self.updater_cards,
                 self.webhook_endpoints,
+                self.refusals,
             ):
                 store.clear()
             self.site_found = True
@@ -205,6 +208,13 @@ class Sandbox:
         )
         with self.lock:
             self.injected_failures.extend([(status, {"error": error})] * count)
+
+    def refuse_next(self, *, path: str, status: int, api_error_code: str, message: str,
+                    param: str | None = None) -> None:  # fmt: skip
+        """Make the next request to ``path`` (e.g. ``/api/v2/comments``) fail the way
+        Chargebee refuses a request it will not carry out (a 4xx with its message)."""
+        with self.lock:
+            self.refusals[path] = SandboxError(status, api_error_code, message, param=param)
 
     def get(self, store: dict[str, dict], object_id: str, kind: str) -> dict:
         if object_id not in store:

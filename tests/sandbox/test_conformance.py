@@ -10,8 +10,9 @@ import pytest
 from chargebee import APIError, PaymentError
 
 from dunning.chargebee_client import chargebee_client
+from dunning.execution import chargebee_writes as writes
 from tests.conftest import failed_renewal
-from tests.sandbox.chargebee_models import request_problems, response_problems
+from tests.sandbox.chargebee_models import REQUEST_LIMITS, request_problems, response_problems
 
 LIST_KEYS = {"configurations": "configuration"}
 
@@ -172,3 +173,15 @@ def test_the_checks_catch_an_invented_state_a_null_and_a_missing_field():
         "invoice.term_finalized is always sent but missing",
     ]
     assert too_long == ["comment.create: notes is 1001 characters, over Chargebee's 1000"]
+
+
+def test_dunwells_own_limits_are_the_ones_chargebee_publishes():
+    assert REQUEST_LIMITS["comment.create"]["notes"]["max_length"] == writes.NOTES_LIMIT
+    assert (
+        (REQUEST_LIMITS["subscription.cancel_for_items"]["cancel_reason_code"]["max_length"])
+        == writes.REASON_CODE_LIMIT
+    )
+    operations = ("pause_dunning", "stop_dunning", "write_off", "void_invoice", "record_payment")
+    assert {REQUEST_LIMITS[f"invoice.{op}"]["comment"]["max_length"] for op in operations} == {
+        writes.COMMENT_LIMIT
+    }
