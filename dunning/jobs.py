@@ -5,6 +5,7 @@ from __future__ import annotations
 from dunning.models import ChargebeeEvent, EventState
 from dunning.outbox import events_relay
 from dunning.processing import event_process, events_process_batch
+from dunning.site_connect import backfill_run
 
 # When events queue up faster than one at a time can keep pace, a job takes this many
 # waiting events along with its own; their own jobs then find nothing left to do.
@@ -27,6 +28,10 @@ def process_event_job(event_pk: int) -> str | dict[str, int]:
 
 def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
     return dict(events_process_batch(event_pks=event_pks))
+
+
+def backfill_run_job(run_id: int) -> str:
+    return backfill_run(run_id=run_id).state
 
 
 def relay_pending_events_job() -> int:

@@ -79,6 +79,7 @@ class SandboxAPI:
         self.routes: list[Route] = [
             ("GET", r(r"^/api/v2/customers/([^/]+)$"), self.customer_retrieve),
             ("GET", r(r"^/api/v2/customers/([^/]+)/transactions$"), self.customer_transactions),
+            ("GET", r(r"^/api/v2/subscriptions$"), self.subscription_list),
             ("GET", r(r"^/api/v2/subscriptions/([^/]+)$"), self.subscription_retrieve),
             ("GET", r(r"^/api/v2/invoices$"), self.invoice_list),
             ("GET", r(r"^/api/v2/invoices/([^/]+)$"), self.invoice_retrieve),
@@ -135,6 +136,14 @@ class SandboxAPI:
         body: dict = {"list": [{key: item} for item in page]}
         if offset + limit < len(items):
             body["next_offset"] = str(offset + limit)
+        return body
+
+    def subscription_list(self, params):
+        fields = ("status", "customer_id", "cancel_reason_code")
+        items = [s for s in self.sb.subscriptions.values() if _matches_filters(s, params, fields)]
+        body = self._paged(items, params, "subscription")
+        for entry in body["list"]:
+            entry["customer"] = self.sb.customers[entry["subscription"]["customer_id"]]
         return body
 
     def invoice_list(self, params):

@@ -16,6 +16,7 @@ from dunning.models.failures import InvoiceFailure
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
+from dunning.models.onboarding import BackfillRun
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "ActionState",
     "AuditEntry",
     "AutomationMode",
+    "BackfillRun",
     "Channel",
     "ChargebeeEvent",
     "ConfigVersion",

@@ -140,6 +140,7 @@ OPERATIONS = [
     ("POST", r"/webhook_endpoints", "webhook_endpoint", "create"),
     ("POST", r"/webhook_endpoints/[^/]+", "webhook_endpoint", "update"),
     ("GET", r"/invoices", "invoice", "list"),
+    ("GET", r"/subscriptions", "subscription", "list"),
     ("GET", r"/transactions", "transaction", "list"),
     ("GET", r"/payment_sources", "payment_source", "list"),
     ("GET", r"/events", "event", "list"),

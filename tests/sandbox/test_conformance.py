@@ -74,6 +74,7 @@ def every_call_of_a_dunning_month(sandbox) -> None:
     client.Subscription.cancel_for_items(second["subscription_id"], {"end_of_term": False})
     client.Configuration.list()
     client.Currency.list()
+    client.Subscription.list({"limit": 100, "status": {"is": "cancelled"}})
     created = client.WebhookEndpoint.create({
         "name": "Dunwell", "url": "https://dunwell.example/webhooks/chargebee",
         "api_version": "v2", "basic_auth_username": "cb", "basic_auth_password": "s3cret",
