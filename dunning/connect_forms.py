@@ -4,7 +4,8 @@ from django import forms
 
 
 class WebhookEndpointForm(forms.Form):
-    url = forms.URLField(label="Webhook URL", max_length=512, assume_scheme="https")
+    url = forms.URLField(label="Webhook URL", max_length=512, assume_scheme="https",
+                         widget=forms.URLInput(attrs={"size": 60}))  # fmt: skip
 
 
 class BackfillForm(forms.Form):

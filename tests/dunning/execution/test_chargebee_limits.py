@@ -6,9 +6,11 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
+from dunning.execution import chargebee_writes as writes
 from dunning.execution.end_of_dunning import end_of_dunning_propose
-from dunning.models import ActionKind, ActionState
-from tests.dunning.execution.conftest import propose
+from dunning.models import Action, ActionKind, ActionState
+from tests.conftest import failed_renewal
+from tests.dunning.execution.conftest import mirror_from_sandbox, propose
 from tests.sandbox.chargebee_models import request_problems
 
 LONG_REASONING = "Tuesday after payday: 62% predicted success. " + "Because the card " * 200
@@ -109,3 +111,34 @@ def test_a_reason_code_longer_than_chargebee_takes_stops_the_start(settings):
         message = ""
 
     assert "CHARGEBEE_CANCEL_REASON_CODE is 101 characters" in message
+
+
+def test_every_write_dunwell_makes_is_a_request_chargebee_defines(
+    sandbox, live, agent, manager, approve, work, settings, chargebee_traffic
+):
+    settings.CHARGEBEE_CANCEL_REASON_CODE = "Not Paid"
+    renewals = [mirror_from_sandbox(sandbox, failed_renewal(sandbox, name=n)["id"])
+                for n in ("Ana", "Bo", "Cy", "Di")]  # fmt: skip
+    for kind, invoice in ((ActionKind.TAKE_OVER, renewals[0]), (ActionKind.RETRY, renewals[0])):
+        approve(propose(invoice, kind, reasoning=LONG_REASONING), manager)
+    for invoice, final in zip(renewals[1:], ("leave_unpaid", "write_off", "void"), strict=True):
+        outcomes = end_of_dunning_propose(invoice=invoice, user=agent, subscription="cancel",
+                                          invoice_action=final)  # fmt: skip
+        for outcome in outcomes:
+            approve(outcome.action, manager)
+    for page in ("collect_now", "update_payment_method"):
+        writes.hosted_page_link(kind=page, customer_id=renewals[0].customer_id, key=f"k-{page}")
+
+    work()
+
+    states = set(Action.objects.values_list("kind", "state"))
+    assert {state for _, state in states} == {ActionState.EXECUTED}, states
+    kinds = {kind for kind, _ in states}
+    assert kinds >= {ActionKind.TAKE_OVER, ActionKind.RETRY, ActionKind.STOP_DUNNING,
+                     ActionKind.WRITE_OFF, ActionKind.VOID, ActionKind.CANCEL_SUBSCRIPTION}  # fmt: skip
+    posts = [e for e in chargebee_traffic if e.method == "POST"]
+    assert {e.path.rsplit("/", 1)[-1] for e in posts} >= {
+        "pause_dunning", "collect_payment", "comments", "stop_dunning", "write_off", "void",
+        "cancel_for_items", "collect_now", "update_payment_method",
+    }  # fmt: skip
+    assert [p for e in posts for p in request_problems(e.method, e.path, e.params)] == []
