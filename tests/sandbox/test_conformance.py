@@ -11,6 +11,8 @@ from chargebee import APIError, PaymentError
 
 from dunning.chargebee_client import chargebee_client
 from dunning.execution import chargebee_writes as writes
+from sandbox.simulator.run import simulate_history
+from sandbox.store import Sandbox
 from tests.conftest import failed_renewal
 from tests.sandbox.chargebee_models import REQUEST_LIMITS, request_problems, response_problems
 
@@ -186,3 +188,30 @@ def test_dunwells_own_limits_are_the_ones_chargebee_publishes():
     assert {REQUEST_LIMITS[f"invoice.{op}"]["comment"]["max_length"] for op in operations} == {
         writes.COMMENT_LIMIT
     }
+
+
+def test_a_product_catalog_1_subscription_answers_in_its_own_shape(sandbox, chargebee_traffic):
+    customer = sandbox.create_customer(first_name="Old", last_name="Site", email="o@x.test")
+    subscription = sandbox.create_subscription(
+        customer_id=customer["id"], plan_id="basic", unit_price=1000, catalog_version=1
+    )
+
+    answered = chargebee_client().Subscription.retrieve(subscription["id"]).subscription
+
+    assert (answered.plan_id, answered.plan_quantity, answered.subscription_items) == (
+        "basic",
+        1,
+        None,
+    )
+    assert [p for e in chargebee_traffic for p in body_problems(e.body)] == []
+
+
+@pytest.mark.parametrize("dunning", ["custom", "smart"])
+def test_a_simulated_business_only_sends_events_chargebee_could_send(dunning):
+    sandbox = Sandbox()
+    simulate_history(sandbox, customers=80, months=3, seed=5, end=1_790_000_000, dunning=dunning)
+
+    problems = {p for event in sandbox.events for p in object_problems("event", event)}
+
+    assert len(sandbox.events) > 500
+    assert sorted(problems) == []
