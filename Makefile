@@ -14,8 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# The demo serves static files as production does: hashed, gzip and brotli (collectstatic).
+demo: export DUNWELL_STATIC_COMPRESSED = True
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py demo
 
 test: $(STAMP)

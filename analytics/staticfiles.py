@@ -1,9 +1,12 @@
-"""Serve plotly.js from the installed ``plotly`` package instead of a copy in the repository.
+"""The plotly.js bundle the charts use, and the stylesheet plotly.js would inject.
 
-The CSP allows scripts from this origin only (no CDN), and the bundle is ~4.8 MB: rather
-than commit it, this finder exposes the one file the package ships as
-``static/js/vendor/plotly.min.js``. ``collectstatic`` and WhiteNoise see it like any other
-static file, so it is versioned with the pinned ``plotly`` package.
+The charts are scatter, bar and heatmap traces only, so the pages load plotly's
+*cartesian* partial bundle (``static/js/vendor/plotly-cartesian.min.js``, 1.5 MB, MIT
+licence beside it), not the 4.8 MB full bundle the ``plotly`` package ships. It is the
+same plotly.js version as the pinned ``plotly`` package's (v4.1.1): ``plotly_bundle_check``
+fails the system checks if the two drift apart, since the figures are built with the
+package. To update it: ``npm pack plotly.js-cartesian-dist-min@<version>`` and copy
+``plotly-cartesian.min.js`` out of the archive.
 """
 
 from __future__ import annotations
@@ -13,41 +16,43 @@ import re
 from pathlib import Path
 
 import plotly
-from django.contrib.staticfiles.finders import BaseFinder
-from django.core.files.storage import FileSystemStorage
+from django.conf import settings
+from django.core import checks
 
-PLOTLY_DIR = Path(plotly.__file__).parent / "package_data"
-PREFIX = "js/vendor"
-FILENAME = "plotly.min.js"
-STATIC_PATH = f"{PREFIX}/{FILENAME}"
+BUNDLE_PATH = "js/vendor/plotly-cartesian.min.js"
+PACKAGE_BUNDLE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+_VERSION = re.compile(r"plotly\.js(?: \([a-z -]+\))? v(\d+\.\d+\.\d+)")
 
 
-class PlotlyFinder(BaseFinder):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.storage = FileSystemStorage(location=PLOTLY_DIR)
-        self.storage.prefix = PREFIX
+def _bundle_file() -> Path:
+    return Path(settings.BASE_DIR) / "static" / BUNDLE_PATH
 
-    def check(self, **kwargs):
-        from django.core.checks import Error
 
-        if not (PLOTLY_DIR / FILENAME).exists():
-            return [Error(f"{PLOTLY_DIR / FILENAME} is missing: reinstall plotly.")]
-        return []
+def _version_of(path: Path) -> str | None:
+    with path.open(encoding="utf-8") as file:
+        match = _VERSION.search(file.read(300))
+    return match.group(1) if match else None
 
-    def find(self, path, find_all=False, **kwargs):
-        found = str(PLOTLY_DIR / FILENAME) if path == STATIC_PATH else None
-        if find_all:
-            return [found] if found else []
-        return found
 
-    def list(self, ignore_patterns):
-        yield FILENAME, self.storage
+@checks.register(checks.Tags.staticfiles)
+def plotly_bundle_check(**kwargs):
+    ours = _version_of(_bundle_file()) if _bundle_file().exists() else None
+    theirs = _version_of(PACKAGE_BUNDLE) if PACKAGE_BUNDLE.exists() else None
+    if ours is None:
+        return [checks.Error(f"{_bundle_file()} is missing or has no plotly.js version")]
+    if theirs and ours != theirs:
+        return [
+            checks.Error(
+                f"static/{BUNDLE_PATH} is plotly.js v{ours}, the plotly package v{theirs}: "
+                "update the partial bundle to the package's version"
+            )
+        ]
+    return []
 
 
 # plotly.js injects its stylesheet (66 rules: layered SVGs, modebar, notifier) as a <style>
 # element, which the CSP refuses. It skips that when an element with this id and class
-# exists, so the pages link the same rules, read out of the installed bundle, instead.
+# exists, so the pages link the same rules, read out of the bundle, instead.
 STYLE_ELEMENT_ID = "plotly.js-style-global"
 _RULES_START = '"X,X div":'
 _RULE = re.compile(
@@ -58,10 +63,10 @@ _RULE = re.compile(
 
 @functools.cache
 def plotly_stylesheet() -> str:
-    bundle = (PLOTLY_DIR / FILENAME).read_text(encoding="utf-8")
+    bundle = _bundle_file().read_text(encoding="utf-8")
     first = bundle.index(_RULES_START)
     rules = bundle[bundle.rindex("{", 0, first) + 1 : bundle.index("};for(", first)]
-    lines = [f"/* plotly.js stylesheet, read from the plotly {plotly.__version__} package */"]
+    lines = [f"/* plotly.js stylesheet, read from {BUNDLE_PATH} */"]
     for key, value in _RULE.findall(rules):
         selector = key.strip("\"'")
         selector = re.sub(r"^,", " ,", selector)

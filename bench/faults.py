@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def main() -> int:
     if connection.vendor == "sqlite":  # not the test suite's file: both may run at once
         connection.settings_dict["TEST"]["NAME"] = str(ROOT / "var" / "bench-faults.sqlite3")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=args.keepdb)
+    # The schedule's audit checkpoints of a throwaway database stay out of the real file.
+    settings.AUDIT_CHECKPOINT_PATH = Path(tempfile.mkdtemp()) / "bench-audit-checkpoints.jsonl"
     server = SandboxServer().start()
     settings.CHARGEBEE_API_BASE, settings.CHARGEBEE_API_KEY = server.url, server.sandbox.api_key
     redis = (

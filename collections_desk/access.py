@@ -10,7 +10,7 @@ existence is not revealed. Views fetch through these helpers, and the approval r
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from guardian.core import ObjectPermissionChecker
 from guardian.shortcuts import assign_perm, get_objects_for_user
@@ -88,19 +88,35 @@ def user_may_work_action(*, user, action: Action) -> tuple[bool, str]:
     return True, ""
 
 
+def _governing_cases(customer_id) -> QuerySet[Case]:
+    """A customer's cases, the one that decides who reaches them first: open, else latest."""
+    return Case.objects.filter(customer_id=customer_id).order_by(
+        F("resolved_at").asc(nulls_first=True), "-opened_at"
+    )
+
+
 def invoice_check_reach(*, user, invoice: Invoice) -> None:
     """404 unless ``user`` may work the customer's case (open, else latest; none: anyone
     who may ask for actions, as the request then opens one and the team rules apply)."""
     if user_works_all_cases(user):
         return
-    case = (
-        Case.objects.filter(customer_id=invoice.customer_id)
-        .order_by(F("resolved_at").asc(nulls_first=True), "-opened_at")
-        .select_related("team")
-        .first()
-    )
+    case = _governing_cases(invoice.customer_id).select_related("team").first()
     if case is not None and not user_may_work_team(user=user, team=case.team):
         raise Http404("No such invoice.")
+
+
+def rows_in_reach(*, user, rows: QuerySet, customer_field: str = "customer_id") -> QuerySet:
+    """The rows (decisions, messages, ...) whose customer ``user`` reaches, by the rule of
+    ``invoice_check_reach``: the customer's open (else latest) case is in one of the user's
+    teams or in the shared pool, or the customer has no case yet. One SQL query."""
+    if user_works_all_cases(user):
+        return rows
+    if not user.is_authenticated or not user.has_perm(VIEW_CASES):
+        return rows.none()
+    governing_team = _governing_cases(OuterRef(customer_field)).values("team_id")[:1]
+    return rows.annotate(_reach_team=Subquery(governing_team)).filter(
+        Q(_reach_team__isnull=True) | Q(_reach_team__in=teams_of(user).values("pk"))
+    )
 
 
 def actions_visible_to(user) -> QuerySet[Action]:

@@ -14,17 +14,20 @@ from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import BigIntegerField, F, Min, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case as SqlCase
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
 from collections_desk.access import ASSIGN, user_may_work_team
 from collections_desk.csat import case_resolution_type, csat_survey_propose
-from collections_desk.models import OPEN_STATES, Case, CaseNote, CaseState
+from collections_desk.models import OPEN_STATES, Case, CaseNote, CaseState, RecoveryBasis
 from collections_desk.priority import (
     cases_priority_refresh,
     expected_recovery,
     sla_due,
 )
+from collections_desk.recovery_rates import recovery_rates
 from collections_desk.teams import team_route
 from dunning.audit import audit_record
 from dunning.models import ActionKind, ActionState, AutomationMode, Decision, Invoice
@@ -106,15 +109,20 @@ def _case_refresh(*, case: Case, now: datetime) -> None:
     unpaid = Invoice.objects.filter(customer_id=case.customer_id, status__in=UNPAID_STATUSES)
     case.invoices.add(*unpaid.values_list("pk", flat=True))
     still_due = case.invoices.filter(status__in=UNPAID_STATUSES)
-    totals = still_due.aggregate(amount=Sum("amount_due"))
+    totals = still_due.aggregate(amount=Sum("amount_due"),
+                                 oldest=Min(Coalesce("due_date", "date")))  # fmt: skip
     if totals["amount"] is None:
         _case_resolve(case=case, why="every invoice on the case is paid or closed", now=now)
         return
     currency = still_due.values_list("currency_code", flat=True).first() or ""
+    rate, basis = recovery_rates(now=now).for_case(
+        recovery_score=case.recovery_score, decline_category=case.decline_category,
+        segment=case.segment,
+    )  # fmt: skip
     Case.objects.filter(pk=case.pk).update(
-        amount_due=totals["amount"], currency=currency,
-        expected_recovery=expected_recovery(amount_due=totals["amount"],
-                                            recovery_score=case.recovery_score),
+        amount_due=totals["amount"], currency=currency, oldest_due_at=totals["oldest"],
+        recovery_rate=rate, recovery_basis=basis,
+        expected_recovery=expected_recovery(amount_due=totals["amount"], recovery_rate=rate),
     )  # fmt: skip
     cases_priority_refresh(cases=Case.objects.filter(pk=case.pk), now=now)
 
@@ -145,8 +153,48 @@ def cases_refresh(*, now: datetime | None = None) -> dict[str, int]:
         _case_resolve(case=case, why="every invoice on the case is paid or closed", now=now)
         for case in paid_up.only("pk", "customer_id")
     )
-    ranked = cases_priority_refresh(cases=Case.objects.filter(state__in=OPEN_STATES), now=now)
+    open_cases = Case.objects.filter(state__in=OPEN_STATES)
+    _cases_rates_refresh(cases=open_cases, now=now)
+    ranked = cases_priority_refresh(cases=open_cases, now=now)
     return {"resolved": resolved, "ranked": ranked}
+
+
+def _cases_rates_refresh(*, cases, now: datetime) -> None:
+    """The ageing date and the historical rates of every open case: one UPDATE per rate."""
+    oldest = (
+        Invoice.objects.filter(cases=OuterRef("pk"), status__in=UNPAID_STATUSES)
+        .order_by().values("cases").annotate(oldest=Min(Coalesce("due_date", "date")))
+        .values("oldest")
+    )  # fmt: skip
+    cases.update(oldest_due_at=Subquery(oldest[:1]))
+    rates = recovery_rates(now=now, fresh=True)
+    unscored = cases.filter(recovery_score__isnull=True)
+    unscored.update(recovery_rate=None, recovery_basis=RecoveryBasis.NONE, expected_recovery=0)
+    for segment, known in rates.by_segment.items():
+        unscored.filter(segment=segment).update(
+            recovery_rate=known.rate, recovery_basis=RecoveryBasis.SEGMENT_HISTORY,
+            expected_recovery=_times(known.rate),
+        )  # fmt: skip
+    for category, known in rates.by_decline_category.items():  # more telling: it wins
+        unscored.filter(decline_category=category).update(
+            recovery_rate=known.rate, recovery_basis=RecoveryBasis.DECLINE_HISTORY,
+            expected_recovery=_times(known.rate),
+        )  # fmt: skip
+    cases.filter(recovery_score__isnull=False).update(
+        recovery_rate=F("recovery_score"), recovery_basis=RecoveryBasis.MODEL,
+        expected_recovery=_times(F("recovery_score")),
+    )  # fmt: skip
+
+
+def _times(rate) -> Cast:
+    """amount_due x rate, rounded to whole minor units."""
+    return Cast(Round(F("amount_due") * rate), BigIntegerField())
+
+
+def _state_when_worked(state: str):
+    """A promised case stays promised when someone takes it; any other takes ``state``."""
+    return SqlCase(When(state=CaseState.PROMISED, then=Value(CaseState.PROMISED)),
+                   default=Value(state))  # fmt: skip
 
 
 def cases_refresh_for_customer(*, customer_id: str, now: datetime | None = None) -> bool:
@@ -160,7 +208,8 @@ def cases_refresh_for_customer(*, customer_id: str, now: datetime | None = None)
     return case.state == CaseState.RESOLVED
 
 
-def _require_work(*, user, case: Case) -> None:
+def case_require_work(*, user, case: Case) -> None:
+    """Raise unless ``user`` may change ``case`` now (their team's, and not resolved)."""
     if not user_may_work_team(user=user, team=case.team):
         raise PermissionDenied("this case belongs to another team")
     if not case.is_open:
@@ -169,11 +218,11 @@ def _require_work(*, user, case: Case) -> None:
 
 def case_claim(*, case: Case, user) -> Case:
     """Take an unassigned case (one's own claim again changes nothing)."""
-    _require_work(user=user, case=case)
+    case_require_work(user=user, case=case)
     with transaction.atomic():
         taken = Case.objects.filter(
             pk=case.pk, assignee__isnull=True, state__in=OPEN_STATES
-        ).update(assignee=user, state=CaseState.IN_PROGRESS)
+        ).update(assignee=user, state=_state_when_worked(CaseState.IN_PROGRESS))
         if not taken:
             current = Case.objects.select_related("assignee").get(pk=case.pk)
             if current.assignee_id == user.pk:
@@ -181,7 +230,7 @@ def case_claim(*, case: Case, user) -> Case:
             owner = current.assignee.get_username() if current.assignee else "nobody"
             raise CaseConflict(f"case {case.pk} is already claimed by {owner}")
         audit_record(action="case.claimed", actor=user, target=case, data={"case": case.pk})
-    case.assignee, case.state = user, CaseState.IN_PROGRESS
+    case.refresh_from_db(fields=["assignee", "state"])
     return case
 
 
@@ -189,20 +238,20 @@ def case_assign(*, case: Case, user, assignee) -> Case:
     """A manager gives the case to someone who may work it (``assignee`` None: unassign)."""
     if not user.has_perm(ASSIGN):
         raise PermissionDenied("only managers assign cases to others")
-    _require_work(user=user, case=case)
+    case_require_work(user=user, case=case)
     if assignee is not None and not user_may_work_team(user=assignee, team=case.team):
         team = case.team.name if case.team else "the shared pool"
         raise ValueError(f"{assignee.get_username()} does not work the cases of {team}")
     state = CaseState.IN_PROGRESS if assignee else CaseState.OPEN
     with transaction.atomic():
         if not Case.objects.filter(pk=case.pk, state__in=OPEN_STATES).update(
-            assignee=assignee, state=state
+            assignee=assignee, state=_state_when_worked(state)
         ):
             raise CaseConflict("the case is resolved")
         audit_record(action="case.assigned", actor=user, target=case,
                      data={"case": case.pk, "from": case.assignee_id,
                            "to": assignee.get_username() if assignee else None})  # fmt: skip
-    case.assignee, case.state = assignee, state
+    case.refresh_from_db(fields=["assignee", "state"])
     return case
 
 

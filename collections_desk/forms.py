@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.models import User
 
-from collections_desk.models import OPEN_STATES, CaseState, Team
+from collections_desk.ageing import BUCKET_CHOICES
+from collections_desk.models import QUEUE_STATES, CaseState, Team
 from dunning.decisions.actions import CHANNELS, MESSAGE_MAX_CHARS
 from dunning.decisions.segments import SEGMENTS
 
@@ -20,8 +21,13 @@ class QueueFilterForm(forms.Form):
     decline_category = forms.CharField(required=False, max_length=100, label="Decline category")
     segment = forms.ChoiceField(required=False,
                                 choices=[("", "All")] + [(s, s) for s in SEGMENTS])  # fmt: skip
-    state = forms.ChoiceField(required=False,
-                              choices=[("", "Any open state"), *CaseState.choices])  # fmt: skip
+    state = forms.ChoiceField(required=False, choices=[
+        ("", "Open, in progress or escalated"), *CaseState.choices])  # fmt: skip
+    age = forms.ChoiceField(required=False, label="Overdue",
+                            choices=[("", "Any age"), *BUCKET_CHOICES])  # fmt: skip
+    chargebee = forms.ChoiceField(required=False, label="Chargebee dunning", choices=[
+        ("", "Any"), ("gave_up", "Exhausted: Chargebee gave up"),
+        ("retrying", "Not exhausted")])  # fmt: skip
     # Offline payers (auto_collection off): reminders instead of retries.
     collection = forms.ChoiceField(required=False, label="Collection", choices=[
         ("", "Any"), ("offline", "Offline payers"), ("automatic", "Card / automatic")])  # fmt: skip
@@ -42,7 +48,7 @@ class QueueFilterForm(forms.Form):
 
     def clean_state(self) -> list[str]:
         state = self.cleaned_data["state"]
-        return [state] if state else list(OPEN_STATES)
+        return [state] if state else list(QUEUE_STATES)
 
 
 class QueueBulkForm(forms.Form):

@@ -44,6 +44,8 @@ class CaseState(models.TextChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
     ESCALATED = "escalated", "Escalated"
+    # The customer promised to pay by a date: out of the working queue until then.
+    PROMISED = "promised", "Promised to pay"
     RESOLVED = "resolved", "Resolved"
 
 
@@ -55,8 +57,20 @@ class ResolutionType(models.TextChoices):
     ESCALATED = "escalated", "Escalated"
 
 
-OPEN_STATES = (CaseState.OPEN, CaseState.IN_PROGRESS, CaseState.ESCALATED)
+# Not resolved: the customer still owes money.
+OPEN_STATES = (CaseState.OPEN, CaseState.IN_PROGRESS, CaseState.ESCALATED, CaseState.PROMISED)
+# What the queue shows unless asked otherwise (a promised case waits for its date).
+QUEUE_STATES = (CaseState.OPEN, CaseState.IN_PROGRESS, CaseState.ESCALATED)
 _OPEN = models.Q(state__in=["open", "in_progress", "escalated"])
+
+
+class RecoveryBasis(models.TextChoices):
+    """Where a case's expected recovery rate comes from."""
+
+    MODEL = "model", "Model score"
+    DECLINE_HISTORY = "decline_history", "History of this decline category"
+    SEGMENT_HISTORY = "segment_history", "History of this segment"
+    NONE = "", "No score and too little history"
 
 
 class Case(models.Model):
@@ -85,8 +99,17 @@ class Case(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     amount_due = models.BigIntegerField(default=0)  # minor units, all its unpaid invoices
     lifetime_value = models.BigIntegerField(default=0)
-    recovery_score = models.FloatField(null=True, blank=True)
-    expected_recovery = models.BigIntegerField(default=0)  # amount_due x recovery score
+    recovery_score = models.FloatField(null=True, blank=True)  # the model's, when it scored
+    # The rate expected_recovery uses: the model's score, else a historical recovery rate
+    # (``collections_desk.recovery_rates``), else none (and expected_recovery is 0).
+    recovery_rate = models.FloatField(null=True, blank=True)
+    recovery_basis = models.CharField(max_length=20, choices=RecoveryBasis.choices,
+                                      blank=True)  # fmt: skip
+    expected_recovery = models.BigIntegerField(default=0)  # amount_due x recovery_rate
+    # The oldest unpaid invoice's due date: the ageing bucket (0-30, 31-60, 61-90, 90+ days).
+    oldest_due_at = models.DateTimeField(null=True, blank=True)
+    # Set when a promise to pay on the case was broken; raises the priority until cleared.
+    promise_broken_at = models.DateTimeField(null=True, blank=True)
     segment = models.CharField(max_length=40, blank=True)
     decline_category = models.CharField(max_length=100, blank=True)
     priority = models.FloatField(default=0)
@@ -198,3 +221,122 @@ class CsatAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"CSAT {self.score} on case {self.case_id}"
+
+
+class PromiseToPay(models.Model):
+    """The customer said they will pay ``amount`` of an invoice by ``promised_for``.
+
+    While active, Dunwell holds its retries and messages on the invoice (``hold``). After
+    the date, ``collections_desk.promises.promises_check`` marks it kept (paid since, at
+    least the amount) or broken (the case reopens with a higher priority).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        KEPT = "kept", "Kept"
+        BROKEN = "broken", "Broken"
+        WITHDRAWN = "withdrawn", "Replaced by a newer promise"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="promises")
+    invoice = models.ForeignKey("dunning.Invoice", on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField()  # minor units of the invoice's currency
+    currency = models.CharField(max_length=3)
+    promised_for = models.DateField()
+    amount_paid_before = models.BigIntegerField()  # the invoice's amount_paid when promised
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    hold = models.OneToOneField("dunning.InvoiceHold", on_delete=models.PROTECT,
+                                related_name="promise")  # fmt: skip
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "promised_for"], name="promise_due")]
+
+    def __str__(self) -> str:
+        return f"promise on case {self.case_id} for {self.promised_for}"
+
+
+class FollowUpTask(models.Model):
+    """Something a person must do on a case by a day ("call back Tuesday")."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="tasks")
+    title = models.CharField(max_length=200)
+    due_on = models.DateField()
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                 related_name="collections_tasks")  # fmt: skip
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                blank=True, related_name="+")  # fmt: skip
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "due_on"], condition=models.Q(done_at__isnull=True),
+                         name="task_open_due"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"task {self.pk} on case {self.case_id} due {self.due_on}"
+
+
+class PaymentPlan(models.Model):
+    """An invoice split into instalments: proposed by an agent, approved by a manager (its
+    ``action``), written to Chargebee as a payment schedule by the executor."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Waiting for a manager's approval"
+        ACTIVE = "active", "In Chargebee: instalments collected on their dates"
+        COMPLETED = "completed", "Paid in full"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Chargebee refused it"
+        CANCELLED = "cancelled", "Cancelled"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="payment_plans")
+    invoice = models.ForeignKey("dunning.Invoice", on_delete=models.PROTECT, related_name="+")
+    action = models.OneToOneField("dunning.Action", on_delete=models.PROTECT,
+                                  related_name="payment_plan")  # fmt: skip
+    amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    instalments = models.PositiveSmallIntegerField()
+    period = models.PositiveSmallIntegerField()
+    period_unit = models.CharField(max_length=5)  # day, week, month (Chargebee's units)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    scheme_id = models.CharField(max_length=40, blank=True)
+    schedule_id = models.CharField(max_length=40, blank=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"], name="plan_status")]
+
+    def __str__(self) -> str:
+        return f"payment plan {self.pk} on {self.invoice_id}"
+
+
+class PlanInstalment(models.Model):
+    """One schedule entry of a plan, as Chargebee last reported it."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="entries")
+    number = models.PositiveSmallIntegerField()  # 1, 2, …
+    cb_entry_id = models.CharField(max_length=40)
+    due_at = models.DateTimeField()
+    amount = models.BigIntegerField()
+    status = models.CharField(max_length=12)  # Chargebee's: posted, payment_due, paid
+
+    class Meta:
+        ordering = ["plan", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "cb_entry_id"], name="one_row_per_entry")
+        ]
+
+    def __str__(self) -> str:
+        return f"instalment {self.number} of plan {self.plan_id}"

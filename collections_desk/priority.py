@@ -3,12 +3,15 @@
 priority = (expected recovery + 10% of the amount due + 1% of lifetime value), in major
 units, x (1 + age bonus + SLA bonus).
 
-- Expected recovery is the amount due x the latest decision's recovery score (0.5 when no
-  model scored it): money the desk can still bring back comes first.
+- Expected recovery is the amount due x the case's recovery rate: the latest decision's
+  score, else the historical rate of its decline category or segment, labelled so
+  (``collections_desk.recovery_rates``); 0 when neither is known. Money the desk can still
+  bring back comes first.
 - The amount share keeps a large, unlikely invoice from sinking to the bottom; the LTV
   share puts long-standing customers ahead of equal amounts.
 - Age: +0.1 after 3 days open, +0.25 after 7, +0.5 after 14.
 - SLA: +0.5 when the SLA is due within a day, +1 once it is breached.
+- A broken promise to pay: +1 until a new promise is made (``collections_desk.promises``).
 
 The SLA is the time by which a case should be resolved, per segment
 (``COLLECTIONS_SLA_HOURS``). The stored value is refreshed at every sync of the case and by
@@ -26,7 +29,6 @@ from django.db.models import F, FloatField, QuerySet, Value, When
 from django.db.models.functions import Cast
 
 DEFAULT_SLA_HOURS = {"enterprise": 8, "growth": 24, "self_serve": 72}
-NO_SCORE_RECOVERY = 0.5
 DUE_SOON = timedelta(hours=24)
 
 
@@ -39,9 +41,11 @@ def sla_due(*, segment: str, opened_at: datetime) -> datetime:
     return opened_at + timedelta(hours=sla_hours(segment))
 
 
-def expected_recovery(*, amount_due: int, recovery_score: float | None) -> int:
-    score = NO_SCORE_RECOVERY if recovery_score is None else recovery_score
-    return round(amount_due * score)
+BROKEN_PROMISE_BONUS = 1.0
+
+
+def expected_recovery(*, amount_due: int, recovery_rate: float | None) -> int:
+    return 0 if recovery_rate is None else round(amount_due * recovery_rate)
 
 
 def _bonus(*steps: tuple[str, datetime, float]) -> SqlCase:
@@ -59,12 +63,14 @@ def priority_expression(*, now: datetime):
         ("opened_at", now - timedelta(days=3), 0.1),
     )
     sla = _bonus(("sla_due_at", now, 1.0), ("sla_due_at", now + DUE_SOON, 0.5))
+    broken = SqlCase(When(promise_broken_at__isnull=False, then=Value(BROKEN_PROMISE_BONUS)),
+                     default=Value(0.0), output_field=FloatField())  # fmt: skip
     value = (
         Cast(F("expected_recovery"), FloatField())
         + Cast(F("amount_due"), FloatField()) * Value(0.1)
         + Cast(F("lifetime_value"), FloatField()) * Value(0.01)
     ) / Value(100.0)
-    return value * (Value(1.0) + age + sla)
+    return value * (Value(1.0) + age + sla + broken)
 
 
 def cases_priority_refresh(*, cases: QuerySet, now: datetime) -> int:

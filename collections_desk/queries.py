@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import CharField, Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 
 from collections_desk.access import actions_visible_to, cases_visible_to
-from collections_desk.models import OPEN_STATES, Case
+from collections_desk.ageing import bucket_filter
+from collections_desk.models import OPEN_STATES, QUEUE_STATES, Case
+from dunning.chargebee_links import chargebee_app_url
 from dunning.models import (
     Action,
     ActionState,
@@ -27,6 +30,19 @@ from dunning.models import (
 )
 
 TIMELINE_PER_SOURCE = 100
+# Chargebee gave up: its retries are used up and the invoice is left unpaid.
+DUNNING_EXHAUSTED = "exhausted"
+
+
+def chargebee_gave_up():
+    """True for a case with an unpaid invoice whose Chargebee dunning is exhausted."""
+    return Exists(
+        Invoice.objects.filter(
+            cases=OuterRef("pk"),
+            status__in=("payment_due", "not_paid"),
+            dunning_status=DUNNING_EXHAUSTED,
+        )
+    )
 
 
 def awaiting_approval(actions: QuerySet[Action] | None = None) -> QuerySet[Action]:
@@ -37,8 +53,8 @@ def awaiting_approval(actions: QuerySet[Action] | None = None) -> QuerySet[Actio
     )
 
 
-def queue_cases(*, user, filters: dict) -> QuerySet[Case]:
-    cases = cases_visible_to(user).filter(state__in=filters.get("state") or OPEN_STATES)
+def queue_cases(*, user, filters: dict, now: datetime | None = None) -> QuerySet[Case]:
+    cases = cases_visible_to(user).filter(state__in=filters.get("state") or QUEUE_STATES)
     if filters.get("team"):
         cases = cases.filter(team=filters["team"])
     assignee = filters.get("assignee")
@@ -55,10 +71,16 @@ def queue_cases(*, user, filters: dict) -> QuerySet[Case]:
         cases = cases.filter(customer__auto_collection="off")
     elif filters.get("collection") == "automatic":
         cases = cases.exclude(customer__auto_collection="off")
+    if filters.get("age"):
+        cases = cases.filter(bucket_filter(filters["age"], now=now or timezone.now()))
+    if filters.get("chargebee") == "gave_up":
+        cases = cases.filter(chargebee_gave_up())
+    elif filters.get("chargebee") == "retrying":
+        cases = cases.exclude(chargebee_gave_up())
     return cases.order_by("-priority", "id")
 
 
-def queue_rows(*, case_ids: list[int]) -> list[Case]:
+def queue_rows(*, case_ids: list[int], now: datetime | None = None) -> list[Case]:
     """One page of the queue with what each row shows, in one query.
 
     Separate from ``queue_cases`` so the pager's OFFSET walks the index alone and the
@@ -66,15 +88,20 @@ def queue_rows(*, case_ids: list[int]) -> list[Case]:
     """
     waiting = awaiting_approval().filter(customer_id=OuterRef("customer_id"))
     invoices = Case.invoices.through.objects.filter(case_id=OuterRef("pk"))
-    return list(
+    rows = list(
         Case.objects.filter(pk__in=case_ids)
         .select_related("customer", "team", "assignee")
         .annotate(
             waiting_approvals=_subquery_count(waiting, "customer_id"),
             invoice_count=_subquery_count(invoices, "case_id"),
+            gave_up=chargebee_gave_up(),
         )
         .order_by("-priority", "id")
     )
+    now = now or timezone.now()
+    for case in rows:  # days past the oldest unpaid invoice's due date (not yet due: 0)
+        case.overdue_days = max((now - case.oldest_due_at).days, 0) if case.oldest_due_at else None
+    return rows
 
 
 def _subquery_count(queryset: QuerySet, group_by: str):
@@ -105,6 +132,7 @@ def case_invoices(*, case: Case) -> list[Invoice]:
     )
     for invoice in invoices:
         invoice.on_case = invoice.pk in on_case
+        invoice.chargebee_url = chargebee_app_url(kind="invoice", cb_id=invoice.cb_id)
     return sorted(invoices, key=lambda i: i.status not in ("payment_due", "not_paid"))
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from collections_desk import inbox_views, payment_views, survey_views, views
+from collections_desk import commitment_views, inbox_views, payment_views, survey_views, views
 
 app_name = "collections_desk"
 
@@ -17,6 +17,15 @@ urlpatterns = [
         payment_views.case_record_payment_view,
         name="case_record_payment",
     ),
+    path("cases/<int:pk>/promise/", commitment_views.case_promise_view, name="case_promise"),
+    path("cases/<int:pk>/tasks/", commitment_views.case_task_view, name="case_task"),
+    path(
+        "cases/<int:pk>/payment-plan/",
+        commitment_views.case_payment_plan_view,
+        name="case_payment_plan",
+    ),
+    path("tasks/", commitment_views.my_tasks, name="my_tasks"),
+    path("tasks/<int:pk>/done/", commitment_views.task_done_view, name="task_done"),
     # Public: the customer's satisfaction survey (a signed, single-use link; no login).
     path("survey/<str:token>/", survey_views.csat_answer, name="csat_answer"),
     path("approvals/", inbox_views.inbox, name="inbox"),

@@ -24,7 +24,9 @@ from collections_desk.access import (
     teams_of,
     user_works_all_cases,
 )
+from collections_desk.ageing import ageing_counts
 from collections_desk.bulk import BulkReport, cases_bulk
+from collections_desk.case_commitments import case_commitments
 from collections_desk.cases import CaseConflict, case_assign, case_claim, case_note_add
 from collections_desk.escalation import EscalationFailed, case_escalate
 from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFilterForm
@@ -73,13 +75,18 @@ def queue(request: HttpRequest) -> HttpResponse:
         assignees=list(people.values_list("username", flat=True)),
     )
     filters = form.cleaned_data if form.is_valid() else {}
-    ranked = queries.queue_cases(user=request.user, filters=filters)
-    page, query = page_of(request, ranked.values_list("pk", flat=True), size=PAGE_SIZE)
     now = timezone.now()
+    ranked = queries.queue_cases(user=request.user, filters=filters, now=now)
+    page, query = page_of(request, ranked.values_list("pk", flat=True), size=PAGE_SIZE)
+    unaged = {**filters, "age": ""}  # the buckets count the queue as filtered, all ages
     context = {
         "form": form,
+        "ageing": ageing_counts(
+            cases=queries.queue_cases(user=request.user, filters=unaged, now=now), now=now
+        ),
+        "age_query": _without(request, "age", "page"),
         "page": page,
-        "rows": queries.queue_rows(case_ids=list(page)),
+        "rows": queries.queue_rows(case_ids=list(page), now=now),
         "query": query,
         "now": now,
         "due_soon": now + timedelta(hours=24),
@@ -106,6 +113,13 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
                         assignee=data.get("assignee"))  # fmt: skip
     report_messages(request, report, verb="Claimed" if data["operation"] == "claim" else "Assigned")
     return redirect(request.POST.get("back") or reverse("collections_desk:queue"))
+
+
+def _without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
 
 
 def _case(request: HttpRequest, pk: int) -> Case:
@@ -144,6 +158,7 @@ def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
         "due_soon": now + timedelta(hours=24),
         "record_form": record_payment_form(case=case, user=request.user),
         "offline": case.customer.auto_collection == "off",
+        **case_commitments(case=case, user=request.user, people=_desk_people()),
         **extra,
     }
 

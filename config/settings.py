@@ -50,6 +50,35 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
     SECRET_KEY = "dunwell-embedded-default-not-for-production-" + "x" * 20
 
+
+def audit_keys(value: str) -> dict[str, str]:
+    """``"k2:secret,k1:older"``: key id and secret pairs, the first one signs new entries."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (part.strip() for part in value.split(","))):
+        key_id, sep, secret = pair.partition(":")
+        if not sep or not key_id or not secret or len(key_id) > 20 or key_id == "sha256":
+            raise ImproperlyConfigured(
+                "AUDIT_HMAC_KEYS must be key-id:secret pairs (ids up to 20 characters, "
+                "not 'sha256', which names the unkeyed entries written before keys)"
+            )
+        keys[key_id] = secret
+    return keys
+
+
+# The audit trail's keys live here, outside the database, so whoever controls the database
+# (a superuser too) cannot recompute the chain. Rotate by putting a new pair first and
+# keeping the old ones for the entries and checkpoints they signed. Unset: one key derived
+# from SECRET_KEY (set AUDIT_HMAC_KEYS in production so rotating SECRET_KEY leaves it alone).
+AUDIT_HMAC_KEYS = audit_keys(envsecret("AUDIT_HMAC_KEYS", "") or "") or {
+    "sk1": f"derived-from-secret-key:{SECRET_KEY}"
+}
+# Signed checkpoints of the chain's head, appended here (outside the database) every
+# AUDIT_CHECKPOINT_SECONDS and on demand (manage.py audit_checkpoint).
+AUDIT_CHECKPOINT_PATH = Path(
+    os.getenv("AUDIT_CHECKPOINT_PATH", VAR_DIR / "audit" / "checkpoints.jsonl")
+)
+AUDIT_CHECKPOINT_SECONDS = envint("AUDIT_CHECKPOINT_SECONDS", 300)
+
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "" if PRODUCTION else "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -269,18 +298,20 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "analytics.staticfiles.PlotlyFinder",  # plotly.js from the installed plotly package
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)
-# Serve static files from the app directories directly outside production (no collectstatic).
-WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = not PRODUCTION
+# Production and the demo (`make demo` sets DUNWELL_STATIC_COMPRESSED) serve what
+# collectstatic wrote: hashed names (cached for a year, immutable) with gzip and brotli
+# copies beside them. Development and tests serve the app directories as they are.
+STATIC_COMPRESSED = PRODUCTION or envbool("DUNWELL_STATIC_COMPRESSED", "False")
+WHITENOISE_USE_FINDERS = not STATIC_COMPRESSED
+WHITENOISE_AUTOREFRESH = not STATIC_COMPRESSED
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if PRODUCTION
+        if STATIC_COMPRESSED
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
+from collections_desk.access import rows_in_reach
 from dunning.channel_forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
 from dunning.channels.prompts import (
     CHANGE_PERMISSION,
@@ -38,6 +39,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = OutboundMessage.objects.select_related("customer").order_by("-created_at", "-id")
+    rows = rows_in_reach(user=request.user, rows=rows)
     for name in ("channel", "status", "purpose"):
         if filters.get(name):
             rows = rows.filter(**{name: filters[name]})

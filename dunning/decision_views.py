@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from collections_desk.access import invoice_check_reach, rows_in_reach
 from dunning.decision_forms import DecisionFilterForm, GuardrailForm
 from dunning.decisions import decision_queries as queries
 from dunning.decisions.guardrail_edits import (
@@ -120,7 +121,7 @@ def guardrails_rollback_view(request: HttpRequest, version: int) -> HttpResponse
 def decision_list(request: HttpRequest) -> HttpResponse:
     form = DecisionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    decisions = queries.decision_list(filters=filters)
+    decisions = rows_in_reach(user=request.user, rows=queries.decision_list(filters=filters))
     page, query = page_of(request, decisions, size=PAGE_SIZE)
     context = {
         "form": form,
@@ -137,6 +138,7 @@ def decision_list(request: HttpRequest) -> HttpResponse:
 @permission_required("dunning.view_decision", raise_exception=True)
 def invoice_decisions(request: HttpRequest, cb_id: str) -> HttpResponse:
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), cb_id=cb_id)
+    invoice_check_reach(user=request.user, invoice=invoice)  # another team's: 404
     trail = queries.invoice_audit_trail(invoice_id=invoice.cb_id)
     trail_total = trail.count()
     entries = list(trail.select_related(None).order_by("-seq")[: queries.INVOICE_AUDIT_SHOWN])[::-1]

@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from dunning.models import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.events import ReceivedVia
-from dunning.outbox import event_enqueue_on_commit
-from dunning.pci import mask_card_numbers, scrub_card_data
+from dunning.outbox import events_nudge_on_commit
+from dunning.pci import mask_card_numbers, scrub_card_data, text_may_hold_card_data
 
 logger = logging.getLogger("dunwell.ingest")
 
@@ -37,20 +46,59 @@ class IngestResult:
     duplicate: bool
 
 
+# Chargebee's payloads nest six levels deep; PostgreSQL's jsonb and Python's own recursion
+# give up somewhere in the thousands, with a server error rather than an answer.
+MAX_JSON_DEPTH = 64
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        # 1e999 is valid JSON but no database column (nor jsonb) holds an infinite number.
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return number
+
+
+def _refuse_unstorable(payload: object) -> None:
+    """Walk the parsed value without recursion; refuse what no database stores."""
+    pending: list[tuple[object, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            children = value
+        else:
+            children = [value]
+            depth -= 1  # a scalar adds no level
+        if depth > MAX_JSON_DEPTH:
+            raise WebhookRejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels")
+        for child in children:
+            if isinstance(child, str):
+                if "\x00" in child:
+                    raise WebhookRejected(400, "body contains NUL characters (\\u0000)")
+                if _UNPAIRED_SURROGATE.search(child):
+                    # A lone \ud800: Python accepts it, UTF-8 and jsonb cannot hold it.
+                    raise WebhookRejected(400, "body contains an unpaired UTF-16 surrogate")
+            elif isinstance(child, dict | list):
+                pending.append((child, depth + 1))
 
 
 def webhook_parse(*, body: bytes) -> dict:
     """Parse a webhook body and validate its envelope, or raise ``WebhookRejected`` (400)."""
     try:
         text = body.decode("utf-8")
-        payload = json.loads(text, parse_constant=_refuse_constant)
+        payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, ValueError) as error:
         raise WebhookRejected(400, f"body is not valid JSON: {error}") from None
-    if "\\u0000" in text:
-        # Valid JSON, but no database stores NUL characters in text.
-        raise WebhookRejected(400, "body contains NUL characters (\\u0000)")
+    except RecursionError:
+        raise WebhookRejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    _refuse_unstorable(payload)
     return webhook_validate(payload=payload)
 
 
@@ -85,8 +133,10 @@ def _occurred_at(payload: dict) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _event_row(payload: dict, via: str) -> ChargebeeEvent:
-    payload = scrub_card_data(payload)
+def _event_row(payload: dict, via: str, body: bytes | None = None) -> ChargebeeEvent:
+    # The raw body, when there is one, rules most payloads clean in one pass over the text.
+    if body is None or text_may_hold_card_data(body.decode("utf-8")):
+        payload = scrub_card_data(payload)
     return ChargebeeEvent(
         event_id=payload["id"],
         event_type=payload["event_type"],
@@ -98,23 +148,46 @@ def _event_row(payload: dict, via: str) -> ChargebeeEvent:
     )
 
 
-def event_store(*, payload: dict, via: str = ReceivedVia.WEBHOOK) -> IngestResult:
+def _insert_unless_stored(event: ChargebeeEvent) -> int | None:
+    """INSERT the row in one statement; None when its event id is already stored.
+
+    One statement in autocommit is its own transaction: durable when it returns, with no
+    BEGIN/COMMIT round trips and no IntegrityError to unwind on a duplicate.
+    """
+    meta = ChargebeeEvent._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
+        f" ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+        f" RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def event_store(
+    *, payload: dict, via: str = ReceivedVia.WEBHOOK, body: bytes | None = None
+) -> IngestResult:
     """Store an event once; a second delivery of the same id returns the stored row.
 
-    The processing job is enqueued only after the row is committed. If Redis is down the
-    row simply waits for the relay.
+    Only storage happens here. After the commit one cheap nudge wakes the ingest queue's
+    drain (dunning.outbox); if Redis is down the row simply waits for the relay.
     """
-    try:
-        with transaction.atomic():
-            event = _event_row(payload, via)
-            event.save(force_insert=True)
-            event_enqueue_on_commit(event_pk=event.pk)
-    except IntegrityError:
+    event = _event_row(payload, via, body)
+    pk = _insert_unless_stored(event)
+    if pk is None:
         event = ChargebeeEvent.objects.filter(event_id=payload["id"]).first()
-        if event is None:
-            raise  # not a duplicate: a storage failure the view answers with 503
+        if event is None:  # deleted between the INSERT and this read: store it again
+            return event_store(payload=payload, via=via, body=body)
         logger.info("duplicate delivery of %s (%s)", event.event_id, event.event_type)
         return IngestResult(event=event, duplicate=True)
+    event.pk = pk
+    events_nudge_on_commit()
     return IngestResult(event=event, duplicate=False)
 
 
@@ -142,18 +215,56 @@ def events_store_bulk(*, payloads: list[dict], via: str) -> list[ChargebeeEvent]
     return sorted(created, key=lambda event: (event.occurred_at, event.pk))
 
 
+# SQLSTATE classes of a database that cannot answer now but will: connection exceptions,
+# insufficient resources, operator intervention (shutdown), transaction rollback (deadlock).
+TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "53", "57", "40"})
+LARGEST_STORED_LENGTH = 2**63 - 1
+
+
+def database_error_is_transient(error: DatabaseError) -> bool:
+    """True when the database is unreachable or busy, so delivering again will succeed.
+
+    Anything else (a value the database refuses, a constraint) fails the same way on every
+    delivery and is the body's problem, not the database's.
+    """
+    if isinstance(error, InterfaceError):
+        return True  # the connection is closed or broken
+    if not isinstance(error, OperationalError):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+    # No SQLSTATE: the driver never reached a server (PostgreSQL), or SQLite's file is
+    # locked or unreadable.
+    return True
+
+
 def webhook_reject_record(
-    *, status: int, reason: str, body: bytes, content_length: int | None, remote_addr: str | None
+    *,
+    status: int,
+    reason: str,
+    body: bytes,
+    content_length: int | None,
+    remote_addr: str | None,
+    content_length_header: str = "",
 ) -> None:
-    """Keep a refused (but authenticated) request for inspection; never fail the response."""
+    """Keep a refused (but authenticated) request for inspection; never fail the response.
+
+    The whole body read (at most the 1 MiB bound) is kept, card numbers masked, so an
+    event refused by mistake can be delivered again by hand.
+    """
     logger.warning("webhook rejected with %s: %s", status, reason)
-    excerpt = body[:REJECTED_BODY_EXCERPT_CHARS].decode("utf-8", errors="replace")
+    text = mask_card_numbers(body.decode("utf-8", errors="backslashreplace")).replace("\x00", "")
+    if content_length is not None and content_length > LARGEST_STORED_LENGTH:
+        content_length = None  # the header itself is kept as text
     try:
         RejectedWebhook.objects.create(
             status_code=status,
             reason=reason[:300],
             content_length=content_length,
-            body_excerpt=mask_card_numbers(excerpt).replace("\x00", ""),
+            content_length_header=content_length_header[:40],
+            body_excerpt=text[:REJECTED_BODY_EXCERPT_CHARS],
+            body=text,
             remote_addr=remote_addr,
         )
     except Exception:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+
+from dunning.audit import audit_checkpoint_write
 from dunning.models import ChargebeeEvent, EventState
-from dunning.outbox import events_relay
-from dunning.processing import event_process, events_process_batch
+from dunning.outbox import events_nudge, events_nudge_clear, events_relay
+from dunning.processing import event_process, events_process_batch, events_process_waiting
 from dunning.site_connect import backfill_run
 
 # When events queue up faster than one at a time can keep pace, a job takes this many
 # waiting events along with its own; their own jobs then find nothing left to do.
 DRAIN_BATCH = 100
+# A drain hands what is left to a fresh job after this long (well inside the job timeout).
+DRAIN_TIME_BUDGET = 30.0
 # A periodic signals sync stops here and reports what it did not reach (the next run goes on).
 SIGNALS_SYNC_BUDGET = 240.0
 
@@ -24,6 +30,26 @@ def process_event_job(event_pk: int) -> str | dict[str, int]:
     if not waiting:
         return event_process(event_pk=event_pk).value
     return dict(events_process_batch(event_pks=[event_pk, *waiting]))
+
+
+def drain_events_job() -> dict[str, int]:
+    """Process every event waiting since arrival, DRAIN_BATCH at a time (the webhook's nudge).
+
+    A full batch nudges again first, so another ingest worker can take the next batch at
+    the same time (SKIP LOCKED keeps them apart).
+    """
+    events_nudge_clear()
+    counts: Counter = Counter()
+    started = time.monotonic()
+    while True:
+        batch = events_process_waiting(limit=DRAIN_BATCH)
+        counts.update(batch)
+        if sum(batch.values()) < DRAIN_BATCH:
+            break
+        events_nudge()
+        if time.monotonic() - started > DRAIN_TIME_BUDGET:
+            break
+    return dict(counts)
 
 
 def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
@@ -74,3 +100,8 @@ def sweep_actions_job() -> int:
     from dunning.execution.sweep import actions_sweep
 
     return actions_sweep()
+
+
+def audit_checkpoint_job() -> int:
+    """Anchor the audit trail's head outside the database; returns the sequence signed."""
+    return audit_checkpoint_write().seq

@@ -1,4 +1,10 @@
-"""The event table is the outbox: enqueue after commit, and relay what was lost.
+"""The event table is the outbox and the queue: nudge after commit, and relay what was lost.
+
+The webhook does not enqueue a job per event. After its commit it sends one cheap nudge
+(``SET ... NX``): only the first nudge while none is pending enqueues a drain job, which
+clears the nudge and then claims waiting rows in batches with ``SKIP LOCKED`` (a
+conditional claim on SQLite). A row committed before the drain cleared the nudge is seen
+by its claims; a row committed after sets a new nudge and so a new drain.
 
 A job can be lost between the commit and the enqueue (Redis down, process killed), or
 inside the worker (SIGKILL mid-job). Neither loses the event: the row keeps its state and
@@ -10,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -18,12 +23,15 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from dunning.models import ChargebeeEvent, EventState
-from dunning.queueing import get_queue
+from dunning.queueing import get_queue, redis_connection
 
 logger = logging.getLogger("dunwell.outbox")
 
 # A row still "received" this long after arrival has lost its job.
 RELAY_GRACE = timedelta(seconds=30)
+# A nudge expires on its own, so a drain job lost with its nudge set delays nothing for long.
+NUDGE_KEY = "dunwell:events:drain-pending"
+NUDGE_TTL_SECONDS = 10
 # A claim older than this belongs to a worker that died.
 CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
@@ -47,9 +55,33 @@ def event_enqueue(*, event_pk: int) -> bool:
     return True
 
 
-def event_enqueue_on_commit(*, event_pk: int) -> None:
-    # robust: an enqueue failure after commit must not turn the webhook's 200 into a 500.
-    transaction.on_commit(partial(event_enqueue, event_pk=event_pk), robust=True)
+def events_nudge() -> bool:
+    """Wake the drain after a commit: one Redis command, one enqueue only if none is pending.
+
+    Returns False (and logs) if Redis is down: the rows wait for the relay.
+    """
+    from dunning.jobs import drain_events_job
+
+    try:
+        if redis_connection().set(NUDGE_KEY, 1, nx=True, ex=NUDGE_TTL_SECONDS):
+            get_queue("ingest").enqueue(drain_events_job, failure_ttl=7 * 86400)
+    except (RedisError, OSError) as error:
+        logger.warning("could not nudge the event drain, the relay will: %s", error)
+        return False
+    return True
+
+
+def events_nudge_on_commit() -> None:
+    # robust: a nudge failure after commit must not turn the webhook's 200 into a 500.
+    transaction.on_commit(events_nudge, robust=True)
+
+
+def events_nudge_clear() -> None:
+    """A drain about to claim: events committed from now on need a new nudge."""
+    try:
+        redis_connection().delete(NUDGE_KEY)
+    except (RedisError, OSError) as error:
+        logger.warning("could not clear the event drain's nudge: %s", error)
 
 
 def retry_delay(attempts: int) -> timedelta:

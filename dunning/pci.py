@@ -36,6 +36,30 @@ def mask_card_numbers(text: str) -> str:
     return _DIGIT_RUN.sub(_mask_match, text)
 
 
+# In a JSON text without backslash-u escapes every key and every string's digits appear
+# verbatim, so one pass over the raw body tells whether the walk below is needed at all.
+_FORBIDDEN_KEY_TEXT = re.compile('"(?:' + "|".join(sorted(FORBIDDEN_KEYS)) + ')"')
+# Every stretch of digits, spaces and hyphens that _DIGIT_RUN could match inside (JSON
+# text outside the escapes is ASCII where digits are concerned, so [0-9] is enough).
+_DIGIT_STRETCH = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
+
+
+def text_may_hold_card_data(text: str) -> bool:
+    """False only when a JSON text certainly holds no card number and no card key.
+
+    A cheap pre-check for the webhook: a forbidden key (or the word as a value), a 13-19
+    digit run that passes the Luhn check (anywhere: a number value too, such as a
+    resource_version that happens to pass), or any backslash-u escape (which could spell
+    either) sends the payload to the full walk of ``scrub_card_data``. A run cannot cross
+    a string's quotes, so every run inside a string value is among the runs of the text.
+    """
+    if "\\u" in text:
+        return True
+    if _FORBIDDEN_KEY_TEXT.search(text.lower()) is not None:
+        return True
+    return any(mask_card_numbers(stretch) != stretch for stretch in _DIGIT_STRETCH.findall(text))
+
+
 def _needs_scrub(value: Any) -> bool:
     """Look for card data without copying anything (nearly every payload is clean)."""
     stack = [value]

@@ -241,18 +241,35 @@ def events_process_batch(
     are skipped. If the batch as a whole fails, each event is processed on its own so one
     bad event cannot hold the others back.
     """
+    claimable = ChargebeeEvent.objects.filter(
+        pk__in=event_pks, state__in=[EventState.RECEIVED, EventState.FAILED]
+    )
+    return _batch_claim_and_process(claimable, loaded=loaded)
+
+
+def events_process_waiting(*, limit: int) -> Counter:
+    """Claim up to ``limit`` events still waiting since arrival, oldest first, and process them.
+
+    The outbox's drain (dunning.outbox): concurrent drains skip each other's locked rows.
+    """
+    waiting = ChargebeeEvent.objects.filter(state=EventState.RECEIVED).order_by(
+        "received_at", "id"
+    )[:limit]
+    return _batch_claim_and_process(waiting)
+
+
+def _batch_claim_and_process(claimable, *, loaded: list[ChargebeeEvent] | None = None) -> Counter:
     counts: Counter = Counter()
     in_memory = {event.pk: event for event in loaded or []}
     claimed_at = timezone.now()
+    claimed: list[int] = []
     try:
         with transaction.atomic():
-            claimable = set(
-                ChargebeeEvent.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=event_pks, state__in=[EventState.RECEIVED, EventState.FAILED])
-                .values_list("pk", flat=True)
+            claimed = list(
+                claimable.select_for_update(skip_locked=True).values_list("pk", flat=True)
             )
-            to_load = [pk for pk in claimable if pk not in in_memory]
-            events = [in_memory[pk] for pk in claimable if pk in in_memory]
+            to_load = [pk for pk in claimed if pk not in in_memory]
+            events = [in_memory[pk] for pk in claimed if pk in in_memory]
             events += list(ChargebeeEvent.objects.filter(pk__in=to_load))
             events.sort(key=lambda event: (event.occurred_at, event.pk))
             _events_apply_bulk(events)
@@ -260,8 +277,8 @@ def events_process_batch(
             counts.update(event.state for event in events)
             decisions_enqueue_on_commit(events=events)
     except Exception:
-        logger.exception("batch of %s events failed; processing them one by one", len(event_pks))
-        for pk in event_pks:
+        logger.exception("batch of %s events failed; processing them one by one", len(claimed))
+        for pk in claimed:
             try:
                 counts[event_process(event_pk=pk).value] += 1
             except Exception:  # recorded on the event

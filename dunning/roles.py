@@ -117,6 +117,7 @@ NAV_GROUPS = ("Desk", "Analytics", "Automation", "System")
 NAVIGATION = (
     NavItem("Overview", "home"),
     NavItem("Queue", "collections_desk:queue", "collections_desk.view_case", "Desk"),
+    NavItem("My tasks today", "collections_desk:my_tasks", "collections_desk.view_case", "Desk"),
     NavItem("Approvals", "collections_desk:inbox", "dunning.approve_action", "Desk"),
     NavItem("Outbox", "dunning:outbox", "dunning.view_outboundmessage", "Desk"),
     NavItem("Recovery", "analytics:recovery", "analytics.view_dashboards", "Analytics"),

@@ -13,7 +13,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from dunning.ingest import WebhookRejected, event_store, webhook_parse, webhook_reject_record
+from dunning.ingest import (
+    WebhookRejected,
+    database_error_is_transient,
+    event_store,
+    webhook_parse,
+    webhook_reject_record,
+)
 
 logger = logging.getLogger("dunwell.ingest")
 
@@ -55,41 +61,75 @@ def chargebee_webhook(request: HttpRequest) -> JsonResponse:
         return _error(401, "authentication required")
 
     limit = settings.WEBHOOK_MAX_BODY_BYTES
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = None
+    length_header = request.META.get("CONTENT_LENGTH") or ""
     content_type = request.content_type or ""
     body = b""
+    declared: int | None = None
     try:
+        declared = _declared_length(length_header)
         if declared is not None and declared > limit:
             raise WebhookRejected(413, f"body is larger than {limit} bytes")
-        # Read at most limit + 1 bytes, whatever Content-Length claims.
-        body = request.read(limit + 1)
+        body = _body_read(request, declared=declared, limit=limit)
         if len(body) > limit:
             raise WebhookRejected(413, f"body is larger than {limit} bytes")
         if content_type and content_type not in ("application/json", "text/json"):
             raise WebhookRejected(415, f"content type must be application/json, not {content_type}")
         payload = webhook_parse(body=body)
+        try:
+            result = event_store(payload=payload, body=body)
+        except DatabaseError as error:
+            if not database_error_is_transient(error):
+                # The database refuses this body itself (a value it cannot hold): asking
+                # Chargebee to deliver it again would only fail again, forever.
+                logger.exception("webhook %s refused by the database", payload["id"])
+                raise WebhookRejected(
+                    400, f"body cannot be stored: {type(error).__name__}: {error}"
+                ) from None
+            # Never acknowledge what was not stored: a 503 makes Chargebee deliver it again.
+            logger.exception("webhook %s not stored: database unavailable", payload["id"])
+            response = _error(503, "storage unavailable, deliver again later")
+            response["Retry-After"] = "60"
+            return response
     except WebhookRejected as rejected:
         webhook_reject_record(
             status=rejected.status,
             reason=rejected.reason,
             body=body,
             content_length=declared,
+            content_length_header=length_header,
             remote_addr=remote_addr,
         )
         return _error(rejected.status, rejected.reason)
-
-    try:
-        result = event_store(payload=payload)
-    except DatabaseError:
-        # Never acknowledge what was not stored: a 503 makes Chargebee deliver it again.
-        logger.exception("webhook %s not stored: database unavailable", payload["id"])
-        response = _error(503, "storage unavailable, deliver again later")
-        response["Retry-After"] = "60"
-        return response
     return JsonResponse(
         {"status": "duplicate" if result.duplicate else "accepted", "event": result.event.event_id},
         status=200,
     )
+
+
+def _declared_length(header: str) -> int | None:
+    """The Content-Length as a number; None when absent (a chunked body)."""
+    if not header:
+        return None
+    if not header.isdigit():  # "-5", "12abc", "1e3": HTTP allows digits only
+        raise WebhookRejected(400, f"Content-Length must be a number of bytes, not {header[:40]!r}")
+    return int(header)
+
+
+def _body_read(request: HttpRequest, *, declared: int | None, limit: int) -> bytes:
+    """Read at most ``limit + 1`` bytes, whatever Content-Length claims.
+
+    Without a Content-Length (``Transfer-Encoding: chunked``) Django reads nothing; a
+    server that de-chunks the body (gunicorn) says so with ``wsgi.input_terminated``, and
+    the stream then ends where the body does.
+    """
+    if declared is not None or not request.META.get("wsgi.input_terminated"):
+        return request.read(limit + 1)
+    stream = request.META["wsgi.input"]
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

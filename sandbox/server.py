@@ -13,7 +13,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import card_updater
+from sandbox import card_updater, payment_schedules
 from sandbox.site_settings import SiteAPI, params_within_limits
 from sandbox.store import Sandbox, SandboxError
 
@@ -110,6 +110,7 @@ class SandboxAPI:
             ("GET", r(r"^/signals/v1/usage$"), self.usage_list),
             *SiteAPI(sandbox).routes(),
             *card_updater.routes(sandbox),  # outside Chargebee too: docs/card_updater.md
+            *payment_schedules.routes(sandbox),
         ]
 
     # --- reads -------------------------------------------------------------------------

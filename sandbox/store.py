@@ -117,6 +117,9 @@ class Sandbox:
     cancel_reason_codes: list[str] = field(default_factory=lambda: list(DEFAULT_REASON_CODES))
     webhook_endpoints: dict[str, dict] = field(default_factory=dict)
     site_found: bool = True  # False: answer as Chargebee does for a site that does not exist
+    # Payment schedules (sandbox/payment_schedules.py): schemes, and schedules by id.
+    payment_schedule_schemes: dict[str, dict] = field(default_factory=dict)
+    payment_schedules: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.events_in_order = True
@@ -176,6 +179,8 @@ class Sandbox:
                 self.updater_cards,
                 self.webhook_endpoints,
                 self.refusals,
+                self.payment_schedule_schemes,
+                self.payment_schedules,
             ):
                 store.clear()
             self.site_found = True
@@ -239,7 +244,10 @@ class Sandbox:
         customer_id: str | None = None,
         source: str = "api",
         created_at: int | None = None,
+        phone: str = "",
+        address: dict | None = None,
     ) -> dict:
+        """``address``: more of the billing address (line1, city, zip …) beside the country."""
         with self.lock:
             cid = customer_id or self.new_id("cus")
             customer = self._touch(
@@ -260,6 +268,7 @@ class Sandbox:
                     "billing_address": {
                         "first_name": first_name,
                         "last_name": last_name,
+                        **(address or {}),
                         "country": country,
                         "object": "billing_address",
                     },
@@ -270,6 +279,8 @@ class Sandbox:
                     "preferred_currency_code": currency,
                 }
             )
+            if phone:
+                customer["phone"] = phone
             self.customers[cid] = customer
             self.emit("customer_created", source, customer=customer)
             return customer

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from rq import SimpleWorker
 
+from collections_desk.recovery_rates import recovery_rates_forget
 from config.embedded_redis import embedded_server
 from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
@@ -39,6 +40,21 @@ def manager(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="ada.admin", role="admin")
+
+
+# --- the audit trail's checkpoints ----------------------------------------------------
+@pytest.fixture(autouse=True)
+def audit_checkpoints(settings, tmp_path):
+    """Each test its own checkpoint file: the database is emptied between tests, and a
+    checkpoint left by an earlier test would read as a truncated trail."""
+    settings.AUDIT_CHECKPOINT_PATH = tmp_path / "audit-checkpoints.jsonl"
+    return settings.AUDIT_CHECKPOINT_PATH
+
+
+@pytest.fixture(autouse=True)
+def fresh_recovery_rates():
+    """The desk caches historical recovery rates per process: each test computes its own."""
+    recovery_rates_forget()
 
 
 # --- Redis and RQ ---------------------------------------------------------------------

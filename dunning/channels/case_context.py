@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from dunning.channels.drafting import PLACEHOLDERS, DraftBrief
 from dunning.channels.redaction import text_redact
-from dunning.decisions.enrichment import time_zone_of
+from dunning.decisions.enrichment import UNKNOWN_ZONE_FALLBACK
 from dunning.decisions.network_rules import AUTHENTICATION_CODES, VISA_CATEGORY_1
+from dunning.decisions.time_zones import billing_time_zone
 from dunning.models import (
     Action,
     ActionKind,
@@ -164,7 +165,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         raise DeliveryRefused(f"the invoice is {invoice.status or 'deleted'}: nothing to ask for")
     channel = channel or action.channel or Channel.EMAIL
     recipient = _recipient(customer, channel)
-    zone = time_zone_of(customer.country)
+    zone = billing_time_zone(customer).zone or UNKNOWN_ZONE_FALLBACK
     needs_link = not survey and (
         action.kind != ActionKind.MESSAGE
         or bool(action.params.get("payment_method_link") or purpose != Purpose.RETRY_SCHEDULED)

@@ -73,3 +73,10 @@ class DecisionContext:
     # What the gateway's card updater said about the declined card (None: not asked, because
     # nothing asked for a new card). See dunning/card_updater/.
     card_updater: CardUpdaterFinding | None = None
+    # How ``time_zone`` was known (time_zones.ZoneSource): "state", "postal_code", "country",
+    # "country_guess", or "unknown" (then ``time_zone`` is only a fallback, not the customer's).
+    time_zone_known_by: str = "country"
+    # A hold a person placed on the invoice (a promise to pay, a payment plan): until then
+    # Dunwell neither retries nor messages. See dunning/models/holds.py.
+    hold_until: datetime | None = None
+    hold_reason: str = ""

@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from dunning.audit import GENESIS, entry_hash
+from dunning.audit import GENESIS, entry_problem
 from dunning.models import Action, ActionState, AuditEntry, Decision
 
 INVOICE_DECISIONS_SHOWN = 50
@@ -105,8 +105,8 @@ def audit_entries_check(*, entries: list[AuditEntry]) -> EntryProblem | None:
     )
     previous[0] = GENESIS
     for entry in entries:
-        if entry_hash(entry) != entry.hash:
-            return EntryProblem(entry.seq, "was altered after it was written")
+        if problem := entry_problem(entry):
+            return EntryProblem(entry.seq, problem)
         if previous.get(entry.seq - 1) != entry.prev_hash:
             return EntryProblem(entry.seq, "does not follow the entry before it")
     return None

@@ -12,6 +12,7 @@ ATTEMPT_WINDOW = timedelta(days=30)
 
 def decline_of(*, transaction: Transaction) -> Decline:
     """The decline as the network rules need it; the brand comes from the payment source."""
+    detail = transaction.error_detail if isinstance(transaction.error_detail, dict) else {}
     brand = (
         PaymentSource.objects.filter(cb_id=transaction.payment_source_cb_id)
         .values_list("card_brand", flat=True)
@@ -24,6 +25,8 @@ def decline_of(*, transaction: Transaction) -> Decline:
         or transaction.error_code,
         advice_code=transaction.processor_advice_code,
         error_category=transaction.error_category,
+        error_cause_id=str(detail.get("error_cause_id") or ""),
+        recommendation_code=transaction.recommendation_code,
     )
 
 

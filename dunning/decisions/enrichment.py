@@ -26,7 +26,9 @@ from dunning.chargebee_client import chargebee_client
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.gateway_pauses import gateway_state_at
+from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.recovery_data import failure_features
+from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
 from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
 from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
@@ -52,19 +54,22 @@ CONTACT_KINDS = (
 )
 COMMITTED_STATES = (ActionState.APPROVED, ActionState.SCHEDULED, ActionState.EXECUTED)
 
-# Chargebee keeps no time zone for a customer; the billing country's main zone stands in.
-COUNTRY_TIME_ZONES = {
-    "US": "America/Chicago", "CA": "America/Toronto", "GB": "Europe/London",
-    "IE": "Europe/Dublin", "DE": "Europe/Berlin", "FR": "Europe/Paris",
-    "NL": "Europe/Amsterdam", "ES": "Europe/Madrid", "IT": "Europe/Rome",
-    "SE": "Europe/Stockholm", "AU": "Australia/Sydney", "NZ": "Pacific/Auckland",
-    "BR": "America/Sao_Paulo", "MX": "America/Mexico_City", "JP": "Asia/Tokyo",
-    "IN": "Asia/Kolkata", "SG": "Asia/Singapore",
-}  # fmt: skip
+# Where the billing address places no clock at all, a decision still needs one; the context
+# says so (``time_zone_known_by`` "unknown") so the sentence can tell.
+UNKNOWN_ZONE_FALLBACK = "UTC"
 
 
 def time_zone_of(country: str) -> str:
-    return COUNTRY_TIME_ZONES.get(country, "UTC")
+    """The billing country's zone (its likeliest one if it spans several), else UTC.
+
+    For callers that know only the country; ``customer_time_zone`` also reads the state and
+    postcode and says how the zone was known.
+    """
+    return customer_time_zone(country=country).zone or UNKNOWN_ZONE_FALLBACK
+
+
+def _time_zone_fields(zone: CustomerTimeZone) -> dict:
+    return {"time_zone": zone.zone or UNKNOWN_ZONE_FALLBACK, "time_zone_known_by": zone.known_by}
 
 
 def invoice_pays_offline(invoice: Invoice) -> bool:
@@ -209,6 +214,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         scheduled_for__gt=at - timedelta(days=7),
         scheduled_for__lte=at,
     ).count()
+    hold = invoice_hold_active(invoice_id=invoice.cb_id, at=at)
     recovery_features = {}
     if first is not None:
         source = PaymentSource.objects.filter(cb_id=first.payment_source_cb_id).first()
@@ -240,7 +246,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         gateway_reason=gateway_state.reason if gateway_state else "",
         card_changed_since_failure=card_changed,
         country=customer.country,
-        time_zone=time_zone_of(customer.country),
+        **_time_zone_fields(billing_time_zone(customer)),
         lifetime_value=int(paid or 0),
         tenure_days=(at - customer.cb_created_at).days if customer.cb_created_at else 0,
         other_unpaid_invoices=Invoice.objects.filter(
@@ -271,6 +277,8 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         due_at=invoice.due_date or invoice.date,
         offline_steps_taken=offline_steps_taken(invoice_id=invoice.cb_id),
         offline_schedule=offline_schedule_current(),
+        hold_until=hold.until if hold else None,
+        hold_reason=hold.reason if hold else "",
     )
 
 

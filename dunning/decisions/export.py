@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TextIO
 
+from django.db.models import QuerySet
+
 from dunning.models import Action
 
 FORMATS = ("jsonl", "csv")
@@ -53,9 +55,14 @@ def _record(row: dict) -> dict:
     return record
 
 
-def export_records(*, since: datetime, until: datetime | None = None) -> Iterator[dict]:
-    """Actions of decisions as of ``since`` or later (before ``until``), oldest first."""
-    actions = Action.objects.filter(decision__as_of__gte=since)
+def export_records(
+    *, since: datetime, until: datetime | None = None, actions: QuerySet[Action] | None = None
+) -> Iterator[dict]:
+    """Actions of decisions as of ``since`` or later (before ``until``), oldest first;
+    ``actions`` narrows the export (to what one person may see)."""
+    actions = (Action.objects.all() if actions is None else actions).filter(
+        decision__as_of__gte=since
+    )
     if until is not None:
         actions = actions.filter(decision__as_of__lt=until)
     rows = actions.order_by("decision__as_of", "decision_id", "id").values(*_COLUMNS.values())

@@ -169,6 +169,14 @@ class _Draft:
         if not ctx.invoice_open:
             self.sentence = "Nothing to do: the invoice is no longer due."
             return
+        if ctx.hold_until is not None and ctx.hold_until > ctx.at:
+            until = local_label(ctx.hold_until, ctx.time_zone)
+            self.sentence = (
+                f"Held until {until} customer time: {ctx.hold_reason}. "
+                "No retry and no message until then."
+            )
+            self.notes["hold"] = {"until": ctx.hold_until.isoformat(), "reason": ctx.hold_reason}
+            return
         if not ctx.auto_collection:
             self._offline_reminder()
         elif ctx.decline is None:

@@ -67,6 +67,12 @@ def active_scorers(*, refresh: bool = False) -> Scorers:
     return Scorers(recovery=score, recovery_label=label, retry=retry_scorer)
 
 
+def scorers_warm() -> list[str]:
+    """Load the active models now (a worker before its first job); returns their labels."""
+    scorers = active_scorers(refresh=True)
+    return [label for label in (scorers.recovery_label, scorers.retry_label) if label]
+
+
 def scorers_forget() -> None:
     """Drop loaded models (tests; after training in this process)."""
     global _checked_at

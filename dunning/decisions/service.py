@@ -82,6 +82,7 @@ def _snapshot(context) -> dict:
         "gateway_down": context.gateway_down,
         "card_changed_since_failure": context.card_changed_since_failure,
         "time_zone": context.time_zone,
+        "time_zone_known_by": context.time_zone_known_by,
         "lifetime_value": context.lifetime_value,
         "tenure_days": context.tenure_days,
         "other_unpaid_invoices": context.other_unpaid_invoices,

@@ -197,15 +197,15 @@ def decisions_relay(*, limit: int = 500) -> int:
     return enqueued
 
 
-def decisions_for_open_invoices(*, at=None) -> int:
-    """Decide about every invoice in dunning that has no decision since its last decline."""
+def invoices_undecided(*, at=None):
+    """Cb ids of invoices in dunning with no decision since their last decline."""
     at = at or timezone.now()
     last_failure = (
         Transaction.objects.filter(invoice_id=OuterRef("cb_id"), status="failure")
         .order_by("-date")
         .values("date")[:1]
     )
-    invoices = (
+    return (
         Invoice.objects.filter(status__in=DUE_STATUSES, resource_version__gt=0)
         # An offline payer's invoice never failed: any decision about it counts.
         .annotate(
@@ -221,8 +221,18 @@ def decisions_for_open_invoices(*, at=None) -> int:
         .filter(decided=False)
         .values_list("cb_id", flat=True)
     )
+
+
+def decisions_for_open_invoices(*, at=None, on_decision=None) -> int:
+    """Decide about every invoice in dunning that has no decision since its last decline.
+
+    ``on_decision`` is called after each one (the demo's progress bar).
+    """
+    at = at or timezone.now()
     count = 0
-    for invoice_id in invoices:
+    for invoice_id in list(invoices_undecided(at=at)):
         decision_make(invoice_id=invoice_id, trigger=T.OPEN_INVOICE, at=at)
         count += 1
+        if on_decision is not None:
+            on_decision()
     return count

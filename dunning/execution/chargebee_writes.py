@@ -184,3 +184,40 @@ def subscription_cancel(*, subscription_id: str, key: str, reason_code: str = ""
         lambda: client.Subscription.cancel_for_items(subscription_id, params, headers=_key(key)),
         sleep=sleep, keys=("subscription", "customer"),
     )  # fmt: skip
+
+
+def payment_schedule_scheme_create(*, name: str, number_of_schedules: int, period_unit: str,
+                                   period: int, key: str,
+                                   sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """A scheme: ``number_of_schedules`` parts, one every ``period`` ``period_unit``s."""
+    client = chargebee_client()
+    params = {"name": name[:100], "number_of_schedules": number_of_schedules,
+              "period_unit": period_unit, "period": period}  # fmt: skip
+    return _send(
+        lambda: client.PaymentScheduleScheme.create(params, headers=_key(key)),
+        sleep=sleep, keys=("payment_schedule_scheme",),
+    )  # fmt: skip
+
+
+def invoice_apply_payment_schedule_scheme(*, invoice_id: str, scheme_id: str, amount: int,
+                                          key: str,
+                                          sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """Chargebee splits ``amount`` of the invoice (payment due) by the scheme and collects
+    each part on its date."""
+    client = chargebee_client()
+    params = {"scheme_id": scheme_id, "amount": amount}
+    return _send(
+        lambda: client.Invoice.apply_payment_schedule_scheme(invoice_id, params,
+                                                             headers=_key(key)),
+        sleep=sleep, keys=("invoice",),
+    )  # fmt: skip
+
+
+def invoice_payment_schedules(*, invoice_id: str, priority: Priority = Priority.BACKFILL,
+                              sleep: Sleep = time.sleep) -> list[dict]:  # fmt: skip
+    """The invoice's payment schedules as Chargebee reports them now (a read)."""
+    client = chargebee_client()
+    response = call_with_backoff(
+        lambda: client.Invoice.payment_schedules(invoice_id), priority=priority, sleep=sleep
+    )
+    return [schedule.raw_data for schedule in response.payment_schedules or []]

@@ -33,6 +33,7 @@ from dunning.decisions.actions import (
 )
 from dunning.decisions.gateway_pauses import gateway_paused
 from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.holds import HELD_KINDS, invoice_hold_active
 from dunning.decisions.policy import NO_APPROVAL_KINDS
 from dunning.execution.enqueue import action_enqueue_on_commit
 from dunning.execution.performers import Cancel, Defer, NotExecutable, perform
@@ -55,7 +56,7 @@ OPEN_STATUSES = ("payment_due", "not_paid", "posted")
 # Writes Chargebee refuses on a paid or voided invoice: calling again is only ever a replay.
 REPLAYABLE = frozenset(
     {ActionKind.RETRY, ActionKind.RECORD_PAYMENT, ActionKind.TAKE_OVER, ActionKind.STOP_DUNNING,
-     ActionKind.WRITE_OFF, ActionKind.VOID}
+     ActionKind.WRITE_OFF, ActionKind.VOID, ActionKind.PAYMENT_PLAN}
 )  # fmt: skip
 
 
@@ -161,6 +162,10 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
                 action=action,
                 reason=f"segment {action.decision.segment} is in approve mode now",
             )
+        # A survey follows a payment: nothing a promise or a plan holds back.
+        held = action.kind in HELD_KINDS and action.params.get("template") != "csat_survey"
+        if held and (hold := invoice_hold_active(invoice_id=action.invoice_id, at=now)):
+            return _defer(action=action, until=hold.until, reason=f"held: {hold.reason}")
     needs_person = (
         action.needs_approval
         or action.risk == Action.Risk.HIGH

@@ -96,8 +96,12 @@ def _gateway(invoice: Invoice) -> str:
 
 def manual_request_create(*, invoice: Invoice, user, kind: str, reasoning: str,
                           params: dict | None = None, channel: str = "",
-                          amount: int = 0, self_approve: bool = True) -> ManualOutcome:  # fmt: skip
-    """Record the person's request as a decision and an action, approved if they may."""
+                          amount: int = 0, self_approve: bool = True,
+                          approval_reason: str = "") -> ManualOutcome:  # fmt: skip
+    """Record the person's request as a decision and an action, approved if they may.
+
+    ``approval_reason``: why it waits for someone else, when the kind says more than the
+    general rule (a payment plan)."""
     guardrails = guardrails_active()
     high = kind in ALWAYS_NEEDS_APPROVAL or amount >= guardrails.review_amount
     why = (
@@ -107,6 +111,7 @@ def manual_request_create(*, invoice: Invoice, user, kind: str, reasoning: str,
         if high
         else f"asked for by {user.get_username()}"
     )
+    why = approval_reason or why
     latest = Decision.objects.filter(invoice=invoice).order_by("-as_of", "-id").first()
     now = timezone.now()
     with transaction.atomic():

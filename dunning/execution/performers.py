@@ -18,15 +18,19 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dunning.channels import delivery
+from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import ChargebeeUnavailable
 from dunning.decisions.enrichment import mirror_store
 from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.holds import invoice_hold_place
 from dunning.execution import chargebee_writes as cb
-from dunning.models import Action, ActionKind
+from dunning.models import Action, ActionKind, InvoiceHold
 from dunning.offline.settle import invoice_payment_settle_on_commit
 
 DELIVERY_RETRY = timedelta(hours=1)  # a deferral that names no time
 DECLINED = "payment_processing_failed"
+# A plan's hold lasts a day past its last instalment, so the last collection can land.
+PLAN_HOLD_AFTER_LAST = timedelta(days=1)
 
 
 class Defer(Exception):
@@ -253,6 +257,46 @@ def record_payment(action: Action, sleep) -> dict:
     }
 
 
+def payment_plan(action: Action, sleep) -> dict:
+    """A scheme for this plan, applied to the invoice; Chargebee then collects each part.
+
+    Both writes carry keys derived from the action, so a re-run replays Chargebee's first
+    answers (the same scheme, applied once). Dunwell's own retries and messages are held
+    until a day after the last instalment (``invoice_hold_place``).
+    """
+    params = action.params
+    scheme = cb.payment_schedule_scheme_create(
+        name=f"Dunwell plan {action.pk}: {params['instalments']} x {params['period']} "
+        f"{params['period_unit']}", number_of_schedules=params["instalments"],
+        period_unit=params["period_unit"], period=params["period"],
+        key=f"{action.idempotency_key}-scheme", sleep=sleep,
+    )  # fmt: skip
+    scheme_id = scheme.get("payment_schedule_scheme")["id"]
+    applied = cb.invoice_apply_payment_schedule_scheme(
+        invoice_id=action.invoice_id, scheme_id=scheme_id, amount=params["amount"],
+        key=action.idempotency_key, sleep=sleep,
+    )  # fmt: skip
+    _mirror(applied, "invoice")
+    schedules = cb.invoice_payment_schedules(
+        invoice_id=action.invoice_id, priority=Priority.EXECUTE, sleep=sleep
+    )
+    schedule = next((s for s in schedules if s.get("scheme_id") == scheme_id), None)
+    if schedule is None:
+        raise NotExecutable("Chargebee shows no payment schedule from the scheme it applied")
+    entries = schedule.get("schedule_entries") or []
+    last = max((entry["date"] for entry in entries), default=int(timezone.now().timestamp()))
+    until = datetime.fromtimestamp(last, tz=UTC) + PLAN_HOLD_AFTER_LAST
+    held = InvoiceHold.objects.filter(invoice_id=action.invoice_id, until=until,
+                                      kind=InvoiceHold.Kind.PAYMENT_PLAN)  # fmt: skip
+    if not held.exists():  # a re-run after a crash: the first run placed it
+        invoice_hold_place(
+            invoice=action.invoice, kind=InvoiceHold.Kind.PAYMENT_PLAN, until=until,
+            reason=f"the invoice is on a payment plan of {len(entries)} instalments",
+            user=action.decided_by,
+        )  # fmt: skip
+    return {"scheme_id": scheme_id, "payment_schedule": schedule, "replayed": applied.replayed}
+
+
 def not_ours(action: Action, sleep) -> dict:
     raise NotExecutable(f"Dunwell does not carry out a {action.get_kind_display().lower()}")
 
@@ -271,6 +315,7 @@ PERFORMERS: dict[str, Callable[[Action, Callable], dict]] = {
     ActionKind.VOID: void,
     ActionKind.CANCEL_SUBSCRIPTION: cancel_subscription,
     ActionKind.RECORD_PAYMENT: record_payment,
+    ActionKind.PAYMENT_PLAN: payment_plan,
     ActionKind.REFUND: not_ours,
     ActionKind.OFFER: not_ours,
 }

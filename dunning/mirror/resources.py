@@ -99,6 +99,11 @@ class ResourceSpec:
         return None
 
 
+# What the desk shows of a billing address (Chargebee's billing_address attributes).
+BILLING_ADDRESS_FIELDS = ("company", "line1", "line2", "line3", "city", "state", "state_code",
+                          "zip", "country", "phone")  # fmt: skip
+
+
 def _customer(obj: dict) -> dict:
     payment_method = nested(obj, "payment_method")
     billing = nested(obj, "billing_address")
@@ -106,9 +111,18 @@ def _customer(obj: dict) -> dict:
         "first_name": text(obj, "first_name", 150),
         "last_name": text(obj, "last_name", 150),
         "email": text(obj, "email", 254),
+        "phone": text(obj, "phone", 50),
+        "billing_address": {
+            key: str(value)[:150]
+            for key, value in billing.items()
+            if key in BILLING_ADDRESS_FIELDS and value
+        },
         "company": text(obj, "company", 250),
         "locale": text(obj, "locale", 50),
         "country": text(billing, "country", 2),
+        "billing_state_code": text(billing, "state_code", 50),
+        "billing_state": text(billing, "state", 50),
+        "billing_zip": text(billing, "zip", 20),
         "auto_collection": text(obj, "auto_collection", 5),
         "net_term_days": money(obj, "net_term_days"),
         "card_status": text(obj, "card_status", 30),
@@ -216,7 +230,8 @@ def _linked_invoice_ids(obj: dict) -> list[str]:
 
 
 def _transaction(obj: dict) -> dict:
-    detail = nested(obj, "error_detail")
+    # GatewayErrorDetail; some payloads name the object gateway_error_detail.
+    detail = nested(obj, "error_detail") or nested(obj, "gateway_error_detail")
     masked = text(obj, "masked_card_number", 40)
     customer = reference(obj, "customer_id")
     linked = _linked_invoice_ids(obj)

@@ -13,10 +13,12 @@ from dunning.models.decisions import (
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.failures import InvoiceFailure
+from dunning.models.holds import InvoiceHold
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 from dunning.models.onboarding import BackfillRun
+from dunning.models.schedule import PeriodicRun
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
 __all__ = [
@@ -39,9 +41,11 @@ __all__ = [
     "GuardrailPolicy",
     "Invoice",
     "InvoiceFailure",
+    "InvoiceHold",
     "ModelVersion",
     "OutboundMessage",
     "PaymentSource",
+    "PeriodicRun",
     "PromptTemplate",
     "Purpose",
     "RejectedWebhook",

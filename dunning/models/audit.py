@@ -1,4 +1,6 @@
-"""The audit trail: append-only, each entry chained to the one before by a SHA-256 hash."""
+"""The audit trail: append-only, each entry chained to the one before by a keyed hash
+(HMAC-SHA-256 under a key kept outside the database; plain SHA-256 for the entries written
+before keys, whose ``key_id`` is ``sha256``)."""
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ class AuditEntry(models.Model):
     """One thing that happened and who (or what) did it.
 
     ``hash`` covers this entry's content and ``prev_hash``, so editing or deleting any entry
-    breaks every hash after it (``manage.py verify_audit`` finds the first). On PostgreSQL,
-    triggers also refuse UPDATE, DELETE and TRUNCATE on this table.
+    breaks every hash after it (``manage.py verify_audit`` finds the first). The key is not
+    in the database, so recomputing the chain takes more than database access; signed
+    checkpoints of the head outside the database (``dunning.audit_checkpoints``) show
+    entries cut off the end. On PostgreSQL, triggers also refuse UPDATE, DELETE and
+    TRUNCATE on this table.
     """
 
     seq = models.PositiveBigIntegerField(unique=True)
@@ -27,6 +32,8 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Which of settings.AUDIT_HMAC_KEYS keyed ``hash``; "sha256": unkeyed (before keys).
+    key_id = models.CharField(max_length=20)
 
     class Meta:
         ordering = ["seq"]

@@ -92,6 +92,8 @@ class ActionKind(models.TextChoices):
     OFFER = "offer", "Make an offer"
     # A person records a payment made outside Chargebee (bank transfer, cheque).
     RECORD_PAYMENT = "record_payment", "Record an offline payment"
+    # A person proposes splitting the invoice into instalments (Chargebee payment schedules).
+    PAYMENT_PLAN = "payment_plan", "Split the invoice into instalments (payment plan)"
 
 
 # Never run without an approval by a permitted person, whatever the automation mode.
@@ -103,6 +105,7 @@ ALWAYS_NEEDS_APPROVAL = frozenset(
         ActionKind.STOP_DUNNING,
         ActionKind.REFUND,
         ActionKind.OFFER,
+        ActionKind.PAYMENT_PLAN,
     }
 )
 

@@ -70,8 +70,12 @@ class RejectedWebhook(models.Model):
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     status_code = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=300)
-    content_length = models.PositiveIntegerField(null=True, blank=True)
+    # Bytes, as declared; a client may declare far more than 2**31 (or 2**63: then only the
+    # header text below is kept).
+    content_length = models.PositiveBigIntegerField(null=True, blank=True)
+    content_length_header = models.CharField(max_length=40, blank=True)
     body_excerpt = models.TextField(blank=True)
+    body = models.TextField(blank=True)  # all that was read (at most the 1 MiB bound), masked
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:

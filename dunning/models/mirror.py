@@ -48,9 +48,17 @@ class Customer(MirrorModel):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    # Chargebee's billing_address object as sent (line1..3, city, state, zip, country).
+    billing_address = models.JSONField(default=dict, blank=True)
     company = models.CharField(max_length=250, blank=True)
     locale = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # The rest of the billing address that places the customer in a time zone (see
+    # dunning/decisions/time_zones.py); street and city are not kept.
+    billing_state_code = models.CharField(max_length=50, blank=True)
+    billing_state = models.CharField(max_length=50, blank=True)
+    billing_zip = models.CharField(max_length=20, blank=True)
     auto_collection = models.CharField(max_length=5, blank=True)
     net_term_days = models.IntegerField(default=0)
     card_status = models.CharField(max_length=30, blank=True)

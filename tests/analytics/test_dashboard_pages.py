@@ -9,6 +9,9 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from tests.analytics.mirror import days_ago, failed_invoice
@@ -48,7 +51,7 @@ def test_manager_sees_the_recovery_figures_and_every_chart(client, manager, fail
         "time_to_recovery",
     }  # fmt: skip
     assert 'id="chart-churn"' in body  # no cancellations: the chart says there is nothing
-    assert "js/vendor/plotly.min.js" in body and "<script>" not in body  # no inline script
+    assert "js/vendor/plotly-cartesian.min.js" in body and "<script>" not in body  # no inline
     assert "A failed invoice" not in body or "first</em> failure" in body
 
 
@@ -165,8 +168,32 @@ def test_cohort_page_shows_the_heatmap_curves_and_a_csv(client, manager, failure
     assert sum(int(r[1]) for r in rows[1:]) == 3  # every currency: rates, not money
 
 
-def test_plotly_is_served_from_the_installed_package(client):
-    response = client.get("/static/js/vendor/plotly.min.js")
+def test_only_chart_pages_load_plotly_and_only_its_cartesian_bundle(client, manager):
+    client.force_login(manager)
 
-    assert response.status_code == 200
-    assert b"plotly.js" in b"".join(response.streaming_content)[:2000]
+    recovery = client.get(reverse("analytics:recovery")).content.decode()
+    queue = client.get("/collections/").content.decode()
+
+    assert "js/vendor/plotly-cartesian.min.js" in recovery
+    assert "plotly.min.js" not in recovery
+    assert "plotly" not in queue.lower()
+
+
+def test_collected_static_files_are_hashed_compressed_and_cached_for_a_year(tmp_path, settings):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = settings.WHITENOISE_AUTOREFRESH = False
+    call_command("collectstatic", interactive=False, verbosity=0)
+    url = staticfiles_storage.url("js/vendor/plotly-cartesian.min.js")
+    assert re.search(r"plotly-cartesian\.min\.[0-9a-f]{12}\.js$", url)
+
+    for encoding in ("br", "gzip"):
+        response = Client().get(url, HTTP_ACCEPT_ENCODING=encoding)
+        body = b"".join(response.streaming_content)
+        assert response.status_code == 200 and response["Content-Encoding"] == encoding
+        assert len(body) < 600_000  # of 1.5 MB
+        assert "max-age=315360000" in response["Cache-Control"]
+        assert "immutable" in response["Cache-Control"]

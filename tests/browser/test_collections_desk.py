@@ -41,7 +41,9 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
     expect(page.locator("table.queue tbody tr")).to_have_count(2)  # not the enterprise case
     screenshot("collections-queue-agent")
     page.click("table.queue >> text=Ana Lima 1")
-    expect(page.locator(".ai-summary .reasoning")).to_contain_text("Visa category 1 code 04")
+    expect(page.locator(".ai-summary .reasoning")).to_contain_text(
+        "the issuer asked for the card to be picked up (decline 04)"
+    )
     page.click("text=Claim this case")
     expect(page.locator(".messages")).to_contain_text("the case is yours")
     expect(page.locator(".case-head")).to_contain_text("assigned to alice.agent")

@@ -50,7 +50,9 @@ def test_admin_reads_an_invoices_decisions(page, live_server, log_in, admin_user
     open_from_nav(page, "Decisions")
     screenshot("decision-list")
     page.click("table.decisions >> text=inv_1")
-    expect(page.locator(".reasoning")).to_contain_text("No retry: Visa category 1 code 04")
+    expect(page.locator(".reasoning")).to_contain_text(
+        "No retry: the issuer asked for the card to be picked up (decline 04)"
+    )
     page.click("text=Feature snapshot")
     page.click("text=Verify these entries")
     expect(page.locator("#audit")).to_contain_text("Intact")

@@ -65,7 +65,9 @@ def test_case_page_shows_the_ai_summary_timeline_and_invoice_link(client, genera
     body = client.get(reverse("collections_desk:case_detail", args=[general_case.pk])).content
     body = body.decode()
 
-    assert "No retry: Visa category 1 code 04" in body  # the decision's sentence
+    assert (
+        "No retry: the issuer asked for the card to be picked up (decline 04)" in body
+    )  # the decision's sentence
     assert "Send a payment-method update link" in body  # the recommended next action
     assert "Declined on inv_1" in body and "Left a voicemail" in body  # the timeline
     assert "payment method link: proposed" in body

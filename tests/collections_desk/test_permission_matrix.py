@@ -7,10 +7,15 @@ its existence is not revealed).
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from dunning.decisions.actions import action_fingerprint
+from dunning.models import OutboundMessage
 from tests.collections_desk.test_approvals import link_of
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +119,60 @@ def test_other_teams_agent_sees_neither_the_case_in_the_queue_nor_its_action_in_
 
     assert general_case.customer.display_name not in queue
     assert f"action-{link_of(general_case).pk}" not in inbox
+
+
+# Dunning's pages and exports that show a customer: the same team rule as the case.
+LISTED_FOR_SAME_TEAM = _row("listed", "hidden", "listed", "listed")
+CUSTOMER_PAGES = [
+    ("invoice decisions page", "dunning:invoice_decisions", True, False, SAME_TEAM_ONLY),
+    ("invoice decisions partial", "dunning:invoice_decisions", True, True, SAME_TEAM_ONLY),
+    ("decisions list", "dunning:decision_list", False, False, LISTED_FOR_SAME_TEAM),
+    ("decisions list partial", "dunning:decision_list", False, True, LISTED_FOR_SAME_TEAM),
+    ("outbox", "dunning:outbox", False, False, LISTED_FOR_SAME_TEAM),
+    ("outbox partial", "dunning:outbox", False, True, LISTED_FOR_SAME_TEAM),
+]
+
+
+def _message_to(case) -> OutboundMessage:
+    invoice = case.invoices.first()
+    return OutboundMessage.objects.create(
+        customer_id=case.customer_id, invoice=invoice, channel="email",
+        purpose="payment_method_update", recipient="ana@x.test", body="Please update your card",
+        status=OutboundMessage.Status.SENT, drafter="builtin",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize(
+    ("url_name", "takes_invoice", "htmx", "expected"),
+    [pytest.param(*r[1:], id=r[0]) for r in CUSTOMER_PAGES],
+)
+def test_pages_showing_a_customer_follow_the_case_team(request, client, general_case, persona,
+                                                       url_name, takes_invoice, htmx, expected):  # fmt: skip
+    _message_to(general_case)
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    invoice_id = general_case.invoices.first().cb_id
+    url = reverse(url_name, args=[invoice_id] if takes_invoice else [])
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+
+    response = client.get(url, **headers)
+
+    seen = outcome(response)
+    if not takes_invoice and seen == "ok":
+        listed = f"/dunning/invoices/{invoice_id}/decisions/" in response.content.decode()
+        seen = "listed" if listed else "hidden"
+    assert seen == expected[persona]
+
+
+@pytest.mark.parametrize("persona", ["agent", "other_agent", "manager"])
+def test_the_decisions_export_as_a_person_holds_only_their_reach(request, general_case, persona):
+    user = request.getfixturevalue(persona)
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("export_decisions", "--since", "2000-01-01", "--as-user", user.username,
+                 stdout=out, stderr=err)  # fmt: skip
+
+    customers = {json.loads(line)["customer_id"] for line in out.getvalue().splitlines()}
+    expected = set() if persona == "other_agent" else {general_case.customer_id}
+    assert customers == expected

@@ -33,21 +33,17 @@ def test_pending_events_are_handed_to_the_workers(settings, run_jobs):
     assert ChargebeeEvent.objects.get().state == EventState.PROCESSED
 
 
-def test_periodic_relay_is_registered_for_rqcron():
+def test_rqcron_and_the_embedded_worker_run_the_one_schedule():
     from rq.cron import CronScheduler
 
+    from config.schedule import SCHEDULE, ScheduleRunner
     from dunning.queueing import redis_connection
 
     scheduler = CronScheduler(connection=redis_connection())
     scheduler.load_config_from_file("config/cron.py")
+    embedded = ScheduleRunner()  # what dunning.embedded_worker ticks
 
-    jobs = scheduler.get_jobs()
-    assert [(job.func.__name__, job.interval) for job in jobs] == [
-        ("relay_pending_events_job", 30),
-        ("relay_missing_decisions_job", 60),
-        ("check_gateway_pauses_job", 60),
-        ("sync_signals_job", 900),
-        ("cases_refresh_job", 300),
-        ("sweep_actions_job", 60),
-        ("forecast_snapshot_job", 3600),
-    ]
+    expected = [(job.name, job.interval) for job in SCHEDULE]
+    assert [(job.args[0], job.interval) for job in scheduler.get_jobs()] == expected
+    assert [(job.args[0], job.interval) for job in embedded.cron.get_jobs()] == expected
+    assert ("relay_pending_events_job", 30) in expected

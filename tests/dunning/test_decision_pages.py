@@ -103,7 +103,9 @@ def test_agent_reads_a_decisions_reasoning_actions_and_audit_trail(client, agent
     body = response.content.decode()
     assert "Ana Lima 1" in body and "EUR 49.00" in body and "payment_due" in body
     assert decision.reasoning.replace("'", "&#x27;") in body
-    assert "Visa category 1 code 04" in body  # the rule that fired
+    assert (
+        "the issuer asked for the card to be picked up (decline 04)" in body
+    )  # the rule that fired
     assert "Send a payment-method update link" in body and "email" in body
     assert "segment self_serve is in approve mode" in body  # why it waits for a person
     assert "Mon 02 Nov 12:00" in body and "Mon 02 Nov 13:00" in body  # UTC, Berlin

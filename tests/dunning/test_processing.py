@@ -17,8 +17,9 @@ from dunning.models import (
     Subscription,
     Transaction,
 )
-from dunning.outbox import CLAIM_TIMEOUT, events_relay
+from dunning.outbox import CLAIM_TIMEOUT, events_nudge_clear, events_relay
 from dunning.processing import ProcessResult, event_process
+from dunning.queueing import get_queue
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.django_db
@@ -285,8 +286,40 @@ def test_processing_through_the_queue_after_commit(
         post_webhook(load_sample("payment_failed"))
         post_webhook(copy.deepcopy(load_sample("invoice_updated")))
 
-    assert run_jobs() == 2
+    assert run_jobs() == 1  # the second webhook found a drain already pending
     assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
+
+
+def test_an_event_stored_while_a_drain_runs_gets_a_drain_of_its_own(
+    run_jobs, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest("payment_failed")
+    events_nudge_clear()  # the pending drain starts: it clears the nudge, then claims
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest("invoice_updated")
+
+    assert get_queue("ingest").count == 2
+    run_jobs()
+    assert set(ChargebeeEvent.objects.values_list("state", flat=True)) == {EventState.PROCESSED}
+    assert set(ChargebeeEvent.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_drain_with_more_waiting_than_one_batch_processes_them_all(
+    run_jobs, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr("dunning.jobs.DRAIN_BATCH", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        for name in ("payment_failed", "invoice_updated", "invoice_generated", "payment_succeeded"):
+            ingest(name)
+
+    run_jobs()
+
+    # Every event was taken (one batch's invoice_generated is older than the other's
+    # invoice_updated, so it is stale), and each was processed once.
+    states = set(ChargebeeEvent.objects.values_list("state", flat=True))
+    assert states <= {EventState.PROCESSED, EventState.STALE}
+    assert set(ChargebeeEvent.objects.values_list("attempts", flat=True)) == {1}
 
 
 def test_a_job_drains_other_waiting_events_and_their_jobs_do_nothing(

@@ -157,6 +157,27 @@ def test_card_numbers_in_a_payload_are_masked_before_storage(post_webhook):
     assert "cvv" not in stored
 
 
+@pytest.mark.parametrize(
+    "notes",
+    [
+        "4111-1111-1111-1111",  # a card number with hyphens, in an otherwise clean payload
+        "\\u0034111 1111 1111 1111",  # its first digit escaped: the text pre-check can't see it
+    ],
+    ids=["hyphens", "escaped-digit"],
+)
+def test_card_numbers_however_written_in_the_body_are_masked_before_storage(post_webhook, notes):
+    body = json.dumps(load_sample("payment_failed")).replace(
+        '"customer": {', f'"customer": {{"cf_notes": "card {notes}", "\\u0063vv": "123", ', 1
+    )
+    assert '"cf_notes"' in body
+
+    post_webhook(body)
+
+    stored = ChargebeeEvent.objects.get().payload["content"]["customer"]
+    assert stored["cf_notes"] == "card ************1111"
+    assert "cvv" not in stored
+
+
 def test_event_is_kept_when_redis_is_down_and_processed_by_the_relay(
     post_webhook, redis_outage, run_jobs, django_capture_on_commit_callbacks
 ):

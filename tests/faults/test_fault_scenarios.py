@@ -17,6 +17,7 @@ from tests.faults.scenarios import (
     prompt_injection,
     redis_down_at_ingest,
     redis_down_during_processing,
+    redis_down_under_the_schedule,
     worker_sigkill_mid_charge,
 )
 
@@ -49,6 +50,12 @@ def test_webhooks_arriving_while_redis_is_down_are_kept_and_processed_later(env)
 
 def test_jobs_lost_with_redis_mid_processing_are_relayed_and_run_once(env):
     assert_held(redis_down_during_processing(env))
+
+
+def test_the_schedule_survives_a_redis_outage_and_the_relays_resume_with_no_one_restarting_it(
+    env,
+):
+    assert_held(redis_down_under_the_schedule(env))
 
 
 def test_chargebee_is_told_to_deliver_again_while_the_database_is_down(env):

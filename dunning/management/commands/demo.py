@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import signal
 import subprocess
 import sys
 import threading
@@ -24,7 +25,7 @@ from collections_desk.teams import demo_teams_ensure
 from dunning.backfill import events_backfill
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
 from dunning.decisions.shadow_replay import shadow_period_replay, shadow_replay_candidates
-from dunning.decisions.triggers import decisions_for_open_invoices
+from dunning.decisions.triggers import decisions_for_open_invoices, invoices_undecided
 from dunning.embedded_worker import start_embedded_worker
 from dunning.models import ModelVersion
 from dunning.roles import roles_ensure
@@ -37,6 +38,21 @@ DEMO_USERS = [
     ("manager", "Morgan", "Manager", "collections manager", False),
     ("admin", "Ada", "Admin", "admin", True),
 ]
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a child the demo started, and wait for it (SIGKILL if it will not go)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def demo_users_ensure() -> None:
@@ -78,6 +94,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         base_url = f"http://{o['addr']}:{o['port']}"
         sandbox_url = f"http://127.0.0.1:{o['sandbox_port']}"
+        # SIGTERM ends the demo as Ctrl-C does: through the exit handlers, which stop the
+        # sandbox process (the default SIGTERM action would leave it running).
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         sandbox = self._start_sandbox(o, sandbox_url, base_url)
         self.stdout.write("Starting a fresh demo (the previous demo's data is cleared).")
         self._fresh_database()
@@ -123,7 +142,8 @@ class Command(BaseCommand):
             note="demo rollout: self-serve runs low-risk actions, larger accounts need approval",
         )
         self._experiment(manager=User.objects.get(username="manager"))
-        decided = decisions_for_open_invoices()
+        with tqdm(total=invoices_undecided().count(), desc="Deciding the open invoices") as bar:
+            decided = decisions_for_open_invoices(on_decision=lambda: bar.update(1))
         self.stdout.write(f"  {decided} invoices in dunning now have a decision")
         # The Forecast page's comparison with what happened needs past forecasts.
         call_command("forecast_backfill", days=60, stdout=self.stdout)
@@ -193,6 +213,11 @@ class Command(BaseCommand):
         )
 
     def _fresh_database(self) -> None:
+        # A new trail starts: the old checkpoints would read as a truncated one.
+        checkpoints = Path(settings.AUDIT_CHECKPOINT_PATH)
+        if checkpoints.exists():
+            stamp = timezone.now().strftime("%Y%m%dT%H%M%S")
+            checkpoints.rename(checkpoints.with_name(f"{checkpoints.name}.before-reset-{stamp}"))
         if connection.vendor == "sqlite":
             # Deleting a big SQLite file is far quicker than DELETE FROM every table.
             path = Path(connection.settings_dict["NAME"])
@@ -217,7 +242,7 @@ class Command(BaseCommand):
             "--events-per-minute", str(o["events_per_minute"]),
         ]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own argv
-        atexit.register(process.terminate)
+        atexit.register(_stop, process)
         return process
 
     def _status(self, sandbox_url: str) -> dict | None:

@@ -5,10 +5,13 @@ import tempfile
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
+from collections_desk.access import rows_in_reach
 from dunning.decisions.export import FORMATS, export_records, export_write
+from dunning.models import Action
 
 
 def moment(text: str, option: str) -> datetime:
@@ -37,6 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("--until", help="YYYY-MM-DD or ISO 8601 (exclusive)")
         parser.add_argument("--format", default="jsonl", help=f"one of {', '.join(FORMATS)}")
         parser.add_argument("--output", help="file to write (default: standard output)")
+        parser.add_argument(
+            "--as-user",
+            help="export only what this person may see (an agent: their teams' customers)",
+        )
 
     def handle(self, *args, **options):
         fmt = options["format"]
@@ -48,7 +55,14 @@ class Command(BaseCommand):
         until = moment(options["until"], "--until") if options["until"] else None
         if until is not None and until <= since:
             raise CommandError("--until must be later than --since")
-        records = export_records(since=since, until=until)
+        actions = None
+        if options["as_user"]:
+            people = get_user_model().objects.filter(is_active=True)
+            user = people.filter(username=options["as_user"]).first()
+            if user is None:
+                raise CommandError(f"--as-user {options['as_user']!r}: no such active user")
+            actions = rows_in_reach(user=user, rows=Action.objects.all())
+        records = export_records(since=since, until=until, actions=actions)
         if not options["output"]:
             written = export_write(records=records, fmt=fmt, out=self.stdout)
         else:

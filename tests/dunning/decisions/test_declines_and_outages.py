@@ -51,6 +51,28 @@ def test_a_mastercard_decline_is_read_with_its_advice_code(card):
     assert result.earliest == NOW + timedelta(hours=1)
 
 
+def test_chargebee_error_cause_in_the_mirrored_error_detail_stops_retries_on_any_brand(card):
+    failed = txn(
+        1, at=NOW, decline_code="05", recommendation_code="",
+        error_detail={"decline_code": "05", "error_cause_id": "gateway.fraud.account_fraud"},
+    )  # fmt: skip
+
+    decline = decline_of(transaction=failed)
+    result = network_rules(decline=decline, failed_at=NOW, attempts=[])
+
+    assert decline.error_cause_id == "gateway.fraud.account_fraud"
+    assert result.verdict == Verdict.NEVER
+
+
+def test_a_stolen_mastercard_is_never_retried_once_read_from_the_mirror(card):
+    failed = txn(1, at=NOW, decline_code="43", processor_advice_code="")
+
+    result = network_rules(decline=decline_of(transaction=failed), failed_at=NOW, attempts=[])
+
+    assert result.verdict == Verdict.NEVER
+    assert result.fired == ["the card was reported stolen (decline 43)"]
+
+
 def test_attempts_count_only_this_cards_declines_of_the_last_30_days(card):
     txn(1, at=NOW - timedelta(days=2))
     txn(2, at=NOW - timedelta(days=40))  # too old

@@ -62,3 +62,34 @@ def test_chargebee_rate_limiting_enrichment_delays_the_decision_but_loses_nothin
     assert not sandbox.injected_failures  # both 429s were answered, then retried
     assert Customer.objects.get(cb_id=invoice["customer_id"]).first_name == "Patient"
     assert Decision.objects.filter(invoice_id=invoice["id"]).count() == 1
+
+
+def test_a_us_customer_is_decided_in_the_time_zone_of_their_billing_state(sandbox, deliver):
+    invoice = failed_renewal(sandbox, name="Westcoast")
+    customer_id = invoice["customer_id"]
+    sandbox.customers[customer_id]["billing_address"] = {
+        "country": "US", "state_code": "CA", "state": "California", "zip": "94105",
+    }  # fmt: skip
+
+    deliver(payment_failed_event(sandbox, without=("customer",)))
+
+    customer = Customer.objects.get(cb_id=customer_id)
+    decision = Decision.objects.get(invoice_id=invoice["id"])
+    assert (customer.billing_state_code, customer.billing_state, customer.billing_zip) == (
+        "CA", "California", "94105",
+    )  # fmt: skip
+    assert decision.features["time_zone"] == "America/Los_Angeles"
+    assert decision.features["time_zone_known_by"] == "state"
+
+
+def test_a_customer_whose_country_places_no_clock_is_decided_with_the_zone_marked_unknown(
+    sandbox, deliver
+):
+    invoice = failed_renewal(sandbox, name="Nowhere")
+    sandbox.customers[invoice["customer_id"]]["billing_address"] = {}
+
+    deliver(payment_failed_event(sandbox, without=("customer",)))
+
+    decision = Decision.objects.get(invoice_id=invoice["id"])
+    assert decision.features["time_zone_known_by"] == "unknown"
+    assert decision.features["time_zone"] == "UTC"  # the named fallback, not the customer's zone

@@ -81,7 +81,7 @@ def test_a_new_card_still_obeys_the_networks_reattempt_ceiling():
 
     retry = next(a for a in plan.actions if a.kind == ActionKind.RETRY)
     assert retry.scheduled_for > FAILED_AT + timedelta(days=29)
-    assert any("Visa: at most 20 reattempts" in rule for rule in plan.rules_fired)
+    assert "Visa allows at most 20 reattempts in 30 days" in plan.rules_fired
 
 
 def test_a_new_card_in_approve_mode_waits_for_a_person():

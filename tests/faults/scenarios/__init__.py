@@ -13,6 +13,7 @@ from tests.faults.scenarios.outages import (
     database_down_at_ingest,
     redis_down_at_ingest,
     redis_down_during_processing,
+    redis_down_under_the_schedule,
 )
 
 SCENARIOS = (
@@ -20,6 +21,7 @@ SCENARIOS = (
     out_of_order_events,
     redis_down_at_ingest,
     redis_down_during_processing,
+    redis_down_under_the_schedule,
     database_down_at_ingest,
     worker_sigkill_mid_charge,
     chargebee_storm,

@@ -77,11 +77,23 @@ events = st.fixed_dictionaries(
         "api_version": st.sampled_from(["v2", "v1", ""]),
     },
 )
-# Everything a webhook body can be: raw bytes, any JSON, or something shaped like an event.
+# Valid JSON no database holds: non-finite numbers, unpaired surrogates, deep nesting.
+hostile_json = st.one_of(
+    st.sampled_from(["1e999", "-1e999", "NaN", "Infinity", "-Infinity"]),
+    st.sampled_from(['"\\ud800"', '"x\\udfff"', '{"\\udbff": 1}']),
+    st.integers(min_value=65, max_value=20_000).map(lambda depth: "[" * depth + "]" * depth),
+).map(
+    lambda value: (
+        '{"id": "ev_hostile", "event_type": "payment_failed", "content": {"x": ' + value + "}}"
+    ).encode()
+)
+# Everything a webhook body can be: raw bytes, any JSON, something shaped like an event,
+# or JSON a database refuses.
 bodies = (
     st.binary(max_size=300)
     | json_values.map(lambda value: json.dumps(value).encode())
     | events.map(lambda value: json.dumps(value).encode())
+    | hostile_json
 )
 
 
@@ -97,7 +109,8 @@ def fuzzed_webhooks(env: Env) -> Row:
     examples = env.n(test=200, bench=10_000)
     row = Row(
         name="fuzzed webhook bodies",
-        injected=f"{examples:,} hypothesis bodies (random bytes, random JSON, event-shaped junk)",
+        injected=f"{examples:,} hypothesis bodies (random bytes, random JSON, event-shaped junk, "
+        "non-finite numbers, lone surrogates, deep nesting)",
         expected="never a 5xx; every refusal a 4xx with a reason, kept; every stored event "
         "processes without an unexpected error",
     )

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
+from django.utils import timezone
 
+from config.schedule import SCHEDULE, ScheduleRunner, schedule_late, schedule_scaled
 from dunning.decisions.triggers import decisions_relay
-from dunning.jobs import process_event_job
-from dunning.models import ChargebeeEvent, Decision, EventState, Invoice, RejectedWebhook
-from dunning.outbox import CLAIM_TIMEOUT, events_relay
+from dunning.models import (
+    ChargebeeEvent,
+    Decision,
+    EventState,
+    Invoice,
+    PeriodicRun,
+    RejectedWebhook,
+)
+from dunning.outbox import CLAIM_TIMEOUT, RELAY_GRACE, events_relay
 from dunning.processing import event_claim
 from dunning.queueing import get_queue, redis_connection
 from tests.conftest import RedisOutage
@@ -112,11 +123,11 @@ def redis_down_during_processing(env: Env) -> Row:
     invoices, events = failed_renewals(env.sandbox, count)
     deliver_all(events)  # stored, jobs enqueued
     queue = get_queue("ingest")
-    job_pks = [job.args[0] for job in queue.get_jobs()]
+    taken = queue.get_jobs()
     queue.empty()  # the worker has taken them ...
     with redis_down():  # ... and Redis goes away while they run
-        for pk in job_pks:
-            process_event_job(pk)
+        for job in taken:
+            job.func(*job.args)
     processed = ChargebeeEvent.objects.filter(
         event_id__in=[e["id"] for e in events], state=EventState.PROCESSED
     )
@@ -126,7 +137,6 @@ def redis_down_during_processing(env: Env) -> Row:
     more, more_events = failed_renewals(env.sandbox, count)
     deliver_all(more_events)
     held = ChargebeeEvent.objects.get(event_id=more_events[-1]["id"])
-    get_queue("ingest").remove(f"chargebee-event-{held.pk}")
     claimed = event_claim(event_pk=held.pk)
     redis_connection().flushdb()  # restarted empty: every queued job is gone
     jobs_run()
@@ -203,5 +213,78 @@ def database_down_at_ingest(env: Env) -> Row:
         f"{statuses.count(503)}/{len(events)} answered 503 (Retry-After and a reason: "
         f"{with_reason}); {half_stored} rows written; redelivered: "
         f"{redelivered.count(200)} x 200, all processed"
+    )
+    return row
+
+
+def _wait_until(condition, *, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+@timed
+def redis_down_under_the_schedule(env: Env) -> Row:
+    outage_seconds = env.n(test=3, bench=60)
+    count = env.n(test=2, bench=50)
+    row = Row(
+        name="Redis down under the schedule",
+        injected=f"Redis unreachable for {outage_seconds} s under the running schedule "
+        f"(manage.py run_schedule's loop) while {count} failed renewals' webhooks arrive",
+        expected="the schedule keeps running and reconnects by itself; its relay then "
+        "enqueues the waiting events, all processed and decided, no one restarts anything",
+    )
+    automation_on()
+    invoices, events = failed_renewals(env.sandbox, count)
+    # The real schedule; in the test its intervals are divided by 30 (the relay: every 1 s).
+    schedule = schedule_scaled(SCHEDULE, divide_by=env.n(test=30, bench=1))
+    runner = ScheduleRunner(schedule=schedule, max_backoff=env.n(test=1, bench=30))
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), name="schedule", daemon=True)
+    thread.start()
+    try:
+        _wait_until(lambda: runner.enqueued, seconds=10)
+        jobs_run()  # the first round of every job, before the fault
+        with redis_down():
+            statuses = deliver_all(events)
+            failed_before = runner.failed_ticks
+            time.sleep(outage_seconds)
+            failed_during = runner.failed_ticks - failed_before
+            alive_during = thread.is_alive()
+        back_at = timezone.now()
+        if outage_seconds < RELAY_GRACE.total_seconds():
+            # The relay leaves events younger than its grace period to their own job; in
+            # the test the outage is shorter than that, so they are made that old.
+            ChargebeeEvent.objects.filter(event_id__in=[e["id"] for e in events]).update(
+                received_at=F("received_at") - RELAY_GRACE
+            )
+        mark = len(runner.enqueued)
+        resumed = _wait_until(
+            lambda: "relay_pending_events_job" in runner.enqueued[mark:], seconds=90
+        )
+        jobs_run()  # the workers (supervised, reconnecting on their own) take the jobs
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    ids = [i["id"] for i in invoices]
+    decided = _decided(ids)
+    relay_run = PeriodicRun.objects.filter(job="relay_pending_events_job").first()
+    relay_after = bool(relay_run and relay_run.last_finished_at and
+                       relay_run.last_finished_at > back_at)  # fmt: skip
+    row.events_lost = events_lost(e["id"] for e in events)
+    row.double_charges = double_charges(env.sandbox, ids)
+    row.behaved = (
+        set(statuses) == {200} and alive_during and failed_during > 0 and resumed
+        and relay_after and decided == count
+        and "relay_pending_events_job" not in {j.name for j in schedule_late(schedule=schedule)}
+    )  # fmt: skip
+    row.happened = (
+        f"schedule alive through the outage ({failed_during} failed ticks, backing off); "
+        f"{'resumed' if resumed else 'did NOT resume'} by itself once Redis was back and "
+        f"enqueued the relay; {decided}/{count} invoices decided; the relay "
+        f"{'finished after' if relay_after else 'did not finish after'} Redis returned"
     )
     return row

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0020_pre_dunning"),
+        ("dunning", "0025_invoice_holds_customer_contact"),
     ]
 
     operations = [

@@ -24,7 +24,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0022_event_processed_with_warnings"),
+        ("dunning", "0027_event_processed_with_warnings"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0021_invoice_expected_payment_date"),
+        ("dunning", "0026_invoice_expected_payment_date"),
     ]
 
     operations = [
