@@ -12,7 +12,7 @@ from dunning.models import Invoice, Transaction
 # Unpaid invoices Chargebee is still working on (retrying, or paused until a date).
 IN_DUNNING = Q(
     status__in=["payment_due", "not_paid"],
-    dunning_status__in=["in_progress", "paused"],
+    dunning_status="in_progress",  # a paused dunning is in_progress too
     deleted=False,
 )
 

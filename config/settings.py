@@ -193,6 +193,10 @@ CHARGEBEE_SITE = os.getenv("CHARGEBEE_SITE", "dunwell-test")
 CHARGEBEE_API_KEY = envsecret("CHARGEBEE_API_KEY", "test_sandbox_key")
 # When set (the sandbox, in tests and the demo), the SDK is pointed at this base URL.
 CHARGEBEE_API_BASE = os.getenv("CHARGEBEE_API_BASE", "")
+# Sent with Dunwell's end-of-dunning cancellations: it must be one of the reason codes the
+# site has configured (Chargebee > Settings > Reason codes; the API cannot list them). Blank
+# sends none. Checked at start (dunning/checks.py) and shown by chargebee_connect.
+CHARGEBEE_CANCEL_REASON_CODE = os.getenv("CHARGEBEE_CANCEL_REASON_CODE", "")
 CHARGEBEE_WEBHOOK_USERNAME = envsecret("CHARGEBEE_WEBHOOK_USERNAME", "chargebee")
 CHARGEBEE_WEBHOOK_PASSWORD = envsecret("CHARGEBEE_WEBHOOK_PASSWORD")
 if not CHARGEBEE_WEBHOOK_PASSWORD:

@@ -9,6 +9,7 @@ from dunning.audit import audit_checkpoint_write
 from dunning.models import ChargebeeEvent, EventState
 from dunning.outbox import events_nudge, events_nudge_clear, events_relay
 from dunning.processing import event_process, events_process_batch, events_process_waiting
+from dunning.site_connect import backfill_run
 
 # When events queue up faster than one at a time can keep pace, a job takes this many
 # waiting events along with its own; their own jobs then find nothing left to do.
@@ -53,6 +54,10 @@ def drain_events_job() -> dict[str, int]:
 
 def process_event_batch_job(event_pks: list[int]) -> dict[str, int]:
     return dict(events_process_batch(event_pks=event_pks))
+
+
+def backfill_run_job(run_id: int) -> str:
+    return backfill_run(run_id=run_id).state
 
 
 def relay_pending_events_job() -> int:

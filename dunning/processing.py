@@ -3,6 +3,10 @@
 A job claims its row with a conditional UPDATE (received/failed -> processing); a second
 job for the same row finds nothing to claim and stops. The mirror writes and the final
 state commit together, so a crash leaves either nothing or everything.
+
+Each object of an event is applied on its own (``dunning/mirror/event_content.py``): what
+can be mirrored is, what cannot is named on the event, which is then "processed with
+warnings" and can be reprocessed from the event log like any other.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import logging
 from collections import Counter
 from enum import StrEnum
 
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from dunning.mirror.bulk import Item, mirror_apply_bulk
+from dunning.mirror.event_content import ContentReading, event_content_read
 from dunning.mirror.failures import failure_summary_refresh
-from dunning.mirror.resources import SPECS, resource_version
+from dunning.mirror.resources import resource_version
 from dunning.mirror.upsert import Applied, References, mirror_upsert
 from dunning.models import (
     ChargebeeEvent,
@@ -32,7 +37,6 @@ from dunning.outbox import MAX_ATTEMPTS, events_due, retry_delay
 
 logger = logging.getLogger("dunwell.processing")
 
-SUPPORTED_API_VERSIONS = {"v2", ""}
 BATCH_SIZE = 500
 
 # Event types whose content Dunwell mirrors. Anything else is stored and marked ignored.
@@ -69,6 +73,7 @@ DELETED_RESOURCE = {
 class ProcessResult(StrEnum):
     NOT_CLAIMED = "not_claimed"
     PROCESSED = EventState.PROCESSED
+    PARTIAL = EventState.PARTIAL
     STALE = EventState.STALE
     IGNORED = EventState.IGNORED
     FAILED = EventState.FAILED
@@ -91,48 +96,60 @@ def event_claim(*, event_pk: int) -> bool:
     return claimed == 1
 
 
-def event_apply_without_content(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
-    """Events Dunwell keeps but does not mirror: another API version, or an unused type."""
-    if event.api_version not in SUPPORTED_API_VERSIONS:
-        return EventState.IGNORED, {"reason": f"unsupported api_version {event.api_version!r}"}
-    return EventState.IGNORED, {"reason": f"event type {event.event_type!r} is not used"}
+def event_read(*, event: ChargebeeEvent) -> tuple[ContentReading | None, dict]:
+    """The event's mirrorable content, or None and why it is kept but not mirrored."""
+    if event.event_type not in HANDLED_EVENT_TYPES:
+        return None, {"reason": f"event type {event.event_type!r} is not used"}
+    reading = event_content_read(event.payload)
+    if reading.unsupported:
+        return None, {"reason": reading.unsupported}
+    if not reading.mirrorable and reading.warnings:
+        # Nothing of it can be mirrored: a failure, and retrying would not change that.
+        raise InvalidContent("; ".join(reading.warnings))
+    return reading, {}
 
 
 def event_apply(*, event: ChargebeeEvent) -> tuple[EventState, dict]:
-    """Apply the event's content to the mirror. Returns the resulting state and what changed."""
-    if (
-        event.api_version not in SUPPORTED_API_VERSIONS
-        or event.event_type not in HANDLED_EVENT_TYPES
-    ):
-        return event_apply_without_content(event=event)
-    content = event.payload.get("content") or {}
+    """Apply the event's content to the mirror. Returns the resulting state and what changed.
+
+    Each object is written in its own savepoint, so one the database refuses leaves the
+    others mirrored; the refusal becomes one more warning.
+    """
+    reading, ignored = event_read(event=event)
+    if reading is None:
+        return EventState.IGNORED, ignored
     fallback_version = int(event.occurred_at.timestamp() * 1000)
     deleted_key = DELETED_RESOURCE.get(event.event_type)
-    for spec in SPECS:
-        if content.get(spec.key) is not None and (problem := spec.problem(content[spec.key])):
-            raise InvalidContent(problem)
     outcome: dict[str, str] = {}
+    warnings = list(reading.warnings)
     changed: list[tuple[type, str]] = []
     refs = References()
-    for spec in SPECS:
-        obj = content.get(spec.key)
-        if obj is None:
+    for spec, obj, cb_id in reading.mirrorable:
+        try:
+            with transaction.atomic():
+                for model, ref_id, stub_fields in spec.references(obj):
+                    refs.ensure(model, ref_id, stub_fields)
+                result = mirror_upsert(
+                    model=spec.model,
+                    cb_id=cb_id,
+                    version=resource_version(obj, fallback_version),
+                    fields=spec.fields(obj, deleted=spec.key == deleted_key),
+                )
+        except DataError as error:
+            warnings.append(f"content.{spec.key} {cb_id} refused by the database: {error}")
             continue
-        for model, cb_id, stub_fields in spec.references(obj):
-            refs.ensure(model, cb_id, stub_fields)
-        cb_id = obj[spec.id_key]
-        result = mirror_upsert(
-            model=spec.model,
-            cb_id=cb_id,
-            version=resource_version(obj, fallback_version),
-            fields=spec.fields(obj, deleted=spec.key == deleted_key),
-        )
         refs.written(spec.model, cb_id)
         outcome[f"{spec.key}:{cb_id}"] = result.value
         if result == Applied.APPLIED:
             changed.append((spec.model, cb_id))
+    if not outcome and warnings:
+        raise InvalidContent("; ".join(warnings))
     failure_summary_follow(changed=changed)
-    return _state_of(outcome), outcome
+    return _state_of(outcome, warnings), _with_warnings(outcome, warnings)
+
+
+def _with_warnings(outcome: dict, warnings: list[str]) -> dict:
+    return {**outcome, "warnings": warnings} if warnings else outcome
 
 
 def failure_summary_follow(*, changed: list[tuple[type, str]]) -> None:
@@ -162,7 +179,7 @@ def event_process(*, event_pk: int) -> ProcessResult:
                 state=state,
                 outcome=outcome,
                 processed_at=timezone.now(),
-                last_error="",
+                last_error="; ".join(outcome.get("warnings", []))[:2000],
                 next_attempt_at=None,
             )
     except InvalidContent as error:
@@ -274,36 +291,27 @@ def _events_apply_bulk(events: list[ChargebeeEvent]) -> None:
     plans: list[tuple[ChargebeeEvent, list[tuple[str, type, str, int]]]] = []
     for event in events:
         event.last_error = ""
-        if (
-            event.api_version not in SUPPORTED_API_VERSIONS
-            or event.event_type not in HANDLED_EVENT_TYPES
-        ):
-            event.state, event.outcome = event_apply_without_content(event=event)
+        try:
+            reading, ignored = event_read(event=event)
+        except InvalidContent as error:
+            event.state, event.last_error, event.outcome = EventState.FAILED, str(error), {}
             continue
-        content = event.payload.get("content") or {}
-        problems = [
-            problem
-            for spec in SPECS
-            if content.get(spec.key) is not None and (problem := spec.problem(content[spec.key]))
-        ]
-        if problems:
-            event.state, event.last_error, event.outcome = EventState.FAILED, problems[0], {}
+        if reading is None:
+            event.state, event.outcome = EventState.IGNORED, ignored
             continue
         fallback_version = int(event.occurred_at.timestamp() * 1000)
         deleted_key = DELETED_RESOURCE.get(event.event_type)
         touched = []
-        for spec in SPECS:
-            obj = content.get(spec.key)
-            if obj is None:
-                continue
-            cb_id, version = obj[spec.id_key], resource_version(obj, fallback_version)
+        for spec, obj, cb_id in reading.mirrorable:
+            version = resource_version(obj, fallback_version)
             fields = spec.fields(obj, deleted=spec.key == deleted_key)
             items.append((spec.model, cb_id, version, fields, spec.references(obj)))
             touched.append((spec.key, spec.model, cb_id, version))
-        plans.append((event, touched))
+        event.last_error = "; ".join(reading.warnings)[:2000]
+        plans.append((event, touched, reading.warnings))
     before = mirror_apply_bulk(items=items)
     changed: list[tuple[type, str]] = []
-    for event, touched in plans:
+    for event, touched, warnings in plans:
         outcome = {}
         for key, model, cb_id, version in touched:
             prior = before.get((model, cb_id))
@@ -314,8 +322,8 @@ def _events_apply_bulk(events: list[ChargebeeEvent]) -> None:
                 outcome[f"{key}:{cb_id}"] = (
                     Applied.UNCHANGED if prior == version else Applied.STALE
                 ).value
-        event.outcome = outcome
-        event.state = _state_of(outcome)
+        event.outcome = _with_warnings(outcome, warnings)
+        event.state = _state_of(outcome, warnings)
     failure_summary_follow(changed=changed)
 
 
@@ -341,7 +349,9 @@ def _events_save_results(events: list[ChargebeeEvent], *, claimed_at) -> None:
         )
 
 
-def _state_of(outcome: dict[str, str]) -> EventState:
+def _state_of(outcome: dict[str, str], warnings: list[str]) -> EventState:
+    if warnings:
+        return EventState.PARTIAL
     results = set(outcome.values())
     if Applied.APPLIED in results or not results:
         return EventState.PROCESSED

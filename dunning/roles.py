@@ -73,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_channel_settings",
         "dunning.change_roles",
         "dunning.view_configversion",
+        "dunning.connect_chargebee",
         "analytics.view_experiment",
         "analytics.run_experiment",
         "analytics.change_dunning_sequence",
@@ -140,6 +141,7 @@ NAVIGATION = (
     NavItem("System status", "dunning:system_status", "dunning.view_chargebeeevent", "System"),
     NavItem("Channels", "dunning:channel_settings", "dunning.view_channel_settings", "System"),
     NavItem("People", "dunning:people", "dunning.change_roles", "System"),
+    NavItem("Chargebee", "dunning:chargebee_connection", "dunning.connect_chargebee", "System"),
     NavItem("Settings history", "dunning:settings_history", "dunning.view_configversion", "System"),
 )
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from dunning import (
     channel_views,
+    connect_views,
     decision_views,
     execution_views,
     offline_views,
@@ -47,6 +48,7 @@ urlpatterns = [
         name="people_rollback",
     ),
     path("settings/history/", settings_views.settings_history, name="settings_history"),
+    path("settings/chargebee/", connect_views.chargebee_connection, name="chargebee_connection"),
     path(
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox import card_updater, payment_schedules
+from sandbox.site_settings import SiteAPI, params_within_limits
 from sandbox.store import Sandbox, SandboxError
 
 logger = logging.getLogger("sandbox.server")
@@ -78,6 +79,7 @@ class SandboxAPI:
         self.routes: list[Route] = [
             ("GET", r(r"^/api/v2/customers/([^/]+)$"), self.customer_retrieve),
             ("GET", r(r"^/api/v2/customers/([^/]+)/transactions$"), self.customer_transactions),
+            ("GET", r(r"^/api/v2/subscriptions$"), self.subscription_list),
             ("GET", r(r"^/api/v2/subscriptions/([^/]+)$"), self.subscription_retrieve),
             ("GET", r(r"^/api/v2/invoices$"), self.invoice_list),
             ("GET", r(r"^/api/v2/invoices/([^/]+)$"), self.invoice_retrieve),
@@ -106,6 +108,7 @@ class SandboxAPI:
             # Outside Chargebee: a helpdesk and a product-analytics API (see docs/signals.md).
             ("GET", r(r"^/signals/v1/tickets$"), self.ticket_list),
             ("GET", r(r"^/signals/v1/usage$"), self.usage_list),
+            *SiteAPI(sandbox).routes(),
             *card_updater.routes(sandbox),  # outside Chargebee too: docs/card_updater.md
             *payment_schedules.routes(sandbox),
         ]
@@ -134,6 +137,14 @@ class SandboxAPI:
         body: dict = {"list": [{key: item} for item in page]}
         if offset + limit < len(items):
             body["next_offset"] = str(offset + limit)
+        return body
+
+    def subscription_list(self, params):
+        fields = ("status", "customer_id", "cancel_reason_code")
+        items = [s for s in self.sb.subscriptions.values() if _matches_filters(s, params, fields)]
+        body = self._paged(items, params, "subscription")
+        for entry in body["list"]:
+            entry["customer"] = self.sb.customers[entry["subscription"]["customer_id"]]
         return body
 
     def invoice_list(self, params):
@@ -304,7 +315,10 @@ class SandboxAPI:
             "type": "adjustment",
             "reason_code": "write_off",
             "status": "adjusted",
+            "price_type": invoice["price_type"],
+            "sub_total": amount,
             "total": amount,
+            "deleted": False,
             "currency_code": invoice["currency_code"],
             "date": self.sb.now(),
             "object": "credit_note",
@@ -323,9 +337,17 @@ class SandboxAPI:
             raise SandboxError(
                 409, "invalid_state_for_request", f"Subscription {sid} is already cancelled"
             )
-        subscription = self.sb.cancel_subscription(subscription_id=sid, source="api")
-        if _one(params, "cancel_reason_code"):
-            subscription["cancel_reason_code"] = _one(params, "cancel_reason_code")
+        reason_code = _one(params, "cancel_reason_code")
+        if reason_code and reason_code not in self.sb.cancel_reason_codes:
+            raise SandboxError(
+                400,
+                "param_wrong_value",
+                f"cancel_reason_code : {reason_code} is not a reason code configured on this site",
+                param="cancel_reason_code",
+            )
+        subscription = self.sb.cancel_subscription(
+            subscription_id=sid, source="api", reason_code=reason_code
+        )
         return {
             "subscription": subscription,
             "customer": self.sb.customers[subscription["customer_id"]],
@@ -366,6 +388,18 @@ class SandboxAPI:
         return self._hosted(params, "collect_now")
 
     # --- dispatch ----------------------------------------------------------------------
+    # The operation each write route is (for the limits in sandbox/spec).
+    OPERATIONS = {
+        "collect_payment": "invoice.collect_payment", "record_payment": "invoice.record_payment",
+        "pause_dunning": "invoice.pause_dunning", "resume_dunning": "invoice.resume_dunning",
+        "stop_dunning": "invoice.stop_dunning", "write_off": "invoice.write_off",
+        "void_invoice": "invoice.void_invoice", "cancel": "subscription.cancel_for_items",
+        "comment_create": "comment.create",
+        "hosted_collect_now": "hosted_page.collect_now",
+        "hosted_update_payment_method": "hosted_page.update_payment_method",
+        "endpoint_create": "webhook_endpoint.create", "endpoint_update": "webhook_endpoint.update",
+    }  # fmt: skip
+
     def handle(self, method: str, path: str, params: dict, headers: dict) -> tuple[int, dict, dict]:
         auth = headers.get("authorization", "")
         try:
@@ -375,13 +409,19 @@ class SandboxAPI:
         with self.sb.lock:
             self.sb.request_log.append((method, path))
             try:
+                if not self.sb.site_found:
+                    raise SandboxError(
+                        404, "site_not_found", f"Sorry, the site {self.sb.site} is not found"
+                    )
                 if key != self.sb.api_key:
                     raise SandboxError(
                         401,
                         "api_authentication_failed",
                         "Sorry, authentication failed. Invalid api key",
-                        "invalid_request",
+                        "untyped",
                     )
+                if path in self.sb.refusals:
+                    raise self.sb.refusals.pop(path)
                 if self.sb.injected_failures:
                     _status, failure = self.sb.injected_failures.pop(0)
                     raise failure["error"]
@@ -394,6 +434,9 @@ class SandboxAPI:
                     match = pattern.match(path)
                     if route_method == method and match:
                         try:
+                            operation = self.OPERATIONS.get(getattr(view, "__name__", ""))
+                            if operation:
+                                params_within_limits(operation, params)
                             body = view(params, *match.groups())
                             status = 200
                         except SandboxError as error:

@@ -39,6 +39,16 @@ DECLINES = {
 }
 
 
+# A new Chargebee site's reason codes for cancelling a subscription include these.
+DEFAULT_REASON_CODES = ("Not Paid", "No Card")
+
+
+def _no_retry(invoice: dict) -> None:
+    """Dunning is over: Chargebee leaves the retry keys out (never null)."""
+    invoice.pop("next_retry_at", None)
+    invoice.pop("expected_payment_date", None)
+
+
 class SandboxError(Exception):
     """An API error in Chargebee's JSON error shape."""
 
@@ -89,10 +99,24 @@ class Sandbox:
     usage: dict[str, list[dict]] = field(default_factory=dict)
     idempotent_responses: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
     injected_failures: list[tuple[int, dict]] = field(default_factory=list)
+    # path -> the error Chargebee answers the next request to it with (see ``refuse_next``).
+    refusals: dict[str, SandboxError] = field(default_factory=dict)
     request_log: list[tuple[str, str]] = field(default_factory=list)
     event_listeners: list[Callable[[dict], None]] = field(default_factory=list)
     # The card networks' updater: payment source id -> a newer card (see card_updater.py).
     updater_cards: dict[str, dict] = field(default_factory=dict)
+    # The site's own settings, as far as Chargebee's API shows them (sandbox/site.py).
+    product_catalog_version: str = "v2"
+    currencies: list[dict] = field(
+        default_factory=lambda: [
+            {"id": "USD", "enabled": True, "forex_type": "manual", "currency_code": "USD",
+             "is_base_currency": True, "object": "currency"},
+        ]
+    )  # fmt: skip
+    # Reason codes configured on the site (Settings > Reason codes); the API cannot list them.
+    cancel_reason_codes: list[str] = field(default_factory=lambda: list(DEFAULT_REASON_CODES))
+    webhook_endpoints: dict[str, dict] = field(default_factory=dict)
+    site_found: bool = True  # False: answer as Chargebee does for a site that does not exist
     # Payment schedules (sandbox/payment_schedules.py): schemes, and schedules by id.
     payment_schedule_schemes: dict[str, dict] = field(default_factory=dict)
     payment_schedules: dict[str, dict] = field(default_factory=dict)
@@ -153,10 +177,14 @@ class Sandbox:
                 self.idempotent_responses,
                 self.invoices_by_subscription,
                 self.updater_cards,
+                self.webhook_endpoints,
+                self.refusals,
                 self.payment_schedule_schemes,
                 self.payment_schedules,
             ):
                 store.clear()
+            self.site_found = True
+            self.cancel_reason_codes[:] = DEFAULT_REASON_CODES
             self.usage.clear()
             self.events_in_order = True
             for log in (
@@ -185,6 +213,13 @@ class Sandbox:
         )
         with self.lock:
             self.injected_failures.extend([(status, {"error": error})] * count)
+
+    def refuse_next(self, *, path: str, status: int, api_error_code: str, message: str,
+                    param: str | None = None) -> None:  # fmt: skip
+        """Make the next request to ``path`` (e.g. ``/api/v2/comments``) fail the way
+        Chargebee refuses a request it will not carry out (a 4xx with its message)."""
+        with self.lock:
+            self.refusals[path] = SandboxError(status, api_error_code, message, param=param)
 
     def get(self, store: dict[str, dict], object_id: str, kind: str) -> dict:
         if object_id not in store:
@@ -352,7 +387,9 @@ class Sandbox:
                 "current_term_end": term_end,
                 "next_billing_at": term_end,
                 "has_scheduled_changes": False,
+                "has_scheduled_advance_invoices": False,
                 "deleted": False,
+                "decommissioned": False,
                 "object": "subscription",
                 "due_invoices_count": 0,
                 "total_dues": 0,
@@ -417,6 +454,8 @@ class Sandbox:
                     "deleted": False,
                     "object": "invoice",
                     "first_invoice": False,
+                    "term_finalized": True,
+                    "is_gifted": False,
                     "currency_code": subscription["currency_code"],
                     "dunning_attempts": [],
                     "linked_payments": [],
@@ -544,7 +583,8 @@ class Sandbox:
                 invoice["amount_due"] -= amount
                 invoice["amount_to_collect"] = invoice["amount_due"]
                 if invoice["amount_due"] == 0:
-                    invoice.update(status="paid", paid_at=self.now(), next_retry_at=None)
+                    invoice.update(status="paid", paid_at=self.now())
+                    _no_retry(invoice)
                     if invoice.get("dunning_status"):
                         invoice["dunning_status"] = "success"
                 else:
@@ -629,7 +669,8 @@ class Sandbox:
             invoice["amount_due"] -= amount
             invoice["amount_to_collect"] = invoice["amount_due"]
             if invoice["amount_due"] == 0:
-                invoice.update(status="paid", paid_at=self.now(), next_retry_at=None)
+                invoice.update(status="paid", paid_at=self.now())
+                _no_retry(invoice)
                 if invoice.get("dunning_status") == "in_progress":
                     invoice["dunning_status"] = "stopped"
             self._touch(invoice)
@@ -658,7 +699,9 @@ class Sandbox:
                     f"Dunning cannot be changed on a {invoice['status']} invoice",
                 )
             if action == "pause":
-                if invoice.get("dunning_status") == "paused":
+                # Chargebee has no "paused" dunning status: a paused invoice stays
+                # in_progress and carries the expected_payment_date it waits for.
+                if invoice.get("expected_payment_date"):
                     raise SandboxError(
                         409, "invalid_state_for_request", "Dunning is already paused"
                     )
@@ -670,7 +713,7 @@ class Sandbox:
                         param="expected_payment_date",
                     )
                 invoice.update(
-                    dunning_status="paused",
+                    dunning_status="in_progress",
                     expected_payment_date=expected_payment_date,
                     next_retry_at=expected_payment_date,
                 )
@@ -678,7 +721,8 @@ class Sandbox:
                 invoice.update(dunning_status="in_progress", next_retry_at=self.now() + 86400)
                 invoice.pop("expected_payment_date", None)
             elif action == "stop":
-                invoice.update(dunning_status="stopped", status="not_paid", next_retry_at=None)
+                invoice.update(dunning_status="stopped", status="not_paid")
+                _no_retry(invoice)
             self._touch(invoice)
             if comment:
                 self.add_comment(entity_type="invoice", entity_id=invoice_id, notes=comment)
@@ -693,7 +737,8 @@ class Sandbox:
         """Chargebee's end of dunning: retries used up, invoice not paid."""
         with self.lock:
             invoice = self.get(self.invoices, invoice_id, "invoice")
-            invoice.update(status="not_paid", dunning_status="exhausted", next_retry_at=None)
+            invoice.update(status="not_paid", dunning_status="exhausted")
+            _no_retry(invoice)
             self._touch(invoice)
             self.emit("invoice_updated", "scheduled_job", invoice=invoice)
             return invoice
@@ -743,15 +788,17 @@ class Sandbox:
             )
             return payment_source
 
-    def cancel_subscription(
-        self, *, subscription_id: str, reason: str | None = None, source: str = "scheduled_job"
-    ) -> dict:
+    def cancel_subscription(self, *, subscription_id: str, reason: str | None = None,
+                            reason_code: str | None = None,
+                            source: str = "scheduled_job") -> dict:  # fmt: skip
         with self.lock:
             subscription = self.get(self.subscriptions, subscription_id, "subscription")
             subscription.update(status="cancelled", cancelled_at=self.now())
             subscription.pop("next_billing_at", None)
             if reason:
                 subscription["cancel_reason"] = reason
+            if reason_code:
+                subscription["cancel_reason_code"] = reason_code
             self._touch(subscription)
             customer = self.customers[subscription["customer_id"]]
             self.emit(
@@ -818,17 +865,18 @@ class Sandbox:
             hpid = self.new_id("hp")
             page = {
                 "id": hpid,
-                "type": kind,
+                # Chargebee's page types: update_payment_method opens manage_payment_sources.
+                "type": "manage_payment_sources" if kind == "update_payment_method" else kind,
                 "url": f"{base_url}/pages/v3/{hpid}/",
                 "state": "created",
                 "embed": False,
                 "created_at": self.now(),
                 "expires_at": self.now() + 5 * 86400,
                 "object": "hosted_page",
-                "customer_id": customer_id,
-                "redirect_url": redirect_url,
             }
-            self.hosted_pages[hpid] = page
+            # The sandbox remembers whom the page is for; Chargebee does not show it.
+            self.hosted_pages[hpid] = {**page, "kind": kind, "customer_id": customer_id,
+                                       "redirect_url": redirect_url}  # fmt: skip
             return page
 
     def snapshot(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,27 @@ def post_webhook(client):
         return client.post("/webhooks/chargebee/", data=data, content_type=content_type, **headers)
 
     return post
+
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    params: dict
+    status: int
+    body: dict
+
+
+@pytest.fixture
+def chargebee_traffic(sandbox_server, sandbox, monkeypatch) -> list[Exchange]:
+    """Every request the sandbox answers during the test, with its answer, in order."""
+    exchanges: list[Exchange] = []
+    handle = sandbox_server.api.handle
+
+    def recorded(method, path, params, headers):
+        status, body, extra = handle(method, path, params, headers)
+        exchanges.append(Exchange(method, path, params, status, body))
+        return status, body, extra
+
+    monkeypatch.setattr(sandbox_server.api, "handle", recorded)
+    return exchanges

@@ -25,8 +25,8 @@ from redis.exceptions import RedisError
 
 from dunning.decisions.enrichment import DUE_STATUSES, invoice_pays_offline, mirror_fill_gaps
 from dunning.decisions.service import decision_make
-from dunning.models import ChargebeeEvent, Decision, EventState, Invoice, Transaction
-from dunning.models.events import ReceivedVia
+from dunning.models import ChargebeeEvent, Decision, Invoice, Transaction
+from dunning.models.events import MIRRORED_STATES, ReceivedVia
 from dunning.offline.settle import invoice_payment_settle
 from dunning.queueing import get_queue
 
@@ -104,7 +104,7 @@ def _offline_due_invoices(content: dict) -> list[str]:
 
 def decisions_for_event(*, event_pk: int) -> list[Decision]:
     event = ChargebeeEvent.objects.get(pk=event_pk)
-    if not event_decides(event) or event.state not in (EventState.PROCESSED, EventState.STALE):
+    if not event_decides(event) or event.state not in MIRRORED_STATES:
         return []
     content = event.payload.get("content") or {}
     if event.event_type in PAYMENT_ARRIVED_TYPES:
@@ -163,7 +163,7 @@ def decisions_enqueue(*, event_pk: int) -> bool:
 
 def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
     for event in events:
-        if event_decides(event) and event.state in (EventState.PROCESSED, EventState.STALE):
+        if event_decides(event) and event.state in MIRRORED_STATES:
             transaction.on_commit(partial(decisions_enqueue, event_pk=event.pk), robust=True)
 
 
@@ -178,7 +178,7 @@ def decisions_missing(*, limit: int = 500) -> list[int]:
         ChargebeeEvent.objects.filter(
             event_type__in=PAYMENT_FAILED_TYPES,
             received_via=ReceivedVia.WEBHOOK,
-            state__in=(EventState.PROCESSED, EventState.STALE),
+            state__in=MIRRORED_STATES,
             processed_at__gte=now - RELAY_LOOKBACK,
             processed_at__lte=now - RELAY_GRACE,
             occurred_at__gte=now - LIVE_WINDOW,

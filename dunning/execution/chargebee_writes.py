@@ -18,7 +18,11 @@ from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
 
-COMMENT_LIMIT = 300  # Chargebee's limit for the ``comment`` of an invoice operation
+# Chargebee's limits (chargebee-node src/schema/*.schema.ts, transcribed with their source
+# in sandbox/spec/chargebee_constraints.json; tests/sandbox checks these against it):
+COMMENT_LIMIT = 300  # the ``comment`` of an invoice operation (pause, stop, write off …)
+NOTES_LIMIT = 1000  # the ``notes`` of Comment.create
+REASON_CODE_LIMIT = 100  # a subscription's ``cancel_reason_code``
 
 Sleep = Callable[[float], None]
 
@@ -48,29 +52,40 @@ def _key(key: str) -> dict[str, str]:
     return {"chargebee-idempotency-key": key}
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= COMMENT_LIMIT else text[: COMMENT_LIMIT - 1] + "…"
+def within_limit(text: str, *, limit: int, link: str = "") -> str:
+    """``text`` as Chargebee will take it: cut to ``limit`` characters, and when cut, ending
+    with ``link`` to where Dunwell keeps all of it."""
+    if len(text) <= limit:
+        return text
+    tail = f"… Full reasoning: {link}" if link else "…"
+    if len(tail) >= limit:
+        tail = "…"
+    return text[: limit - len(tail)].rstrip() + tail
+
+
+def _short(text: str, link: str = "") -> str:
+    return within_limit(text, limit=COMMENT_LIMIT, link=link)
 
 
 def invoice_pause_dunning(*, invoice_id: str, until: datetime, comment: str, key: str,
-                          sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+                          link: str = "", sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
     """Chargebee stops retrying and mailing until ``until``; if Dunwell stopped working,
     Chargebee would try again on that date and its own dunning would carry on."""
     client = chargebee_client()
-    params = {"expected_payment_date": int(until.timestamp()), "comment": _short(comment)}
+    params = {"expected_payment_date": int(until.timestamp()), "comment": _short(comment, link)}
     return _send(
         lambda: client.Invoice.pause_dunning(invoice_id, params, headers=_key(key)),
         sleep=sleep, keys=("invoice",),
     )  # fmt: skip
 
 
-def invoice_stop_dunning(*, invoice_id: str, comment: str, key: str,
+def invoice_stop_dunning(*, invoice_id: str, comment: str, key: str, link: str = "",
                          sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
     """The invoice stays unpaid (``not_paid``) and Chargebee's own final action never runs."""
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.stop_dunning(
-            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+            invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
         sleep=sleep, keys=("invoice",),
     )  # fmt: skip
@@ -90,11 +105,12 @@ def invoice_collect_payment(*, invoice_id: str, amount: int | None, key: str,
     )  # fmt: skip
 
 
-def invoice_comment_add(*, invoice_id: str, notes: str, key: str,
+def invoice_comment_add(*, invoice_id: str, notes: str, key: str, link: str = "",
                         sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+    """A comment on the invoice; notes over Chargebee's 1,000 characters end in ``link``."""
     client = chargebee_client()
-    params = {"entity_type": "invoice", "entity_id": invoice_id, "notes": notes,
-              "added_by": "Dunwell"}  # fmt: skip
+    params = {"entity_type": "invoice", "entity_id": invoice_id, "added_by": "Dunwell",
+              "notes": within_limit(notes, limit=NOTES_LIMIT, link=link)}  # fmt: skip
     return _send(
         lambda: client.Comment.create(params, headers=_key(key)), sleep=sleep, keys=("comment",)
     )
@@ -117,13 +133,13 @@ def hosted_page_link(*, kind: str, customer_id: str, key: str,
 
 
 def invoice_record_payment(*, invoice_id: str, amount: int, paid_at: datetime, method: str,
-                           reference: str, comment: str, key: str,
+                           reference: str, comment: str, key: str, link: str = "",
                            sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
     client = chargebee_client()
     params = {
         "transaction": {"amount": amount, "payment_method": method,
                         "reference_number": reference, "date": int(paid_at.timestamp())},
-        "comment": _short(comment),
+        "comment": _short(comment, link),
     }  # fmt: skip
     return _send(
         lambda: client.Invoice.record_payment(invoice_id, params, headers=_key(key)),
@@ -131,33 +147,39 @@ def invoice_record_payment(*, invoice_id: str, amount: int, paid_at: datetime, m
     )  # fmt: skip
 
 
-def invoice_write_off(*, invoice_id: str, comment: str, key: str,
+def invoice_write_off(*, invoice_id: str, comment: str, key: str, link: str = "",
                       sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.write_off(
-            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+            invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
         sleep=sleep, keys=("invoice", "credit_note"),
     )  # fmt: skip
 
 
-def invoice_void(*, invoice_id: str, comment: str, key: str,
+def invoice_void(*, invoice_id: str, comment: str, key: str, link: str = "",
                  sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.void_invoice(
-            invoice_id, {"comment": _short(comment)}, headers=_key(key)
+            invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
         sleep=sleep, keys=("invoice", "credit_note"),
     )  # fmt: skip
 
 
-def subscription_cancel(*, subscription_id: str, key: str,
+def subscription_cancel(*, subscription_id: str, key: str, reason_code: str = "",
                         sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
-    """Cancel now (not at the term's end): the end-of-dunning "cancel" final action."""
+    """Cancel now (not at the term's end): the end-of-dunning "cancel" final action.
+
+    ``reason_code`` must be one the site has configured (Chargebee's API cannot list them:
+    ``CHARGEBEE_CANCEL_REASON_CODE``, checked at start); blank sends none.
+    """
     client = chargebee_client()
-    params = {"end_of_term": False, "cancel_reason_code": "Not Paid"}
+    params: dict = {"end_of_term": False}
+    if reason_code:
+        params["cancel_reason_code"] = reason_code
     return _send(
         lambda: client.Subscription.cancel_for_items(subscription_id, params, headers=_key(key)),
         sleep=sleep, keys=("subscription", "customer"),

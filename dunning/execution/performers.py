@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from chargebee import APIError
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -54,14 +56,38 @@ def _mirror(result: cb.WriteResult, *keys: str) -> None:
             mirror_store(key=key, obj=obj)
 
 
+def reasoning_link(action: Action) -> str:
+    """Where Dunwell keeps the whole reasoning: the decision on the invoice's page."""
+    path = reverse("dunning:invoice_decisions", args=[action.invoice_id])
+    return f"{settings.PUBLIC_BASE_URL}{path}#decision-{action.decision_id}"
+
+
+def refused(*, write: str, error: Exception) -> dict:
+    """A secondary write Chargebee refused (or could not take), kept on the action's result
+    so the page shows it with Chargebee's own message."""
+    return {
+        "write": write,
+        "message": str(error),
+        "api_error_code": getattr(error, "api_error_code", None) or "unavailable",
+        "param": getattr(error, "param", None) or "",
+    }
+
+
 def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else "now"
 
 
+def dunning_paused(invoice) -> bool:
+    """Chargebee's paused dunning: still ``in_progress``, waiting for a future
+    ``expected_payment_date`` (its enum has no "paused")."""
+    until = invoice.expected_payment_date
+    return invoice.dunning_status == "in_progress" and until is not None and until > timezone.now()
+
+
 def take_over(action: Action, sleep) -> dict:
     invoice = action.invoice
-    if invoice.dunning_status == "paused":
-        return {"dunning": "already paused"}
+    if dunning_paused(invoice):
+        return {"dunning": "already paused", "until": invoice.expected_payment_date.isoformat()}
     # Paused until the end of Dunwell's window rather than stopped: if Dunwell stopped
     # working, Chargebee would try again then and its own dunning would carry on.
     started = parse_datetime(action.decision.features.get("first_failed_at") or "")
@@ -70,6 +96,7 @@ def take_over(action: Action, sleep) -> dict:
     result = cb.invoice_pause_dunning(
         invoice_id=invoice.cb_id, until=until, key=action.idempotency_key, sleep=sleep,
         comment=f"Dunwell takes over the retries of this invoice: {action.decision.reasoning}",
+        link=reasoning_link(action),
     )  # fmt: skip
     _mirror(result, "invoice")
     return {"dunning": "paused", "until": until.isoformat(), "replayed": result.replayed}
@@ -113,11 +140,11 @@ def _comment(*, action: Action, notes: str, sleep) -> dict:
     """The reasoning on the invoice in Chargebee; a comment that fails loses no payment."""
     try:
         added = cb.invoice_comment_add(
-            invoice_id=action.invoice_id, notes=notes,
+            invoice_id=action.invoice_id, notes=notes, link=reasoning_link(action),
             key=f"{action.idempotency_key}-comment", sleep=sleep,
         )  # fmt: skip
     except (APIError, ChargebeeUnavailable) as error:
-        return {"comment_error": str(error)}
+        return {"chargebee_refused": [refused(write="comment", error=error)]}
     return {"comment_id": added.get("comment").get("id")}
 
 
@@ -167,6 +194,7 @@ def stop_dunning(action: Action, sleep) -> dict:
     result = cb.invoice_stop_dunning(
         invoice_id=action.invoice_id, key=action.idempotency_key, sleep=sleep,
         comment=f"Dunwell, end of dunning: left unpaid. {action.reasoning}",
+        link=reasoning_link(action),
     )  # fmt: skip
     _mirror(result, "invoice")
     return {"invoice_status": result.get("invoice").get("status"), "replayed": result.replayed}
@@ -184,6 +212,7 @@ def _close(action: Action, sleep, write: Callable, what: str) -> dict:
     result = write(
         invoice_id=action.invoice_id, key=action.idempotency_key, sleep=sleep,
         comment=f"Dunwell, end of dunning: {what}. {action.reasoning}",
+        link=reasoning_link(action),
     )  # fmt: skip
     _mirror(result, "invoice")
     return {
@@ -198,8 +227,9 @@ def cancel_subscription(action: Action, sleep) -> dict:
     if not subscription_id:
         raise NotExecutable("the invoice belongs to no subscription")
     result = cb.subscription_cancel(
-        subscription_id=subscription_id, key=action.idempotency_key, sleep=sleep
-    )
+        subscription_id=subscription_id, key=action.idempotency_key, sleep=sleep,
+        reason_code=settings.CHARGEBEE_CANCEL_REASON_CODE,
+    )  # fmt: skip
     _mirror(result, "subscription")
     return {
         "subscription_id": subscription_id,
@@ -216,7 +246,7 @@ def record_payment(action: Action, sleep) -> dict:
         invoice_id=action.invoice_id, amount=params["amount"], paid_at=paid_at,
         method=params["method"], reference=params.get("reference", ""),
         comment=f"Recorded in Dunwell: {action.reasoning}", key=action.idempotency_key,
-        sleep=sleep,
+        link=reasoning_link(action), sleep=sleep,
     )  # fmt: skip
     _mirror(result, "invoice", "transaction")
     invoice_payment_settle_on_commit(invoice_id=action.invoice_id)

@@ -213,6 +213,7 @@ def _invoice(obj: dict) -> dict:
         "date": ts(obj.get("date")),
         "due_date": ts(obj.get("due_date")),
         "next_retry_at": ts(obj.get("next_retry_at")),
+        "expected_payment_date": ts(obj.get("expected_payment_date")),
         "paid_at": ts(obj.get("paid_at")),
         "voided_at": ts(obj.get("voided_at")),
         "dunning_attempts": listed(obj, "dunning_attempts"),

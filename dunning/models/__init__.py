@@ -17,6 +17,7 @@ from dunning.models.holds import InvoiceHold
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
+from dunning.models.onboarding import BackfillRun
 from dunning.models.schedule import PeriodicRun
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
 
@@ -28,6 +29,7 @@ __all__ = [
     "ActionState",
     "AuditEntry",
     "AutomationMode",
+    "BackfillRun",
     "Channel",
     "ChargebeeEvent",
     "ConfigVersion",

@@ -10,9 +10,15 @@ class EventState(models.TextChoices):
     RECEIVED = "received", "Received"
     PROCESSING = "processing", "Processing"
     PROCESSED = "processed", "Processed"
+    # Some objects of the event mirrored, others could not be: reasons in ``last_error``.
+    PARTIAL = "partial", "Processed with warnings"
     STALE = "stale", "Stale (older than the mirror)"
     IGNORED = "ignored", "Ignored"
     FAILED = "failed", "Failed"
+
+
+# States whose mirror writes happened, so what follows (decisions) may read them.
+MIRRORED_STATES = (EventState.PROCESSED, EventState.PARTIAL, EventState.STALE)
 
 
 class ReceivedVia(models.TextChoices):

@@ -123,6 +123,9 @@ class Invoice(MirrorModel):
     date = models.DateTimeField(null=True, blank=True)
     due_date = models.DateTimeField(null=True, blank=True)
     next_retry_at = models.DateTimeField(null=True, blank=True)
+    # Set while Chargebee's dunning is paused (pause_dunning): Chargebee has no "paused"
+    # dunning_status; the invoice stays in_progress and waits for this date.
+    expected_payment_date = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     dunning_attempts = models.JSONField(default=list, blank=True)

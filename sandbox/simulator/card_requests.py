@@ -39,7 +39,7 @@ class CardRequests:
         with sim.sandbox.lock:
             pages = [
                 page for page in sim.sandbox.hosted_pages.values()
-                if page["id"] not in self.seen and page["type"] == REQUEST_PAGE
+                if page["id"] not in self.seen and page["kind"] == REQUEST_PAGE
             ]  # fmt: skip
             scheduled = 0
             for page in sorted(pages, key=lambda page: page["id"]):

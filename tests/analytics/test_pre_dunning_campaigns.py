@@ -86,7 +86,7 @@ def test_in_auto_mode_the_customer_gets_one_card_update_request_with_chargebees_
     assert "expires" in action.decision.reasoning
     [email] = mail.outbox
     [page] = sandbox.hosted_pages.values()
-    assert page["type"] == "update_payment_method" and page["url"] in email.body
+    assert page["kind"] == "update_payment_method" and page["url"] in email.body
     assert "Bea" in email.body and "expires before the renewal" in email.body
     assert "ending in 4242" not in email.subject and "{" not in email.body
     message = OutboundMessage.objects.get(action=action)

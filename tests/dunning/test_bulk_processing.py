@@ -111,4 +111,7 @@ def test_one_bad_event_does_not_hold_back_its_batch():
     good.refresh_from_db()
     bad.refresh_from_db()
     assert good.state == EventState.PROCESSED
-    assert (bad.state, bad.last_error) == (EventState.FAILED, "content.invoice.id is missing")
+    assert (bad.state, bad.last_error) == (
+        EventState.FAILED,
+        "content.invoice.id is missing: invoice not mirrored",
+    )

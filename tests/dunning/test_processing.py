@@ -184,16 +184,16 @@ def test_event_from_another_api_version_is_kept_but_not_applied():
     assert not Invoice.objects.exists()
 
 
-def test_content_that_cannot_be_mirrored_fails_clearly_without_retrying():
-    payload = load_sample("payment_failed")
+def test_content_that_cannot_be_mirrored_at_all_fails_clearly_without_retrying():
+    payload = load_sample("invoice_updated")
     del payload["content"]["invoice"]["customer_id"]
 
     event = process(payload)
 
     assert event.state == EventState.FAILED
-    assert event.last_error == "content.invoice.customer_id is missing"
+    assert event.last_error == "content.invoice.customer_id is missing: invoice not mirrored"
     assert event.next_attempt_at is None
-    assert not Transaction.objects.exists()  # nothing half-applied
+    assert not Invoice.objects.exists()
 
 
 def test_deleted_event_marks_the_resource_deleted():

@@ -72,7 +72,7 @@ def test_record_payment_pause_and_stop_dunning_and_comments(sandbox, failed_invo
         ),
     ).invoice
 
-    assert paused.dunning_status == "paused"
+    assert (paused.dunning_status, bool(paused.expected_payment_date)) == ("in_progress", True)
     assert paid.status == "paid"
     assert sandbox.comments[0]["notes"] == "Dunwell: paused"
 
@@ -87,7 +87,7 @@ def test_hosted_page_for_a_payment_method_update(sandbox, failed_invoice):
         )
     ).hosted_page
 
-    assert page.type == "update_payment_method"
+    assert page.type == "manage_payment_sources"
     assert page.url.startswith("http://127.0.0.1:")
 
 

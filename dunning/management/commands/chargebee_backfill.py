@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from dunning.backfill import events_backfill
+from dunning.management.dates import utc_day_option
 
 
 class Command(BaseCommand):
@@ -22,10 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, since: str, inline: bool, **options):
-        try:
-            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
-        except ValueError:
-            raise CommandError(f"--since must be a date like 2026-01-31, not {since!r}") from None
+        start = utc_day_option(since, option="--since")
         inline = inline or settings.EMBEDDED_REDIS
         with tqdm(
             desc="Backfilling events", unit="event", disable=options["verbosity"] == 0

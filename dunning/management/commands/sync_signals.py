@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from django.core.management.base import BaseCommand, CommandError
 
+from dunning.management.dates import utc_day_option
 from dunning.signals.sync import signals_sync
 
 
@@ -24,14 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--time-budget", type=float, default=600.0, help="seconds")
 
     def handle(self, *args, since: str | None, all_customers: bool, time_budget: float, **options):
-        start = None
-        if since:
-            try:
-                start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
-            except ValueError:
-                raise CommandError(
-                    f"--since must be a date like 2026-01-31, not {since!r}"
-                ) from None
+        start = utc_day_option(since, option="--since") if since else None
         report = signals_sync(since=start, all_customers=all_customers, time_budget=time_budget)
         self.stdout.write(f"Signals synced: {report.summary()}")
         if report.errors:

@@ -220,10 +220,32 @@ def test_taking_over_pauses_chargebees_dunning_with_the_reasoning(
 
     take_over.refresh_from_db()
     assert take_over.state == ActionState.EXECUTED and take_over.result["dunning"] == "paused"
-    assert sandbox.invoices[renewal.cb_id]["dunning_status"] == "paused"
+    in_chargebee = sandbox.invoices[renewal.cb_id]
+    assert (in_chargebee["dunning_status"], "expected_payment_date" in in_chargebee) == (
+        "in_progress",
+        True,
+    )
     assert sandbox.comments[-1]["notes"].startswith("Dunwell takes over the retries")
     renewal.refresh_from_db()
-    assert renewal.dunning_status == "paused"
+    assert renewal.dunning_status == "in_progress"
+    assert renewal.expected_payment_date > timezone.now()
+
+
+def test_taking_over_a_dunning_already_paused_asks_chargebee_nothing(
+    sandbox, renewal, manager, approve, work
+):
+    first = propose(renewal, ActionKind.TAKE_OVER)
+    approve(first, manager)
+    work()
+    second = propose(renewal, ActionKind.TAKE_OVER)
+    approve(second, manager)
+    pauses_before = [p for _, p in sandbox.request_log if p.endswith("/pause_dunning")]
+
+    work()
+
+    second.refresh_from_db()
+    assert (second.state, second.result["dunning"]) == (ActionState.EXECUTED, "already paused")
+    assert [p for _, p in sandbox.request_log if p.endswith("/pause_dunning")] == pauses_before
 
 
 def test_a_paused_gateway_postpones_the_retry(sandbox, renewal, manager, approve, work):

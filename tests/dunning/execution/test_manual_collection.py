@@ -112,7 +112,7 @@ def test_request_payment_emails_a_link_to_pay_the_outstanding_invoices(
     assert [call["kind"] for call in sent] == ["message", "payment_method_link"]
     pages = [sandbox.hosted_pages[url.rstrip("/").rsplit("/", 1)[1]]
              for url in (call["links"]["pay_link"] for call in sent)]  # fmt: skip
-    assert [page["type"] for page in pages] == ["collect_now", "update_payment_method"]
+    assert [page["kind"] for page in pages] == ["collect_now", "update_payment_method"]
     assert all(page["customer_id"] == renewal.customer_id for page in pages)
     assert set(Action.objects.values_list("state", flat=True)) == {ActionState.EXECUTED}
 
