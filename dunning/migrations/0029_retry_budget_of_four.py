@@ -12,7 +12,7 @@ def untouched_defaults_to_four(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0025_invoice_holds_customer_contact"),
+        ("dunning", "0028_chargebee_connection"),
     ]
 
     operations = [
