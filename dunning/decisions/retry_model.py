@@ -2,8 +2,8 @@
 
 A gradient-boosted classifier with native categorical splits, calibrated (isotonic, 3-fold)
 so that its probabilities can be compared across slots and with the confidence floor.
-Trained and judged by ``model_training``; the baseline is what a fixed schedule knows: the
-historical success rate of the n-th retry for the decline code.
+Trained and judged by ``model_training``; the baseline is the prior (``retry_prior``), and
+the model's chances are shrunk toward it where its history is thin.
 """
 
 from __future__ import annotations
@@ -103,32 +103,6 @@ def retry_model_fit(rows: RetryRows, labels: np.ndarray) -> RetryModel:
     model = RetryModel(vocabularies, calibrated, learnt=blend_weight(len(labels)))
     model.classifier.fit(model.matrix(rows), labels)
     return model
-
-
-def schedule_rate_baseline(examples: AttemptExamples, train: slice, test: slice) -> np.ndarray:
-    """The smoothed success rate of the n-th retry for each decline code (what a fixed
-    schedule's history says), falling back to the n-th retry's rate over all codes."""
-    codes = _clean(examples.categories["decline_code"])
-    number = np.minimum(examples.attempt_number, 12)
-    labels = examples.succeeded.astype(float)
-    keys = np.char.add(np.char.add(codes, "#"), number.astype(str))
-    overall = labels[train].mean()
-    by_number = {
-        n: (labels[train][number[train] == n].sum() + overall * 5)
-        / ((number[train] == n).sum() + 5)
-        for n in np.unique(number).tolist()
-    }
-    unique, inverse = np.unique(keys[train], return_inverse=True)
-    sums = np.bincount(inverse, weights=labels[train], minlength=len(unique))
-    counts = np.bincount(inverse, minlength=len(unique))
-    prior = np.array([by_number[int(k.rsplit("#", 1)[1])] for k in unique.tolist()])
-    rates = dict(zip(unique.tolist(), ((sums + prior * 5) / (counts + 5)).tolist(), strict=True))
-    return np.array(
-        [
-            rates.get(k, by_number[n])
-            for k, n in zip(keys[test].tolist(), number[test].tolist(), strict=True)
-        ]
-    )
 
 
 def retry_training_set(examples: AttemptExamples) -> TrainingSet:

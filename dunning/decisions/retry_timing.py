@@ -60,27 +60,6 @@ def candidate_slots(*, earliest: datetime, window_end: datetime) -> list[datetim
     return slots
 
 
-def best_slot(
-    *,
-    context: DecisionContext,
-    earliest: datetime,
-    window_end: datetime,
-    scorer: RetryScorer,
-) -> tuple[Slot | None, list[Slot]]:
-    """The best slot and the runners-up (for the explanation), or None if none is left."""
-    slots = candidate_slots(earliest=earliest, window_end=window_end)
-    if not slots:
-        return None, []
-    probabilities = scorer.slot_probabilities(context=context, slots=slots)
-    ranked = sorted(
-        zip(slots, probabilities, strict=True),
-        key=lambda pair: pair[1] * DAILY_DISCOUNT ** ((pair[0] - earliest).total_seconds() / 86400),
-        reverse=True,
-    )
-    top = [Slot(at, float(p), scorer.slot_reason(context=context, slot=at)) for at, p in ranked[:5]]
-    return top[0], top
-
-
 def planned_slot(
     *,
     context: DecisionContext,

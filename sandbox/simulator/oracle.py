@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dunning.decisions.network_rules import Decline, Verdict, network_rules
+from dunning.decisions.network_rules import Verdict
 from dunning.decisions.retry_plan import retry_plan_search
 from sandbox.simulator import parameters as p
 from sandbox.simulator.outcomes import retry_success_probability
-from sandbox.simulator.policy_replay import InvoiceRun, _moment
+from sandbox.simulator.policy_replay import InvoiceRun
 
 SLOT = 3 * p.HOUR
 SPACING = 24 * p.HOUR
@@ -26,12 +26,8 @@ TEMPORARY = frozenset({"issuer_unavailable", "processing_error", "gateway_unavai
 
 def _earliest(run: InvoiceRun, now: float) -> float | None:
     """When the network rules next allow a retry (None: never on this card)."""
-    last_at, last = run.failures[-1]
-    decline = Decline(brand=last.brand) if run.card_changed else last
-    history = [t for t, _ in run.failures[:-1] if t > last_at - 30 * p.DAY]
-    rules = network_rules(
-        decline=decline, failed_at=_moment(last_at), attempts=[_moment(t) for t in history]
-    )
+    last_at = run.failures[-1][0]
+    rules = run.rules()
     if rules.verdict is not Verdict.RETRY:
         return None
     gap = SHORT_SPACING if run.case.reason in TEMPORARY or run.card_changed else SPACING

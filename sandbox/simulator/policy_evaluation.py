@@ -81,12 +81,6 @@ class Evaluation:
         best = self.revenue(oracle_name(budget))
         return self.revenue(name) / best if best else 0.0
 
-    @property
-    def lift(self) -> float:
-        """Dunwell at 4 retries over Chargebee's custom schedule."""
-        custom = self.revenue(CUSTOM)
-        return self.revenue(dunwell_name(HEADLINE_BUDGET)) / custom - 1 if custom else 0.0
-
 
 def policy_evaluate(
     *,

@@ -22,7 +22,7 @@ import numpy as np
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.model_training import scores
-from dunning.decisions.network_rules import Decline, Verdict, network_rules
+from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.paydays import payday_shares
 from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
 from dunning.decisions.recovery_data import failure_features_of
@@ -154,15 +154,19 @@ class InvoiceRun:
         self.card_updated_at = ts
         return ts
 
-    def attempt(self, ts: float) -> bool:
-        """Charge at ``ts``; checks the network rules first, then tosses the invoice's coin."""
-        k = len(self.failures) - 1
+    def rules(self) -> RuleResult:
+        """What the network rules say about retrying after the invoice's last decline."""
         last_at, last = self.failures[-1]
         decline = Decline(brand=last.brand) if self.card_changed else last
         history = [t for t, _ in self.failures[:-1] if t > last_at - 30 * p.DAY]
-        rules = network_rules(
+        return network_rules(
             decline=decline, failed_at=_moment(last_at), attempts=[_moment(t) for t in history]
         )
+
+    def attempt(self, ts: float) -> bool:
+        """Charge at ``ts``; checks the network rules first, then tosses the invoice's coin."""
+        k = len(self.failures) - 1
+        rules = self.rules()
         if rules.verdict is not Verdict.RETRY or (rules.earliest and _moment(ts) < rules.earliest):
             self.tally.violations += 1
             self.tally.violations_by_brand[self.case.customer.brand] += 1

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline
 from dunning.decisions.retry_prior import PriorRetryScorer
-
-FAILED_AT = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday, 08:00 in Chicago
+from tests.dunning.decisions.test_policy import FAILED_AT, context  # a Monday, 08:00 in Chicago
 
 
 def failed(code: str = "51", **overrides) -> DecisionContext:
-    base = DecisionContext(
-        invoice_id="inv_1", customer_id="cus_1", at=FAILED_AT, trigger="payment_failed",
-        currency="USD", amount_due=4_900, invoice_open=True, auto_collection=True,
-        decline=Decline(brand="visa", decline_code=code, error_category="soft_decline"),
-        first_failed_at=FAILED_AT, last_failed_at=FAILED_AT, invoice_failures=1,
-        card_attempts=(), gateway="stripe", gateway_down=False, gateway_reason="",
-        card_changed_since_failure=False, country="US", time_zone="America/Chicago",
-        lifetime_value=50_000, tenure_days=400, other_unpaid_invoices=0, contacts_last_7d=0,
-        dunwell_retries=0, dunwell_in_charge=False,
-    )  # fmt: skip
-    return replace(base, **overrides)
+    decline = Decline(brand="visa", decline_code=code, error_category="soft_decline")
+    return context(decline=decline, **overrides)
 
 
 def chance(context: DecisionContext, at: datetime) -> float:
