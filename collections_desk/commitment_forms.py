@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -11,11 +9,8 @@ from django.utils import timezone
 from collections_desk.cases import UNPAID_STATUSES
 from collections_desk.models import Case
 from dunning.models import Invoice
-from dunning.money import amount_text, decimals
-
-
-def minor_units(amount: Decimal, currency: str) -> int:
-    return int((amount * 10 ** decimals(currency)).to_integral_value())
+from dunning.money import amount_text, major_decimal, minor_units
+from dunning.money_fields import AmountField, form_amount_check
 
 
 class _UnpaidInvoiceForm(forms.Form):
@@ -34,16 +29,19 @@ class _UnpaidInvoiceForm(forms.Form):
 
 
 class PromiseForm(_UnpaidInvoiceForm):
-    amount = forms.DecimalField(label="Amount promised", min_value=Decimal("0.01"),
-                                decimal_places=2)  # fmt: skip
+    amount = AmountField(label="Amount promised")
     promised_for = forms.DateField(label="Pays by", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, case=case, prefix_id="promise", **kwargs)
         if self.first_unpaid is not None:
             invoice = self.first_unpaid
-            due = amount_text(invoice.amount_due, invoice.currency_code)
-            self.fields["amount"].initial = due.replace(",", "")
+            self.fields["amount"].initial = major_decimal(invoice.amount_due, invoice.currency_code)
+
+    def clean(self):
+        data = super().clean()
+        form_amount_check(self, data)
+        return data
 
     def amount_minor(self) -> int:
         invoice = self.cleaned_data["invoice"]

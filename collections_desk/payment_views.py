@@ -9,7 +9,6 @@ resolves at once (``dunning.offline.settle``); a part payment leaves both going.
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -30,12 +29,14 @@ from dunning.execution.manual import (
     manual_record_payment,
 )
 from dunning.models import Invoice
+from dunning.money import amount_text, major_decimal, minor_units
+from dunning.money_fields import AmountField, form_amount_check
 
 
 class CaseRecordPaymentForm(forms.Form):
     invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), to_field_name="cb_id",
                                      empty_label=None)  # fmt: skip
-    amount = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), decimal_places=2)
+    amount = AmountField(label="Amount")
     paid_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(label="Method", choices=list(OFFLINE_METHODS.items()))
     reference = forms.CharField(label="Reference", max_length=100, required=False)
@@ -48,13 +49,18 @@ class CaseRecordPaymentForm(forms.Form):
         unpaid = case.invoices.filter(status__in=UNPAID_STATUSES).order_by("date", "id")
         self.fields["invoice"].queryset = unpaid
         self.fields["invoice"].label_from_instance = lambda i: (
-            f"{i.cb_id} ({Decimal(i.amount_due) / 100:.2f} {i.currency_code} due)"
+            f"{i.cb_id} ({amount_text(i.amount_due, i.currency_code)} {i.currency_code} due)"
         )
         self.fields["paid_on"].initial = timezone.now().date()
         self.fields["request_id"].initial = secrets.token_urlsafe(16)
         first = unpaid.first()
         if first is not None:
-            self.fields["amount"].initial = f"{Decimal(first.amount_due) / 100:.2f}"
+            self.fields["amount"].initial = major_decimal(first.amount_due, first.currency_code)
+
+    def clean(self):
+        data = super().clean()
+        form_amount_check(self, data)
+        return data
 
 
 def record_payment_form(*, case: Case, user) -> CaseRecordPaymentForm | None:
@@ -82,8 +88,8 @@ def case_record_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         outcome = manual_record_payment(
             invoice=data["invoice"], user=request.user,
-            amount=int((data["amount"] * 100).to_integral_value()), paid_on=data["paid_on"],
-            method=data["method"], reference=data["reference"],
+            amount=minor_units(data["amount"], data["invoice"].currency_code),
+            paid_on=data["paid_on"], method=data["method"], reference=data["reference"],
             request_id=data.get("request_id") or "",
         )  # fmt: skip
     except ManualRequestRefused as refused:

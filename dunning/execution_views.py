@@ -9,7 +9,6 @@ success redirects back to the invoice and a refusal shows the section on its own
 from __future__ import annotations
 
 import secrets
-from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -39,12 +38,14 @@ from dunning.execution.manual import (
     manual_request_payment_method,
 )
 from dunning.models import Invoice
+from dunning.money import major_decimal, minor_units
+from dunning.money_fields import AmountField
 
-CENTS = Decimal("0.01")
 
-
-def _minor_units(value: Decimal) -> int:
-    return int((value * 100).to_integral_value())
+def _amount_field(invoice: Invoice) -> AmountField:
+    # As precise as the invoice's currency: a yen invoice takes whole yen (step 1).
+    due = major_decimal(invoice.amount_due, invoice.currency_code)
+    return AmountField(label="Amount", currency=invoice.currency_code, initial=due)
 
 
 class _InvoiceForm(forms.Form):
@@ -58,16 +59,17 @@ class _InvoiceForm(forms.Form):
 class CollectNowForm(_InvoiceForm):
     title = "Collect now"
     help = "Charge the card on file. Less than the amount due leaves the invoice payment due."
-    amount = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), decimal_places=2)
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         super().__init__(*args, invoice=invoice, **kwargs)
-        self.fields["amount"].initial = (Decimal(invoice.amount_due) / 100).quantize(CENTS)
+        self.fields["amount"] = _amount_field(invoice)
 
     def submit(self, user):
         return [
             manual_collect_now(
-                invoice=self.invoice, user=user, amount=_minor_units(self.cleaned_data["amount"])
+                invoice=self.invoice,
+                user=user,
+                amount=minor_units(self.cleaned_data["amount"], self.invoice.currency_code),
             )
         ]
 
@@ -91,7 +93,6 @@ class RequestPaymentMethodForm(_InvoiceForm):
 class RecordPaymentForm(_InvoiceForm):
     title = "Record an offline payment"
     help = "Money received outside Chargebee (a transfer, a cheque), applied to this invoice."
-    amount = forms.DecimalField(label="Amount", min_value=Decimal("0.01"), decimal_places=2)
     paid_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(label="Method", choices=list(OFFLINE_METHODS.items()))
     reference = forms.CharField(label="Reference", max_length=100, required=False)
@@ -100,13 +101,16 @@ class RecordPaymentForm(_InvoiceForm):
 
     def __init__(self, *args, invoice: Invoice, **kwargs):
         super().__init__(*args, invoice=invoice, **kwargs)
+        self.fields["amount"] = _amount_field(invoice)
+        self.order_fields(["amount"])
         self.fields["paid_on"].initial = timezone.now().date()
         self.fields["request_id"].initial = secrets.token_urlsafe(16)
 
     def submit(self, user):
         data = self.cleaned_data
         outcome = manual_record_payment(
-            invoice=self.invoice, user=user, amount=_minor_units(data["amount"]),
+            invoice=self.invoice, user=user,
+            amount=minor_units(data["amount"], self.invoice.currency_code),
             paid_on=data["paid_on"], method=data["method"], reference=data["reference"],
             request_id=data.get("request_id") or "",
         )  # fmt: skip

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from collections_desk.models import Team
+from dunning.exchange_rates import exchange_rates_problems, rates_parse
 from dunning.models import Channel
 from dunning.roles import Role
 from dunning.settings_history import WHAT
@@ -34,7 +35,7 @@ class ChannelSettingsForm(_Versioned):
                    "csat_survey", "note", "based_on"]  # fmt: skip
 
     @classmethod
-    def initial_from(cls, data: dict, *, version: int) -> dict:
+    def initial_from(cls, data: dict) -> dict:
         enabled = data.get("enabled", {})
         return {
             "quiet_hours": data.get("quiet_hours", ""),
@@ -42,7 +43,6 @@ class ChannelSettingsForm(_Versioned):
             "sender_name": data.get("sender_name", ""),
             "sender_address": data.get("sender_address", ""),
             "csat_survey": data.get("csat_survey", True),
-            "based_on": version,
         }
 
     def document(self) -> dict:
@@ -82,3 +82,29 @@ class PersonForm(_Versioned):
 
 class HistoryFilterForm(forms.Form):
     what = forms.ChoiceField(choices=[("", "everything"), *WHAT.items()], required=False)
+
+
+class ExchangeRatesForm(_Versioned):
+    reporting_currency = forms.RegexField(
+        regex=r"^[A-Za-z]{3}$", max_length=3, label="Reporting currency",
+        help_text="The one currency dashboard headlines are shown in, e.g. EUR.",
+    )  # fmt: skip
+    rates = forms.CharField(
+        required=False, label="Rates", widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="One a line: a currency and what one unit of it is worth in the reporting "
+        "currency, e.g. “USD 0.92” or “JPY 0.0061”.",
+    )  # fmt: skip
+    field_order = ["reporting_currency", "rates", "note", "based_on"]
+
+    def clean_rates(self) -> dict[str, str]:
+        rates, problems = rates_parse(self.cleaned_data["rates"])
+        problems += exchange_rates_problems({"reporting_currency": "EUR", "rates": rates})
+        if problems:
+            raise forms.ValidationError(problems)
+        return rates
+
+    def document(self) -> dict:
+        return {
+            "reporting_currency": self.cleaned_data["reporting_currency"].upper(),
+            "rates": self.cleaned_data["rates"],
+        }

@@ -12,6 +12,7 @@ from django.urls import reverse
 from dunning.channels.channel_settings import CHANNEL_SETTINGS
 from dunning.config_versions import CONFIG_KINDS, ConfigChange
 from dunning.decisions.guardrail_edits import guardrail_changes
+from dunning.exchange_rates import EXCHANGE_RATES
 from dunning.models import AuditEntry, Channel, Purpose
 from dunning.role_assignments import ROLES
 
@@ -28,8 +29,13 @@ WHAT = {
     "prompts": "Prompt templates",
     CHANNEL_SETTINGS.key: CHANNEL_SETTINGS.label,
     ROLES.key: ROLES.label,
+    EXCHANGE_RATES.key: EXCHANGE_RATES.label,
 }
-PAGES = {CHANNEL_SETTINGS.key: "dunning:channel_settings", ROLES.key: "dunning:people"}
+PAGES = {
+    CHANNEL_SETTINGS.key: "dunning:channel_settings",
+    ROLES.key: "dunning:people",
+    EXCHANGE_RATES.key: "dunning:exchange_rates",
+}
 
 
 @dataclass(frozen=True)

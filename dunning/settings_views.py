@@ -92,45 +92,56 @@ def _refused(form, refused: ConfigEditRefused) -> int:
     return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
 
 
-@login_required
-@permission_required(VIEW_PERMISSION, raise_exception=True)
-def channel_settings(request: HttpRequest) -> HttpResponse:
-    """Managers read; admins save a new version (with a reason) or roll back."""
-    can_change = request.user.has_perm(CHANGE_CHANNELS)
+def versioned_settings_page(
+    request: HttpRequest, *, kind: ConfigKind, form_class, initial: dict,
+    change_permission: str, template: str, page: str, context: dict,
+) -> HttpResponse:  # fmt: skip
+    """A page of one versioned document: readers see it; who may change it saves a new
+    version (with a reason) through ``form_class``, whose ``document()`` is the new value."""
+    can_change = request.user.has_perm(change_permission)
     if request.method == "POST" and not can_change:
         raise PermissionDenied
     status = 200
-    form = ChannelSettingsForm(
-        initial=ChannelSettingsForm.initial_from(
-            config_current(kind=CHANNEL_SETTINGS), version=_active_number(CHANNEL_SETTINGS)
-        )
-    )
+    form = form_class(initial={**initial, "based_on": _active_number(kind)})
     if request.method == "POST":
-        form, status = ChannelSettingsForm(request.POST), 400
+        form, status = form_class(request.POST), 400
         if form.is_valid():
             try:
                 saved = config_update(
-                    kind=CHANNEL_SETTINGS, data=form.document(), user=request.user,
+                    kind=kind, data=form.document(), user=request.user,
                     note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
                 )  # fmt: skip
             except ConfigEditRefused as refused:
                 status = _refused(form, refused)
             else:
                 messages.success(request, f"Saved as version {saved.version}.")
-                return redirect("dunning:channel_settings")
+                return redirect(page)
     context = {
         "form": form,
         "can_change": can_change,
-        "active": config_active(kind=CHANNEL_SETTINGS),
-        "current": config_current(kind=CHANNEL_SETTINGS),
-        "fallback_order": [c.label for c in FALLBACK_ORDER],
-        "versions": _versions(CHANNEL_SETTINGS),
-        "rollback_url": "dunning:channel_settings_rollback",
+        "active": config_active(kind=kind),
+        "current": config_current(kind=kind),
+        "versions": _versions(kind),
+        **context,
     }
-    return _with_vary(render(request, "dunning/channel_settings.html", context, status=status))
+    return _with_vary(render(request, template, context, status=status))
 
 
-def _rollback(request: HttpRequest, *, kind: ConfigKind, version: int, restore) -> None:
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def channel_settings(request: HttpRequest) -> HttpResponse:
+    """Managers read; admins save a new version (with a reason) or roll back."""
+    return versioned_settings_page(
+        request, kind=CHANNEL_SETTINGS, form_class=ChannelSettingsForm,
+        initial=ChannelSettingsForm.initial_from(config_current(kind=CHANNEL_SETTINGS)),
+        change_permission=CHANGE_CHANNELS, template="dunning/channel_settings.html",
+        page="dunning:channel_settings",
+        context={"fallback_order": [c.label for c in FALLBACK_ORDER],
+                 "rollback_url": "dunning:channel_settings_rollback"},
+    )  # fmt: skip
+
+
+def rollback_from_request(request: HttpRequest, *, kind: ConfigKind, version: int, restore) -> None:
     if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
         raise Http404(f"There is no version {version}.")
     try:
@@ -143,15 +154,25 @@ def _rollback(request: HttpRequest, *, kind: ConfigKind, version: int, restore) 
         )
 
 
-@login_required
-@require_POST
-@permission_required(CHANGE_CHANNELS, raise_exception=True)
-def channel_settings_rollback(request: HttpRequest, version: int) -> HttpResponse:
-    def restore(*, user, version):
-        return config_rollback(kind=CHANNEL_SETTINGS, version=version, user=user)
+def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str):
+    """The POST that makes an earlier version of ``kind`` current again, then shows ``page``."""
 
-    _rollback(request, kind=CHANNEL_SETTINGS, version=version, restore=restore)
-    return redirect("dunning:channel_settings")
+    def restore(*, user, version):
+        return config_rollback(kind=kind, version=version, user=user)
+
+    @login_required
+    @require_POST
+    @permission_required(change_permission, raise_exception=True)
+    def view(request: HttpRequest, version: int) -> HttpResponse:
+        rollback_from_request(request, kind=kind, version=version, restore=restore)
+        return redirect(page)
+
+    return view
+
+
+channel_settings_rollback = config_rollback_view(
+    kind=CHANNEL_SETTINGS, change_permission=CHANGE_CHANNELS, page="dunning:channel_settings"
+)
 
 
 @login_required
@@ -209,7 +230,7 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE_ROLES, raise_exception=True)
 def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
-    _rollback(request, kind=ROLES, version=version, restore=people_rollback)
+    rollback_from_request(request, kind=ROLES, version=version, restore=people_rollback)
     return redirect("dunning:people")
 
 

@@ -4,7 +4,7 @@ import json
 
 from django import template
 
-from dunning.money import amount_text
+from dunning.money import amount_text, decimals
 
 register = template.Library()
 
@@ -21,3 +21,11 @@ def money(amount: int | None, currency: str | None = "") -> str:
 @register.filter
 def pretty_json(value) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+@register.filter
+def major(value: float | None, currency: str | None = "") -> str:
+    """An amount already in major units, as precise as its currency: 22000.0, "JPY" -> "22,000"."""
+    if value is None:
+        return "—"
+    return f"{value:,.{decimals(currency)}f}"
