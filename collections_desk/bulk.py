@@ -13,6 +13,7 @@ from django.http import Http404
 
 from collections_desk.access import action_for_user, case_for_user
 from collections_desk.cases import CaseConflict, case_assign, case_claim
+from dunning.audit import audit_record
 from dunning.decisions.actions import ActionConflict, action_approve
 from dunning.models import Action, ActionState
 
@@ -24,8 +25,12 @@ class BulkReport:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
 
-def actions_bulk_approve(*, user, shown: dict[int, str]) -> BulkReport:
-    """Approve low-risk actions, each bound to the fingerprint the person saw."""
+def actions_bulk_approve(*, user, shown: dict[int, str], reason: str = "",
+                         total: str = "") -> BulkReport:  # fmt: skip
+    """Approve low-risk actions, each bound to the fingerprint the person saw.
+
+    ``reason`` and ``total`` (the confirmation's words) go to the audit trail with the ids.
+    """
     report = BulkReport()
     for pk, fingerprint in shown.items():
         try:
@@ -39,6 +44,11 @@ def actions_bulk_approve(*, user, shown: dict[int, str]) -> BulkReport:
             report.refused.append((pk, str(refused)))
         else:
             (report.done if action.state != ActionState.PROPOSED else report.waiting).append(pk)
+    if reason:
+        audit_record(action="actions.bulk_approved", actor=user, data={
+            "reason": reason, "confirmed": len(shown), "total": total, "approved": report.done,
+            "waiting": report.waiting, "refused": dict(report.refused),
+        })  # fmt: skip
     return report
 
 

@@ -11,6 +11,8 @@ from dunning.decisions.actions import CHANNELS, MESSAGE_MAX_CHARS
 from dunning.decisions.segments import SEGMENTS
 
 MAX_BULK = 100
+# A bulk approval binds every id it covers: more than this is refused, never cut short.
+MAX_BULK_APPROVALS = 500
 
 
 class QueueFilterForm(forms.Form):
@@ -121,9 +123,31 @@ class BulkApproveForm(forms.Form):
 
     def clean_approve(self) -> dict[int, str]:
         shown = {}
-        for value in self.cleaned_data["approve"][:MAX_BULK]:
+        if len(self.cleaned_data["approve"]) > MAX_BULK_APPROVALS:
+            raise forms.ValidationError(f"At most {MAX_BULK_APPROVALS} actions at once.")
+        for value in self.cleaned_data["approve"]:
             pk, _, fingerprint = value.partition(":")
             if not pk.isdigit() or len(fingerprint) != 64:
                 raise forms.ValidationError(f"{value!r} is not an action and its fingerprint.")
             shown[int(pk)] = fingerprint
         return shown
+
+
+class BulkApproveConfirmForm(BulkApproveForm):
+    """The confirmation: the count the person read, why, and that they mean it."""
+
+    count = forms.IntegerField(min_value=1, error_messages={
+        "required": "Confirm how many actions you approve."})  # fmt: skip
+    reason = forms.CharField(max_length=300, strip=True, error_messages={
+        "required": "Say why these are approved together."})  # fmt: skip
+    confirm = forms.BooleanField(error_messages={
+        "required": "Tick the box to confirm the count and the total."})  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        shown, count = data.get("approve"), data.get("count")
+        if shown is not None and count is not None and count != len(shown):
+            raise forms.ValidationError(
+                f"You confirmed {count} actions but {len(shown)} were sent: look again."
+            )
+        return data

@@ -17,8 +17,18 @@ from django.views.decorators.http import require_POST
 from collections_desk import queries
 from collections_desk.access import action_for_user
 from collections_desk.bulk import actions_bulk_approve
-from collections_desk.forms import ApproveForm, BulkApproveForm, EditActionForm, RejectForm
+from collections_desk.forms import (
+    MAX_BULK_APPROVALS,
+    ApproveForm,
+    BulkApproveConfirmForm,
+    BulkApproveForm,
+    EditActionForm,
+    RejectForm,
+)
+from collections_desk.inbox import SHOW, InboxFilterForm, bulk_selection, inbox_view
 from collections_desk.views import desk_render, report_messages
+from dunning.channels.preview import message_draft_keep, message_preview
+from dunning.decisions.action_words import action_words
 from dunning.decisions.actions import (
     EDITABLE_KINDS,
     ActionConflict,
@@ -38,7 +48,10 @@ PAGE_SIZE = 50
 
 def _decorate(action: Action, user) -> Action:
     """What the page shows beside each action (hints only: the services decide)."""
+    message_draft_keep(action=action)  # drafted with the sending code, kept for approval
     action.fingerprint = action_fingerprint(action)
+    action.preview = message_preview(action=action)
+    action.words = action_words(action)
     action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
     action.own_edit = action.edited_by_id == user.pk
     action.manager_needed_here = action.needs_manager and not user.has_perm(HIGH_RISK)
@@ -48,7 +61,8 @@ def _decorate(action: Action, user) -> Action:
     ]
     action.two_approvers = action.invoice.amount_due >= settings.TWO_APPROVERS_FROM_AMOUNT
     action.edit_form = EditActionForm(initial={
-        "text": action.params.get("message_text", ""), "channel": action.channel or "email",
+        "text": action.preview.text if action.preview else "",
+        "channel": action.channel or "email",
         "scheduled_for": action.scheduled_for, "fingerprint": action.fingerprint,
     })  # fmt: skip
     return action
@@ -57,18 +71,36 @@ def _decorate(action: Action, user) -> Action:
 @login_required
 @permission_required(APPROVE, raise_exception=True)
 def inbox(request: HttpRequest) -> HttpResponse:
-    actions = queries.inbox_actions(user=request.user).order_by("risk", "scheduled_for", "id")
+    """By default what this person can decide now; filters narrow it, with counts."""
+    form = InboxFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    view = inbox_view(user=request.user, data=data)
+    actions = view.actions.order_by("risk", "scheduled_for", "id")
     page, query = page_of(request, actions, size=PAGE_SIZE)
     context = {
+        "form": form,
+        "view": view,
         "page": page,
         "query": query,
+        "filter_query": _filter_query(request),
+        "filter_pairs": [
+            (k, v) for k, values in request.GET.lists() if k not in ("page", "ids") for v in values
+        ],
+        "show_choices": SHOW,
         "actions": [_decorate(action, request.user) for action in page],
         "risk_labels": dict(queries.RISK_GROUPS),
     }
     template = (
         "collections_desk/_inbox_groups.html" if request.htmx else "collections_desk/inbox.html"
     )
-    return desk_render(request, template, context)
+    status = 200 if form.is_valid() or not request.GET else 400
+    return desk_render(request, template, context, status=status)
+
+
+def _filter_query(request: HttpRequest) -> str:
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    return kept.urlencode()
 
 
 def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -> HttpResponse:
@@ -157,15 +189,52 @@ def action_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, edit)
 
 
+def _bulk_candidates(request: HttpRequest):
+    """Ticked ids (``ids``), else every low-risk action the filters show that I can decide."""
+    form = InboxFilterForm(request.GET)
+    data = form.cleaned_data if form.is_valid() else {}
+    actions = inbox_view(user=request.user, data={**data, "show": "mine"}).actions
+    ids = [int(pk) for pk in request.GET.getlist("ids") if pk.isdigit()]
+    if ids:
+        actions = actions.filter(pk__in=ids)
+    return actions.filter(risk=Action.Risk.LOW).order_by("scheduled_for", "id")
+
+
+def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None,
+                       selection, status: int = 200) -> HttpResponse:  # fmt: skip
+    actions = list(
+        Action.objects.filter(pk__in=selection.pairs).select_related("invoice", "customer")
+        .order_by("scheduled_for", "id")
+    )  # fmt: skip
+    for action in actions:
+        action.words = action_words(action)
+    context = {"form": form, "selection": selection, "actions": actions,
+               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS}  # fmt: skip
+    return desk_render(request, "collections_desk/inbox_bulk.html", context, status=status)
+
+
 @login_required
-@require_POST
 @permission_required(APPROVE, raise_exception=True)
 def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
-    form = BulkApproveForm(request.POST)
+    """GET: how many actions, and how much, a bulk approval would cover; POST: approve
+    exactly those (ids and fingerprints as counted), with a reason and a confirmation."""
+    if request.method == "GET":
+        candidates = list(_bulk_candidates(request)[:MAX_BULK_APPROVALS])
+        for action in candidates:
+            message_draft_keep(action=action)  # the text sent is the text now recorded
+        return _bulk_confirmation(request, form=None, selection=bulk_selection(candidates))
+    if request.method != "POST":
+        return HttpResponse("GET shows the count; POST approves.", status=405)
+    form = BulkApproveConfirmForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
-        return redirect("collections_desk:inbox")
-    report = actions_bulk_approve(user=request.user, shown=form.cleaned_data["approve"])
+        shown = BulkApproveForm(request.POST)
+        pairs = shown.cleaned_data["approve"] if shown.is_valid() else {}
+        selection = bulk_selection(_bulk_candidates(request).filter(pk__in=pairs))
+        return _bulk_confirmation(request, form=form, selection=selection, status=400)
+    data = form.cleaned_data
+    report = actions_bulk_approve(
+        user=request.user, shown=data["approve"], reason=data["reason"],
+        total=request.POST.get("total", "")[:100],
+    )  # fmt: skip
     report_messages(request, report, verb="Approved and scheduled")
     return redirect("collections_desk:inbox")

@@ -30,6 +30,7 @@ from dunning.channels.channel_settings import (
     channel_settings_read,
 )
 from dunning.channels.drafting import PLACEHOLDERS, Draft, drafter_configured
+from dunning.channels.preview import person_text_body, stored_draft
 from dunning.channels.quiet_hours import quiet_hours_next_allowed
 from dunning.channels.validation import PLACEHOLDER, draft_problems
 from dunning.decisions.guardrails import guardrails_active
@@ -75,7 +76,8 @@ def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
         return DeliveryResult("refused", str(refused))
     if wait := _wait_reason(case, now=now, current=current):
         return wait
-    draft = drafter_configured().draft(case.brief)
+    # What the approver read (kept when it was reviewed), else drafted now (no approval).
+    draft = stored_draft(action, channel=case.channel) or drafter_configured().draft(case.brief)
     if edited := (action.params.get("message_text") or "").strip():
         draft = _person_written(draft, text=edited, required=case.brief.required, action=action)
     problems = draft_problems(
@@ -97,8 +99,7 @@ def _person_written(draft: Draft, *, text: str, required, action: Action) -> Dra
     A person and a second approver stand behind it, so only the placeholders the action needs
     are ensured (the link goes on its own line if the text left it out).
     """
-    missing = [name for name in required if "{" + name + "}" not in text]
-    body = "\n\n".join([text, *("{" + name + "}" for name in missing)])
+    body = person_text_body(text, required=required)
     editor = action.edited_by.get_username() if action.edited_by_id else "a person"
     return replace(draft, body=body, drafter="person", model=f"edited by {editor}")
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dunning.audit import audit_record
+from dunning.decisions.action_words import action_shown_text
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
     Action,
@@ -56,8 +57,25 @@ class ApprovalOutdated(ActionConflict):
     """The action changed after the person looked at it: it must be looked at again."""
 
 
-def action_fingerprint(action: Action) -> str:
+def invoice_amount(action: Action) -> tuple[int, str] | None:
+    """The amount due on the action's invoice now, and its currency."""
+    return (
+        Invoice.objects.filter(cb_id=action.invoice_id)
+        .values_list("amount_due", "currency_code")
+        .first()
+    )
+
+
+def action_fingerprint(action: Action, *, amount: tuple[int, str] | None = None) -> str:
+    """What an approval binds: the action, its invoice and amount, when, where and what it
+    says (``params`` holds the drafted or edited text). Any change asks for approval again.
+
+    ``amount``: the invoice's amount as it was shown, for a replay whose first run may have
+    collected it already (that run's own effect is no change to what was approved)."""
     shown = {
+        "action": action.pk,
+        "invoice": action.invoice_id,
+        "amount_due": list(amount or invoice_amount(action) or ()),
         "kind": action.kind,
         "scheduled_for": action.scheduled_for,
         "channel": action.channel,
@@ -137,9 +155,26 @@ def _refusal(*, action: Action, user, approving: bool) -> str:
     return "" if allowed else why
 
 
-def _approvals_missing(action: Action) -> str:
+def approved_amount(action: Action) -> tuple[int, str] | None:
+    """The invoice amount the approval of ``action`` was given for."""
+    row = (
+        ActionApproval.objects.filter(action=action, fingerprint=action.approved_fingerprint)
+        .exclude(shown_amount_due=None)
+        .values_list("shown_amount_due", "shown_currency")
+        .first()
+    )
+    return tuple(row) if row else None
+
+
+def action_approval_holds(action: Action, *, replay: bool = False) -> bool:
+    """Whether ``action`` is still what was approved (``replay``: against the amount shown)."""
+    amount = approved_amount(action) if replay else None
+    return action.approved_fingerprint == action_fingerprint(action, amount=amount)
+
+
+def _approvals_missing(action: Action, *, replay: bool = False) -> str:
     """For an approved or scheduled action: does its approval still hold?"""
-    if action.approved_fingerprint != action_fingerprint(action):
+    if not action_approval_holds(action, replay=replay):
         return "the action changed after it was approved; it must be approved again"
     approvers = (
         ActionApproval.objects.filter(action=action, fingerprint=action.approved_fingerprint)
@@ -153,7 +188,7 @@ def _approvals_missing(action: Action) -> str:
     return ""
 
 
-def action_may_approve(*, action: Action, user) -> tuple[bool, str]:
+def action_may_approve(*, action: Action, user, replay: bool = False) -> tuple[bool, str]:
     """Whether ``user`` may approve ``action``, and if not, why (shown to them).
 
     For an action already approved (the executor asks before running it, with the
@@ -162,7 +197,7 @@ def action_may_approve(*, action: Action, user) -> tuple[bool, str]:
     """
     why = _refusal(action=action, user=user, approving=True)
     if not why and action.needs_approval and action.state in (S.APPROVED, S.SCHEDULED):
-        why = _approvals_missing(action)
+        why = _approvals_missing(action, replay=replay)
     return (not why), why
 
 
@@ -184,8 +219,11 @@ def action_approve(*, action: Action, user, fingerprint: str) -> Action:
         if action_fingerprint(current) != fingerprint:
             raise ApprovalOutdated("the action changed since it was shown; review it again")
         _, created = ActionApproval.objects.get_or_create(
-            action=current, user=user, fingerprint=fingerprint
-        )
+            action=current, user=user, fingerprint=fingerprint,
+            defaults={"shown_text": action_shown_text(current),
+                      "shown_amount_due": (invoice_amount(current) or (None, ""))[0],
+                      "shown_currency": (invoice_amount(current) or (None, ""))[1] or ""},
+        )  # fmt: skip
         if not created:
             raise PermissionDenied("you already approved this; a second, different person must")
         approvers = list(
@@ -264,6 +302,8 @@ def action_edit(*, action: Action, user, fingerprint: str, text: str, channel: s
     params = {**action.params, "message_text": text} if text else {
         k: v for k, v in action.params.items() if k != "message_text"
     }  # fmt: skip
+    if channel != (action.channel or Channel.EMAIL):
+        params.pop("draft", None)  # drafted for the old channel: drafted again for the new
     with transaction.atomic():
         current = Action.objects.select_for_update().get(pk=action.pk)
         if current.state != S.PROPOSED or action_fingerprint(current) != fingerprint:

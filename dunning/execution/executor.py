@@ -27,7 +27,7 @@ from dunning.audit import audit_record
 from dunning.chargebee_calls import ChargebeeUnavailable
 from dunning.decisions.actions import (
     ActionConflict,
-    action_fingerprint,
+    action_approval_holds,
     action_may_approve,
     action_transition,
 )
@@ -173,14 +173,15 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
     )
     approver = action.decided_by
     if approver is not None:
-        allowed, why = action_may_approve(action=action, user=approver)
+        replay = action.attempts > 1 and action.kind in REPLAYABLE
+        allowed, why = action_may_approve(action=action, user=approver, replay=replay)
         if not (allowed and approver.is_active):
             why = why if approver.is_active else "their account is disabled"
             return _back_to_approval(
                 action=action,
                 reason=f"{approver.get_username()}'s approval no longer counts: {why}",
             )
-        if action.approved_fingerprint != action_fingerprint(action):
+        if not action_approval_holds(action, replay=replay):
             return _back_to_approval(action=action, reason="it changed after it was approved")
     elif needs_person:
         return _back_to_approval(action=action, reason="it needs a permitted person's approval")

@@ -200,6 +200,13 @@ class ActionApproval(models.Model):
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="approvals")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     fingerprint = models.CharField(max_length=64)
+    # What the person was shown, kept with the fingerprint: the action in words and money,
+    # and the message as drafted or edited (placeholders as they are filled at send time).
+    shown_text = models.TextField(blank=True)
+    # The invoice's amount due as shown (minor units): a replay of a run that reached
+    # Chargebee checks the approval against it, not against what that run collected.
+    shown_amount_due = models.BigIntegerField(null=True, blank=True)
+    shown_currency = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -107,3 +107,26 @@ def test_agent_requests_a_payment_method_update_from_a_case(
     screenshot("invoice-request-payment-method")
     request = Action.objects.get(kind=ActionKind.PAYMENT_METHOD_LINK, decision__trigger="manual")
     assert (request.state, request.decided_by) == (ActionState.SCHEDULED, desk["agent"])
+
+
+def test_manager_filters_the_inbox_reads_the_count_and_approves_the_set_with_a_reason(
+    page, live_server, log_in, desk, screenshot
+):
+    log_in("mona.manager")
+    open_from_nav(page, "Approvals")
+    page.select_option("select[name=kind]", "payment_method_link")
+    page.click("#inbox-filters button[type=submit]")
+    expected = Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK, risk="low",
+                                     state=ActionState.PROPOSED).count()  # fmt: skip
+    screenshot("collections-inbox-filtered")
+
+    page.click("#bulk-approve-filtered")
+    expect(page.locator("[data-bulk-question]")).to_contain_text(f"Approve {expected} actions")
+    screenshot("collections-inbox-bulk-confirm")
+    page.fill("#id_bulk_reason", "checked the list of link requests")
+    page.check("input[name=confirm]")
+    page.click("#bulk-confirm button.primary")
+
+    expect(page.locator(".messages")).to_contain_text("Approved and scheduled")
+    assert Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK,
+                                 state=ActionState.SCHEDULED).count() == expected  # fmt: skip

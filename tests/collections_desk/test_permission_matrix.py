@@ -48,6 +48,7 @@ REQUESTS = [
     ("approve partial", "post", "action_approve", "action", "fingerprint", True, SAME_TEAM_ONLY),
     ("reject", "post", "action_reject", "action", {"reason": "no"}, True, SAME_TEAM_ONLY),
     ("edit", "post", "action_edit", "action", "edit", True, SAME_TEAM_ONLY),
+    ("bulk approve count", "get", "inbox_bulk_approve", None, None, False, EVERY_ROLE),
     ("bulk approve", "post", "inbox_bulk_approve", None, "bulk_approve", False, EVERY_ROLE),
 ]
 GUARDRAILS = _row(403, 403, "ok", "ok")
@@ -68,7 +69,12 @@ def _data(kind, *, case, action, agent):
             "assign": {"assignee": agent.username},
             "fingerprint": {"fingerprint": fingerprint},
             "edit": {"fingerprint": fingerprint, "text": "Hello", "channel": "email"},
-            "bulk_approve": {"approve": [f"{action.pk}:{fingerprint}"]},
+            "bulk_approve": {
+                "approve": [f"{action.pk}:{fingerprint}"],
+                "count": 1,
+                "reason": "checked together",
+                "confirm": "yes",
+            },
             "record": {
                 "invoice": case.invoices.first().cb_id,
                 "amount": "1.00",
