@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -37,6 +38,7 @@ from analytics.experiments.service import (
 )
 from analytics.models import Experiment
 from dunning.config_versions import config_active, config_changes, config_history
+from dunning.confirmations import risky_confirmation
 from dunning.decisions.sequence import SEQUENCE, sequence_current, sequence_defaults
 
 VIEW_PERMISSION = "analytics.view_experiment"
@@ -138,7 +140,11 @@ def experiment_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             experiment_start(experiment=experiment, user=request.user)
             messages.success(request, "Started: new failures are assigned from now on.")
         elif step == "stop":
-            experiment_stop(experiment=experiment, user=request.user)
+            back = reverse("analytics:experiment", args=[experiment.pk])
+            reason, refused = risky_confirmation(request, what="stopping it", back=back)
+            if refused:
+                return refused
+            experiment_stop(experiment=experiment, user=request.user, reason=reason)
             messages.success(request, "Stopped: no new assignments.")
         elif step == "propose":
             experiment_propose(experiment=experiment, user=request.user,

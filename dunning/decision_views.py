@@ -7,10 +7,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from collections_desk.access import invoice_check_reach, rows_in_reach
+from dunning.confirmations import risky_confirmation
 from dunning.decision_forms import DecisionFilterForm, GuardrailForm
 from dunning.decisions import decision_queries as queries
 from dunning.decisions.guardrail_edits import (
@@ -103,8 +105,15 @@ def _pauses(request: HttpRequest):
 @require_POST
 @permission_required(CHANGE_PERMISSION, raise_exception=True)
 def guardrails_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
+    if not GuardrailPolicy.objects.filter(version=version).exists():
+        raise Http404(f"There is no guardrails version {version}.")
+    back = f"{reverse('dunning:guardrails')}#version-{version}"
+    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
+    if refused:
+        return refused
     try:
-        restored = guardrails_restore(user=request.user, version=version)
+        restored = guardrails_restore(user=request.user, version=version,
+                                      note=f"rollback to v{version}: {reason}")  # fmt: skip
     except GuardrailPolicy.DoesNotExist:
         raise Http404(f"There is no guardrails version {version}.") from None
     except GuardrailEditRefused as refused:

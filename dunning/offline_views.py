@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
@@ -24,6 +25,7 @@ from dunning.config_versions import (
     config_rollback,
     config_update,
 )
+from dunning.confirmations import risky_confirmation
 from dunning.models import ConfigVersion
 from dunning.offline.reminders import (
     INSTRUCTIONS_MAX_CHARS,
@@ -118,8 +120,13 @@ def offline_reminders(request: HttpRequest) -> HttpResponse:
 def offline_reminders_rollback(request: HttpRequest, version: int) -> HttpResponse:
     if not request.user.has_perm(OFFLINE_REMINDERS.change_permission):
         raise PermissionDenied
+    back = f"{reverse('dunning:offline_reminders')}#version-{version}"
+    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
+    if refused:
+        return refused
     try:
-        saved = config_rollback(kind=OFFLINE_REMINDERS, version=version, user=request.user)
+        saved = config_rollback(kind=OFFLINE_REMINDERS, version=version, user=request.user,
+                                note=f"rolled back to version {version}: {reason}")  # fmt: skip
     except ConfigEditRefused as refused:
         messages.error(request, str(refused))
         return _page(request, None, status=400)

@@ -168,10 +168,10 @@ def people_update(*, user, username: str, roles: list[str], teams: list[str], no
     return saved
 
 
-def people_rollback(*, user, version: int) -> ConfigVersion:
+def people_rollback(*, user, version: int, note: str = "") -> ConfigVersion:
     """Make an earlier version's membership current again, and apply it to the groups."""
     with transaction.atomic():
         people_record_outside()
-        saved = config_rollback(kind=ROLES, version=version, user=user)
+        saved = config_rollback(kind=ROLES, version=version, user=user, note=note)
         people_apply(data=saved.data)
     return saved

@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
 from analytics.filters import PERIODS
+from dunning.confirmations import risky_confirmation
 from dunning.decisions import rollout
 from dunning.decisions.guardrail_edits import (
     CHANGE_PERMISSION,
@@ -34,6 +36,11 @@ def rollout_page(request: HttpRequest) -> HttpResponse:
     if period not in PERIODS:
         return _render(request, {"error": "period: 30, 90 or 365 days."}, status=400)
     if request.method == "POST":
+        _, refused = risky_confirmation(  # the form below reads the same reason
+            request, what="switching a segment's mode", back=reverse("dunning:rollout")
+        )
+        if refused:
+            return refused
         form = RolloutSwitchForm(request.POST)
         status = 400
         if not form.is_valid():

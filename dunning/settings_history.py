@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.urls import reverse
 
 from dunning.channels.channel_settings import CHANNEL_SETTINGS
 from dunning.config_versions import CONFIG_KINDS, ConfigChange
 from dunning.decisions.guardrail_edits import guardrail_changes
 from dunning.exchange_rates import EXCHANGE_RATES
-from dunning.models import AuditEntry, Channel, Purpose
+from dunning.models import AuditEntry, Channel, GuardrailPolicy, Purpose
+from dunning.offline.reminders import OFFLINE_REMINDERS
 from dunning.role_assignments import ROLES
 
 ACTIONS = {
@@ -35,6 +36,7 @@ PAGES = {
     CHANNEL_SETTINGS.key: "dunning:channel_settings",
     ROLES.key: "dunning:people",
     EXCHANGE_RATES.key: "dunning:exchange_rates",
+    OFFLINE_REMINDERS.key: "dunning:offline_reminders",
 }
 
 
@@ -90,6 +92,23 @@ def diff_lines(diff: dict) -> list[ChangeLine]:
     ]
 
 
+def _at_version(url: str, data: dict) -> str:
+    """The page, opened at the version the entry is about (its row has that id)."""
+    return f"{url}#version-{data['version']}" if data.get("version") else url
+
+
+def _guardrails_at(version: int | None) -> str:
+    """The guardrails page, on the page of its version history that lists ``version``."""
+    from dunning.decision_views import VERSIONS_PER_PAGE
+
+    url = reverse("dunning:guardrails")
+    if not version:
+        return url
+    latest = GuardrailPolicy.objects.aggregate(n=Max("version"))["n"] or version
+    page = (latest - version) // VERSIONS_PER_PAGE + 1
+    return f"{url}?versions={page}#version-{version}"
+
+
 def _row(entry: AuditEntry) -> HistoryRow:
     data = entry.data or {}
     how = ACTIONS[entry.action]
@@ -101,7 +120,7 @@ def _row(entry: AuditEntry) -> HistoryRow:
         )
         lines = [ChangeLine(c.label, c.before, c.after) for c in changes]
         return HistoryRow(entry, "Guardrails", how, data.get("version"), data.get("note", ""),
-                          lines, reverse("dunning:guardrails"))  # fmt: skip
+                          lines, _guardrails_at(data.get("version")))  # fmt: skip
     if entry.action == "prompt_template.changed":
         purpose, channel = data.get("purpose", ""), data.get("channel", "")
         purposes, channels = dict(Purpose.choices), dict(Channel.choices)
@@ -110,13 +129,15 @@ def _row(entry: AuditEntry) -> HistoryRow:
         )
         before = f"v{data['previous_version']}" if data.get("previous_version") else "default"
         lines = [ChangeLine("text", before, f"v{data.get('version')}")]
-        url = f"{reverse('dunning:prompt_templates')}?purpose={purpose}&channel={channel}"
+        url = _at_version(
+            f"{reverse('dunning:prompt_templates')}?purpose={purpose}&channel={channel}", data
+        )
         return HistoryRow(entry, what, how, data.get("version"), data.get("note", ""), lines, url)
     key = data.get("key", "")
     kind = CONFIG_KINDS.get(key)
     if data.get("restored_version"):
         how = f"rolled back to v{data['restored_version']}"
-    url = reverse(PAGES[key]) if key in PAGES else ""
+    url = _at_version(reverse(PAGES[key]), data) if key in PAGES else ""
     return HistoryRow(entry, kind.label if kind else key, how, data.get("version"),
                       data.get("note", ""), diff_lines(data.get("diff") or {}), url)  # fmt: skip
 

@@ -31,6 +31,7 @@ from dunning.config_versions import (
     config_rollback,
     config_update,
 )
+from dunning.confirmations import risky_confirmation
 from dunning.models import AuditEntry, ConfigVersion
 from dunning.paging import page_of
 from dunning.role_assignments import (
@@ -141,31 +142,40 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def rollback_from_request(request: HttpRequest, *, kind: ConfigKind, version: int, restore) -> None:
+def rollback_from_request(
+    request: HttpRequest, *, kind: ConfigKind, version: int, restore, page: str
+) -> HttpResponse:
+    """Roll ``kind`` back to ``version`` with the reason given, confirmed; then ``page``."""
     if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
         raise Http404(f"There is no version {version}.")
+    back = f"{reverse(page)}#version-{version}"
+    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
+    if refused:
+        return refused
     try:
-        restored = restore(user=request.user, version=version)
+        restored = restore(user=request.user, version=version,
+                           note=f"rolled back to version {version}: {reason}")  # fmt: skip
     except ConfigEditRefused as refused:
         messages.error(request, f"Not rolled back: {refused}.")
     else:
         messages.success(
             request, f"Version {version} is in force again, as version {restored.version}."
         )
+    return redirect(page)
 
 
 def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str):
     """The POST that makes an earlier version of ``kind`` current again, then shows ``page``."""
 
-    def restore(*, user, version):
-        return config_rollback(kind=kind, version=version, user=user)
+    def restore(*, user, version, note):
+        return config_rollback(kind=kind, version=version, user=user, note=note)
 
     @login_required
     @require_POST
     @permission_required(change_permission, raise_exception=True)
     def view(request: HttpRequest, version: int) -> HttpResponse:
-        rollback_from_request(request, kind=kind, version=version, restore=restore)
-        return redirect(page)
+        return rollback_from_request(request, kind=kind, version=version, restore=restore,
+                                     page=page)  # fmt: skip
 
     return view
 
@@ -230,8 +240,8 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE_ROLES, raise_exception=True)
 def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
-    rollback_from_request(request, kind=ROLES, version=version, restore=people_rollback)
-    return redirect("dunning:people")
+    return rollback_from_request(request, kind=ROLES, version=version, restore=people_rollback,
+                                 page="dunning:people")  # fmt: skip
 
 
 @login_required

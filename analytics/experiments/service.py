@@ -98,11 +98,12 @@ def experiment_start(*, experiment: Experiment, user) -> Experiment:
                  started_at=timezone.now())  # fmt: skip
 
 
-def experiment_stop(*, experiment: Experiment, user) -> Experiment:
+def experiment_stop(*, experiment: Experiment, user, reason: str = "") -> Experiment:
     """No new assignments; invoices already in it go back to the default sequence."""
     _require(user, RUN_PERMISSION, "stop experiments")
     return _move(experiment=experiment, user=user, expected=(Experiment.Status.RUNNING,),
                  to=Experiment.Status.STOPPED, action="experiment.stopped",
+                 data={"reason": reason} if reason else None,
                  stopped_at=timezone.now())  # fmt: skip
 
 

@@ -142,10 +142,10 @@ def guardrails_edit(*, user, changes: dict, note: str, based_on: int) -> Guardra
         return guardrails_update(changes=changed, user=user, note=note)
 
 
-def guardrails_restore(*, user, version: int) -> GuardrailPolicy:
+def guardrails_restore(*, user, version: int, note: str = "") -> GuardrailPolicy:
     """Make an old version's values current again (raises DoesNotExist for an unknown one)."""
     _require_permission(user)
     old = GuardrailPolicy.objects.get(version=version)
     if _values(old) == _values(guardrails_active()):
         raise GuardrailEditRefused(f"Version {version}'s values are already in force.")
-    return guardrails_rollback(version=version, user=user)
+    return guardrails_rollback(version=version, user=user, note=note)

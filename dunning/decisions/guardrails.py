@@ -54,8 +54,8 @@ def guardrails_update(*, changes: dict, user, note: str = "") -> GuardrailPolicy
     return policy
 
 
-def guardrails_rollback(*, version: int, user) -> GuardrailPolicy:
+def guardrails_rollback(*, version: int, user, note: str = "") -> GuardrailPolicy:
     """Make an earlier version's values current again (as a new version, so history stays)."""
     old = GuardrailPolicy.objects.get(version=version)
     values = {name: getattr(old, name) for name in EDITABLE_FIELDS}
-    return guardrails_update(changes=values, user=user, note=f"rollback to v{version}")
+    return guardrails_update(changes=values, user=user, note=note or f"rollback to v{version}")

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from analytics.models import Experiment
+from dunning.models import AuditEntry
 from tests.analytics.experiments.build import outcomes, running_experiment
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,23 @@ def test_the_detail_page_shows_estimates_as_not_conclusive_with_a_ci_chart(clien
                           headers={"HX-Request": "true"})  # fmt: skip
     assert b"<html" not in fragment.content and b'id="verdict"' in fragment.content
     assert client.get(reverse("analytics:experiment", args=[9999])).status_code == 404
+
+
+def test_stopping_an_experiment_needs_a_reason_and_a_confirmation(client, manager):
+    experiment = running_experiment(manager)
+    client.force_login(manager)
+
+    refused = client.post(step(experiment.pk, "stop"))
+    assert (
+        refused.status_code == 400
+        and "needs a reason and a confirmation" in refused.content.decode()
+    )
+    assert Experiment.objects.get(pk=experiment.pk).status == "running"
+
+    stopped = client.post(step(experiment.pk, "stop"), {"reason": "the variant upset customers",
+                                                        "confirm": "yes"})  # fmt: skip
+
+    assert stopped.status_code == 302
+    assert Experiment.objects.get(pk=experiment.pk).status == "stopped"
+    entry = AuditEntry.objects.get(action="experiment.stopped", object_id=str(experiment.pk))
+    assert entry.data["reason"] == "the variant upset customers"

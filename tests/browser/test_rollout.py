@@ -28,6 +28,10 @@ def test_admin_moves_a_segment_from_shadow_to_approve(
     expect(growth).to_contain_text("stay in shadow: 1 settled shadow decisions < 200")
     screenshot("rollout-admin")
     expect(growth.locator("select[name=mode]")).to_have_value("approve")  # the next step
+    growth.locator("text=Switch growth").click()  # no reason, not confirmed: the browser asks
+    assert guardrails_active().version == before.version
+    growth.locator("input[name=reason]").fill("shadow results look right for growth")
+    growth.locator("input[name=confirm]").check()
     growth.locator("text=Switch growth").click()
 
     expect(page.locator(".messages")).to_contain_text("growth is now in approve mode")

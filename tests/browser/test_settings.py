@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from dunning.channels.channel_settings import CHANNEL_SETTINGS, channel_settings_read
 from dunning.config_versions import config_current, config_update
+from dunning.models import ConfigVersion
 from tests.browser.navigation import open_from_nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,7 +43,15 @@ def test_admin_changes_quiet_hours_and_rolls_back_from_the_settings_history(
     expect(change).to_contain_text("ada.admin")
     screenshot("settings-history")
     change.locator("text=Open to roll back").click()
-    page.click("text=Roll back to v1")
+    assert page.url.endswith("/dunning/settings/channels/#version-2")  # the exact version
+    earlier = page.locator("#version-1")
+    earlier.locator("summary", has_text="Roll back to v1").click()
+    earlier.locator("button", has_text="Roll back to v1").click()  # no reason yet: the browser asks
+    assert ConfigVersion.objects.filter(key="channels").count() == 2
+    earlier.locator("input[name=reason]").fill("the later texts annoyed night-shift customers")
+    earlier.locator("input[name=confirm]").check()
+    screenshot("channel-settings-rollback-confirm")
+    earlier.locator("button", has_text="Roll back to v1").click()
 
     expect(page.locator(".messages")).to_contain_text("Version 1 is in force again, as version 3")
     assert channel_settings_read().quiet.start.hour == 20

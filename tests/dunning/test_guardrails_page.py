@@ -10,6 +10,8 @@ from dunning.models import AuditEntry, GuardrailPolicy
 
 pytestmark = pytest.mark.django_db
 
+CONFIRMED = {"reason": "the old values worked better", "confirm": "yes"}
+
 URL = reverse("dunning:guardrails")
 
 
@@ -74,21 +76,46 @@ def test_admin_rolls_back_to_an_old_version_as_a_new_version(client, admin_user)
     client.post(URL, form_values(mode_growth="auto", contacts_per_week=5))
     assert guardrails_active().contacts_per_week == 5
 
-    response = client.post(reverse("dunning:guardrails_rollback", args=[1]), follow=True)
+    response = client.post(reverse("dunning:guardrails_rollback", args=[1]), CONFIRMED, follow=True)
 
     current = guardrails_active()
     assert current.version == 3
     assert current.segment_modes == GuardrailPolicy.objects.get(version=1).segment_modes
     assert current.contacts_per_week == 3
-    assert current.note == "rollback to v1"
+    assert current.note == "rollback to v1: the old values worked better"
     assert "in force again as version 3" in response.content.decode()
-    assert AuditEntry.objects.filter(action="guardrails.changed", data__note="rollback to v1")
+    assert AuditEntry.objects.filter(action="guardrails.changed", data__note=current.note)
+
+
+def test_a_rollback_without_a_reason_and_confirmation_is_refused_and_nothing_changes(
+    client, admin_user
+):
+    client.force_login(admin_user)
+    client.post(URL, form_values(mode_growth="auto", contacts_per_week=5))
+
+    no_reason = client.post(reverse("dunning:guardrails_rollback", args=[1]), {"confirm": "yes"})
+    unconfirmed = client.post(reverse("dunning:guardrails_rollback", args=[1]), {"reason": "x"})
+
+    assert no_reason.status_code == 400 and "say why" in no_reason.content.decode()
+    assert unconfirmed.status_code == 400 and "tick the box" in unconfirmed.content.decode()
+    assert guardrails_active().version == 2 and guardrails_active().contacts_per_week == 5
+
+
+def test_the_settings_history_opens_the_guardrails_page_at_the_version(client, admin_user):
+    client.force_login(admin_user)
+    client.post(URL, form_values(mode_growth="auto", contacts_per_week=5))
+
+    history = client.get(reverse("dunning:settings_history")).content.decode()
+    page = client.get(reverse("dunning:guardrails"), {"versions": 1}).content.decode()
+
+    assert 'href="/dunning/guardrails/?versions=1#version-2"' in history
+    assert 'id="version-2"' in page and 'id="version-1"' in page
 
 
 def test_rolling_back_to_the_values_in_force_is_refused_with_a_reason(client, admin_user):
     client.force_login(admin_user)
 
-    response = client.post(reverse("dunning:guardrails_rollback", args=[1]), follow=True)
+    response = client.post(reverse("dunning:guardrails_rollback", args=[1]), CONFIRMED, follow=True)
 
     assert "already in force" in response.content.decode()
     assert GuardrailPolicy.objects.count() == 1
@@ -96,7 +123,9 @@ def test_rolling_back_to_the_values_in_force_is_refused_with_a_reason(client, ad
 
 def test_rolling_back_to_an_unknown_version_is_not_found(client, admin_user):
     client.force_login(admin_user)
-    assert client.post(reverse("dunning:guardrails_rollback", args=[99])).status_code == 404
+    assert (
+        client.post(reverse("dunning:guardrails_rollback", args=[99]), CONFIRMED).status_code == 404
+    )
 
 
 @pytest.mark.parametrize(

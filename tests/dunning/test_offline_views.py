@@ -48,7 +48,11 @@ def test_admin_rolls_back_to_an_earlier_version(client, admin_user):
     client.post(URL, schedule(reminder_7=10))
     client.post(URL, schedule(reminder_7=5, based_on=1, note="too slow"))
 
-    response = client.post(f"{URL}1/rollback/")
+    refused = client.post(f"{URL}1/rollback/")
+    assert refused.status_code == 400
+    assert config_current(kind=OFFLINE_REMINDERS)["reminder_7"] == 5
+
+    response = client.post(f"{URL}1/rollback/", {"reason": "5 days was too soon", "confirm": "yes"})
 
     assert response.status_code == 302
     assert config_current(kind=OFFLINE_REMINDERS)["reminder_7"] == 10

@@ -13,6 +13,8 @@ from dunning.models import AuditEntry, ConfigVersion
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+CONFIRMED = {"reason": "the old values worked better", "confirm": "yes"}
 PEOPLE = reverse("dunning:people")
 RECOVERY = reverse("analytics:recovery")
 
@@ -34,7 +36,9 @@ def test_agent_and_manager_cannot_open_people_and_roles(client, agent, manager):
         client.force_login(person)
         assert client.get(PEOPLE).status_code == 403
         assert change(client, person.username, roles=["admin"]).status_code == 403
-        assert client.post(reverse("dunning:people_rollback", args=[1])).status_code == 403
+        assert (
+            client.post(reverse("dunning:people_rollback", args=[1]), CONFIRMED).status_code == 403
+        )
     assert "admin" not in groups_of(agent) and not ConfigVersion.objects.exists()
 
 
@@ -107,7 +111,7 @@ def test_a_rollback_that_would_leave_no_active_admin_is_refused(client, admin_us
     otto.save()
     client.force_login(admin_user)
 
-    response = client.post(reverse("dunning:people_rollback", args=[1]), follow=True)
+    response = client.post(reverse("dunning:people_rollback", args=[1]), CONFIRMED, follow=True)
 
     assert "at least one active person must stay an admin" in response.content.decode()
     assert groups_of(admin_user) == {"admin"}
@@ -140,7 +144,7 @@ def test_admin_rolls_roles_back_and_the_groups_follow(client, admin_user, agent)
     change(client, agent.username, roles=["collections manager", "admin"], based_on=1)  # v2
     assert groups_of(agent) == {"collections manager", "admin"}
 
-    response = client.post(reverse("dunning:people_rollback", args=[1]), follow=True)
+    response = client.post(reverse("dunning:people_rollback", args=[1]), CONFIRMED, follow=True)
 
     assert "Version 1 is in force again, as version 3." in response.content.decode()
     assert groups_of(agent) == {"collections manager"}

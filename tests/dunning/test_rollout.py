@@ -16,6 +16,7 @@ from tests.analytics.test_shadow import shadow_decision
 from tests.dunning.decided import decided_invoice
 
 URL = reverse("dunning:rollout")
+CONFIRMED = {"reason": "the shadow comparison is good enough", "confirm": "yes"}
 
 
 def shadow_figures(*, settled=250, predicted=46.0, observed=44.0) -> ShadowSegment:
@@ -118,13 +119,14 @@ def test_admin_moves_a_segment_one_step_as_a_new_audited_version_and_the_next_de
     client.force_login(admin_user)
 
     response = client.post(URL, {"segment": "self_serve", "mode": "approve",
-                                 "based_on": before.version})  # fmt: skip
+                                 "based_on": before.version, **CONFIRMED})  # fmt: skip
 
     assert response.status_code == 302
     after = guardrails_active()
     assert after.version == before.version + 1 and after.created_by == admin_user
     assert after.mode_for("self_serve") == "approve"
-    assert after.note == "Rollout: self_serve from shadow to approve."
+    assert after.note.startswith("Rollout: self_serve from shadow to approve.")
+    assert CONFIRMED["reason"] in after.note
     entry = AuditEntry.objects.get(action="guardrails.changed", object_id=str(after.pk))
     assert entry.actor == admin_user
     assert entry.data["diff"]["segment_modes"]["to"] == {"self_serve": "approve"}
@@ -143,7 +145,7 @@ def test_admin_switching_from_a_stale_page_gets_409_and_nothing_changes(client, 
     client.force_login(admin_user)
 
     response = client.post(URL, {"segment": "growth", "mode": "approve",
-                                 "based_on": shown.version})  # fmt: skip
+                                 "based_on": shown.version, **CONFIRMED})  # fmt: skip
 
     assert response.status_code == 409
     assert "the system saved guardrails version" in response.content.decode()
@@ -152,16 +154,20 @@ def test_admin_switching_from_a_stale_page_gets_409_and_nothing_changes(client, 
 
 
 @pytest.mark.django_db
-def test_admin_skipping_a_step_must_say_why(client, admin_user):
+def test_admin_switching_must_say_why_and_confirm(client, admin_user):
     version = guardrails_active().version
     client.force_login(admin_user)
 
     refused = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version})
+    unconfirmed = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version,
+                                    "reason": "pilot customers agreed"})  # fmt: skip
+    assert guardrails_active().version == version
     allowed = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version,
-                                "reason": "pilot customers agreed to automatic retries"})  # fmt: skip
+                                "reason": "pilot customers agreed to automatic retries",
+                                "confirm": "yes"})  # fmt: skip
 
-    assert refused.status_code == 400
-    assert "skips a step: say why" in refused.content.decode()
+    assert refused.status_code == 400 and "say why" in refused.content.decode()
+    assert unconfirmed.status_code == 400 and "tick the box" in unconfirmed.content.decode()
     assert allowed.status_code == 302
     policy = guardrails_active()
     assert policy.mode_for("growth") == "auto"
@@ -182,7 +188,7 @@ def test_admin_gets_a_reason_for_a_switch_that_makes_no_sense(client, admin_user
     version = guardrails_active().version
     client.force_login(admin_user)
 
-    response = client.post(URL, {**post, "based_on": version})
+    response = client.post(URL, {**post, "based_on": version, **CONFIRMED})
 
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
@@ -203,7 +209,7 @@ IMPACT = reverse("analytics:impact")
 MATRIX = [
     # (request, agent, manager, admin, anonymous)
     (("get", URL, {}), 403, 200, 200, "login"),
-    (("post", URL, {"segment": "growth", "mode": "approve"}), 403, 403, 302, "login"),
+    (("post", URL, {"segment": "growth", "mode": "approve", **CONFIRMED}), 403, 403, 302, "login"),
     (("get", IMPACT, {}), 403, 200, 200, "login"),
     (("get", IMPACT, {"format": "csv", "chart": "automation"}), 403, 200, 200, "login"),
 ]

@@ -15,6 +15,8 @@ from dunning.models import AuditEntry, ConfigVersion
 from dunning.role_assignments import people_update
 
 pytestmark = pytest.mark.django_db
+
+CONFIRMED = {"reason": "the old values worked better", "confirm": "yes"}
 CHANNELS = reverse("dunning:channel_settings")
 HISTORY = reverse("dunning:settings_history")
 
@@ -55,7 +57,7 @@ def test_manager_reads_the_channel_settings_but_cannot_change_them(client, manag
     assert "Save as a new version" not in body
     assert f'href="{CHANNELS}"' in body  # in the navigation
     assert refused.status_code == 403 and not ConfigVersion.objects.exists()
-    rollback = client.post(reverse("dunning:channel_settings_rollback", args=[1]))
+    rollback = client.post(reverse("dunning:channel_settings_rollback", args=[1]), CONFIRMED)
     assert rollback.status_code == 403
 
 
@@ -119,7 +121,9 @@ def test_admin_rolls_channel_settings_back_and_it_is_audited(client, admin_user)
     client.post(CHANNELS, form_values(quiet_hours="", based_on="1", note="no quiet hours"))
     assert channel_settings_read().quiet is None
 
-    response = client.post(reverse("dunning:channel_settings_rollback", args=[1]), follow=True)
+    response = client.post(
+        reverse("dunning:channel_settings_rollback", args=[1]), CONFIRMED, follow=True
+    )
 
     assert "Version 1 is in force again, as version 3." in response.content.decode()
     assert channel_settings_read().quiet.start.hour == 20
@@ -131,7 +135,10 @@ def test_admin_rolls_channel_settings_back_and_it_is_audited(client, admin_user)
 
 def test_rolling_back_to_an_unknown_version_is_not_found(client, admin_user):
     client.force_login(admin_user)
-    assert client.post(reverse("dunning:channel_settings_rollback", args=[9])).status_code == 404
+    assert (
+        client.post(reverse("dunning:channel_settings_rollback", args=[9]), CONFIRMED).status_code
+        == 404
+    )
 
 
 # --- settings history ------------------------------------------------------------------
@@ -179,3 +186,17 @@ def test_the_settings_history_filters_by_kind_and_pages(client, admin_user):
     assert second.status_code == 200 and "<h1>" not in second.content.decode()
     assert "g0" in second.content.decode()
     assert client.get(HISTORY, {"what": "nonsense"}).status_code == 400
+
+
+def test_a_settings_rollback_needs_a_reason_and_a_confirmation(client, admin_user):
+    client.force_login(admin_user)
+    client.post(CHANNELS, form_values(quiet_hours="20:00-08:00"))
+    client.post(CHANNELS, form_values(quiet_hours="", based_on="1", note="no quiet hours"))
+
+    refused = client.post(reverse("dunning:channel_settings_rollback", args=[1]))
+
+    assert refused.status_code == 400
+    assert "needs a reason and a confirmation" in refused.content.decode()
+    assert ConfigVersion.objects.filter(key="channels").count() == 2
+    history = client.get(reverse("dunning:settings_history")).content.decode()
+    assert 'href="/dunning/settings/channels/#version-2"' in history
