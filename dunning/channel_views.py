@@ -13,6 +13,7 @@ from django.utils.cache import patch_vary_headers
 
 from collections_desk.access import rows_in_reach
 from dunning.channel_forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
+from dunning.channels.message_life import messages_not_sent
 from dunning.channels.prompts import (
     CHANGE_PERMISSION,
     SLOTS,
@@ -21,7 +22,7 @@ from dunning.channels.prompts import (
     prompt_template_active,
     prompt_template_update,
 )
-from dunning.models import Channel, OutboundMessage, PromptTemplate, Purpose
+from dunning.models import Action, Channel, OutboundMessage, PromptTemplate, Purpose
 from dunning.paging import page_of
 
 PAGE_SIZE = 25
@@ -47,6 +48,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(Q(customer_id=filters["q"]) | Q(invoice_id=filters["q"]))
     page, query = page_of(request, rows, size=PAGE_SIZE)
     context = {"form": form, "page": page, "query": query}
+    if not request.htmx:
+        waiting = messages_not_sent(rows_in_reach(user=request.user, rows=Action.objects.all()))
+        context |= {"not_sent": waiting[:PAGE_SIZE], "not_sent_count": waiting.count()}
     template = "dunning/_outbox_table.html" if request.htmx else "dunning/outbox.html"
     status = 200 if form.is_valid() or not request.GET else 400
     return _with_vary(render(request, template, context, status=status))

@@ -74,7 +74,7 @@ def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
         case = case_read(action=action, links=links, channel=channel)
     except DeliveryRefused as refused:
         return DeliveryResult("refused", str(refused))
-    if wait := _wait_reason(case, now=now, current=current):
+    if wait := delivery_wait(case, now=now, current=current):
         return wait
     # What the approver read (kept when it was reviewed), else drafted now (no approval).
     draft = stored_draft(action, channel=case.channel) or drafter_configured().draft(case.brief)
@@ -123,7 +123,7 @@ def _earlier_result(message: OutboundMessage, *, now: datetime) -> DeliveryResul
     )
 
 
-def _wait_reason(case: Case, *, now: datetime, current: ChannelSettings) -> DeliveryResult | None:
+def delivery_wait(case: Case, *, now: datetime, current: ChannelSettings) -> DeliveryResult | None:
     """Quiet hours in the customer's zone, then the weekly contact limit."""
     quiet_until = current.quiet and quiet_hours_next_allowed(
         at=now, time_zone=case.time_zone, quiet=current.quiet

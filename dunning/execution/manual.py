@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_record
+from dunning.channels.message_life import message_wait_ahead
 from dunning.decisions.actions import action_approve, action_fingerprint, action_may_approve
 from dunning.decisions.guardrails import guardrails_active
 from dunning.execution.executor import OPEN_STATUSES
@@ -56,7 +57,13 @@ class ManualOutcome:
         return self.action.state == ActionState.SCHEDULED
 
     def summary(self) -> str:
+        """What the person is told: what will happen, not more (a message quiet hours hold
+        says so, with the time it goes in the customer's zone)."""
         what = self.action.get_kind_display()
+        if self.scheduled and (wait := message_wait_ahead(action=self.action)):
+            if wait.state == "refused":
+                return f"{what}: approved, but it will not be sent: {wait.reason}."
+            return f"{what}: approved; waits for {wait.reason} until {wait.until_local}."
         if self.scheduled:
             return f"{what}: approved and on its way."
         return f"{what}: waiting for approval ({self.action.approval_reason})."

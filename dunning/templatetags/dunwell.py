@@ -29,3 +29,14 @@ def major(value: float | None, currency: str | None = "") -> str:
     if value is None:
         return "—"
     return f"{value:,.{decimals(currency)}f}"
+
+
+@register.simple_tag
+def message_life_of(action):
+    """Where a message action's message is in its life (None for other actions)."""
+    from dunning.channels.case_context import MESSAGE_KINDS
+    from dunning.channels.message_life import message_life
+
+    if action is None or action.kind not in MESSAGE_KINDS:
+        return None
+    return message_life(action=action)
