@@ -11,6 +11,7 @@ from analytics.forecast import Estimate, Forecast, forecast_compute
 from analytics.forecast_history import forecast_coverage, forecast_history_table
 from analytics.models import ForecastSnapshot
 from analytics.tables import Table, cached, major_units
+from dunning.exchange_rates import reporting_total
 
 # The forecast is for every plan, country and gateway (snapshots are kept per currency).
 FORECAST_PARAMS = {"period", "from", "to", "currency", "format", "chart"}
@@ -69,6 +70,15 @@ def _summary(forecast: Forecast, currency: str) -> dict:
             {"currency": c, "invoices": f.total.invoices, **_keyed(f.total, c)}
             for c, f in forecast.currencies.items()
         ],
+        # One headline across currencies, at the versioned exchange rates.
+        "reporting": {
+            "at_stake": reporting_total(
+                amounts={c: f.total.at_stake for c, f in forecast.currencies.items()}
+            ),
+            "expected": reporting_total(
+                amounts={c: round(f.total.expected) for c, f in forecast.currencies.items()}
+            ),
+        },
     }
 
 

@@ -99,3 +99,26 @@ def test_the_live_fragment_refreshes_itself_and_varies_on_htmx(client, manager, 
     assert "<html" not in body
     assert 'hx-trigger="every 30s"' in body
     assert "figure-forecast_by_segment" in body
+
+
+def test_every_currency_shows_in_its_own_units_and_one_total_at_the_saved_rates(
+    client, manager, admin_user, open_invoices
+):
+    from dunning.config_versions import config_update
+    from dunning.exchange_rates import EXCHANGE_RATES
+    from tests.analytics.forecast_data import days_ago, decide
+    from tests.analytics.mirror import failed_invoice
+
+    yen = failed_invoice(9, failed_at=days_ago(1), amount=22_000, currency="JPY",
+                         category="soft_decline")  # fmt: skip
+    decide(yen, score=0.5)
+    config_update(kind=EXCHANGE_RATES, data={"reporting_currency": "USD",
+                  "rates": {"JPY": "0.0065"}}, user=admin_user, note="month end")  # fmt: skip
+    client.force_login(manager)
+
+    body = client.get(FORECAST).content.decode()
+
+    every = body[body.index("Every currency") :]
+    assert ">22,000<" in every and ">11,000<" in every  # yen at stake and expected: no decimals
+    # 192.50 USD + 11,000 JPY x 0.0065 = 192.50 + 71.50
+    assert "USD 264.00</strong> expected" in every and "exchange rates v1" in every
