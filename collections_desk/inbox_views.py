@@ -48,9 +48,9 @@ PAGE_SIZE = 50
 
 def _decorate(action: Action, user) -> Action:
     """What the page shows beside each action (hints only: the services decide)."""
-    message_draft_keep(action=action)  # drafted with the sending code, kept for approval
+    # Drafted with the sending code and kept for approval, before the fingerprint binds it.
+    action.preview = message_preview(action=action, keep=True)
     action.fingerprint = action_fingerprint(action)
-    action.preview = message_preview(action=action)
     action.words = action_words(action)
     action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
     action.own_edit = action.edited_by_id == user.pk

@@ -53,53 +53,62 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def message_draft_keep(*, action: Action) -> Action:
-    """Draft ``action``'s message now, if it has none for its channel, and keep it on it.
-
-    Only while the action waits for approval: what is approved or sent is never redrafted.
-    """
-    channel = action.channel or Channel.EMAIL
-    if (
-        action.kind not in MESSAGE_KINDS
-        or action.state != ActionState.PROPOSED
-        or stored_draft(action, channel=channel) is not None
-    ):
-        return action
-    try:
-        case = case_read(action=action, links=LINKS_SHOWN, channel=channel)
-    except DeliveryRefused:
-        return action  # the card says why (message_preview); nothing to keep
+def _keep(action: Action, case) -> None:
+    """Draft ``action``'s message for ``case`` and keep it on the action (if still as read)."""
     draft = drafter_configured().draft(case.brief)
     problems = draft_problems(
         draft, channel=case.channel, required=case.brief.required,
         offers_allowed=case.brief.offers_allowed, filled_lengths=case.brief.filled_lengths,
     )  # fmt: skip
     if problems:
-        return action
+        return
     with transaction.atomic():
         current = Action.objects.select_for_update().get(pk=action.pk)
         if current.state != ActionState.PROPOSED or current.params != action.params:
-            return current  # changed meanwhile: the next look drafts for what it is now
-        params = {**current.params, "draft": {**asdict(draft), "channel": channel}}
+            return  # changed meanwhile: the next look drafts for what it is now
+        params = {**current.params, "draft": {**asdict(draft), "channel": case.channel}}
         Action.objects.filter(pk=action.pk).update(params=params)
     action.params = params
+
+
+def _needs_draft(action: Action, channel: str) -> bool:
+    # Only while it waits for approval: what is approved or sent is never redrafted.
+    return action.state == ActionState.PROPOSED and stored_draft(action, channel=channel) is None
+
+
+def message_draft_keep(*, action: Action) -> Action:
+    """Draft ``action``'s message now, if it has none for its channel, and keep it on it."""
+    channel = action.channel or Channel.EMAIL
+    if action.kind not in MESSAGE_KINDS or not _needs_draft(action, channel):
+        return action
+    try:
+        case = case_read(action=action, links=LINKS_SHOWN, channel=channel)
+    except DeliveryRefused:
+        return action  # the card says why (message_preview); nothing to keep
+    _keep(action, case)
     return action
 
 
-def message_preview(*, action: Action) -> MessagePreview | None:
-    """What the customer will receive, placeholders resolved for the approver."""
+def message_preview(*, action: Action, keep: bool = False) -> MessagePreview | None:
+    """What the customer will receive, placeholders resolved for the approver.
+
+    ``keep``: draft it first if it has no draft yet, and keep that on the action (the card
+    of a proposed action); one reading of the case serves both."""
     if action.kind not in MESSAGE_KINDS:
         return None
     channel = action.channel or Channel.EMAIL
-    draft = stored_draft(action, channel=channel)
     edited = (action.params.get("message_text") or "").strip()
     try:
         case = case_read(action=action, links=LINKS_SHOWN, channel=channel)
     except DeliveryRefused as refused:
         # Not sendable as it stands (no contact for the channel, say): the text, unfilled.
+        draft = stored_draft(action, channel=channel)
         text = edited or (draft.body if draft else "")
         return MessagePreview(channel, draft.subject if draft and not edited else "", text, text,
                               refused=str(refused))  # fmt: skip
+    if keep and _needs_draft(action, channel):
+        _keep(action, case)
+    draft = stored_draft(action, channel=channel)
     values = {**case.values, **LINKS_SHOWN}
     if draft is None and not edited:
         return MessagePreview(channel, "", "", "", refused="it could not be drafted yet")

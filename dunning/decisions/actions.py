@@ -59,6 +59,8 @@ class ApprovalOutdated(ActionConflict):
 
 def invoice_amount(action: Action) -> tuple[int, str] | None:
     """The amount due on the action's invoice now, and its currency."""
+    if Action.invoice.is_cached(action):  # loaded with the action (a page of cards)
+        return action.invoice.amount_due, action.invoice.currency_code
     return (
         Invoice.objects.filter(cb_id=action.invoice_id)
         .values_list("amount_due", "currency_code")
