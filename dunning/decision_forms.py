@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 
 from dunning.decisions.guardrail_edits import FIELD_LABELS
-from dunning.decisions.segments import SEGMENT_LABELS, SEGMENTS
+from dunning.decisions.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
 from dunning.models import AutomationMode, Decision, GuardrailPolicy
 
 MODE_CHOICES = [(value, label.split(":")[0]) for value, label in AutomationMode.choices]
@@ -38,7 +38,7 @@ class GuardrailForm(forms.Form):
     )  # fmt: skip
     review_amount = forms.DecimalField(
         label=f"{FIELD_LABELS['review_amount']} (amount)", **MONEY,
-        help_text="In the main currency, e.g. 1000.00. Invoices at or above always need review.",
+        help_text="In the main currency, e.g. 1,000.00. Invoices at or above always need review.",
     )  # fmt: skip
     review_ltv = forms.DecimalField(
         label=f"{FIELD_LABELS['review_ltv']} (amount)", **MONEY,
@@ -130,7 +130,7 @@ def _percent(fraction: float) -> Decimal:
 class DecisionFilterForm(forms.Form):
     mode = forms.ChoiceField(required=False, choices=[("", "Any mode"), *MODE_CHOICES])
     segment = forms.ChoiceField(
-        required=False, choices=[("", "Any segment"), *((s, s) for s in SEGMENTS)]
+        required=False, choices=[("", "Any segment"), *((s, SEGMENT_NAMES[s]) for s in SEGMENTS)]
     )
     trigger = forms.ChoiceField(
         required=False, choices=[("", "Any trigger"), *Decision.Trigger.choices]

@@ -18,7 +18,7 @@ from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
 from dunning.decisions.retry_timing import RetryScorer, Slot, chargebee_default_next, planned_slot
-from dunning.decisions.segments import segment_of
+from dunning.decisions.segments import segment_name, segment_of
 from dunning.decisions.sequence import OFFERS, SequenceParams
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
 from dunning.money import amount_text
@@ -195,6 +195,8 @@ class _Draft:
         ctx = self.context
         rules = self._rules()
         self.fired.extend(rules.fired)
+        if rules.sources:  # the citations stay out of the sentence, beside it for the curious
+            self.notes["rule_sources"] = dict(zip(rules.fired, rules.sources, strict=False))
         updater = f"; {finding_described(ctx.card_updater)}" if ctx.card_updater else ""
         if ctx.card_updater is not None:
             self.notes["card_updater"] = {
@@ -561,7 +563,7 @@ def _with_approval(
             needs_approval=True,
             risk="high",
             approval_reason=(
-                f"segment {segment} is in shadow mode: logged, never run"
+                f"segment {segment_name(segment)} is in shadow mode: logged, never run"
                 if mode == AutomationMode.SHADOW
                 else "a final notice announces the end of dunning: a manager approves it"
             ),
@@ -573,14 +575,14 @@ def _with_approval(
             action,
             needs_approval=False,
             risk=risk,
-            approval_reason=f"segment {segment} is in shadow mode: logged, never run",
+            approval_reason=f"segment {segment_name(segment)} is in shadow mode: logged, never run",
         )
     if mode == AutomationMode.APPROVE:
         return replace(
             action,
             needs_approval=True,
             risk=risk,
-            approval_reason=high or f"segment {segment} is in approve mode",
+            approval_reason=high or f"segment {segment_name(segment)} is in approve mode",
         )
     if high:
         return replace(action, needs_approval=True, risk=risk, approval_reason=high)

@@ -169,7 +169,7 @@ def test_an_open_gateway_pause_is_shown(client, manager):
 
     body = client.get(URL).content.decode()
 
-    assert "adyen" in body and "paused now" in body and "12 of 13 attempts failed" in body
+    assert "Adyen" in body and "paused now" in body and "12 of 13 attempts failed" in body
 
 
 def test_history_pages_arrive_as_an_htmx_fragment(client, admin_user):
