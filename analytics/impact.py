@@ -123,9 +123,11 @@ def automation_tables(*, filters: DashboardFilters) -> list[Table]:
         rows=[[segment_name(a.segment), a.automatic, a.approved, a.edited, a.rejected,
                a.waiting, a.automation_rate, a.agreement_rate] for a in actions],
         note="Automation rate = run without a person ÷ (that + approved + edited + "
-             "rejected). Agreement = approved unchanged ÷ actions a person reviewed.",
+             "rejected + waiting for a person). Agreement = approved unchanged ÷ actions a "
+             "person reviewed.",
         chart={"kind": "stacked", "y": ["without a person", "approved unchanged",
-                                        "edited, then approved", "rejected"]},
+                                        "edited, then approved", "rejected",
+                                        "waiting for a person"]},
     )  # fmt: skip
     work = Table(
         name="work_saved",
