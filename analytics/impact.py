@@ -94,15 +94,17 @@ def shadow_tables(*, filters: DashboardFilters) -> list[Table]:
     )  # fmt: skip
     retries = Table(
         name="retries",
-        title="Payment attempts: Chargebee's (made) vs Dunwell's (planned), per settled invoice",
-        columns=["segment", "settled invoices", "Chargebee attempts", "Dunwell retries planned",
+        title="Payment attempts: Chargebee's (made) vs Dunwell's (would have run), per settled "
+              "invoice",
+        columns=["segment", "settled invoices", "Chargebee attempts", "Dunwell retries",
                  "Chargebee per invoice", "Dunwell per invoice"],
         rows=[[segment_name(s.segment), s.settled, s.chargebee_attempts, s.dunwell_retries,
                _per(s.chargebee_attempts, s.settled), _per(s.dunwell_retries, s.settled)]
               for s in figures],
         note="Chargebee: payment attempts on the invoice after the decision, within the "
-             "window. Dunwell: retries its first decision planned; it decides again after "
-             "each decline, so this is a lower bound.",
+             "window. Dunwell: the retries auto would have run within the window, counted as "
+             "auto counts them (a proposal a newer decision replaced before its time never "
+             "runs); their outcomes are unknown, so recovery is Chargebee's.",
         chart={"kind": "grouped", "y": ["Chargebee per invoice", "Dunwell per invoice"]},
     )  # fmt: skip
     return [comparison, slots, retries]
