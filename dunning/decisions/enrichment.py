@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from dunning.card_updater.answers import CardUpdaterFinding
 from dunning.card_updater.lookup import card_update_lookup, card_updater_wanted
+from dunning.channels.channel_settings import channel_settings_read
 from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
@@ -299,6 +300,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
             recoveries=funds_recoveries(customer_id=customer.cb_id, before=at),
             time_zone=zone.zone or UNKNOWN_ZONE_FALLBACK,
         ),
+        quiet_hours=channel_settings_read().quiet,
     )
 
 

@@ -154,6 +154,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,
+                propensity=proposed.propensity, explored=proposed.explored,
             )  # fmt: skip
             audit_record(
                 action="action.proposed",
@@ -162,7 +163,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
                       "scheduled_for": action.scheduled_for, "channel": action.channel,
                       "needs_approval": action.needs_approval, "risk": action.risk,
-                      "approval_reason": action.approval_reason},
+                      "approval_reason": action.approval_reason,
+                      "propensity": action.propensity, "explored": action.explored},
             )  # fmt: skip
             if plan.mode != AutomationMode.SHADOW and not proposed.needs_approval:
                 action_transition(
