@@ -282,7 +282,14 @@ class _Draft:
             )
             slot, top, plan = search.slot, search.top, search.plan
             if slot is not None and slot.probability >= self.guardrails.confidence_floor:
-                choice = self._explore(slot, search.options, scorer)
+                choice = self._explore(slot, search.options)
+                # The search itself, so an off-policy estimate can ask another model the
+                # same question (off_policy.py).
+                self.notes["exploration"]["search"] = {
+                    "earliest": earliest.isoformat(), "window_end": window_end.isoformat(),
+                    "budget": budget, "spacing_hours": spacing.total_seconds() / 3600,
+                    "floor": self.guardrails.confidence_floor,
+                }  # fmt: skip
         self.notes["slots_considered"] = [
             {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
             for s in top
@@ -359,8 +366,7 @@ class _Draft:
                 },
             )
 
-    def _explore(self, best: Slot, options: list[tuple[datetime, float]],
-                 scorer: RetryScorer) -> RetryChoice:  # fmt: skip
+    def _explore(self, best: Slot, options: list[tuple[datetime, float]]) -> RetryChoice:
         """The best slot, or (a share of auto's retries) a random allowed one."""
         ctx = self.context
         choice = retry_choose(

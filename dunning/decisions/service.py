@@ -90,6 +90,9 @@ def _snapshot(context) -> dict:
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
         "card_updater": context.card_updater.as_dict() if context.card_updater else None,
+        "country": context.country,
+        "payday_shares": [list(pair) for pair in context.payday_shares],
+        "dunwell_in_charge": context.dunwell_in_charge,
     }
     return _jsonable(snapshot)
 
