@@ -7,6 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from dunning.decisions.exploration import NIGHT, slot_propensity
 from dunning.decisions.guardrails import guardrails_update
@@ -106,3 +107,18 @@ def test_an_explored_retry_is_stored_with_its_propensity_and_the_sentence_says_s
         assert "explored at random" in retry.decision.reasoning
     for retry in retries.filter(explored=False):
         assert retry.propensity >= 0.8  # the best guess, most of the time
+
+
+@pytest.mark.django_db
+def test_the_invoice_page_marks_an_explored_retry(client, manager, admin_user):
+    guardrails_update(changes={"default_mode": "auto", "exploration_share": 0.2},
+                      user=admin_user, note="learn")  # fmt: skip
+    for n in range(1, 40):
+        declined_invoice(n)
+        decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=DECIDED_AT)
+    retry = Action.objects.filter(kind=ActionKind.RETRY, explored=True).first()
+    client.force_login(manager)
+
+    body = client.get(reverse("dunning:invoice_decisions", args=[retry.invoice_id])).content
+
+    assert b">explored</span>" in body
