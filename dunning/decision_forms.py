@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 
+from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
 from dunning.decisions.guardrail_edits import FIELD_LABELS
 from dunning.decisions.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
 from dunning.models import AutomationMode, Decision, GuardrailPolicy
@@ -21,6 +22,7 @@ LIMIT_FIELDS = (
     "confidence_floor",
     "max_retries",
     "dunning_window_days",
+    "exploration_share",
 )
 
 
@@ -58,6 +60,13 @@ class GuardrailForm(forms.Form):
     dunning_window_days = forms.IntegerField(
         label=f"{FIELD_LABELS['dunning_window_days']} (days)", min_value=1, max_value=120
     )
+    exploration_share = forms.DecimalField(
+        label=f"{FIELD_LABELS['exploration_share']} (%)",
+        min_value=0, max_value=MAX_EXPLORATION_SHARE * 100, max_digits=5, decimal_places=2,
+        help_text="In auto mode only (shadow and approve never explore): this share of "
+        "retries goes to a random slot the rules allow, so a new retry model can be judged "
+        "on Dunwell's own retries before anyone activates it.",
+    )  # fmt: skip
     note = forms.CharField(
         label="Why are you changing this?",
         max_length=300,
@@ -91,6 +100,7 @@ class GuardrailForm(forms.Form):
             "confidence_floor": _percent(policy.confidence_floor),
             "max_retries": policy.max_retries,
             "dunning_window_days": policy.dunning_window_days,
+            "exploration_share": _percent(policy.exploration_share),
             "based_on": policy.version,
         }
         for segment in SEGMENTS:
@@ -120,6 +130,7 @@ class GuardrailForm(forms.Form):
             "confidence_floor": float(data["confidence_floor"] / 100),
             "max_retries": data["max_retries"],
             "dunning_window_days": data["dunning_window_days"],
+            "exploration_share": float(data["exploration_share"] / 100),
         }
 
 
