@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from collections_desk.cases import cases_refresh
+from collections_desk.escalation import (
+    escalation_deliver,
+    escalation_status_check,
+    escalations_due,
+)
 from collections_desk.payment_plans import payment_plans_track
 from collections_desk.promises import promises_check
 
@@ -22,3 +27,24 @@ def promises_check_job() -> dict[str, int]:
 def payment_plans_track_job() -> dict[str, int]:
     """Follow approved payment plans into Chargebee and each instalment's status."""
     return payment_plans_track()
+
+
+def escalation_deliver_job(ticket_id: int) -> str:
+    return escalation_deliver(ticket_id=ticket_id)
+
+
+def escalation_status_job(ticket_id: int) -> str:
+    return escalation_status_check(ticket_id=ticket_id)
+
+
+def escalations_poll_job() -> dict[str, int]:
+    """Send again the escalations a tool refused, and ask for open tickets' status."""
+    from dunning.queueing import get_queue
+
+    resend, poll = escalations_due()
+    queue = get_queue("default")
+    for ticket_id in resend:
+        queue.enqueue(escalation_deliver_job, ticket_id)
+    for ticket_id in poll:
+        queue.enqueue(escalation_status_job, ticket_id)
+    return {"resend": len(resend), "poll": len(poll)}

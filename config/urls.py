@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from analytics.views import home
+from dunning.connectors.views import stripe_webhook
 from dunning.webhooks import chargebee_webhook
 
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("dunning/", include("dunning.urls")),
     path("collections/", include("collections_desk.urls")),
     path("analytics/", include("analytics.urls")),
