@@ -10,6 +10,7 @@ from collections_desk.escalation import (
     escalation_status_check,
     escalations_due,
 )
+from collections_desk.escalation_webhooks import zendesk_event_job, zendesk_events_pending
 from collections_desk.payment_plans import payment_plans_track
 from collections_desk.promises import promises_check
 
@@ -38,13 +39,17 @@ def escalation_status_job(ticket_id: int) -> str:
 
 
 def escalations_poll_job() -> dict[str, int]:
-    """Send again the escalations a tool refused, and ask for open tickets' status."""
+    """Send again the escalations a tool refused, ask for open tickets' status, and relay
+    Zendesk webhooks whose job was lost."""
     from dunning.queueing import get_queue
 
     resend, poll = escalations_due()
+    webhooks = zendesk_events_pending()  # stored, but their job was lost
     queue = get_queue("default")
     for ticket_id in resend:
         queue.enqueue(escalation_deliver_job, ticket_id)
     for ticket_id in poll:
         queue.enqueue(escalation_status_job, ticket_id)
-    return {"resend": len(resend), "poll": len(poll)}
+    for event_id in webhooks:
+        queue.enqueue(zendesk_event_job, event_id)
+    return {"resend": len(resend), "poll": len(poll), "webhooks": len(webhooks)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -27,8 +27,8 @@ from dunning.connectors.forms import ConnectionsForm
 from dunning.connectors.registry import CONNECTORS, connector_check, secrets_present
 from dunning.connectors.stripe import stripe_signature_valid
 from dunning.connectors.vendor_http import LABELS, ConnectorError
-from dunning.connectors.webhooks import connector_event_enqueue_on_commit
-from dunning.models import ConnectorEvent, ConnectorHealth
+from dunning.connectors.webhooks import connector_event_job, connector_event_store
+from dunning.models import ConnectorHealth
 from dunning.settings_views import _versions, versioned_save
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -69,6 +69,7 @@ def connections(request: HttpRequest) -> HttpResponse:
         "active": active,
         "connectors": rows,
         "versions": _versions(CONNECTIONS),
+        "public_base_url": settings.PUBLIC_BASE_URL,
     }
     return _with_vary(render(request, "dunning/connections.html", context, status=status))
 
@@ -109,12 +110,8 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         event_id, event_type = str(event["id"]), str(event.get("type", ""))
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "the body is not a Stripe event"}, status=400)
-    try:
-        with transaction.atomic():
-            stored = ConnectorEvent.objects.create(
-                vendor="stripe", event_id=event_id[:200], event_type=event_type[:100], payload=event
-            )
-            connector_event_enqueue_on_commit(event_id=stored.pk)
-    except IntegrityError:
+    stored = connector_event_store(vendor="stripe", event_id=event_id, event_type=event_type,
+                                   payload=event, job=connector_event_job)  # fmt: skip
+    if not stored:
         return JsonResponse({"received": True, "duplicate": True})
     return JsonResponse({"received": True})

@@ -157,3 +157,61 @@ def test_zendesk_ticket_is_an_internal_note_and_its_status_comes_back_to_the_tim
     assert any("Zendesk 35436: new → open" in t for t in titles)
     assert any("open → solved (closed)" in t for t in titles)
     assert escalation_status_check(ticket_id=ticket.pk) == "not polled"  # closed: asked no more
+
+
+ZENDESK_SECRET = "dGhpc19pc19hX3NpZ25pbmdfc2VjcmV0"
+
+
+def _zendesk_signed(body: bytes, timestamp: str = "2026-11-20T12:00:00Z") -> dict:
+    import base64
+    import hashlib
+    import hmac
+
+    digest = hmac.new(ZENDESK_SECRET.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return {"HTTP_X_ZENDESK_WEBHOOK_SIGNATURE": base64.b64encode(digest).decode(),
+            "HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP": timestamp,
+            "HTTP_X_ZENDESK_WEBHOOK_INVOCATION_ID": "inv-1"}  # fmt: skip
+
+
+@pytest.fixture
+def zendesk_escalated(general_case, agent, peer, connect, monkeypatch):
+    monkeypatch.setenv("DUNWELL_ZENDESK_API_TOKEN", "zd-token")
+    monkeypatch.setenv("DUNWELL_ZENDESK_WEBHOOK_SECRET", ZENDESK_SECRET)
+    connect(escalation="zendesk", zendesk={"base_url": peer.url, "email": "ops@example.com"})
+    peer.answer("POST", "/api/v2/tickets.json", 201, {"ticket": {"id": 35436, "status": "new"}})
+    peer.answer(
+        "GET", "/api/v2/tickets/35436.json", 200, {"ticket": {"id": 35436, "status": "pending"}}
+    )
+    return case_escalate(case=general_case, user=agent)
+
+
+def test_a_signed_zendesk_webhook_brings_the_status_to_the_timeline_at_once(
+    client, general_case, zendesk_escalated, run_jobs, django_capture_on_commit_callbacks
+):
+    body = b'{"ticket_id": "35436"}'
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("zendesk_webhook"), body, content_type="application/json",
+                               **_zendesk_signed(body))  # fmt: skip
+    redelivered = client.post(reverse("zendesk_webhook"), body, content_type="application/json",
+                              **_zendesk_signed(body))  # fmt: skip
+    run_jobs()
+
+    assert response.status_code == 200 and redelivered.json()["duplicate"] is True
+    zendesk_escalated.refresh_from_db()
+    assert zendesk_escalated.external_status == "pending"
+    assert any("Zendesk 35436: new → pending" in t for t in _timeline_titles(general_case))
+
+
+def test_a_forged_zendesk_webhook_is_refused_and_not_stored(client, zendesk_escalated):
+    from dunning.models import ConnectorEvent
+
+    body = b'{"ticket_id": "35436"}'
+    headers = {**_zendesk_signed(b'{"ticket_id": "1"}')}
+
+    response = client.post(
+        reverse("zendesk_webhook"), body, content_type="application/json", **headers
+    )
+
+    assert response.status_code == 400 and "does not match" in response.json()["error"]
+    assert not ConnectorEvent.objects.exists()
