@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,7 +43,11 @@ class ConnectorError(Exception):
 
 def health_record(*, connector: str, error: str = "") -> None:
     now = timezone.now()
-    row, _ = ConnectorHealth.objects.get_or_create(connector=connector)
+    try:
+        with transaction.atomic():
+            row, _ = ConnectorHealth.objects.get_or_create(connector=connector)
+    except IntegrityError:  # another worker created the row at the same moment
+        row = ConnectorHealth.objects.get(connector=connector)
     if error:
         ConnectorHealth.objects.filter(pk=row.pk).update(
             last_failure_at=now, last_failure_reason=error[:500], failures=F("failures") + 1
