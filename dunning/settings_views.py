@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -162,6 +163,20 @@ def channel_settings_rollback(request: HttpRequest, version: int) -> HttpRespons
     return redirect("dunning:channel_settings")
 
 
+def _role_permissions() -> list[tuple[str, list[str]]]:
+    """Each role with what it may do, in the permissions' own names ("Can approve actions")."""
+    names = {
+        f"{app}.{codename}": name
+        for app, codename, name in Permission.objects.values_list(
+            "content_type__app_label", "codename", "name"
+        )
+    }
+    return [
+        (role.value, [names.get(perm, perm) for perm in perms])
+        for role, perms in ROLE_PERMISSIONS.items()
+    ]
+
+
 @login_required
 @permission_required(CHANGE_ROLES, raise_exception=True)
 def people(request: HttpRequest) -> HttpResponse:
@@ -205,7 +220,7 @@ def people(request: HttpRequest) -> HttpResponse:
             for name, person in members.items()
         ],
         "active": config_active(kind=ROLES),
-        "role_permissions": [(role.value, perms) for role, perms in ROLE_PERMISSIONS.items()],
+        "role_permissions": _role_permissions(),
         "versions": _versions(ROLES),
         "rollback_url": "dunning:people_rollback",
         "can_change": True,

@@ -90,6 +90,9 @@ def _snapshot(context) -> dict:
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
         "card_updater": context.card_updater.as_dict() if context.card_updater else None,
+        "country": context.country,
+        "payday_shares": [list(pair) for pair in context.payday_shares],
+        "dunwell_in_charge": context.dunwell_in_charge,
     }
     return _jsonable(snapshot)
 
@@ -154,6 +157,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,
+                propensity=proposed.propensity, explored=proposed.explored,
             )  # fmt: skip
             audit_record(
                 action="action.proposed",
@@ -162,7 +166,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
                       "scheduled_for": action.scheduled_for, "channel": action.channel,
                       "needs_approval": action.needs_approval, "risk": action.risk,
-                      "approval_reason": action.approval_reason},
+                      "approval_reason": action.approval_reason,
+                      "propensity": action.propensity, "explored": action.explored},
             )  # fmt: skip
             if plan.mode != AutomationMode.SHADOW and not proposed.needs_approval:
                 action_transition(

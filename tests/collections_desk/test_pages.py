@@ -70,7 +70,7 @@ def test_case_page_shows_the_ai_summary_timeline_and_invoice_link(client, genera
     )  # the decision's sentence
     assert "Send a payment-method update link" in body  # the recommended next action
     assert "Declined on inv_1" in body and "Left a voicemail" in body  # the timeline
-    assert "payment method link: proposed" in body
+    assert "Send a payment-method update link: proposed" in body
     assert reverse("dunning:invoice_decisions", args=["inv_1"]) in body
 
 
