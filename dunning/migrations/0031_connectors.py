@@ -28,7 +28,7 @@ def grant(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0029_retry_budget_of_four"),
+        ("dunning", "0030_exploration"),
     ]
 
     operations = [
