@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.safestring import mark_safe
 
 from dunning.connectors.config import (
     CARD_UPDATER_CHOICES,
@@ -50,7 +51,10 @@ class ConnectionsForm(_Versioned):
     )
     usage_sql__query = forms.CharField(
         required=False, label="Usage query", widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Named parameters :customer_id (and :at); returns month_start, sessions.",
+        help_text=mark_safe(  # a constant: the names people type, shown as code
+            "Named parameters <code>:customer_id</code> (and <code>:at</code>); returns the "
+            "columns <code>month_start</code> and <code>sessions</code>."
+        ),
     )  # fmt: skip
     usage_sql__timeout_seconds = forms.IntegerField(min_value=1, max_value=MAX_TIMEOUT_SECONDS,
                                                     label="Usage query timeout (s)")  # fmt: skip
