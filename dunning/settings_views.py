@@ -93,6 +93,22 @@ def _refused(form, refused: ConfigEditRefused) -> int:
     return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
 
 
+def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | None:
+    """Save a POSTed settings form as a new version of ``kind``: None when saved, else the
+    status to answer with (the reason is on the form)."""
+    if not form.is_valid():
+        return 400
+    try:
+        saved = config_update(
+            kind=kind, data=form.document(), user=request.user,
+            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
+        )  # fmt: skip
+    except ConfigEditRefused as refused:
+        return _refused(form, refused)
+    messages.success(request, f"Saved as version {saved.version}.")
+    return None
+
+
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def channel_settings(request: HttpRequest) -> HttpResponse:
@@ -107,18 +123,10 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
         )
     )
     if request.method == "POST":
-        form, status = ChannelSettingsForm(request.POST), 400
-        if form.is_valid():
-            try:
-                saved = config_update(
-                    kind=CHANNEL_SETTINGS, data=form.document(), user=request.user,
-                    note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
-                )  # fmt: skip
-            except ConfigEditRefused as refused:
-                status = _refused(form, refused)
-            else:
-                messages.success(request, f"Saved as version {saved.version}.")
-                return redirect("dunning:channel_settings")
+        form = ChannelSettingsForm(request.POST)
+        status = versioned_save(request, kind=CHANNEL_SETTINGS, form=form)
+        if status is None:
+            return redirect("dunning:channel_settings")
     context = {
         "form": form,
         "can_change": can_change,
