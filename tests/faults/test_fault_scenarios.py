@@ -14,6 +14,7 @@ from tests.faults.scenarios import (
     duplicate_deliveries,
     fuzzed_webhooks,
     out_of_order_events,
+    partial_mirroring,
     prompt_injection,
     redis_down_at_ingest,
     redis_down_during_processing,
@@ -33,6 +34,7 @@ def env(sandbox, sandbox_server):
 
 def assert_held(row: Row) -> None:
     assert all(count in (0, None) for count in row.counts), row.happened
+    assert not any(row.other_zeros.values()), (row.other_zeros, row.happened)
     assert row.behaved, row.happened
 
 
@@ -76,3 +78,7 @@ def test_fuzzed_webhook_bodies_never_get_a_server_error(env):
 
 def test_a_ticket_telling_the_model_to_refund_or_leak_changes_nothing(env):
     assert_held(prompt_injection(env))
+
+
+def test_legacy_shapes_and_an_unreadable_object_lose_nothing_that_can_be_read(env):
+    assert_held(partial_mirroring(env))

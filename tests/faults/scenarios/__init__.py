@@ -9,6 +9,7 @@ from tests.faults.scenarios.core import Env, Row
 from tests.faults.scenarios.deliveries import duplicate_deliveries, out_of_order_events
 from tests.faults.scenarios.fuzz import fuzzed_webhooks
 from tests.faults.scenarios.injection import prompt_injection
+from tests.faults.scenarios.mirroring import partial_mirroring
 from tests.faults.scenarios.outages import (
     database_down_at_ingest,
     redis_down_at_ingest,
@@ -27,6 +28,7 @@ SCENARIOS = (
     chargebee_storm,
     fuzzed_webhooks,
     prompt_injection,
+    partial_mirroring,
 )
 
 __all__ = ["SCENARIOS", "Env", "Row"]
