@@ -19,7 +19,9 @@ from tests.faults.scenarios import (
     redis_down_at_ingest,
     redis_down_during_processing,
     redis_down_under_the_schedule,
+    site_connect_mistakes,
     worker_sigkill_mid_charge,
+    writes_within_chargebee_limits,
 )
 
 # Commits must be real: jobs are enqueued on commit, and other threads and a killed
@@ -82,3 +84,11 @@ def test_a_ticket_telling_the_model_to_refund_or_leak_changes_nothing(env):
 
 def test_legacy_shapes_and_an_unreadable_object_lose_nothing_that_can_be_read(env):
     assert_held(partial_mirroring(env))
+
+
+def test_notes_too_long_are_cut_and_refused_writes_show_on_their_action(env):
+    assert_held(writes_within_chargebee_limits(env))
+
+
+def test_connecting_with_a_wrong_key_or_site_is_named_and_the_webhook_is_registered_once(env):
+    assert_held(site_connect_mistakes(env))

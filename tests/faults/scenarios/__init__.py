@@ -5,6 +5,10 @@ prints the table.
 """
 
 from tests.faults.scenarios.chargebee import chargebee_storm, worker_sigkill_mid_charge
+from tests.faults.scenarios.chargebee_site import (
+    site_connect_mistakes,
+    writes_within_chargebee_limits,
+)
 from tests.faults.scenarios.core import Env, Row
 from tests.faults.scenarios.deliveries import duplicate_deliveries, out_of_order_events
 from tests.faults.scenarios.fuzz import fuzzed_webhooks
@@ -29,6 +33,8 @@ SCENARIOS = (
     fuzzed_webhooks,
     prompt_injection,
     partial_mirroring,
+    writes_within_chargebee_limits,
+    site_connect_mistakes,
 )
 
 __all__ = ["SCENARIOS", "Env", "Row"]
