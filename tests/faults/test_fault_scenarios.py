@@ -9,10 +9,12 @@ import pytest
 from tests.faults.scenarios import (
     Env,
     Row,
+    audit_tampering,
     chargebee_storm,
     database_down_at_ingest,
     duplicate_deliveries,
     fuzzed_webhooks,
+    hostile_json,
     out_of_order_events,
     partial_mirroring,
     prompt_injection,
@@ -92,3 +94,11 @@ def test_notes_too_long_are_cut_and_refused_writes_show_on_their_action(env):
 
 def test_connecting_with_a_wrong_key_or_site_is_named_and_the_webhook_is_registered_once(env):
     assert_held(site_connect_mistakes(env))
+
+
+def test_json_no_database_holds_and_lengths_no_column_holds_get_a_4xx_and_are_kept(env):
+    assert_held(hostile_json(env))
+
+
+def test_every_rewrite_of_the_audit_trail_by_its_databases_superuser_is_reported(env):
+    assert_held(audit_tampering(env))
