@@ -22,6 +22,7 @@ from tests.faults.scenarios import (
     redis_down_during_processing,
     redis_down_under_the_schedule,
     site_connect_mistakes,
+    team_scoping,
     worker_sigkill_mid_charge,
     writes_within_chargebee_limits,
 )
@@ -102,3 +103,7 @@ def test_json_no_database_holds_and_lengths_no_column_holds_get_a_4xx_and_are_ke
 
 def test_every_rewrite_of_the_audit_trail_by_its_databases_superuser_is_reported(env):
     assert_held(audit_tampering(env))
+
+
+def test_an_agent_asking_for_another_teams_customers_gets_404_and_lists_without_them(env):
+    assert_held(team_scoping(env))

@@ -4,6 +4,7 @@
 prints the table.
 """
 
+from tests.faults.scenarios.access import team_scoping
 from tests.faults.scenarios.audit import audit_tampering
 from tests.faults.scenarios.chargebee import chargebee_storm, worker_sigkill_mid_charge
 from tests.faults.scenarios.chargebee_site import (
@@ -39,6 +40,7 @@ SCENARIOS = (
     writes_within_chargebee_limits,
     site_connect_mistakes,
     audit_tampering,
+    team_scoping,
 )
 
 __all__ = ["SCENARIOS", "Env", "Row"]
