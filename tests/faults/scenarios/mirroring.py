@@ -79,8 +79,8 @@ def partial_mirroring(env: Env) -> Row:
     shapes = _shapes()
     row = Row(
         name="legacy shapes and an unreadable object",
-        injected=f"{copies} x {len(shapes)} events over HTTP: {len(SAMPLE_FILES)} Product "
-        "Catalog 1.0 samples, a card without payment_source_id, no api_version, and a "
+        injected=f"{copies} x {len(shapes)} events over HTTP: {len(SAMPLE_FILES)} Chargebee "
+        "sample events (Product Catalog 1.0 subscriptions), a card without payment_source_id, no api_version, and a "
         "payment_failed whose invoice has no customer_id among good objects",
         expected="what parses is mirrored; the event 'processed with warnings' with its reasons "
         "in the event log; fixed and reprocessed, the rest is mirrored",
