@@ -8,11 +8,12 @@ trigger "manual", are not Dunwell's proposals and are left out), each settled on
 - *edited*: a person changed the text, channel or time, then it was approved;
 - *rejected*: a person refused it.
 
-Automation rate = without a person / all four. Agreement (the evidence for moving a segment
+Automation rate = without a person / (all four + those still waiting for a person): an
+action waiting in the inbox did not run by itself, so leaving it out would call a segment
+whose work piles up unread fully automatic. Agreement (the evidence for moving a segment
 from approve to auto) = approved unchanged / (approved unchanged + edited + rejected).
-Actions still waiting for a person, cancelled or failed before anyone looked are counted
-apart. Manual work saved = cases resolved in the period that needed nobody
-(``collections_desk.ResolutionType``).
+Actions cancelled or failed before anyone looked are counted apart. Manual work saved =
+cases resolved in the period that needed nobody (``collections_desk.ResolutionType``).
 """
 
 from __future__ import annotations
@@ -48,12 +49,17 @@ class AutomationFigures:
         return self.automatic + self.approved + self.edited + self.rejected
 
     @property
+    def counted(self) -> int:
+        """The actions the automation rate is over: settled ones and those still waiting."""
+        return self.settled + self.waiting
+
+    @property
     def reviewed(self) -> int:
         return self.approved + self.edited + self.rejected
 
     @property
     def automation_rate(self) -> float | None:
-        return _pct(self.automatic, self.settled)
+        return _pct(self.automatic, self.counted)
 
     @property
     def agreement_rate(self) -> float | None:

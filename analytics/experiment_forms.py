@@ -10,8 +10,14 @@ from analytics.experiments.stats import sample_size_per_variant
 from analytics.models import Experiment
 from dunning.decisions.segments import SEGMENTS
 from dunning.decisions.sequence import CHANNELS, OFFERS, TIMINGS, TONES
+from dunning.labels import label
 
 KEEP = ("", "as the default sequence")
+
+
+def _choices(values, kind: str) -> list[tuple[str, str]]:
+    """Each value with its label: what people pick from, the code what is stored."""
+    return [(value, label(value, kind)) for value in values]
 
 
 class ExperimentForm(forms.Form):
@@ -21,7 +27,8 @@ class ExperimentForm(forms.Form):
         help_text="What you expect, and why: e.g. an SMS first reaches people who miss email.",
     )
     segment = forms.ChoiceField(
-        choices=[("", "every segment"), *[(s, s) for s in SEGMENTS]], required=False
+        choices=[("", "every segment"), *[(s, label(s, "segment")) for s in SEGMENTS]],
+        required=False,
     )
     baseline_rate = forms.FloatField(
         min_value=1, max_value=99, initial=40, label="Baseline recovery rate (%)",
@@ -59,11 +66,11 @@ class ExperimentForm(forms.Form):
 class VariantForm(forms.Form):
     key = forms.SlugField(max_length=30, required=False)
     label = forms.CharField(max_length=120, required=False)
-    channel = forms.ChoiceField(choices=[KEEP, *[(c, c) for c in CHANNELS]], required=False)
-    tone = forms.ChoiceField(choices=[KEEP, *[(t, t) for t in TONES]], required=False)
-    timing = forms.ChoiceField(choices=[KEEP, *[(t, t) for t in TIMINGS]], required=False)
+    channel = forms.ChoiceField(choices=[KEEP, *_choices(CHANNELS, "channel")], required=False)
+    tone = forms.ChoiceField(choices=[KEEP, *_choices(TONES, "tone")], required=False)
+    timing = forms.ChoiceField(choices=[KEEP, *_choices(TIMINGS, "timing")], required=False)
     delay_hours = forms.IntegerField(min_value=1, max_value=24 * 14, required=False,
-                                     help_text="for fixed_delay timing")  # fmt: skip
+                                     help_text="for a fixed delay")  # fmt: skip
     offer = forms.ChoiceField(choices=[KEEP, *OFFERS.items()], required=False)
     weight = forms.IntegerField(min_value=1, max_value=100, initial=1, required=False)
     is_control = forms.BooleanField(required=False, label="control")

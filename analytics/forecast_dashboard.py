@@ -11,6 +11,7 @@ from analytics.forecast import Estimate, Forecast, forecast_compute
 from analytics.forecast_history import forecast_coverage, forecast_history_table
 from analytics.models import ForecastSnapshot
 from analytics.tables import Table, cached, major_units
+from dunning import labels
 from dunning.exchange_rates import reporting_total
 
 # The forecast is for every plan, country and gateway (snapshots are kept per currency).
@@ -41,12 +42,16 @@ def _money(estimate: Estimate, currency: str) -> list:
     return [major_units(round(v), currency) for v in values]
 
 
-def _breakdown(*, name: str, label: str, groups: dict[str, Estimate], currency: str) -> Table:
+def _breakdown(*, name: str, label: str, kind: str, groups: dict[str, Estimate],
+               currency: str) -> Table:  # fmt: skip
     return Table(
         name=name,
         title=f"Expected recovery by {label} ({currency})",
         columns=[label, "open invoices", *COLUMNS, "fallback rate used"],
-        rows=[[key, e.invoices, *_money(e, currency), e.fallback] for key, e in groups.items()],
+        rows=[
+            [labels.label(key, kind), e.invoices, *_money(e, currency), e.fallback]
+            for key, e in groups.items()
+        ],
         note="Bars: amount at stake and expected recovery; whiskers: the 80% interval.",
         chart={"kind": "expected_bars"},
     )
@@ -99,11 +104,12 @@ def forecast_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
     tables = [
         forecast_history_table(filters=filters),
         _breakdown(
-            name="forecast_by_segment", label="segment", currency=currency,
+            name="forecast_by_segment", label="segment", kind="segment", currency=currency,
             groups=mine.by_segment if mine else {},
         ),
         _breakdown(
-            name="forecast_by_category", label="decline category", currency=currency,
+            name="forecast_by_category", label="decline category", kind="category",
+            currency=currency,
             groups=mine.by_category if mine else {},
         ),
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from analytics.impact_charts import impact_figure
 from analytics.shadow import NEAR_SLOT, shadow_by_segment, shadow_recent
 from analytics.tables import Table, cached
 from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.off_policy import MIN_LOGGED, ModelEstimate, retry_models_estimated
 from dunning.decisions.segments import SEGMENTS
 
 LIVE, HOLDOUT = "decisions in the period", "training hold-out"
@@ -94,15 +95,17 @@ def shadow_tables(*, filters: DashboardFilters) -> list[Table]:
     )  # fmt: skip
     retries = Table(
         name="retries",
-        title="Payment attempts: Chargebee's (made) vs Dunwell's (planned), per settled invoice",
-        columns=["segment", "settled invoices", "Chargebee attempts", "Dunwell retries planned",
+        title="Payment attempts: Chargebee's (made) vs Dunwell's (would have run), per settled "
+              "invoice",
+        columns=["segment", "settled invoices", "Chargebee attempts", "Dunwell retries",
                  "Chargebee per invoice", "Dunwell per invoice"],
         rows=[[segment_name(s.segment), s.settled, s.chargebee_attempts, s.dunwell_retries,
                _per(s.chargebee_attempts, s.settled), _per(s.dunwell_retries, s.settled)]
               for s in figures],
         note="Chargebee: payment attempts on the invoice after the decision, within the "
-             "window. Dunwell: retries its first decision planned; it decides again after "
-             "each decline, so this is a lower bound.",
+             "window. Dunwell: the retries auto would have run within the window, counted as "
+             "auto counts them (a proposal a newer decision replaced before its time never "
+             "runs); their outcomes are unknown, so recovery is Chargebee's.",
         chart={"kind": "grouped", "y": ["Chargebee per invoice", "Dunwell per invoice"]},
     )  # fmt: skip
     return [comparison, slots, retries]
@@ -123,9 +126,11 @@ def automation_tables(*, filters: DashboardFilters) -> list[Table]:
         rows=[[segment_name(a.segment), a.automatic, a.approved, a.edited, a.rejected,
                a.waiting, a.automation_rate, a.agreement_rate] for a in actions],
         note="Automation rate = run without a person ÷ (that + approved + edited + "
-             "rejected). Agreement = approved unchanged ÷ actions a person reviewed.",
+             "rejected + waiting for a person). Agreement = approved unchanged ÷ actions a "
+             "person reviewed.",
         chart={"kind": "stacked", "y": ["without a person", "approved unchanged",
-                                        "edited, then approved", "rejected"]},
+                                        "edited, then approved", "rejected",
+                                        "waiting for a person"]},
     )  # fmt: skip
     work = Table(
         name="work_saved",
@@ -161,6 +166,40 @@ def calibration_table(*, filters: DashboardFilters) -> Table:
     )  # fmt: skip
 
 
+def _money(minor: float) -> str:
+    return f"{minor / 100:,.2f}"
+
+
+def off_policy_line(row: ModelEstimate, *, logged: int) -> dict:
+    """One retry model's estimated recovery, in plain words (the page's wording)."""
+    e = row.estimate
+    source = f"estimated from {logged:,} of Dunwell's own retries"
+    if not e.enough:
+        text = f"{source}; too few to say (an estimate needs {MIN_LOGGED:,})."
+        return {"label": row.label, "active": row.active, "enough": False, "text": text}
+    low, high = (e.total(v) for v in e.dr_interval)
+    return {
+        "label": row.label, "active": row.active, "enough": True,
+        "dr": _money(e.total(e.dr)), "dr_low": _money(low), "dr_high": _money(high),
+        "ips": _money(e.total(e.ips)), "matched": e.matched,
+        "text": f"would have recovered about {_money(e.total(e.dr))} over those retries "
+                f"(95% interval {_money(low)} to {_money(high)}; inverse-propensity "
+                f"{_money(e.total(e.ips))}, from the {e.matched:,} retries where it would have "
+                f"picked the same slot); {source}.",
+    }  # fmt: skip
+
+
+def off_policy_lines(*, filters: DashboardFilters) -> list[dict]:
+    """The active retry policy beside each trained, not active retry model, estimated on
+    the site's own logged retries (not the period's: every retry that ran counts)."""
+
+    def compute():
+        estimates, logged = retry_models_estimated()
+        return {"rows": [off_policy_line(r, logged=logged) for r in estimates]}
+
+    return cached(name="impact_off_policy", key="all", compute=compute)["rows"]
+
+
 def impact_summary(*, filters: DashboardFilters) -> dict:
     """The tiles: totals over every segment, and the active recovery model's hold-out."""
     return {
@@ -168,6 +207,7 @@ def impact_summary(*, filters: DashboardFilters) -> dict:
         "actions": _actions(filters)[""],
         "cases": _cases(filters)[""],
         "model": active_model_metrics(),
+        "off_policy": off_policy_lines(filters=filters),
     }
 
 

@@ -10,6 +10,7 @@ from analytics.dashboards import VIEW_PERMISSION
 from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
 from analytics.impact import impact_dashboard, impact_recent
 from analytics.shadow import NEAR_SLOT
+from dunning.decisions.off_policy import MIN_LOGGED
 
 SEGMENT_FILTERS = ("currency", "plan", "country", "gateway")
 
@@ -22,6 +23,7 @@ def impact(request: HttpRequest) -> HttpResponse:
         "period_choices": PERIOD_CHOICES,
         "refresh_seconds": REFRESH_SECONDS,
         "near_hours": int(NEAR_SLOT.total_seconds() // 3600),
+        "off_policy_min": MIN_LOGGED,
     }
     try:
         filters = filters_parse(params=request.GET, default_period="90")

@@ -40,6 +40,7 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import Table, cached, major_units, rate
+from dunning import labels
 from dunning.models import (
     Action,
     ActionKind,
@@ -211,18 +212,24 @@ def recovery_over_time(*, filters: DashboardFilters) -> Table:
     return cached(name="over_time", key=filters.cache_key, compute=compute)
 
 
-# name -> (field on a first-failure row, label)
+# name -> (field on a first-failure row, label, the labels table its values read from)
 DIMENSIONS = {
-    "decline_category": ("decline_category", "decline category"),
-    "gateway": ("gateway", "gateway"),
-    "plan": ("plan_id", "plan"),
-    "country": ("country", "country"),
+    "decline_category": ("decline_category", "decline category", "category"),
+    "gateway": ("gateway", "gateway", "gateway"),
+    "plan": ("plan_id", "plan", ""),
+    "country": ("country", "country", ""),
 }
+
+
+def _value_label(value: str, kind: str) -> str:
+    if not value:
+        return "(none)"
+    return labels.label(value, kind) if kind else value
 
 
 def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
     """Failed and recovered revenue per value of one dimension (the largest first)."""
-    field, label = DIMENSIONS[dimension]
+    field, label, kind = DIMENSIONS[dimension]
 
     def compute():
         rows = (
@@ -243,7 +250,9 @@ def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
             columns=[label, "failed invoices", "failed revenue", "recovered revenue", "rate %"],
             rows=[
                 [
-                    r["value"] or "(none)",
+                    labels.label(r["value"], kind)
+                    if kind and r["value"]
+                    else r["value"] or "(none)",
                     r["failed"],
                     major_units(r["failed_amount"], currency),
                     major_units(r["recovered_amount"], currency),

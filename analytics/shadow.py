@@ -4,7 +4,9 @@ A decision in shadow mode (``Decision.mode == "shadow"``) proposed actions that 
 run: Chargebee's own dunning kept working the invoice. Comparing the two:
 
 - *Dunwell proposed*: its first retry (time), the channel of its first message or link,
-  whether it would have escalated to a person, and how many retries it planned;
+  whether it would have escalated to a person, and how many retries auto would have run on
+  the invoice within the window (``shadow_counting``: not every daily proposal, only
+  those no newer decision superseded before their time);
 - *Chargebee did*: the invoice's payment attempts after the decision (its own retries and
   any payment the customer made), within the dunning window;
 - *outcome*: recovered within the window after the decision (the failure summary's
@@ -45,6 +47,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dunning.decisions.shadow_counting import shadow_retries_would_run
 from dunning.models import (
     Action,
     ActionKind,
@@ -90,7 +93,7 @@ class ShadowSegment:
     near_rate: float | None
     far_rate: float | None
     chargebee_attempts: int  # payment attempts after the decision, within the window
-    dunwell_retries: int  # retries Dunwell's decision planned
+    dunwell_retries: int  # retries auto would have run (shadow_counting), within the window
     would_escalate: int
 
     @property
@@ -155,6 +158,12 @@ def shadow_rows(*, since: datetime, until: datetime, window_days: int = DEFAULT_
                         window_days=window_days, now=now)  # fmt: skip
     actions = Action.objects.filter(decision_id=OuterRef("pk")).order_by()
     retries = actions.filter(kind=ActionKind.RETRY)
+    # The retries auto would have run on the invoice, from this decision to the window's end
+    # (a proposal superseded by a newer decision before its time never runs).
+    would_run = shadow_retries_would_run().filter(
+        invoice_id=OuterRef("invoice_id"), scheduled_for__gte=OuterRef("as_of"),
+        scheduled_for__lt=OuterRef("window_end"), scheduled_for__lte=now,
+    ).order_by()  # fmt: skip
     attempts = Transaction.objects.filter(
         invoice_id=OuterRef("invoice_id"), type="payment",
         date__gt=OuterRef("as_of"), date__lt=OuterRef("window_end"),
@@ -164,7 +173,7 @@ def shadow_rows(*, since: datetime, until: datetime, window_days: int = DEFAULT_
             retries.exclude(scheduled_for=None).order_by("scheduled_for").values("scheduled_for")[:1]
         ),
         dunwell_retries=Coalesce(
-            Subquery(retries.values("decision_id").annotate(n=Count("pk")).values("n")[:1],
+            Subquery(would_run.values("invoice_id").annotate(n=Count("pk")).values("n")[:1],
                      output_field=IntegerField()),
             0,
         ),

@@ -12,6 +12,7 @@ from collections_desk.models import Case, PaymentPlan, RecoveryBasis
 from collections_desk.recovery_rates import recovery_rates
 from dunning.chargebee_links import chargebee_app_url
 from dunning.execution.manual import REQUEST_PERMISSION
+from dunning.labels import label
 
 ADDRESS_LINES = ("company", "line1", "line2", "line3")
 
@@ -33,11 +34,13 @@ def recovery_explained(case: Case) -> str:
     if case.recovery_basis == RecoveryBasis.DECLINE_HISTORY:
         known = rates.by_decline_category.get(case.decline_category)
         over = f" over {known.invoices:,} invoices" if known else ""
-        return f"no model score: the recovery rate of past {case.decline_category} declines{over}"
+        category = label(case.decline_category, "category").lower()
+        return f"no model score: the recovery rate of past invoices with a {category}{over}"
     if case.recovery_basis == RecoveryBasis.SEGMENT_HISTORY:
         known = rates.by_segment.get(case.segment)
         over = f" over {known.invoices:,} invoices" if known else ""
-        return f"no model score: the recovery rate of the {case.segment} segment{over}"
+        segment = label(case.segment, "segment")
+        return f"no model score: the recovery rate of the {segment} segment{over}"
     return "no model score and too little history: no recovery is assumed"
 
 

@@ -31,6 +31,7 @@ from dunning.audit import audit_record
 from dunning.channels.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.actions import action_transition
 from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.segments import segment_name
 from dunning.models import (
     Action,
     ActionKind,
@@ -98,9 +99,10 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
         or "email"
     )
     channel = channel_choose(channel, current=channels) or channel
+    named = segment_name(segment)
     approval_reason = {
-        AutomationMode.SHADOW: f"segment {segment} is in shadow mode: logged, never run",
-        AutomationMode.APPROVE: f"segment {segment} is in approve mode",
+        AutomationMode.SHADOW: f"segment {named} is in shadow mode: logged, never run",
+        AutomationMode.APPROVE: f"segment {named} is in approve mode",
     }.get(mode, "")
     reasoning = (
         f"Case {case.pk} resolved ({case.resolution or 'paid'}): ask the customer one "

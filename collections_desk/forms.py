@@ -6,9 +6,10 @@ from django import forms
 from django.contrib.auth.models import User
 
 from collections_desk.ageing import BUCKET_CHOICES
-from collections_desk.models import QUEUE_STATES, CaseState, Team
+from collections_desk.models import QUEUE_STATES, Case, CaseState, Team
 from dunning.decisions.actions import CHANNELS, MESSAGE_MAX_CHARS
 from dunning.decisions.segments import SEGMENTS
+from dunning.labels import CATEGORIES, label
 
 MAX_BULK = 100
 # A bulk approval binds every id it covers: more than this is refused, never cut short.
@@ -20,9 +21,9 @@ class QueueFilterForm(forms.Form):
                                   empty_label="All my teams")  # fmt: skip
     assignee = forms.CharField(required=False, max_length=150,
                                widget=forms.Select(choices=[]))  # fmt: skip
-    decline_category = forms.CharField(required=False, max_length=100, label="Decline category")
-    segment = forms.ChoiceField(required=False,
-                                choices=[("", "All")] + [(s, s) for s in SEGMENTS])  # fmt: skip
+    decline_category = forms.ChoiceField(required=False, label="Decline category")
+    segment = forms.ChoiceField(required=False, choices=[
+        ("", "All"), *[(s, label(s, "segment")) for s in SEGMENTS]])  # fmt: skip
     state = forms.ChoiceField(required=False, choices=[
         ("", "Open, in progress or escalated"), *CaseState.choices])  # fmt: skip
     age = forms.ChoiceField(required=False, label="Overdue",
@@ -37,6 +38,13 @@ class QueueFilterForm(forms.Form):
     def __init__(self, *args, teams, assignees: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
+        # The categories the cases carry, and the usual ones: a category is never typed.
+        seen = set(Case.objects.exclude(decline_category="").values_list(
+            "decline_category", flat=True).distinct())  # fmt: skip
+        self.fields["decline_category"].choices = [
+            ("", "Any"),
+            *[(c, label(c, "category")) for c in sorted(seen | set(CATEGORIES))],
+        ]
         self.fields["assignee"].widget.choices = [
             ("", "Anyone"), ("me", "Me"), ("none", "Unassigned"),
             *[(name, name) for name in assignees],

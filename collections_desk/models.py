@@ -181,9 +181,23 @@ class EscalationTicket(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    adapter = models.CharField(max_length=40)  # "local" or "http"
+
+    class Delivery(models.TextChoices):
+        SENT = "sent", "Sent"  # the tool took it (or the local adapter kept it)
+        RETRYING = "retrying", "Retrying"  # the tool failed: the poll job sends it again
+        FAILED = "failed", "Failed"  # given up after the last attempt
+
+    adapter = models.CharField(max_length=40)  # "local", "http", "salesforce", ...
     external_id = models.CharField(max_length=200, blank=True)
+    external_url = models.URLField(max_length=500, blank=True)
     summary = models.JSONField(default=dict)  # exactly what was sent
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.SENT)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    external_status = models.CharField(max_length=60, blank=True)  # the tool's own word
+    external_closed = models.BooleanField(default=False)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -17,6 +17,7 @@ from collections_desk.access import actions_visible_to, cases_visible_to
 from collections_desk.ageing import bucket_filter
 from collections_desk.models import OPEN_STATES, QUEUE_STATES, Case
 from dunning.chargebee_links import chargebee_app_url
+from dunning.labels import decline_label, label, words
 from dunning.models import (
     Action,
     ActionState,
@@ -163,7 +164,12 @@ def _payments(invoice_ids: list[str]) -> list[TimelineEntry]:
     entries = []
     for txn in attempts[:TIMELINE_PER_SOURCE]:
         card = f"card …{txn.card_last4}" if txn.card_last4 else ""
-        details = (txn.decline_code, txn.error_category, txn.gateway, card)
+        details = (
+            decline_label(txn.decline_code) if txn.decline_code else "",
+            label(txn.error_category, "category") if txn.error_category else "",
+            label(txn.gateway, "gateway") if txn.gateway else "",
+            card,
+        )
         verb = "Payment" if txn.status == "success" else "Declined"
         entries.append(TimelineEntry(at=txn.date, kind="payment",
                                      title=f"{verb} on {txn.invoice_id}",
@@ -197,8 +203,11 @@ def _action_changes(invoice_ids: list[str]) -> list[TimelineEntry]:
     entries = []
     for entry in audited:
         data = entry.data
-        change = f"{data['from']} → {data['to']}" if "from" in data else entry.action[7:]
-        kind = kinds.get(entry.object_id, "action").replace("_", " ")
+        if "from" in data:
+            change = f"{label(data['from'], 'action_state')} → {label(data['to'], 'action_state')}"
+        else:
+            change = label(entry.action[7:], "action_state").lower()
+        kind = label(kinds.get(entry.object_id, "action"), "action_kind")
         entries.append(TimelineEntry(at=entry.at, kind="action", title=f"{kind}: {change}",
                                      detail=data.get("reason") or data.get("approval_reason")
                                      or "", actor=entry.actor_label))  # fmt: skip
@@ -238,7 +247,8 @@ def chargebee_changes(*, case: Case, invoice_ids: list[str]) -> list[TimelineEnt
     for noun, rows in sources:
         for obj in rows.exclude(cb_updated_at=None).order_by("-cb_updated_at")[:20]:
             entries.append(TimelineEntry(at=obj.cb_updated_at, kind="chargebee",
-                                         title=f"{noun} {obj.cb_id} now {obj.status or '—'}",
+                                         title=f"{noun} {obj.cb_id} now "
+                                         f"{words(obj.status).lower()}",
                                          actor="Chargebee"))  # fmt: skip
     return entries
 

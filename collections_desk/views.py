@@ -30,7 +30,7 @@ from collections_desk.case_commitments import case_commitments
 from collections_desk.cases import CaseConflict, case_assign, case_claim, case_note_add
 from collections_desk.escalation import EscalationFailed, case_escalate
 from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFilterForm
-from collections_desk.models import Case, Team
+from collections_desk.models import Case, EscalationTicket, Team
 from collections_desk.payment_views import record_payment_form
 from dunning.paging import page_of
 from dunning.roles import Role
@@ -240,6 +240,9 @@ def case_note_view(request: HttpRequest, pk: int) -> HttpResponse:
 def case_escalate_view(request: HttpRequest, pk: int) -> HttpResponse:
     def escalate(case: Case) -> str:
         ticket = case_escalate(case=case, user=request.user)
+        if ticket.delivery != EscalationTicket.Delivery.SENT:
+            return (f"Escalation recorded, but the tool did not take it yet: {ticket.last_error}. "
+                    "Dunwell sends it again; the case timeline shows each try.")  # fmt: skip
         where = f"ticket {ticket.external_id}" if ticket.external_id else "a local ticket"
         return f"Escalated to the CRM/task tool ({where}) with the case summary."
 

@@ -28,7 +28,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.cron import CronScheduler
 
 from analytics.jobs import forecast_snapshot_job
-from collections_desk.jobs import cases_refresh_job, payment_plans_track_job, promises_check_job
+from collections_desk.jobs import (
+    cases_refresh_job,
+    escalations_poll_job,
+    payment_plans_track_job,
+    promises_check_job,
+)
+from dunning.connectors.webhooks import stripe_events_relay_job
 from dunning.jobs import (
     audit_checkpoint_job,
     check_gateway_pauses_job,
@@ -75,6 +81,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
         "anchor the audit trail's head outside the database",
     ),
     PeriodicJob(promises_check_job, "default", 900, "promises to pay kept or broken"),
+    PeriodicJob(escalations_poll_job, "default", 120, "escalations resent, tickets' status"),
+    PeriodicJob(stripe_events_relay_job, "default", 300, "Stripe webhooks whose job was lost"),
     PeriodicJob(payment_plans_track_job, "backfill", 900, "payment plans and instalments"),
     PeriodicJob(sync_signals_job, "backfill", 900, "tickets, usage and CRM tier"),
     PeriodicJob(forecast_snapshot_job, "default", 3600, "today's forecast (once a day)"),

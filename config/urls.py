@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from analytics.views import home
+from collections_desk.escalation_webhooks import zendesk_webhook
+from dunning.connectors.views import stripe_webhook
 from dunning.webhooks import chargebee_webhook
 
 urlpatterns = [
@@ -10,6 +12,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
+    path("webhooks/zendesk/", zendesk_webhook, name="zendesk_webhook"),
     path("dunning/", include("dunning.urls")),
     path("collections/", include("collections_desk.urls")),
     path("analytics/", include("analytics.urls")),

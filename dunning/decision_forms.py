@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from django import forms
 
+from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
 from dunning.decisions.guardrail_edits import FIELD_LABELS
-from dunning.decisions.segments import SEGMENT_LABELS, SEGMENTS
+from dunning.decisions.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
 from dunning.models import AutomationMode, Decision, GuardrailPolicy
 
 MODE_CHOICES = [(value, label.split(":")[0]) for value, label in AutomationMode.choices]
@@ -21,6 +22,7 @@ LIMIT_FIELDS = (
     "confidence_floor",
     "max_retries",
     "dunning_window_days",
+    "exploration_share",
 )
 
 
@@ -38,7 +40,7 @@ class GuardrailForm(forms.Form):
     )  # fmt: skip
     review_amount = forms.DecimalField(
         label=f"{FIELD_LABELS['review_amount']} (amount)", **MONEY,
-        help_text="In the main currency, e.g. 1000.00. Invoices at or above always need review.",
+        help_text="In the main currency, e.g. 1,000.00. Invoices at or above always need review.",
     )  # fmt: skip
     review_ltv = forms.DecimalField(
         label=f"{FIELD_LABELS['review_ltv']} (amount)", **MONEY,
@@ -58,6 +60,13 @@ class GuardrailForm(forms.Form):
     dunning_window_days = forms.IntegerField(
         label=f"{FIELD_LABELS['dunning_window_days']} (days)", min_value=1, max_value=120
     )
+    exploration_share = forms.DecimalField(
+        label=f"{FIELD_LABELS['exploration_share']} (%)",
+        min_value=0, max_value=MAX_EXPLORATION_SHARE * 100, max_digits=5, decimal_places=2,
+        help_text="In auto mode only (shadow and approve never explore): this share of "
+        "retries goes to a random slot the rules allow, so a new retry model can be judged "
+        "on Dunwell's own retries before anyone activates it.",
+    )  # fmt: skip
     note = forms.CharField(
         label="Why are you changing this?",
         max_length=300,
@@ -91,6 +100,7 @@ class GuardrailForm(forms.Form):
             "confidence_floor": _percent(policy.confidence_floor),
             "max_retries": policy.max_retries,
             "dunning_window_days": policy.dunning_window_days,
+            "exploration_share": _percent(policy.exploration_share),
             "based_on": policy.version,
         }
         for segment in SEGMENTS:
@@ -120,6 +130,7 @@ class GuardrailForm(forms.Form):
             "confidence_floor": float(data["confidence_floor"] / 100),
             "max_retries": data["max_retries"],
             "dunning_window_days": data["dunning_window_days"],
+            "exploration_share": float(data["exploration_share"] / 100),
         }
 
 
@@ -130,7 +141,7 @@ def _percent(fraction: float) -> Decimal:
 class DecisionFilterForm(forms.Form):
     mode = forms.ChoiceField(required=False, choices=[("", "Any mode"), *MODE_CHOICES])
     segment = forms.ChoiceField(
-        required=False, choices=[("", "Any segment"), *((s, s) for s in SEGMENTS)]
+        required=False, choices=[("", "Any segment"), *((s, SEGMENT_NAMES[s]) for s in SEGMENTS)]
     )
     trigger = forms.ChoiceField(
         required=False, choices=[("", "Any trigger"), *Decision.Trigger.choices]

@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.view_prompttemplate",
         "analytics.view_dashboards",
         "dunning.view_channel_settings",
+        "dunning.view_connections",
         "analytics.view_experiment",
         "analytics.run_experiment",
         "analytics.launch_campaign",
@@ -74,6 +75,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "dunning.change_roles",
         "dunning.view_configversion",
         "dunning.connect_chargebee",
+        "dunning.view_connections",
+        "dunning.change_connections",
         "analytics.view_experiment",
         "analytics.run_experiment",
         "analytics.change_dunning_sequence",
@@ -142,6 +145,7 @@ NAVIGATION = (
     NavItem("Channels", "dunning:channel_settings", "dunning.view_channel_settings", "System"),
     NavItem("People", "dunning:people", "dunning.change_roles", "System"),
     NavItem("Chargebee", "dunning:chargebee_connection", "dunning.connect_chargebee", "System"),
+    NavItem("Connections", "dunning:connections", "dunning.view_connections", "System"),
     NavItem("Settings history", "dunning:settings_history", "dunning.view_configversion", "System"),
 )
 

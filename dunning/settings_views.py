@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -93,6 +94,22 @@ def _refused(form, refused: ConfigEditRefused) -> int:
     return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
 
 
+def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | None:
+    """Save a POSTed settings form as a new version of ``kind``: None when saved, else the
+    status to answer with (the reason is on the form)."""
+    if not form.is_valid():
+        return 400
+    try:
+        saved = config_update(
+            kind=kind, data=form.document(), user=request.user,
+            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
+        )  # fmt: skip
+    except ConfigEditRefused as refused:
+        return _refused(form, refused)
+    messages.success(request, f"Saved as version {saved.version}.")
+    return None
+
+
 def versioned_settings_page(
     request: HttpRequest, *, kind: ConfigKind, form_class, initial: dict,
     change_permission: str, template: str, page: str, context: dict,
@@ -105,18 +122,10 @@ def versioned_settings_page(
     status = 200
     form = form_class(initial={**initial, "based_on": _active_number(kind)})
     if request.method == "POST":
-        form, status = form_class(request.POST), 400
-        if form.is_valid():
-            try:
-                saved = config_update(
-                    kind=kind, data=form.document(), user=request.user,
-                    note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
-                )  # fmt: skip
-            except ConfigEditRefused as refused:
-                status = _refused(form, refused)
-            else:
-                messages.success(request, f"Saved as version {saved.version}.")
-                return redirect(page)
+        form = form_class(request.POST)
+        status = versioned_save(request, kind=kind, form=form)
+        if status is None:
+            return redirect(page)
     context = {
         "form": form,
         "can_change": can_change,
@@ -185,6 +194,20 @@ channel_settings_rollback = config_rollback_view(
 )
 
 
+def _role_permissions() -> list[tuple[str, list[str]]]:
+    """Each role with what it may do, in the permissions' own names ("Can approve actions")."""
+    names = {
+        f"{app}.{codename}": name
+        for app, codename, name in Permission.objects.values_list(
+            "content_type__app_label", "codename", "name"
+        )
+    }
+    return [
+        (role.value, [names.get(perm, perm) for perm in perms])
+        for role, perms in ROLE_PERMISSIONS.items()
+    ]
+
+
 @login_required
 @permission_required(CHANGE_ROLES, raise_exception=True)
 def people(request: HttpRequest) -> HttpResponse:
@@ -228,7 +251,7 @@ def people(request: HttpRequest) -> HttpResponse:
             for name, person in members.items()
         ],
         "active": config_active(kind=ROLES),
-        "role_permissions": [(role.value, perms) for role, perms in ROLE_PERMISSIONS.items()],
+        "role_permissions": _role_permissions(),
         "versions": _versions(ROLES),
         "rollback_url": "dunning:people_rollback",
         "can_change": True,

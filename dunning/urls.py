@@ -11,6 +11,7 @@ from dunning import (
     settings_views,
     views,
 )
+from dunning.connectors import views as connector_views
 
 app_name = "dunning"
 
@@ -56,6 +57,12 @@ urlpatterns = [
     ),
     path("settings/history/", settings_views.settings_history, name="settings_history"),
     path("settings/chargebee/", connect_views.chargebee_connection, name="chargebee_connection"),
+    path("settings/connections/", connector_views.connections, name="connections"),
+    path(
+        "settings/connections/<str:connector>/test/",
+        connector_views.connection_test,
+        name="connection_test",
+    ),
     path(
         "invoices/<str:cb_id>/decisions/",
         decision_views.invoice_decisions,

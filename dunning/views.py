@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from dunning import queries
 from dunning.audit import audit_verify
 from dunning.chargebee_budget import budget_status
+from dunning.connectors.views import connector_health_rows
 from dunning.decisions.gateway_pauses import gateway_pauses_for_status
 from dunning.forms import EventFilterForm
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
@@ -70,6 +71,7 @@ def system_status(request: HttpRequest) -> HttpResponse:
         "budget": budget,
         "event_states": queries.event_state_counts(),
         "gateway_pauses": gateway_pauses_for_status(),
+        "connectors": connector_health_rows(),
     }
     return render(request, "dunning/system_status.html", context)
 

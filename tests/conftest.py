@@ -205,3 +205,28 @@ def chargebee_traffic(sandbox_server, sandbox, monkeypatch) -> list[Exchange]:
 
     monkeypatch.setattr(sandbox_server.api, "handle", recorded)
     return exchanges
+
+
+# --- connectors: a local peer speaking a vendor's API, and the Connections settings ----
+@pytest.fixture
+def peer():
+    from tests.vendor_peer import VendorPeer
+
+    vendor = VendorPeer()
+    yield vendor
+    vendor.close()
+
+
+@pytest.fixture
+def connect(admin_user):
+    """Save a Connections version with these changes (as an admin would on the page)."""
+    from dunning.config_versions import config_update
+    from dunning.connectors.config import CONNECTIONS, connections_read
+
+    def save(**changes):
+        data = connections_read()
+        for key, value in changes.items():
+            data[key] = {**data[key], **value} if isinstance(value, dict) else value
+        return config_update(kind=CONNECTIONS, data=data, user=admin_user, note="test")
+
+    return save

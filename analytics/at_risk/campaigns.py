@@ -33,7 +33,7 @@ from analytics.models import CampaignMember, PreDunningCampaign
 from dunning.audit import audit_record
 from dunning.decisions.actions import action_transition
 from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.segments import ENTERPRISE_FROM, GROWTH_FROM, SEGMENTS
+from dunning.decisions.segments import ENTERPRISE_FROM, GROWTH_FROM, SEGMENTS, segment_name
 from dunning.models import (
     Action,
     ActionKind,
@@ -154,9 +154,9 @@ def _approval(*, mode: str, segment: str, lifetime_value: int, review_ltv: int):
     ) else ""  # fmt: skip
     risk = Action.Risk.HIGH if high else Action.Risk.LOW
     if mode == AutomationMode.SHADOW:
-        return False, risk, f"segment {segment} is in shadow mode: logged, never run"
+        return False, risk, f"segment {segment_name(segment)} is in shadow mode: logged, never run"
     if mode == AutomationMode.APPROVE:
-        return True, risk, high or f"segment {segment} is in approve mode"
+        return True, risk, high or f"segment {segment_name(segment)} is in approve mode"
     return (True, risk, high) if high else (False, risk, "")
 
 

@@ -110,7 +110,12 @@ class HttpCardUpdater:
 
 
 def card_updater_configured() -> CardUpdater:
-    """``CARD_UPDATER_URL`` if set; else the sandbox's updater when Chargebee is the sandbox."""
+    """Stripe when the Connections page chose it; else ``CARD_UPDATER_URL`` if set; else the
+    sandbox's updater when Chargebee is the sandbox."""
+    from dunning.connectors.registry import card_updater_connector
+
+    if stripe := card_updater_connector():
+        return stripe
     if settings.CARD_UPDATER_URL:
         return HttpCardUpdater(settings.CARD_UPDATER_URL, settings.CARD_UPDATER_TOKEN)
     if settings.CHARGEBEE_API_BASE:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dunning.card_updater.answers import CardUpdaterFinding
+from dunning.channels.quiet_hours import QuietHours
 from dunning.decisions.network_rules import Decline
 from dunning.offline.reminders import OfflineSchedule
 
@@ -83,3 +84,6 @@ class DecisionContext:
     # Dunwell neither retries nor messages. See dunning/models/holds.py.
     hold_until: datetime | None = None
     hold_reason: str = ""
+    # The site's quiet hours (customer's local time); an explored retry never lands in them
+    # (None: none set, then the local night; see exploration.py).
+    quiet_hours: QuietHours | None = None

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from dunning.card_updater.answers import CardUpdaterFinding
 from dunning.card_updater.lookup import card_update_lookup, card_updater_wanted
+from dunning.channels.channel_settings import channel_settings_read
 from dunning.chargebee_budget import Priority
 from dunning.chargebee_calls import call_with_backoff
 from dunning.chargebee_client import chargebee_client
@@ -30,6 +31,11 @@ from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.paydays import payday_shares
 from dunning.decisions.recovery_data import failure_features
 from dunning.decisions.retry_prior import FUNDS_CODES
+from dunning.decisions.shadow_counting import (
+    actions_done_by,
+    attempts_with_shadow,
+    shadow_retries_run,
+)
 from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
 from dunning.execution.final_actions import final_action_kinds
 from dunning.mirror.resources import SPECS, resource_version
@@ -54,7 +60,6 @@ CONTACT_KINDS = (
     ActionKind.PAYMENT_METHOD_LINK,
     ActionKind.AUTHENTICATION_LINK,
 )
-COMMITTED_STATES = (ActionState.APPROVED, ActionState.SCHEDULED, ActionState.EXECUTED)
 
 # Where the billing address places no clock at all, a decision still needs one; the context
 # says so (``time_zone_known_by`` "unknown") so the sentence can tell.
@@ -208,14 +213,23 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     paid = Transaction.objects.filter(
         customer_id=customer.cb_id, type="payment", status="success", date__lte=at
     ).aggregate(total=Sum("amount"))["total"]
-    own_actions = Action.objects.filter(invoice_id=invoice.cb_id, state__in=COMMITTED_STATES)
-    contacts = Action.objects.filter(
+    # What Dunwell already did, counted the same way in every mode (shadow_counting.py).
+    done = actions_done_by(at=at)
+    own_actions = done.filter(invoice_id=invoice.cb_id)
+    contacts = done.filter(
         customer_id=customer.cb_id,
         kind__in=CONTACT_KINDS,
-        state__in=COMMITTED_STATES,
         scheduled_for__gt=at - timedelta(days=7),
         scheduled_for__lte=at,
     ).count()
+    shadow_retries = shadow_retries_run(invoice_id=invoice.cb_id, at=at)
+    last_attempt_at, attempts_before = None, ()
+    if last is not None:
+        last_attempt_at, attempts_before = attempts_with_shadow(
+            last_failed_at=last.date,
+            card_attempts=tuple(card_attempts(transaction=last, before=last.date)),
+            shadow_retries=shadow_retries,
+        )
     hold = invoice_hold_active(invoice_id=invoice.cb_id, at=at)
     recovery_features = {}
     if first is not None:
@@ -241,9 +255,9 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         auto_collection=not invoice_pays_offline(invoice),
         decline=decline,
         first_failed_at=first.date if first else None,
-        last_failed_at=last.date if last else None,
-        invoice_failures=len(failures),
-        card_attempts=tuple(card_attempts(transaction=last, before=last.date)) if last else (),
+        last_failed_at=last_attempt_at,
+        invoice_failures=len(failures) + len(shadow_retries),
+        card_attempts=attempts_before,
         gateway=gateway,
         gateway_down=bool(gateway_state and gateway_state.down),
         gateway_reason=gateway_state.reason if gateway_state else "",
@@ -286,6 +300,7 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
             recoveries=funds_recoveries(customer_id=customer.cb_id, before=at),
             time_zone=zone.zone or UNKNOWN_ZONE_FALLBACK,
         ),
+        quiet_hours=channel_settings_read().quiet,
     )
 
 

@@ -32,8 +32,9 @@ FIELD_LABELS = {
     "confidence_floor": "Smallest chance worth a retry",
     "max_retries": "Dunwell retries per failed payment",
     "dunning_window_days": "Dunning window",
+    "exploration_share": "Auto-mode retries explored at a random allowed slot",
 }
-PERCENT_FIELDS = ("review_threshold", "confidence_floor")
+PERCENT_FIELDS = ("review_threshold", "confidence_floor", "exploration_share")
 MONEY_FIELDS = ("review_amount", "review_ltv")  # minor units of the main currency
 
 

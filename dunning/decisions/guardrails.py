@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from dunning.audit import audit_record
+from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
 from dunning.decisions.policy import GuardrailSnapshot
 from dunning.models import GuardrailPolicy
 
@@ -34,6 +35,9 @@ def guardrails_update(*, changes: dict, user, note: str = "") -> GuardrailPolicy
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not a guardrail: {', '.join(sorted(unknown))}")
+    share = changes.get("exploration_share", 0.0)
+    if not 0.0 <= share <= MAX_EXPLORATION_SHARE:
+        raise ValueError(f"the exploration share is 0 to {MAX_EXPLORATION_SHARE:.0%}, not {share}")
     with transaction.atomic():
         current = GuardrailPolicy.objects.select_for_update().filter(active=True).first()
         values = {name: getattr(current, name) for name in EDITABLE_FIELDS} if current else {}

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from dunning.card_updater.answers import finding_described
 from dunning.decisions.context import DecisionContext
+from dunning.decisions.exploration import RetryChoice, retry_choose
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
 from dunning.decisions.retry_timing import RetryScorer, Slot, chargebee_default_next, planned_slot
-from dunning.decisions.segments import segment_of
+from dunning.decisions.segments import segment_name, segment_of
 from dunning.decisions.sequence import OFFERS, SequenceParams
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
 from dunning.money import amount_text
@@ -53,6 +54,8 @@ class GuardrailSnapshot:
     confidence_floor: float = 0.05
     max_retries: int = 4
     dunning_window_days: int = 28
+    # Share of auto-mode retries placed at a random allowed slot (exploration.py).
+    exploration_share: float = 0.05
 
     @classmethod
     def of(cls, policy) -> GuardrailSnapshot:
@@ -60,6 +63,10 @@ class GuardrailSnapshot:
 
     def mode_for(self, segment: str) -> str:
         return self.segment_modes.get(segment, self.default_mode)
+
+    def exploration_for(self, mode: str) -> float:
+        """Only auto explores: in shadow and approve mode every retry is the best guess."""
+        return self.exploration_share if mode == AutomationMode.AUTO else 0.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,8 @@ class ProposedAction:
     needs_approval: bool = False
     risk: str = "low"
     approval_reason: str = ""
+    propensity: float | None = None  # a retry: P(the policy picks its slot)
+    explored: bool = False  # a retry placed at a random allowed slot
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,8 @@ def plan_decide(
     recovery = None
     if scorers.recovery is not None and context.recovery_features:
         recovery = float(scorers.recovery(context.recovery_features))
-    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery, sequence=sequence)
+    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery, sequence=sequence,
+                   exploration_share=guardrails.exploration_for(mode))  # fmt: skip
     draft.choose(scorers.retry)
     actions = [_with_approval(a, draft=draft, mode=mode, segment=segment) for a in draft.actions]
     return Plan(
@@ -167,6 +177,7 @@ class _Draft:
     sentence: str = ""
     retry_score: float | None = None
     contacts: int = 0
+    exploration_share: float = 0.0
 
     # --- the steps --------------------------------------------------------------------
     def choose(self, retry_scorer: RetryScorer | None) -> None:
@@ -195,6 +206,8 @@ class _Draft:
         ctx = self.context
         rules = self._rules()
         self.fired.extend(rules.fired)
+        if rules.sources:  # the citations stay out of the sentence, beside it for the curious
+            self.notes["rule_sources"] = dict(zip(rules.fired, rules.sources, strict=False))
         updater = f"; {finding_described(ctx.card_updater)}" if ctx.card_updater else ""
         if ctx.card_updater is not None:
             self.notes["card_updater"] = {
@@ -250,7 +263,7 @@ class _Draft:
         window_end = (ctx.first_failed_at or ctx.at) + timedelta(
             days=self.guardrails.dunning_window_days
         )
-        plan = None
+        plan, choice = None, None
         if new_card:
             # A new card is charged straight away: its chance hardly depends on the hour.
             [chance] = scorer.slot_probabilities(context=ctx, slots=[earliest])
@@ -260,7 +273,7 @@ class _Draft:
             slot, top = self._fixed_slot(earliest, window_end, scorer)
         else:
             budget = max(self.guardrails.max_retries - ctx.dunwell_retries, 1)
-            slot, top, plan = planned_slot(
+            search = planned_slot(
                 context=ctx,
                 earliest=earliest,
                 window_end=window_end,
@@ -269,6 +282,16 @@ class _Draft:
                 spacing=spacing,
                 floor=self.guardrails.confidence_floor,
             )
+            slot, top, plan = search.slot, search.top, search.plan
+            if slot is not None and slot.probability >= self.guardrails.confidence_floor:
+                choice = self._explore(slot, search.options)
+                # The search itself, so an off-policy estimate can ask another model the
+                # same question (off_policy.py).
+                self.notes["exploration"]["search"] = {
+                    "earliest": earliest.isoformat(), "window_end": window_end.isoformat(),
+                    "budget": budget, "spacing_hours": spacing.total_seconds() / 3600,
+                    "floor": self.guardrails.confidence_floor,
+                }  # fmt: skip
         self.notes["slots_considered"] = [
             {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
             for s in top
@@ -283,6 +306,10 @@ class _Draft:
                 f"chance a retry needs (best {best:.0%})"
             )
             return
+        best = slot
+        if choice is not None and choice.explored:
+            slot = Slot(choice.at, choice.probability,
+                        scorer.slot_reason(context=ctx, slot=choice.at))  # fmt: skip
         self.retry_score = slot.probability
         when = local_label(slot.at, ctx.time_zone)
         because = f"{slot.because} and " if slot.because else ""
@@ -291,7 +318,14 @@ class _Draft:
             f"Retry {when} customer time: {because}{slot.probability:.0%} predicted success "
             f"({decided_by})."
         )
-        if plan is not None and plan.retries > 1:
+        if choice is not None and choice.explored:
+            self.sentence = (
+                f"Retry {when} customer time, a slot explored at random among {choice.allowed} "
+                f"allowed ones so Dunwell learns from its own retries (its best guess was "
+                f"{local_label(best.at, ctx.time_zone)}, {best.probability:.0%}): "
+                f"{slot.probability:.0%} predicted success ({decided_by})."
+            )
+        elif plan is not None and plan.retries > 1:
             self.notes["plan"] = {
                 "retries": plan.retries,
                 "expected_recovery": round(plan.value, 4),
@@ -316,6 +350,8 @@ class _Draft:
             slot.at,
             self.sentence,
             params={"probability": round(slot.probability, 4), "amount": ctx.amount_due},
+            propensity=choice.propensity if choice is not None else 1.0,
+            explored=choice is not None and choice.explored,
         )
         if not ctx.card_changed_since_failure and self._may_contact():
             # After every decline, as Chargebee's dunning emails do, within the contact limit;
@@ -331,6 +367,23 @@ class _Draft:
                     "payment_method_link": True,
                 },
             )
+
+    def _explore(self, best: Slot, options: list[tuple[datetime, float]]) -> RetryChoice:
+        """The best slot, or (a share of auto's retries) a random allowed one."""
+        ctx = self.context
+        choice = retry_choose(
+            greedy=(best.at, best.probability), options=options,
+            share=self.exploration_share, invoice_id=ctx.invoice_id,
+            attempt=ctx.dunwell_retries + 1, floor=self.guardrails.confidence_floor,
+            time_zone=ctx.time_zone, quiet=ctx.quiet_hours,
+        )  # fmt: skip
+        self.notes["exploration"] = {
+            "share": self.exploration_share, "explored": choice.explored,
+            "propensity": round(choice.propensity, 6), "allowed_slots": choice.allowed,
+            "best_allowed": choice.best_allowed,
+            "best_at": best.at.isoformat(),
+        }  # fmt: skip
+        return choice
 
     def _fixed_slot(self, earliest: datetime, window_end: datetime,
                     scorer: RetryScorer) -> tuple[Slot | None, list[Slot]]:  # fmt: skip
@@ -509,6 +562,8 @@ class _Draft:
         *,
         channel: str = "",
         params: dict | None = None,
+        propensity: float | None = None,
+        explored: bool = False,
     ) -> None:
         params = dict(params or {})
         if kind in CONTACT_KINDS and self.sequence.tone:
@@ -520,6 +575,8 @@ class _Draft:
                 reasoning=reasoning,
                 channel=channel,
                 params=params,
+                propensity=propensity,
+                explored=explored,
             )
         )
 
@@ -561,7 +618,7 @@ def _with_approval(
             needs_approval=True,
             risk="high",
             approval_reason=(
-                f"segment {segment} is in shadow mode: logged, never run"
+                f"segment {segment_name(segment)} is in shadow mode: logged, never run"
                 if mode == AutomationMode.SHADOW
                 else "a final notice announces the end of dunning: a manager approves it"
             ),
@@ -573,14 +630,14 @@ def _with_approval(
             action,
             needs_approval=False,
             risk=risk,
-            approval_reason=f"segment {segment} is in shadow mode: logged, never run",
+            approval_reason=f"segment {segment_name(segment)} is in shadow mode: logged, never run",
         )
     if mode == AutomationMode.APPROVE:
         return replace(
             action,
             needs_approval=True,
             risk=risk,
-            approval_reason=high or f"segment {segment} is in approve mode",
+            approval_reason=high or f"segment {segment_name(segment)} is in approve mode",
         )
     if high:
         return replace(action, needs_approval=True, risk=risk, approval_reason=high)

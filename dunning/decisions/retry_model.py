@@ -32,6 +32,7 @@ from dunning.decisions.retry_prior import (
     customer_shares,
     prior_probabilities,
 )
+from dunning.decisions.scoring import single_threaded
 from dunning.decisions.slot_features import RetryRows, plan_rows, slot_reason_text, slot_rows
 from dunning.models import ModelVersion
 
@@ -156,9 +157,9 @@ class RetryModelScorer:
         return self._chances(rows, context).reshape(budget, len(slots))
 
     def _chances(self, rows: RetryRows, context: DecisionContext) -> np.ndarray:
-        if getattr(self.model, "learnt", 1.0) >= 1.0:
-            return self.model.predict_proba(rows)[:, 1]
-        return self.model.predict_proba(rows, shares=customer_shares(context))[:, 1]
+        shares = None if getattr(self.model, "learnt", 1.0) >= 1.0 else customer_shares(context)
+        with single_threaded():
+            return self.model.predict_proba(rows, shares=shares)[:, 1]
 
     def slot_reason(self, *, context: DecisionContext, slot: datetime) -> str:
         return slot_reason_text(context=context, slot=slot)

@@ -60,6 +60,14 @@ def candidate_slots(*, earliest: datetime, window_end: datetime) -> list[datetim
     return slots
 
 
+@dataclass(frozen=True)
+class SlotSearch:
+    slot: Slot | None  # the next retry of the best plan (None: no slot is worth one)
+    top: list[Slot]  # the best few, for the explanation
+    plan: RetryPlan | None
+    options: list[tuple[datetime, float]]  # every candidate slot and its chance
+
+
 def planned_slot(
     *,
     context: DecisionContext,
@@ -69,14 +77,14 @@ def planned_slot(
     budget: int,
     spacing: timedelta,
     floor: float,
-) -> tuple[Slot | None, list[Slot], RetryPlan | None]:
+) -> SlotSearch:
     """The next retry of the plan that recovers the most with ``budget`` retries left.
 
     Each further retry is scored as the one after a declined retry (the scorer sees one
     more failure), so the plan spaces retries where they are worth most together."""
     slots = candidate_slots(earliest=earliest, window_end=window_end)
     if not slots:
-        return None, [], None
+        return SlotSearch(None, [], None, [])
     chances = _plan_chances(scorer=scorer, context=context, slots=slots, budget=budget)
     days = np.array([(s - context.at).total_seconds() / 86400 for s in slots])
     worth = DAILY_DISCOUNT ** np.maximum(days, 0)
@@ -88,7 +96,8 @@ def planned_slot(
         Slot(slots[i], float(chances[0, i]), scorer.slot_reason(context=context, slot=slots[i]))
         for i in picks[:5]
     ]
-    return (top[0] if plan else None), top, plan
+    options = list(zip(slots, chances[0].tolist(), strict=True))
+    return SlotSearch((top[0] if plan else None), top, plan, options)
 
 
 def _plan_chances(

@@ -10,8 +10,14 @@ SEGMENT_LABELS = {
     "growth": "Growth (lifetime value 2,000 to 20,000)",
     "enterprise": "Enterprise (lifetime value 20,000 and over, or CRM tier enterprise)",
 }
+SEGMENT_NAMES = {"self_serve": "Self-serve", "growth": "Growth", "enterprise": "Enterprise"}
 GROWTH_FROM = 200_000  # minor units
 ENTERPRISE_FROM = 2_000_000
+
+
+def segment_name(segment: str) -> str:
+    """What people call a segment in a sentence: "self_serve" -> "Self-serve"."""
+    return SEGMENT_NAMES.get(segment, segment)
 
 
 def segment_of(context: DecisionContext) -> str:

@@ -29,6 +29,7 @@ from dunning.models import (
 )
 
 logger = logging.getLogger("dunwell.decisions")
+CLOSED_STATUSES = ("paid", "voided")
 
 
 def decision_make(*, invoice_id: str, trigger: str, at: datetime,
@@ -90,6 +91,9 @@ def _snapshot(context) -> dict:
         "dunwell_retries": context.dunwell_retries,
         "signals": {**vars(signals), "sources": list(signals.sources)},
         "card_updater": context.card_updater.as_dict() if context.card_updater else None,
+        "country": context.country,
+        "payday_shares": [list(pair) for pair in context.payday_shares],
+        "dunwell_in_charge": context.dunwell_in_charge,
     }
     return _jsonable(snapshot)
 
@@ -105,6 +109,14 @@ def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
 def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             features: dict) -> Decision:  # fmt: skip
     with transaction.atomic():
+        # The invoice row serialises everything that plans or cancels its actions: two
+        # decisions at once (a duplicate or a second event) must not both plan the same
+        # reminder step, and a payment settled meanwhile must see this decision's actions
+        # or be seen by it. Its status and steps are read again under the lock.
+        status_now = (
+            Invoice.objects.select_for_update().filter(pk=invoice.pk)
+            .values_list("status", flat=True).first()
+        )  # fmt: skip
         superseded = actions_cancel_pending(
             invoice_id=invoice.cb_id,
             reason="superseded by a newer decision",
@@ -112,18 +124,27 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             keep_manual=True,
             keep_offline_steps=True,
         )
-        # Two decisions about one invoice at once (a duplicate or a second event) must not
-        # both plan the same reminder step: the invoice row serialises them, and the steps
-        # are read again under the lock.
-        Invoice.objects.select_for_update().filter(pk=invoice.pk).first()
         taken = _offline_steps_taken(invoice=invoice, mode=plan.mode)
+        # Decided from a context read before a payment reached the mirror: as of ``at`` the
+        # invoice was due, but nothing may now run against it (shadow only logs, so a shadow
+        # replay of history keeps its proposals).
+        closed_meanwhile = (
+            status_now in CLOSED_STATUSES and plan.mode != AutomationMode.SHADOW and plan.actions
+        )
+        reasoning = plan.reasoning
+        if closed_meanwhile:
+            reasoning += (
+                f" The invoice was {status_now} before this decision was recorded, so none of"
+                " its actions were planned."
+            )
+            plan.explanation["closed_before_recorded"] = status_now
         decision = Decision.objects.create(
             invoice=invoice, customer_id=invoice.customer_id, trigger=trigger,
             trigger_event=event, as_of=at, recovery_score=plan.recovery_score,
             retry_score=plan.retry_score, model_version=plan.model_version,
             segment=plan.segment, mode=plan.mode,
             guardrail_version=plan.explanation.get("guardrail_version"),
-            features=features, rules_fired=plan.rules_fired, reasoning=plan.reasoning,
+            features=features, rules_fired=plan.rules_fired, reasoning=reasoning,
             explanation=_jsonable({**plan.explanation, "superseded_actions": superseded}),
         )  # fmt: skip
         audit_record(
@@ -134,13 +155,13 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                   "event": event.event_id if event else None, "as_of": at,
                   "model_version": plan.model_version, "recovery_score": plan.recovery_score,
                   "retry_score": plan.retry_score, "segment": plan.segment, "mode": plan.mode,
-                  "rules_fired": plan.rules_fired, "reasoning": plan.reasoning,
+                  "rules_fired": plan.rules_fired, "reasoning": reasoning,
                   "sequence": plan.explanation.get("sequence"),
                   "experiment": plan.explanation.get("experiment"),
                   "inputs": features},
         )  # fmt: skip
         channels = channel_settings_read()
-        for proposed in plan.actions:
+        for proposed in [] if closed_meanwhile else plan.actions:
             if proposed.params.get("offline_step") in taken:
                 continue
             # A channel switched off in the channel settings is never planned on.
@@ -154,6 +175,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,
+                propensity=proposed.propensity, explored=proposed.explored,
             )  # fmt: skip
             audit_record(
                 action="action.proposed",
@@ -162,7 +184,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                 data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
                       "scheduled_for": action.scheduled_for, "channel": action.channel,
                       "needs_approval": action.needs_approval, "risk": action.risk,
-                      "approval_reason": action.approval_reason},
+                      "approval_reason": action.approval_reason,
+                      "propensity": action.propensity, "explored": action.explored},
             )  # fmt: skip
             if plan.mode != AutomationMode.SHADOW and not proposed.needs_approval:
                 action_transition(

@@ -35,6 +35,7 @@ from dunning.decisions.gateway_pauses import gateway_paused
 from dunning.decisions.guardrails import guardrails_active
 from dunning.decisions.holds import HELD_KINDS, invoice_hold_active
 from dunning.decisions.policy import NO_APPROVAL_KINDS
+from dunning.decisions.segments import segment_name
 from dunning.execution.enqueue import action_enqueue_on_commit
 from dunning.execution.performers import Cancel, Defer, NotExecutable, perform
 from dunning.models import (
@@ -151,7 +152,8 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
         if mode == AutomationMode.SHADOW:
             return _cancel(
                 action=action,
-                reason=f"segment {action.decision.segment} is in shadow mode now: only logged",
+                reason=f"segment {segment_name(action.decision.segment)} is in shadow mode now: "
+                "only logged",
             )
         if (
             mode == AutomationMode.APPROVE
@@ -160,7 +162,7 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
         ):
             return _back_to_approval(
                 action=action,
-                reason=f"segment {action.decision.segment} is in approve mode now",
+                reason=f"segment {segment_name(action.decision.segment)} is in approve mode now",
             )
         # A survey follows a payment: nothing a promise or a plan holds back.
         held = action.kind in HELD_KINDS and action.params.get("template") != "csat_survey"

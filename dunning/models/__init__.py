@@ -1,5 +1,6 @@
 from dunning.models.audit import AuditEntry
 from dunning.models.config import ConfigVersion
+from dunning.models.connectors import ConnectorEvent, ConnectorHealth
 from dunning.models.decisions import (
     ALWAYS_NEEDS_APPROVAL,
     Action,
@@ -33,6 +34,8 @@ __all__ = [
     "Channel",
     "ChargebeeEvent",
     "ConfigVersion",
+    "ConnectorEvent",
+    "ConnectorHealth",
     "CrmAccount",
     "Customer",
     "Decision",

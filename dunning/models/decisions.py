@@ -173,6 +173,10 @@ class Action(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # A retry: the probability that the policy picks its slot, and whether it was placed at
+    # a random allowed slot (dunning/decisions/exploration.py); off-policy estimates use them.
+    propensity = models.FloatField(null=True, blank=True)
+    explored = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["scheduled_for", "id"]
@@ -249,6 +253,8 @@ class GuardrailPolicy(models.Model):
     confidence_floor = models.FloatField(default=0.05)  # no retry with a lower chance
     max_retries = models.PositiveSmallIntegerField(default=4)  # Dunwell retries per failure
     dunning_window_days = models.PositiveSmallIntegerField(default=28)
+    # Share of auto-mode retries at a random allowed slot (0..0.2; shadow and approve: 0).
+    exploration_share = models.FloatField(default=0.05)
 
     class Meta:
         ordering = ["-version"]

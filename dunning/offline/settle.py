@@ -34,9 +34,13 @@ def invoice_payment_settle(*, invoice_id: str) -> dict:
         return {"invoice": invoice_id, "known": False}
     cancelled = 0
     if invoice.status not in DUE_STATUSES:
-        cancelled = actions_cancel_pending(
-            invoice_id=invoice_id, reason=f"the invoice was {invoice.status or 'closed'}"
-        )
+        with transaction.atomic():
+            # Under the invoice's lock, as a decision records its actions: a decision in
+            # flight either commits first (its actions are cancelled here) or sees the payment.
+            Invoice.objects.select_for_update().filter(cb_id=invoice_id).first()
+            cancelled = actions_cancel_pending(
+                invoice_id=invoice_id, reason=f"the invoice was {invoice.status or 'closed'}"
+            )
     resolved = cases_refresh_for_customer(customer_id=invoice.customer_id)
     return {"invoice": invoice_id, "status": invoice.status, "cancelled": cancelled,
             "case_resolved": resolved}  # fmt: skip

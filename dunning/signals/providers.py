@@ -63,8 +63,11 @@ class DatabaseSignals:
 
 
 def signal_providers() -> list[SignalProvider]:
+    """The providers in settings, then those chosen on the Connections page (Zendesk, SQL)."""
+    from dunning.connectors.registry import signal_connectors
+
     paths = getattr(settings, "SIGNAL_PROVIDERS", ["dunning.signals.providers.DatabaseSignals"])
-    return [import_string(path)() for path in paths]
+    return [import_string(path)() for path in paths] + signal_connectors()
 
 
 def signals_merged(*, customer_id: str, at: datetime) -> Signals:

@@ -4,6 +4,7 @@ import json
 
 from django import template
 
+from dunning import labels
 from dunning.money import amount_text, decimals
 
 register = template.Library()
@@ -40,3 +41,22 @@ def message_life_of(action):
     if action is None or action.kind not in MESSAGE_KINDS:
         return None
     return message_life(action=action)
+
+
+# Codes and stored values in words (dunning/labels.py), by the same names in templates:
+# ``{{ case.segment|label:"segment" }}``, ``{{ txn.decline_code|decline }}`` ("Expired card
+# (54)"), ``{{ 60000.0|number }}`` ("60,000"), ``{{ entry.data|readable }}`` (rows for
+# ``_readable.html``), ``{{ "action.proposed"|words }}`` ("Action proposed").
+for _name, _function in {
+    "label": labels.label, "decline": labels.decline_label, "number": labels.number,
+    "readable": labels.readable_items, "model_label": labels.model_label,
+    "words": labels.words, "value_text": labels.value_text,
+}.items():  # fmt: skip
+    register.filter(_name, _function)
+
+
+@register.filter
+def rule_source(decision, rule: str) -> str:
+    """Where a fired rule comes from (kept out of the sentence): for the badge's ``title``."""
+    sources = (getattr(decision, "explanation", None) or {}).get("rule_sources") or {}
+    return sources.get(rule, "")

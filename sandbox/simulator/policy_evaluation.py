@@ -91,14 +91,19 @@ def policy_evaluate(
     holdout_months: int = 3,
     budgets: tuple[int, ...] = BUDGETS,
     on_progress: Callable[[str, int, int], None] | None = None,
+    exploration_share: float = 0.0,
 ) -> Evaluation:
+    """``exploration_share``: Dunwell's retries explored at random (auto mode's guardrail);
+    0 by default, so the figures are the policy's own choices."""
     # One thread, as one worker decides: the booster's threads only fight over a few hundred
     # rows per decision.
     with threadpool_limits(limits=1), world_applied(world):
-        return _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress)
+        return _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress,
+                         exploration_share)  # fmt: skip
 
 
-def _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress):
+def _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress,
+              exploration_share=0.0):  # fmt: skip
     progress = on_progress or (lambda stage, done, total: None)
     clock = time.perf_counter()
     sandbox = Sandbox(id_token=f"{seed % 65536:04x}")
@@ -114,7 +119,7 @@ def _evaluate(customers, months, seed, world, holdout_months, budgets, on_progre
     names = [CUSTOM, SMART, *(oracle_name(b) for b in budgets), *(dunwell_name(b) for b in budgets)]
     names.append(COLD)
     tallies = {name: Tally() for name in names}
-    base = guardrails_for_replay()
+    base = guardrails_for_replay(exploration_share=exploration_share)
     outages = simulator.outcomes.outages
     clock = time.perf_counter()
     decisions = 0
@@ -147,6 +152,7 @@ def worlds_evaluate(
     holdout_months: int = 3,
     jobs: int = 1,
     on_world: Callable[[Evaluation], None] | None = None,
+    exploration_share: float = 0.0,
 ) -> list[Evaluation]:
     """Every (world, seed): random worlds 1..N (0 = none: the calibrated business only).
 
@@ -154,7 +160,7 @@ def worlds_evaluate(
     drawn = [world_draw(i) for i in range(1, worlds + 1)] if worlds else [None]
     runs = [
         {"customers": customers, "months": months, "seed": seed, "world": world,
-         "holdout_months": holdout_months}
+         "holdout_months": holdout_months, "exploration_share": exploration_share}
         for world in drawn
         for seed in seeds
     ]  # fmt: skip

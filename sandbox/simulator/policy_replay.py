@@ -452,5 +452,8 @@ def train_retry_scorer(simulator, *, before: float) -> tuple[RetryModelScorer | 
     return RetryModelScorer(model=model, version="replay"), facts
 
 
-def guardrails_for_replay() -> GuardrailSnapshot:
-    return GuardrailSnapshot(default_mode=AutomationMode.AUTO)
+def guardrails_for_replay(*, exploration_share: float = 0.0) -> GuardrailSnapshot:
+    """Auto mode, without exploration unless asked for: the evaluation measures the policy's
+    own choices (exploring costs a little recovery now for what the log teaches later)."""
+    return GuardrailSnapshot(default_mode=AutomationMode.AUTO,
+                             exploration_share=exploration_share)  # fmt: skip

@@ -138,7 +138,7 @@ def test_a_charts_csv_has_the_numbers_the_chart_draws(client, manager, failures)
         "recovered revenue",
         "rate %",
     ]
-    assert [r[0] for r in rows[1:]] == figure["data"][0]["x"] == ["stripe", "adyen"]
+    assert [r[0] for r in rows[1:]] == figure["data"][0]["x"] == ["Stripe", "Adyen"]
     assert [float(r[2]) for r in rows[1:]] == figure["data"][0]["y"] == [123.45, 50.0]
     assert [float(r[3]) for r in rows[1:]] == figure["data"][1]["y"] == [123.45, 0]
 
@@ -151,7 +151,7 @@ def test_the_csv_link_keeps_the_currency_shown(client, manager, failures):
 
     assert "format=csv&amp;chart=by_gateway" in body and "currency=EUR" in body
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[1] == ["stripe", "1", "70.0", "70.0", "100.0"]
+    assert rows[1] == ["Stripe", "1", "70.0", "70.0", "100.0"]
 
 
 def test_cohort_page_shows_the_heatmap_curves_and_a_csv(client, manager, failures):

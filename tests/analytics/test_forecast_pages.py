@@ -65,7 +65,7 @@ def test_a_breakdown_csv_has_the_numbers_the_chart_draws(client, manager, open_i
     assert response["Content-Type"] == "text/csv"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:4] == ["decline category", "open invoices", "at stake", "expected"]
-    assert [r[0] for r in rows[1:]] == figure["data"][1]["x"] == ["soft_decline", "hard_decline"]
+    assert [r[0] for r in rows[1:]] == figure["data"][1]["x"] == ["Soft decline", "Hard decline"]
     assert [float(r[3]) for r in rows[1:]] == figure["data"][1]["y"] == [180.0, 12.5]
     assert rows[2][-1] == "1"  # the hard decline took the fallback rate
 

@@ -92,8 +92,8 @@ def test_recovery_by_gateway_and_decline_category():
     assert by_gateway.columns == [
         "gateway", "failed invoices", "failed revenue", "recovered revenue", "rate %",
     ]  # fmt: skip
-    assert by_gateway.rows == [["stripe", 2, 200.0, 100.0, 50.0], ["adyen", 1, 100.0, 0, 0.0]]
-    assert by_category.rows[0][:2] == ["soft_decline", 2]
+    assert by_gateway.rows == [["Stripe", 2, 200.0, 100.0, 50.0], ["Adyen", 1, 100.0, 0, 0.0]]
+    assert by_category.rows[0][:2] == ["Soft decline", 2]
 
 
 def test_segment_filters_narrow_every_figure():

@@ -78,3 +78,19 @@ def test_recent_rows_say_what_each_side_did():
     assert row["invoice_id"] == "inv_1"
     assert row["near_flag"] and row["recovered_flag"] and row["settled_flag"]
     assert row["chargebee_attempts"] == 2
+
+
+def test_shadow_evidence_counts_the_retries_auto_would_have_run_not_every_daily_proposal():
+    day = timedelta(days=1)
+    first = shadow_decision(1, retry_in=1.5 * day)  # superseded by the next day's decision
+    failed_at = first.as_of
+    for k, retry_in in ((1, 1.5 * day), (2, 0.2 * day), (3, day)):
+        # Daily reviews: day 1's retry is superseded too; days 2 and 3 run before the next.
+        review = DecisionFactory(invoice=first.invoice, as_of=failed_at + k * day,
+                                 mode="shadow", trigger="open_invoice")  # fmt: skip
+        ActionFactory(decision=review, kind="retry", scheduled_for=review.as_of + retry_in)
+
+    figures = shadow_by_segment(since=days_ago(90), until=days_ago(0))
+
+    assert figures["self_serve"].decisions == 4
+    assert figures["self_serve"].dunwell_retries == 2

@@ -61,7 +61,7 @@ def test_manager_sees_the_recovery_charts_draw_and_filters_them(
     expect(page).to_have_url(re.compile(r"gateway=adyen"))
     expect(page.locator("#chart-by_gateway .main-svg").first).to_be_visible()
     expect(page.locator("#chart-by_gateway .xtick")).to_have_count(1)
-    expect(page.locator("#chart-by_gateway")).to_contain_text("adyen")
+    expect(page.locator("#chart-by_gateway")).to_contain_text("Adyen")
     # The only thing the policy refuses is the map-tile stylesheet plotly injects on load.
     violations = page.evaluate("window.cspViolations")
     assert all(v["sample"].startswith(".maplibregl") for v in violations), violations

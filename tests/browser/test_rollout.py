@@ -24,18 +24,18 @@ def test_admin_moves_a_segment_from_shadow_to_approve(
 
     open_from_nav(page, "Rollout")
     growth = page.locator("tr[data-segment=growth]")
-    expect(growth.locator("[data-mode]")).to_have_text("shadow")
+    expect(growth.locator("[data-mode]")).to_have_text("Shadow")
     expect(growth).to_contain_text("stay in shadow: 1 settled shadow decisions < 200")
     screenshot("rollout-admin")
     expect(growth.locator("select[name=mode]")).to_have_value("approve")  # the next step
-    growth.locator("text=Switch growth").click()  # no reason, not confirmed: the browser asks
+    growth.locator("text=Switch Growth").click()  # no reason, not confirmed: the browser asks
     assert guardrails_active().version == before.version
     growth.locator("input[name=reason]").fill("shadow results look right for growth")
     growth.locator("input[name=confirm]").check()
-    growth.locator("text=Switch growth").click()
+    growth.locator("text=Switch Growth").click()
 
     expect(page.locator(".messages")).to_contain_text("growth is now in approve mode")
-    expect(page.locator("tr[data-segment=growth] [data-mode]")).to_have_text("approve")
+    expect(page.locator("tr[data-segment=growth] [data-mode]")).to_have_text("Approve")
     screenshot("rollout-switched")
     after = guardrails_active()
     assert after.version == before.version + 1 and after.mode_for("growth") == "approve"

@@ -70,7 +70,7 @@ def test_case_page_shows_the_ai_summary_timeline_and_invoice_link(client, genera
     )  # the decision's sentence
     assert "Send a payment-method update link" in body  # the recommended next action
     assert "Declined on inv_1" in body and "Left a voicemail" in body  # the timeline
-    assert "payment method link: proposed" in body
+    assert "Send a payment-method update link: proposed" in body
     assert reverse("dunning:invoice_decisions", args=["inv_1"]) in body
 
 
@@ -89,6 +89,7 @@ SUMMARY_FIELDS = {
     "case_id", "customer_id", "team", "segment", "invoices", "amount_due", "currency",
     "lifetime_value", "recovery_score", "attempts", "failed_attempts", "last_decline_category",
     "why", "ai_summary", "recommended_actions", "opened_at", "escalated_by", "escalated_at",
+    "case_url",
 }  # fmt: skip
 
 
@@ -144,12 +145,16 @@ def test_without_a_task_tool_the_escalation_is_kept_locally(client, general_case
     assert (ticket.adapter, ticket.summary["customer_id"]) == ("local", "cus_1")
 
 
-def test_a_task_tool_that_is_down_leaves_the_case_as_it_was(client, general_case, agent, settings):
+def test_a_task_tool_that_is_down_keeps_the_escalation_to_send_again(
+    client, general_case, agent, settings
+):
     settings.ESCALATION_WEBHOOK_URL = "http://127.0.0.1:1/tasks"
     client.force_login(agent)
 
-    response = client.post(reverse("collections_desk:case_escalate", args=[general_case.pk]))
+    response = client.post(reverse("collections_desk:case_escalate", args=[general_case.pk]),
+                           follow=True)  # fmt: skip
 
-    assert response.status_code == 409
     assert "could not be reached" in response.content.decode()
-    assert not EscalationTicket.objects.exists()
+    ticket = EscalationTicket.objects.get()
+    assert (ticket.delivery, ticket.attempts) == ("retrying", 1)
+    assert Case.objects.get(pk=general_case.pk).state == CaseState.ESCALATED

@@ -52,7 +52,7 @@ def test_without_a_score_the_decline_categorys_history_is_used_and_labelled(
     assert case.expected_recovery == 1960  # 40% of 49.00
     client.force_login(agent)
     page = client.get(f"/collections/cases/{case.pk}/").content.decode()
-    assert "no model score: the recovery rate of past soft_decline declines over 25" in page
+    assert "no model score: the recovery rate of past invoices with a soft decline over 25" in page
     queue = client.get("/collections/").content.decode()
     assert "40%" in queue and "history" in queue
 

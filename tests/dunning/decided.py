@@ -15,6 +15,15 @@ def decided_invoice(
     total: int = 4900,
 ) -> Decision:  # fmt: skip
     """A customer whose card was declined on invoice ``inv_<n>``, and the decision about it."""
+    declined_invoice(n, at=at, decline_code=decline_code, country=country, total=total)
+    return decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=at)
+
+
+def declined_invoice(
+    n: int = 1, *, at: datetime = FAILED_AT, decline_code: str = "51", country: str = "DE",
+    total: int = 4900,
+) -> Invoice:  # fmt: skip
+    """A customer whose card was declined on invoice ``inv_<n>``, not decided about yet."""
     customer = Customer.objects.create(
         cb_id=f"cus_{n}", resource_version=1, first_name="Ana", last_name=f"Lima {n}",
         country=country, cb_created_at=datetime(2025, 1, 1, tzinfo=UTC),
@@ -23,7 +32,7 @@ def decided_invoice(
         cb_id=f"pm_{n}", customer=customer, card_brand="visa", status="valid",
         gateway="stripe", resource_version=1,
     )  # fmt: skip
-    Invoice.objects.create(
+    invoice = Invoice.objects.create(
         cb_id=f"inv_{n}", customer=customer, status="payment_due", dunning_status="in_progress",
         currency_code="EUR", total=total, amount_due=total, date=at, resource_version=1,
     )  # fmt: skip
@@ -33,4 +42,4 @@ def decided_invoice(
         decline_code=decline_code, payment_source_cb_id=f"pm_{n}", amount=total,
         resource_version=1,
     )  # fmt: skip
-    return decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=at)
+    return invoice

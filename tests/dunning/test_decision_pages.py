@@ -102,13 +102,13 @@ def test_agent_reads_a_decisions_reasoning_actions_and_audit_trail(client, agent
     response = client.get(invoice_page())
 
     body = response.content.decode()
-    assert "Ana Lima 1" in body and "EUR 49.00" in body and "payment_due" in body
+    assert "Ana Lima 1" in body and "EUR 49.00" in body and "Payment due" in body
     assert decision.reasoning.replace("'", "&#x27;") in body
     assert (
         "the issuer asked for the card to be picked up (decline 04)" in body
     )  # the rule that fired
-    assert "Send a payment-method update link" in body and "email" in body
-    assert "segment self_serve is in approve mode" in body  # why it waits for a person
+    assert "Send a payment-method update link" in body and "Email" in body
+    assert "segment Self-serve is in approve mode" in body  # why it waits for a person
     assert "Mon 02 Nov 12:00" in body and "Mon 02 Nov 13:00" in body  # UTC, Berlin
     assert "Feature snapshot" in body and "Europe/Berlin" in body
     assert "decision.made" in body and "action.proposed" in body
@@ -128,7 +128,7 @@ def test_the_invoice_page_lists_decisions_newest_first_with_state_changes(client
 
     assert body.index(f'id="decision-{later.pk}"') < body.index(f'id="decision-{first.pk}"')
     assert "Rejected" in body and "customer called, paying today" in body
-    assert "proposed → rejected" in body
+    assert "Proposed → Rejected" in body
 
 
 def test_an_unknown_invoice_is_not_found(client, agent):

@@ -30,6 +30,7 @@ def form_values(**overrides) -> dict:
         "confidence_floor": f"{policy.confidence_floor * 100:g}",
         "max_retries": policy.max_retries,
         "dunning_window_days": policy.dunning_window_days,
+        "exploration_share": f"{policy.exploration_share * 100:g}",
         "note": "growth pilot goes to approve",
         "based_on": policy.version,
     }
@@ -57,6 +58,18 @@ def test_admin_changes_a_segment_mode_and_a_new_version_is_audited_with_the_diff
     assert entry.data["note"] == "growth pilot goes to approve"
     assert set(entry.data["diff"]) == {"segment_modes", "review_threshold"}
     assert entry.data["diff"]["segment_modes"]["to"] == {"growth": "approve"}
+
+
+def test_admin_sets_the_exploration_share_and_the_history_says_so(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.post(URL, form_values(exploration_share="10", note="learn faster"))
+
+    assert response.status_code == 302
+    assert guardrails_active().exploration_share == pytest.approx(0.10)
+    history = client.get(URL).content.decode()
+    assert "Auto-mode retries explored at a random allowed slot" in history
+    assert "<del>5%</del> → <ins>10%</ins>" in history
 
 
 def test_history_shows_who_changed_what_and_why(client, admin_user):
@@ -136,6 +149,8 @@ def test_rolling_back_to_an_unknown_version_is_not_found(client, admin_user):
         ({"mode_growth": "yolo"}, "Select a valid choice"),
         ({"contacts_per_week": "-1"}, "greater than or equal to 0"),
         ({"max_retries": "50"}, "less than or equal to 20"),
+        ({"exploration_share": "25"}, "less than or equal to 20"),
+        ({"exploration_share": "-1"}, "greater than or equal to 0"),
         ({"note": "  "}, "Say why you are changing the guardrails"),
         ({}, "Nothing changed"),
     ],
@@ -198,7 +213,7 @@ def test_an_open_gateway_pause_is_shown(client, manager):
 
     body = client.get(URL).content.decode()
 
-    assert "adyen" in body and "paused now" in body and "12 of 13 attempts failed" in body
+    assert "Adyen" in body and "paused now" in body and "12 of 13 attempts failed" in body
 
 
 def test_history_pages_arrive_as_an_htmx_fragment(client, admin_user):

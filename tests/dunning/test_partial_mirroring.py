@@ -31,6 +31,25 @@ MODELS = {"customer": Customer, "subscription": Subscription, "invoice": Invoice
           "transaction": Transaction, "payment_source": PaymentSource}  # fmt: skip
 
 
+def card_without_payment_source_id() -> dict:
+    """An older site's payment_succeeded: its card carries no payment_source_id."""
+    payload = load_sample("payment_succeeded")
+    payload["content"]["customer"].pop("primary_payment_source_id", None)
+    payload["content"]["card"] = {
+        "status": "valid", "gateway": "chargebee", "iin": "411111", "last4": "1111",
+        "card_type": "visa", "funding_type": "credit", "expiry_month": 1, "expiry_year": 2031,
+        "customer_id": payload["content"]["customer"]["id"], "object": "card",
+    }  # fmt: skip
+    return payload
+
+
+def with_an_unreadable_invoice() -> dict:
+    """A payment_failed whose invoice cannot be mirrored (no customer_id) among good objects."""
+    payload = load_sample("payment_failed")
+    del payload["content"]["invoice"]["customer_id"]
+    return payload
+
+
 def process(payload: dict) -> ChargebeeEvent:
     event = event_store(payload=payload).event
     event_process(event_pk=event.pk)
@@ -51,13 +70,7 @@ def test_every_sample_shape_is_mirrored_object_by_object(path):
 
 
 def test_an_older_sites_card_without_payment_source_id_leaves_the_rest_mirrored():
-    payload = load_sample("payment_succeeded")
-    card = {"status": "valid", "gateway": "chargebee", "iin": "411111", "last4": "1111",
-            "card_type": "visa", "funding_type": "credit", "expiry_month": 1,
-            "expiry_year": 2031, "customer_id": payload["content"]["customer"]["id"],
-            "object": "card"}  # fmt: skip
-    payload["content"]["customer"].pop("primary_payment_source_id", None)
-    payload["content"]["card"] = card
+    payload = card_without_payment_source_id()
 
     event = process(payload)
 
@@ -87,8 +100,7 @@ def test_a_legacy_card_is_the_customers_primary_payment_source_when_the_event_na
 
 
 def test_one_broken_object_fails_alone_and_the_event_says_which():
-    payload = load_sample("payment_failed")
-    del payload["content"]["invoice"]["customer_id"]
+    payload = with_an_unreadable_invoice()
 
     event = process(payload)
 
@@ -102,8 +114,7 @@ def test_one_broken_object_fails_alone_and_the_event_says_which():
 
 
 def test_the_batch_path_mirrors_the_same_way():
-    payload = load_sample("payment_failed")
-    del payload["content"]["invoice"]["customer_id"]
+    payload = with_an_unreadable_invoice()
     event = event_store(payload=payload).event
 
     events_process_batch(event_pks=[event.pk])
@@ -140,8 +151,7 @@ def test_a_payload_without_api_version_is_read_by_its_shape():
 def test_a_partial_event_shows_its_reasons_in_the_event_log_and_can_be_reprocessed(
     client, admin_user
 ):
-    payload = load_sample("payment_failed")
-    del payload["content"]["invoice"]["customer_id"]
+    payload = with_an_unreadable_invoice()
     event = process(payload)
     client.force_login(admin_user)
 

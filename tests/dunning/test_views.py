@@ -128,8 +128,8 @@ def test_admin_sees_queues_and_the_chargebee_budget(client, admin_user, settings
 
     body = client.get(reverse("dunning:system_status")).content.decode()
 
-    assert "150.0 / 150" in body
-    assert "ingest: 0 waiting" in body
+    assert "150 / 150" in body
+    assert "Ingest: 0 waiting" in body
 
 
 def test_status_page_says_so_when_redis_is_down(client, admin_user, redis_outage):

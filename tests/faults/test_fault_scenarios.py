@@ -9,16 +9,22 @@ import pytest
 from tests.faults.scenarios import (
     Env,
     Row,
+    audit_tampering,
     chargebee_storm,
     database_down_at_ingest,
     duplicate_deliveries,
     fuzzed_webhooks,
+    hostile_json,
     out_of_order_events,
+    partial_mirroring,
     prompt_injection,
     redis_down_at_ingest,
     redis_down_during_processing,
     redis_down_under_the_schedule,
+    site_connect_mistakes,
+    team_scoping,
     worker_sigkill_mid_charge,
+    writes_within_chargebee_limits,
 )
 
 # Commits must be real: jobs are enqueued on commit, and other threads and a killed
@@ -33,6 +39,7 @@ def env(sandbox, sandbox_server):
 
 def assert_held(row: Row) -> None:
     assert all(count in (0, None) for count in row.counts), row.happened
+    assert not any(row.other_zeros.values()), (row.other_zeros, row.happened)
     assert row.behaved, row.happened
 
 
@@ -76,3 +83,27 @@ def test_fuzzed_webhook_bodies_never_get_a_server_error(env):
 
 def test_a_ticket_telling_the_model_to_refund_or_leak_changes_nothing(env):
     assert_held(prompt_injection(env))
+
+
+def test_legacy_shapes_and_an_unreadable_object_lose_nothing_that_can_be_read(env):
+    assert_held(partial_mirroring(env))
+
+
+def test_notes_too_long_are_cut_and_refused_writes_show_on_their_action(env):
+    assert_held(writes_within_chargebee_limits(env))
+
+
+def test_connecting_with_a_wrong_key_or_site_is_named_and_the_webhook_is_registered_once(env):
+    assert_held(site_connect_mistakes(env))
+
+
+def test_json_no_database_holds_and_lengths_no_column_holds_get_a_4xx_and_are_kept(env):
+    assert_held(hostile_json(env))
+
+
+def test_every_rewrite_of_the_audit_trail_by_its_databases_superuser_is_reported(env):
+    assert_held(audit_tampering(env))
+
+
+def test_an_agent_asking_for_another_teams_customers_gets_404_and_lists_without_them(env):
+    assert_held(team_scoping(env))

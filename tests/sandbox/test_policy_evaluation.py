@@ -73,3 +73,13 @@ def test_command_refuses_a_hold_out_longer_than_the_history_or_negative_worlds()
         call_command("evaluate_policy", months=3, holdout_months=3, verbosity=0)
     with pytest.raises(CommandError, match="--worlds of at least 0"):
         call_command("evaluate_policy", worlds=-1, verbosity=0)
+    with pytest.raises(CommandError, match=r"--exploration is a share from 0 to 0\.2"):
+        call_command("evaluate_policy", exploration=0.5, verbosity=0)
+
+
+def test_exploring_auto_retries_still_breaks_no_network_rule_and_stays_in_budget():
+    world = policy_evaluate(customers=700, months=9, seed=2, budgets=(4,), exploration_share=0.2)
+
+    dunwell = world.tallies[dunwell_name(4)]
+    assert dunwell.violations == 0
+    assert dunwell.retries <= 4 * dunwell.invoices + dunwell.invoices  # + one per new card

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
 from sandbox.simulator.policy_evaluation import (
     policy_evaluate,
     report_lines,
@@ -35,6 +36,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--jobs", type=int, default=1, help="worlds run in parallel")
         parser.add_argument(
+            "--exploration",
+            type=float,
+            default=0.0,
+            help="share of Dunwell's retries explored at a random allowed slot, as auto mode "
+            "does (0 to 0.2; default 0: the policy's own choices)",
+        )
+        parser.add_argument(
             "--worlds",
             type=int,
             default=0,
@@ -48,6 +56,8 @@ class Command(BaseCommand):
             )
         if o["worlds"] < 0 or o["seeds"] < 1:
             raise CommandError("need --worlds of at least 0 and --seeds of at least 1")
+        if not 0 <= o["exploration"] <= MAX_EXPLORATION_SHARE:
+            raise CommandError(f"--exploration is a share from 0 to {MAX_EXPLORATION_SHARE}")
         seeds = tuple(range(o["seed"], o["seed"] + o["seeds"]))
         self.stdout.write(
             f"Simulating {o['customers']} customers over {o['months']} months in "
@@ -70,6 +80,7 @@ class Command(BaseCommand):
                         seed=seeds[0],
                         holdout_months=o["holdout_months"],
                         on_progress=on_progress,
+                        exploration_share=o["exploration"],
                     )
                 ]
         else:
@@ -83,6 +94,7 @@ class Command(BaseCommand):
                     holdout_months=o["holdout_months"],
                     jobs=o["jobs"],
                     on_world=lambda _result: bar.update(1),
+                    exploration_share=o["exploration"],
                 )
         for result in results:
             for line in report_lines(result):

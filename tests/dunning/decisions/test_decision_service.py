@@ -246,3 +246,30 @@ def test_a_decision_lost_to_a_redis_outage_is_made_by_the_relay(
 
     assert Decision.objects.get().invoice_id == invoice["id"]
     assert decisions_relay() == 0
+
+
+def test_a_decision_about_an_invoice_paid_while_it_was_deciding_plans_nothing_live(
+    sandbox, deliver, admin_user, monkeypatch
+):
+    """A late payment_failed decision whose invoice was paid meanwhile (its context built
+    before the payment reached the mirror) leaves nothing to run against a paid invoice."""
+    guardrails_update(changes={"default_mode": "auto"}, user=admin_user, note="go live")
+    invoice_data = failed_renewal(sandbox)
+    deliver()
+    invoice = Invoice.objects.get(cb_id=invoice_data["id"])
+    failed_at = Decision.objects.get().as_of
+    build = decision_context_build
+
+    def built_then_paid(**kwargs):
+        context = build(**kwargs)  # the invoice was due when the context was read...
+        Invoice.objects.filter(pk=invoice.pk).update(status="paid", paid_at=timezone.now())
+        return context  # ...and paid before the decision is recorded
+
+    monkeypatch.setattr("dunning.decisions.service.decision_context_build", built_then_paid)
+    decision = decision_make(invoice_id=invoice.cb_id, trigger="payment_failed", at=failed_at)
+
+    assert not decision.actions.exclude(state=ActionState.CANCELLED).exists()
+    assert "paid" in decision.reasoning
+    assert not Action.objects.filter(
+        invoice_id=invoice.cb_id, state__in=(ActionState.SCHEDULED, ActionState.APPROVED)
+    ).exists()

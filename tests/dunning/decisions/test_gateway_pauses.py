@@ -156,6 +156,6 @@ def test_admin_sees_the_open_pause_and_then_the_ended_one_on_the_status_page(
     gateway_pauses_check(at=clock.moment())
     after = client.get(reverse("dunning:system_status")).content.decode()
 
-    assert "paused</span> stripe since" in during and "stripe looks down" in during
+    assert "paused</span> Stripe since" in during and "stripe looks down" in during
     assert "No gateway is paused" in after
     assert "no gateway-side failures on stripe" in after

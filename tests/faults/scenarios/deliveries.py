@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connection
@@ -174,6 +175,19 @@ def out_of_order_events(env: Env) -> Row:
         f"{len(statuses)} events delivered newest first, all 200; {paid}/{len(ids)} invoices "
         f"paid in the mirror; {stale} older resource copies recorded stale (one at a time); "
         f"{live.count()} live actions and {calls} collect_payment calls against the paid "
-        "invoices"
+        "invoices" + (f" ({_live_summary(live, first_set=invoices)})" if live.exists() else "")
     )
     return row
+
+
+def _live_summary(live, *, first_set: list[dict]) -> str:
+    """Which actions are live against paid invoices, and from which set: for the reader."""
+    one_at_a_time = {i["id"] for i in first_set}
+    counts = Counter(
+        (kind, state, trigger, "one at a time" if invoice in one_at_a_time else "batched")
+        for kind, state, trigger, invoice in live.values_list(
+            "kind", "state", "decision__trigger", "invoice_id"
+        )
+    )
+    return "; ".join(f"{n} x {kind} {state} after {trigger}, {where}"
+                     for (kind, state, trigger, where), n in sorted(counts.items()))  # fmt: skip

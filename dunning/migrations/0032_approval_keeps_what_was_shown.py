@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0029_retry_budget_of_four"),
+        ("dunning", "0031_connectors"),
     ]
 
     operations = [

@@ -1,0 +1,103 @@
+"""In a real browser, as each role, at a desktop width and a phone's: no page is wider than
+the window, and on the phone the top bar folds into a menu that opens and reaches log-out.
+
+Screenshots of every page at both widths go to ``var/screenshots/layout`` (or
+``$DUNWELL_SHOTS``), to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from dunning.decisions.guardrails import guardrails_active
+from tests.browser.conftest import SCREENSHOTS
+from tests.pages.desk_data import working_desk
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = {"desktop": 1440, "phone": 390}
+ROLES = {"agent": "alice.agent", "manager": "mona.manager", "admin": "ada.admin"}
+SHOTS = Path(os.getenv("DUNWELL_SHOTS") or SCREENSHOTS / "layout")
+
+
+@pytest.fixture
+def desk(transactional_db):
+    guardrails_active()  # a transactional test flushed the migration's first version
+    return working_desk()
+
+
+def logged_in(browser, live_server, username: str, *, width: int):
+    """A browser window ``width`` pixels wide, logged in as ``username``."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "correct horse battery staple")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return context, page
+
+
+def menu_links(page) -> list[str]:
+    hrefs = page.eval_on_selector_all("nav.mainnav a", "links => links.map(a => a.pathname)")
+    return list(dict.fromkeys(h for h in hrefs if not h.startswith(("/admin", "/django-rq"))))
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the window (0 when it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def deeper_pages(desk, role: str) -> list[str]:
+    """The pages one click further in than the menus: a case, an invoice, an experiment."""
+    pages = [
+        f"/collections/cases/{desk.case.pk}/",
+        f"/dunning/invoices/{desk.invoice_id}/decisions/",
+    ]
+    if role != "agent":
+        pages.append(f"/analytics/experiments/{desk.experiment.pk}/")
+    return pages
+
+
+def slug(path: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "overview"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_main_page_fits_the_window_at_desktop_and_phone_widths(
+    browser, live_server, desk, role
+):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    too_wide = []
+    for name, width in WIDTHS.items():
+        context, page = logged_in(browser, live_server, ROLES[role], width=width)
+        for path in [*menu_links(page), *deeper_pages(desk, role)]:
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(SHOTS / f"{role}-{width}-{slug(path)}.png"), full_page=True)
+            if (extra_px := overflow(page)) > 0:
+                too_wide.append(f"{path} at {width} px: {extra_px} px too wide")
+        context.close()
+
+    assert not too_wide, "\n".join(too_wide)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_on_a_phone_the_menu_opens_and_log_out_is_in_reach(browser, live_server, desk, role):
+    context, page = logged_in(browser, live_server, ROLES[role], width=390)
+
+    log_out = page.get_by_role("button", name="Log out")
+    expect(log_out).to_be_hidden()  # folded away with the navigation
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("button", name="Menu")).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("nav.mainnav a", has_text="Queue").first).to_be_visible()
+    log_out.scroll_into_view_if_needed()
+    expect(log_out).to_be_visible()
+    log_out.click()
+    page.wait_for_url(re.compile(r"/login/"))
+    context.close()
