@@ -21,6 +21,7 @@ from collections_desk.models import OPEN_STATES, Case, Team
 from collections_desk.queries import inbox_actions
 from dunning.decisions.action_words import action_amount
 from dunning.exchange_rates import ReportingTotal, reporting_total
+from dunning.labels import label
 from dunning.models import ALWAYS_NEEDS_APPROVAL, Action, ActionApproval, ActionKind, Channel
 from dunning.money import decimals
 
@@ -170,7 +171,7 @@ def _facets(scope: QuerySet[Action], data: dict, *, now) -> list[Facet]:
         counted("risk", "risk", RISKS),
         counted("kind", "kind", ActionKind.choices),
         Facet("team", [(str(pk), name, by_team.get(pk, 0)) for pk, name in teams]),
-        Facet("segment", [(s, s, n) for s, n in sorted(segments.items()) if s]),
+        Facet("segment", [(s, label(s, "segment"), n) for s, n in sorted(segments.items()) if s]),
         counted("channel", "channel", Channel.choices),
         Facet("age", ages),
     ]
