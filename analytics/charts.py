@@ -43,7 +43,8 @@ def figure(table: Table) -> dict:
 
 def _bars(table: Table):
     y = table.chart.get("y", table.columns[1])
-    bar = {"type": "bar", "x": table.column(table.columns[0]), "y": table.column(y)}
+    bar = {"type": "bar", "x": table.column(table.columns[0]), "y": table.column(y),
+           **_links(table)}  # fmt: skip
     return [{**bar, "name": y, "marker": {"color": ACCENT}}], {"yaxis": {
         **BASE_LAYOUT["yaxis"], "title": {"text": y}
     }}  # fmt: skip

@@ -420,7 +420,7 @@ def top_failed_customers(*, user, filters: DashboardFilters, limit: int = TOP_CU
     ]
 
 
-def _day_bucket_labels() -> list[str]:
+def day_bucket_labels() -> list[str]:
     starts = (0, *RECOVERY_DAY_EDGES)
     labels = [
         f"{a}-{b - 1}" if b - a > 1 else str(a)
@@ -429,16 +429,21 @@ def _day_bucket_labels() -> list[str]:
     return [*labels, f"{RECOVERY_DAY_EDGES[-1]}+"]
 
 
-def time_to_recovery(*, filters: DashboardFilters) -> Table:
-    """How many recovered invoices were paid within each band of days after the first failure."""
-    labels = _day_bucket_labels()
-    band = Case(
+def recovery_band():
+    """The band of days (its index in ``day_bucket_labels``) a recovered row was paid in."""
+    return Case(
         *[
             When(paid_at__lt=F("first_failed_at") + timedelta(days=edge), then=Value(i))
             for i, edge in enumerate(RECOVERY_DAY_EDGES)
         ],
         default=Value(len(RECOVERY_DAY_EDGES)),
     )
+
+
+def time_to_recovery(*, filters: DashboardFilters) -> Table:
+    """How many recovered invoices were paid within each band of days after the first failure."""
+    labels = day_bucket_labels()
+    band = recovery_band()
 
     def compute():
         counts = dict(
@@ -454,7 +459,11 @@ def time_to_recovery(*, filters: DashboardFilters) -> Table:
             title="Days from first failure to recovery",
             columns=["days", "recovered invoices"],
             rows=[[label, counts.get(i, 0)] for i, label in enumerate(labels)],
-            chart={"kind": "bars", "x": "days"},
+            chart={
+                "kind": "bars",
+                "x": "days",
+                "links": [invoices_link(filters=filters, days=label) for label in labels],
+            },
         )
 
     return cached(name="time_to_recovery", key=filters.cache_key, compute=compute)
@@ -475,12 +484,22 @@ def _recovery_paths() -> list[tuple[str, Q]]:
     ]
 
 
-def recovery_by_path(*, filters: DashboardFilters) -> Table:
+def recovery_path():
+    """How a recovered row was paid: the label of the first path whose condition holds."""
     paths = _recovery_paths()
-    path = Case(
+    return Case(
         *[When(condition, then=Value(label)) for label, condition in paths[:-1]],
         default=Value(paths[-1][0]),
     )
+
+
+def recovery_path_labels() -> list[str]:
+    return [label for label, _ in _recovery_paths()]
+
+
+def recovery_by_path(*, filters: DashboardFilters) -> Table:
+    paths = _recovery_paths()
+    path = recovery_path()
 
     def compute():
         rows = {
@@ -506,7 +525,12 @@ def recovery_by_path(*, filters: DashboardFilters) -> Table:
             ],
             note="No message channel data yet (email, SMS, in-app): "
             "recoveries are split by how the payment was made.",
-            chart={"kind": "bars", "x": "path", "y": "recovered revenue"},
+            chart={
+                "kind": "bars",
+                "x": "path",
+                "y": "recovered revenue",
+                "links": [invoices_link(filters=filters, path=label) for label, _ in paths],
+            },
         )
 
     return cached(name="by_path", key=filters.cache_key, compute=compute)

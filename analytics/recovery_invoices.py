@@ -17,7 +17,16 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from analytics.filters import DashboardFilters, FilterError
-from analytics.recovery import DIMENSIONS, RECOVERED, first_failures, time_bucket
+from analytics.recovery import (
+    DIMENSIONS,
+    RECOVERED,
+    day_bucket_labels,
+    first_failures,
+    recovery_band,
+    recovery_path,
+    recovery_path_labels,
+    time_bucket,
+)
 from collections_desk.access import governing_case_ids, rows_in_reach
 from dunning import labels
 from dunning.models import Invoice
@@ -29,7 +38,7 @@ BY = {
     "decline_code": ("decline_code", "decline code", "decline"),
 }
 OUTCOMES = {"recovered": "recovered", "not_recovered": "not recovered"}
-BUCKET_PARAMS = frozenset({"by", "value", "bucket", "outcome", "page"})
+BUCKET_PARAMS = frozenset({"by", "value", "bucket", "outcome", "days", "path", "page"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,8 @@ class InvoiceBucket:
     value: str = ""
     bucket: date | None = None
     outcome: str = ""
+    days: str = ""  # a band of days from first failure to recovery ("3-4", "60+")
+    path: str = ""  # how a recovered invoice was paid
 
     def words(self, *, filters: DashboardFilters) -> list[str]:
         """The bucket as people read it: "Decline code: Expired card (54)", "Week of 3 Nov"."""
@@ -49,6 +60,10 @@ class InvoiceBucket:
             parts.append(f"{time_bucket(filters)[1].capitalize()} of {self.bucket:%-d %b %Y}")
         if self.outcome:
             parts.append(OUTCOMES[self.outcome].capitalize())
+        if self.days:
+            parts.append(f"Days to recovery: {self.days}")
+        if self.path:
+            parts.append(f"Path: {self.path}")
         return parts
 
 
@@ -76,7 +91,15 @@ def bucket_parse(*, params) -> InvoiceBucket:
             bucket = date.fromisoformat(params["bucket"])
         except ValueError:
             raise FilterError("Bucket: a date such as 2026-11-02.") from None
-    return InvoiceBucket(by=by, value=params.get("value", ""), bucket=bucket, outcome=outcome)
+    days, path = params.get("days", ""), params.get("path", "")
+    if days and days not in day_bucket_labels():
+        raise FilterError(f"Days: one of {', '.join(day_bucket_labels())}.")
+    if path and path not in recovery_path_labels():
+        raise FilterError(f"Path: one of {', '.join(recovery_path_labels())}.")
+    return InvoiceBucket(
+        by=by, value=params.get("value", ""), bucket=bucket, outcome=outcome, days=days,
+        path=path,
+    )  # fmt: skip
 
 
 def _bucket_end(start: datetime, unit: str) -> datetime:
@@ -101,6 +124,11 @@ def recovery_invoices_page(*, user, filters: DashboardFilters, bucket: InvoiceBu
         rows = rows.filter(RECOVERED)
     elif bucket.outcome == "not_recovered":
         rows = rows.exclude(RECOVERED)
+    if bucket.days:
+        band = day_bucket_labels().index(bucket.days)
+        rows = rows.filter(RECOVERED).annotate(band=recovery_band()).filter(band=band)
+    if bucket.path:
+        rows = rows.filter(RECOVERED).annotate(path=recovery_path()).filter(path=bucket.path)
     due = Invoice.objects.filter(cb_id=OuterRef("invoice_cb_id")).values("amount_due")[:1]
     rows = rows.annotate(amount_due=Subquery(due))
     return rows_in_reach(user=user, rows=rows, customer_field="customer_cb_id").order_by(

@@ -77,6 +77,48 @@ def test_a_click_on_a_day_of_the_chart_over_time_opens_that_days_invoices(
     assert set(re.findall(r"inv_\d+", text)) == {"inv_3"}
 
 
+def test_a_click_on_a_time_to_recovery_bar_opens_the_invoices_paid_in_that_band(
+    client, manager, failures
+):
+    failed_invoice(10, failed_at=days_ago(20), paid_after=timedelta(days=3, hours=2))
+    client.force_login(manager)
+    bars = figures(client.get(RECOVERY).content.decode())["time_to_recovery"]["data"][0]
+
+    two_days = client.get(bars["customdata"][bars["x"].index("2")]).content.decode()
+    three_to_four = client.get(bars["customdata"][bars["x"].index("3-4")]).content.decode()
+
+    assert set(re.findall(r"inv_\d+", visible_text(two_days))) == {"inv_1"}
+    assert set(re.findall(r"inv_\d+", visible_text(three_to_four))) == {"inv_10"}
+    assert "Days to recovery: 3-4" in visible_text(three_to_four)
+
+
+def test_a_click_on_a_recovery_path_opens_the_invoices_recovered_that_way(
+    client, manager, failures
+):
+    failed_invoice(10, failed_at=days_ago(20), paid_after=timedelta(days=1), new_card=True)
+    client.force_login(manager)
+    bars = figures(client.get(RECOVERY).content.decode())["by_path"]["data"][0]
+
+    text = visible_text(client.get(bars["customdata"][bars["x"].index("new payment method")])
+                        .content.decode())  # fmt: skip
+
+    assert set(re.findall(r"inv_\d+", text)) == {"inv_10"}
+    assert "Path: new payment method" in text
+
+
+def test_a_long_list_comes_in_pages(client, manager):
+    for n in range(1, 56):
+        failed_invoice(n, failed_at=days_ago(1 + n / 10))
+    client.force_login(manager)
+
+    first = visible_text(client.get(INVOICES).content.decode())
+    second = visible_text(client.get(f"{INVOICES}?page=2").content.decode())
+
+    assert "Page 1 of 2 · 55 failed invoices" in first
+    assert len(re.findall(r"inv_\d+", first)) == 50
+    assert set(re.findall(r"inv_\d+", second)) == {f"inv_{n}" for n in range(51, 56)}
+
+
 def test_agent_sees_only_the_invoices_of_customers_their_teams_work(client, agent, failures):
     ours, theirs = team_create(name="Ours"), team_create(name="Theirs")
     team_member_add(team=ours, user=agent)
@@ -104,7 +146,8 @@ def test_the_invoices_behind_a_figure_come_as_csv_with_labels(client, manager, f
 @pytest.mark.parametrize(
     ("query", "reason"),
     [("by=colour&value=red", "By: one of"), ("bucket=yesterday", "Bucket: a date"),
-     ("outcome=maybe", "Outcome: recovered")],
+     ("outcome=maybe", "Outcome: recovered"), ("days=99", "Days: one of"),
+     ("path=by+carrier+pigeon", "Path: one of")],
 )  # fmt: skip
 def test_a_link_that_names_no_bucket_is_refused_with_the_reason(client, manager, query, reason):
     client.force_login(manager)
