@@ -45,6 +45,19 @@ def test_manager_reads_the_failure_rate_with_its_denominator_and_the_previous_pe
     assert "Insufficient funds (51)" in text and "Expired card (54)" in text
 
 
+def test_manager_sees_who_owes_most_with_a_link_to_their_case(client, manager, failures):
+    case = Case.objects.create(customer_id="cus_2", reason="owes", opened_at=days_ago(4),
+                               sla_due_at=days_ago(3))  # fmt: skip
+    client.force_login(manager)
+
+    body = client.get(RECOVERY).content.decode()
+
+    owing = body[body.index('id="top-customers"') :]
+    assert reverse("collections_desk:case_detail", args=[case.pk]) in owing
+    assert re.search(r"cus_2.*USD 50\.00.*cus_3.*USD 30\.00", visible_text(owing))
+    assert "cus_1" not in visible_text(owing).split("Unpaid amounts")[0]  # recovered: not due
+
+
 def test_a_click_on_a_decline_code_bar_opens_the_invoices_behind_it(client, manager, failures):
     client.force_login(manager)
     figure = figures(client.get(RECOVERY).content.decode())["by_decline_code"]
