@@ -106,6 +106,8 @@ def recovery_invoices(request: HttpRequest) -> HttpResponse:
         bucket = bucket_parse(params=request.GET)
     except FilterError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
+    if request.GET.get("format", "html") not in ("html", "csv"):
+        return HttpResponse("format is html or csv.", status=400, content_type="text/plain")
     rows = recovery_invoices_page(user=request.user, filters=filters, bucket=bucket)
     if request.GET.get("format") == "csv":
         response = StreamingHttpResponse(invoice_csv_lines(rows), content_type="text/csv")

@@ -160,7 +160,9 @@ def test_the_invoices_behind_a_figure_come_as_csv_with_labels(client, manager, f
     ("query", "reason"),
     [("by=colour&value=red", "By: one of"), ("bucket=yesterday", "Bucket: a date"),
      ("outcome=maybe", "Outcome: recovered"), ("days=99", "Days: one of"),
-     ("path=by+carrier+pigeon", "Path: one of")],
+     ("path=by+carrier+pigeon", "Path: one of"), ("value=51", "A value needs a by"),
+     ("bucket=2026-13-01", "Bucket: a date"), ("format=xml", "format is html or csv"),
+     ("colour=red", "Unknown filter: colour")],
 )  # fmt: skip
 def test_a_link_that_names_no_bucket_is_refused_with_the_reason(client, manager, query, reason):
     client.force_login(manager)
