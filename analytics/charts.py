@@ -43,19 +43,30 @@ def figure(table: Table) -> dict:
 
 def _bars(table: Table):
     y = table.chart.get("y", table.columns[1])
-    bar = {"type": "bar", "x": table.column(table.columns[0]), "y": table.column(y)}
+    bar = {"type": "bar", "x": table.column(table.columns[0]), "y": table.column(y),
+           **_links(table)}  # fmt: skip
     return [{**bar, "name": y, "marker": {"color": ACCENT}}], {"yaxis": {
         **BASE_LAYOUT["yaxis"], "title": {"text": y}
     }}  # fmt: skip
+
+
+def _links(table: Table, *, outcome: str = "") -> dict:
+    """Per point, the invoices behind it (``customdata``: ``static/js/charts.js`` opens it)."""
+    links = table.chart.get("links")
+    if not links:
+        return {}
+    suffix = f"&outcome={outcome}" if outcome else ""
+    return {"customdata": [f"{link}{suffix}" for link in links]}
 
 
 def _grouped_bars(table: Table):
     x = table.column(table.columns[0])
     data = [
         {"type": "bar", "name": "failed revenue", "x": x, "y": table.column("failed revenue"),
-         "marker": {"color": MUTED}},
+         "marker": {"color": MUTED}, **_links(table)},
         {"type": "bar", "name": "recovered revenue", "x": x,
-         "y": table.column("recovered revenue"), "marker": {"color": GOOD}},
+         "y": table.column("recovered revenue"), "marker": {"color": GOOD},
+         **_links(table, outcome="recovered")},
     ]  # fmt: skip
     return data, {"barmode": "group"}
 
@@ -65,7 +76,7 @@ def _bars_and_rate(table: Table):
     data.append(
         {"type": "scatter", "mode": "lines+markers", "name": "recovery rate %", "yaxis": "y2",
          "x": table.column(table.columns[0]), "y": table.column("recovery rate %"),
-         "line": {"color": ACCENT}}
+         "line": {"color": ACCENT}, **_links(table)}
     )  # fmt: skip
     layout["yaxis2"] = {"overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
                         "showgrid": False, "ticksuffix": "%"}  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -20,10 +21,20 @@ from analytics.dashboards import (
 )
 from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
 from analytics.recovery import DIMENSIONS
+from analytics.recovery_invoices import (
+    BUCKET_PARAMS,
+    bucket_parse,
+    invoice_csv_lines,
+    recovery_invoice_rows,
+    recovery_invoices_page,
+)
 from analytics.staticfiles import plotly_stylesheet
+from collections_desk.access import VIEW_CASES
 from config.security import CONTENT_SECURITY_POLICY
+from dunning.paging import page_of
 
 REFRESH_SECONDS = 30
+INVOICES_PER_PAGE = 50
 # plotly.js positions legends, titles and hover labels with style="" attributes it sets
 # from script; a page with charts allows inline style *attributes* (never <style> elements
 # and never inline script). Every other page keeps the strict policy.
@@ -83,6 +94,41 @@ def recovery(request: HttpRequest) -> HttpResponse:
     context["dimensions"] = DIMENSIONS
     context["csat"] = csat_panel(filters=filters)
     return _csv_or_page(request, screen="recovery", dashboard=dashboard, context=context)
+
+
+@login_required
+def recovery_invoices(request: HttpRequest) -> HttpResponse:
+    """The invoices behind a bar or point of the dashboard (agents: their teams' only)."""
+    if not (request.user.has_perm(VIEW_PERMISSION) or request.user.has_perm(VIEW_CASES)):
+        raise PermissionDenied("Managers, admins and agents read the failed invoices.")
+    try:
+        filters = filters_parse(params=request.GET, default_period="90", also=BUCKET_PARAMS)
+        bucket = bucket_parse(params=request.GET)
+    except FilterError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    if request.GET.get("format", "html") not in ("html", "csv"):
+        return HttpResponse("format is html or csv.", status=400, content_type="text/plain")
+    rows = recovery_invoices_page(user=request.user, filters=filters, bucket=bucket)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(invoice_csv_lines(rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="failed_invoices.csv"'
+        return response
+    page, query = page_of(request, rows, size=INVOICES_PER_PAGE)
+    context = {
+        "filters": filters,
+        "bucket_words": bucket.words(filters=filters),
+        "page": page,
+        "rows": recovery_invoice_rows(page.object_list),
+        "query": query,
+        "csv_query": f"{query}&format=csv" if query else "format=csv",
+        "reads_dashboards": request.user.has_perm(VIEW_PERMISSION),
+    }
+    template = (
+        "analytics/_recovery_invoices.html" if request.htmx else "analytics/recovery_invoices.html"
+    )
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required

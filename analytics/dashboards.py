@@ -16,7 +16,14 @@ from django.core.exceptions import PermissionDenied
 from analytics import charts
 from analytics.cohorts import cohort_recovery
 from analytics.filters import DashboardFilters
-from analytics.recovery import main_currency, recovery_currencies, recovery_summary, recovery_tables
+from analytics.recovery import (
+    main_currency,
+    recovery_comparison,
+    recovery_currencies,
+    recovery_summary,
+    recovery_tables,
+    top_failed_customers,
+)
 from analytics.tables import Table
 from dunning.models import Customer, PaymentSource, Subscription
 
@@ -44,6 +51,9 @@ class Dashboard:
     charts: list[Chart]
     summary: dict = field(default_factory=dict)
     currencies: list[dict] = field(default_factory=list)
+    # The previous period's headlines beside these, and the customers owing the most.
+    previous: dict = field(default_factory=dict)
+    top_customers: list[dict] = field(default_factory=list)
 
     def chart(self, name: str) -> Chart:
         for chart in self.charts:
@@ -61,11 +71,15 @@ def recovery_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
     dashboard_access_check(user=user)
     filters = filters.with_currency(main_currency(filters=filters))
     tables = recovery_tables(filters=filters)
+    summary = recovery_summary(filters=filters)
+    previous = recovery_summary(filters=filters.previous_period())
     return Dashboard(
         filters=filters,
         charts=[Chart(table=t, figure=charts.figure(t)) for t in tables.values()],
-        summary=recovery_summary(filters=filters),
+        summary=summary,
         currencies=recovery_currencies(filters=filters),
+        previous=recovery_comparison(current=summary, previous=previous),
+        top_customers=top_failed_customers(user=user, filters=filters),
     )
 
 

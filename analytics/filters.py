@@ -47,6 +47,12 @@ class DashboardFilters:
     def with_currency(self, currency: str) -> DashboardFilters:
         return DashboardFilters(**{**asdict(self), "currency": currency})
 
+    def previous_period(self) -> DashboardFilters:
+        """The same filters over the period of the same length that ends where this starts."""
+        length = self.until - self.since
+        return DashboardFilters(**{**asdict(self), "since": self.since - length,
+                                   "until": self.since})  # fmt: skip
+
     @property
     def querystring_fields(self) -> dict[str, str]:
         fields = {
@@ -82,10 +88,13 @@ class FilterForm(forms.Form):
         super().__init__(data, **kwargs)
 
 
-def filters_parse(*, params, default_period: str = "90", now: datetime | None = None):
-    """``DashboardFilters`` from a QueryDict; raises FilterError naming what is wrong."""
+def filters_parse(
+    *, params, default_period: str = "90", now: datetime | None = None, also=frozenset()
+):
+    """``DashboardFilters`` from a QueryDict; raises FilterError naming what is wrong.
+    ``also``: the screen's own parameters, parsed by the screen."""
     allowed = {"period", "from", "to", "currency", "plan", "country", "gateway"}
-    allowed |= {"format", "chart", "by"}
+    allowed |= {"format", "chart", "by", *also}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise FilterError(f"Unknown filter: {', '.join(unknown)}.")

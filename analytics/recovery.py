@@ -36,10 +36,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+from django.urls import reverse
+from django.utils.http import urlencode
 
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import Table, cached, major_units, rate
+from collections_desk.access import governing_case_ids, rows_in_reach
 from dunning import labels
 from dunning.models import (
     Action,
@@ -54,6 +57,7 @@ from dunning.models import (
 FAILED_PAYMENT = Q(type="payment", status="failure")
 SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
 TOP_SEGMENTS = 15
+TOP_CUSTOMERS = 10
 # Edges (days) of the time-to-recovery histogram: [0,1) [1,2) ... [28, 60) 60+.
 RECOVERY_DAY_EDGES = (1, 2, 3, 5, 7, 10, 14, 21, 28, 60)
 
@@ -71,13 +75,25 @@ def first_failures(*, filters: DashboardFilters, currency: str | None = None) ->
     currency = filters.currency if currency is None else currency
     if currency:
         rows = rows.filter(currency_code=currency)
+    return segments_narrow(rows, filters=filters, plan="plan_id", country="country")
+
+
+def segments_narrow(rows: QuerySet, *, filters: DashboardFilters, plan: str, country: str):
+    """``rows`` narrowed by the segment filters set (``plan``, ``country``: their fields)."""
     if filters.plan:
-        rows = rows.filter(plan_id=filters.plan)
+        rows = rows.filter(**{plan: filters.plan})
     if filters.country:
-        rows = rows.filter(country=filters.country)
+        rows = rows.filter(**{country: filters.country})
     if filters.gateway:
         rows = rows.filter(gateway=filters.gateway)
     return rows.order_by()
+
+
+def invoices_link(*, filters: DashboardFilters, **bucket: str) -> str:
+    """The invoices behind a figure: these filters and a bucket (by, value, bucket, outcome;
+    read by ``analytics.recovery_invoices``)."""
+    query = {**filters.querystring_fields, **bucket}
+    return f"{reverse('analytics:recovery_invoices')}?{urlencode(query)}"
 
 
 def recovery_currencies(*, filters: DashboardFilters) -> list[dict]:
@@ -121,9 +137,15 @@ def recovery_summary(*, filters: DashboardFilters) -> dict:
         churn = _cancellations(filters=filters).aggregate(
             involuntary=Count("pk", filter=Q(cancel_reason="not_paid")), all=Count("pk")
         )
+        attempts = _first_attempts(filters=filters).aggregate(
+            all=Count("pk"), failed=Count("pk", filter=Q(status="failure"))
+        )
         currency = filters.currency
         return {
             "currency": currency,
+            "failed_first_attempts": attempts["failed"],
+            "first_attempts": attempts["all"],
+            "failure_rate": rate(attempts["failed"], attempts["all"]),
             "failed": totals["failed"],
             "failed_amount": major_units(totals["failed_amount"], currency),
             "recovered": totals["recovered"],
@@ -136,6 +158,54 @@ def recovery_summary(*, filters: DashboardFilters) -> dict:
         }
 
     return cached(name="summary", key=filters.cache_key, compute=compute)
+
+
+# Headline -> how its change is told: "relative" (+12.0%) or "points" (+3.1 pts, for rates).
+COMPARED = {
+    "failed_amount": "relative", "recovered_amount": "relative", "recovery_rate": "points",
+    "failure_rate": "points", "failed": "relative", "involuntary_churn": "relative",
+}  # fmt: skip
+
+
+def change_text(current, previous, *, how: str) -> str:
+    """How a headline moved since the previous period, in words."""
+    if current is None or previous is None:
+        return "no comparison"
+    if how == "points":
+        difference = round(current - previous, 1)
+        return "no change" if difference == 0 else f"{difference:+.1f} pts"
+    if not previous:
+        return "no change" if not current else "none before"
+    relative = round(100 * (current - previous) / previous, 1)
+    return "no change" if relative == 0 else f"{relative:+.1f}%"
+
+
+def recovery_comparison(*, current: dict, previous: dict) -> dict[str, dict]:
+    """Each compared headline's value in the previous period and the change since."""
+    return {
+        name: {"previous": previous[name], "change": change_text(current[name], previous[name],
+                                                                  how=how)}
+        for name, how in COMPARED.items()
+    }  # fmt: skip
+
+
+def _first_attempts(*, filters: DashboardFilters) -> QuerySet:
+    """Each invoice's first payment attempt (earliest, then by Chargebee id), when it falls
+    in the period: the denominator of the failure rate. Retries are not first attempts."""
+    attempts = Q(type="payment", status__in=["success", "failure"])
+    earlier = Transaction.objects.filter(attempts, invoice_id=OuterRef("invoice_id")).filter(
+        Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), cb_id__lt=OuterRef("cb_id"))
+    )
+    rows = Transaction.objects.filter(
+        attempts,
+        invoice__isnull=False,
+        date__gte=filters.since,
+        date__lt=filters.until,
+        currency_code=filters.currency,
+    ).filter(~Exists(earlier))
+    return segments_narrow(
+        rows, filters=filters, plan="invoice__subscription__plan_id", country="customer__country"
+    )
 
 
 def _in_dunning(*, filters: DashboardFilters) -> QuerySet:
@@ -206,7 +276,14 @@ def recovery_over_time(*, filters: DashboardFilters) -> Table:
                 ]
                 for r in rows
             ],
-            chart={"kind": "bars_and_rate", "x": unit},
+            chart={
+                "kind": "bars_and_rate",
+                "x": unit,
+                "links": [
+                    invoices_link(filters=filters, bucket=r["bucket"].date().isoformat())
+                    for r in rows
+                ],
+            },
         )
 
     return cached(name="over_time", key=filters.cache_key, compute=compute)
@@ -261,13 +338,89 @@ def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
                 for r in rows
             ],
             note=f"The {TOP_SEGMENTS} largest by failed revenue.",
-            chart={"kind": "grouped_bars", "x": label},
+            chart={
+                "kind": "grouped_bars",
+                "x": label,
+                "links": [
+                    invoices_link(filters=filters, by=dimension, value=r["value"]) for r in rows
+                ],
+            },
         )
 
     return cached(name=f"by_{dimension}", key=filters.cache_key, compute=compute)
 
 
-def _day_bucket_labels() -> list[str]:
+def recovery_by_decline_code(*, filters: DashboardFilters) -> Table:
+    """Every decline code of the period's first failures (no cut-off: the rows add up to the
+    headlines), the largest failed revenue first."""
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .values("decline_code")
+            .annotate(
+                failed=Count("pk"),
+                recovered=Count("pk", filter=RECOVERED),
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("-failed_amount", "decline_code")
+        )
+        currency = filters.currency
+        return Table(
+            name="by_decline_code",
+            title=f"By decline code ({currency})",
+            columns=["decline code", "failed invoices", "recovered invoices", "rate %",
+                     "failed revenue", "recovered revenue"],
+            rows=[
+                [
+                    labels.decline_label(r["decline_code"]) if r["decline_code"] else "No code",
+                    r["failed"],
+                    r["recovered"],
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                ]
+                for r in rows
+            ],
+            note="Every decline code of the period; rate = recovered ÷ failed revenue.",
+            chart={"kind": "grouped_bars", "x": "decline code", "links": [
+                invoices_link(filters=filters, by="decline_code", value=r["decline_code"])
+                for r in rows
+            ]},
+        )  # fmt: skip
+
+    return cached(name="by_decline_code", key=filters.cache_key, compute=compute)
+
+
+def top_failed_customers(*, user, filters: DashboardFilters, limit: int = TOP_CUSTOMERS):
+    """The customers whose invoices that failed in the period still owe the most, with the
+    case that governs them (open, else latest), among the customers ``user`` reaches."""
+    failed_here = first_failures(filters=filters).values("invoice_cb_id")
+    owing = Invoice.objects.filter(cb_id__in=failed_here, amount_due__gt=0, deleted=False)
+    rows = list(
+        rows_in_reach(user=user, rows=owing)
+        .values("customer_id", "customer__company", "customer__first_name",
+                "customer__last_name")
+        .annotate(amount_due=Sum("amount_due"), invoices=Count("pk"))
+        .order_by("-amount_due", "customer_id")[:limit]
+    )  # fmt: skip
+    cases = governing_case_ids(customer_ids=[r["customer_id"] for r in rows])
+    return [
+        {
+            "customer_id": r["customer_id"],
+            "name": r["customer__company"]
+            or f"{r['customer__first_name']} {r['customer__last_name']}".strip(),
+            "amount_due": r["amount_due"],
+            "invoices": r["invoices"],
+            "currency": filters.currency,
+            "case_id": cases.get(r["customer_id"]),
+        }
+        for r in rows
+    ]
+
+
+def day_bucket_labels() -> list[str]:
     starts = (0, *RECOVERY_DAY_EDGES)
     labels = [
         f"{a}-{b - 1}" if b - a > 1 else str(a)
@@ -276,16 +429,21 @@ def _day_bucket_labels() -> list[str]:
     return [*labels, f"{RECOVERY_DAY_EDGES[-1]}+"]
 
 
-def time_to_recovery(*, filters: DashboardFilters) -> Table:
-    """How many recovered invoices were paid within each band of days after the first failure."""
-    labels = _day_bucket_labels()
-    band = Case(
+def recovery_band():
+    """The band of days (its index in ``day_bucket_labels``) a recovered row was paid in."""
+    return Case(
         *[
             When(paid_at__lt=F("first_failed_at") + timedelta(days=edge), then=Value(i))
             for i, edge in enumerate(RECOVERY_DAY_EDGES)
         ],
         default=Value(len(RECOVERY_DAY_EDGES)),
     )
+
+
+def time_to_recovery(*, filters: DashboardFilters) -> Table:
+    """How many recovered invoices were paid within each band of days after the first failure."""
+    labels = day_bucket_labels()
+    band = recovery_band()
 
     def compute():
         counts = dict(
@@ -301,7 +459,11 @@ def time_to_recovery(*, filters: DashboardFilters) -> Table:
             title="Days from first failure to recovery",
             columns=["days", "recovered invoices"],
             rows=[[label, counts.get(i, 0)] for i, label in enumerate(labels)],
-            chart={"kind": "bars", "x": "days"},
+            chart={
+                "kind": "bars",
+                "x": "days",
+                "links": [invoices_link(filters=filters, days=label) for label in labels],
+            },
         )
 
     return cached(name="time_to_recovery", key=filters.cache_key, compute=compute)
@@ -322,12 +484,22 @@ def _recovery_paths() -> list[tuple[str, Q]]:
     ]
 
 
-def recovery_by_path(*, filters: DashboardFilters) -> Table:
+def recovery_path():
+    """How a recovered row was paid: the label of the first path whose condition holds."""
     paths = _recovery_paths()
-    path = Case(
+    return Case(
         *[When(condition, then=Value(label)) for label, condition in paths[:-1]],
         default=Value(paths[-1][0]),
     )
+
+
+def recovery_path_labels() -> list[str]:
+    return [label for label, _ in _recovery_paths()]
+
+
+def recovery_by_path(*, filters: DashboardFilters) -> Table:
+    paths = _recovery_paths()
+    path = recovery_path()
 
     def compute():
         rows = {
@@ -353,7 +525,12 @@ def recovery_by_path(*, filters: DashboardFilters) -> Table:
             ],
             note="No message channel data yet (email, SMS, in-app): "
             "recoveries are split by how the payment was made.",
-            chart={"kind": "bars", "x": "path", "y": "recovered revenue"},
+            chart={
+                "kind": "bars",
+                "x": "path",
+                "y": "recovered revenue",
+                "links": [invoices_link(filters=filters, path=label) for label, _ in paths],
+            },
         )
 
     return cached(name="by_path", key=filters.cache_key, compute=compute)
@@ -405,6 +582,7 @@ def recovery_tables(*, filters: DashboardFilters) -> dict[str, Table]:
         for table in (
             recovery_over_time(filters=filters),
             recovery_by(filters=filters, dimension="decline_category"),
+            recovery_by_decline_code(filters=filters),
             recovery_by(filters=filters, dimension="gateway"),
             recovery_by_path(filters=filters),
             recovery_by(filters=filters, dimension="plan"),

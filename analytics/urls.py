@@ -12,6 +12,7 @@ app_name = "analytics"
 
 urlpatterns = [
     path("recovery/", dashboard_views.recovery, name="recovery"),
+    path("recovery/invoices/", dashboard_views.recovery_invoices, name="recovery_invoices"),
     path("cohorts/", dashboard_views.cohorts, name="cohorts"),
     path("experiments/", experiment_views.experiment_list, name="experiments"),
     path("experiments/<int:pk>/", experiment_views.experiment_detail, name="experiment"),

@@ -95,6 +95,19 @@ def _governing_cases(customer_id) -> QuerySet[Case]:
     )
 
 
+def governing_case_ids(*, customer_ids: list[str]) -> dict[str, int]:
+    """Each customer's governing case (open, else latest), by customer id: one query."""
+    cases = (
+        Case.objects.filter(customer_id__in=customer_ids)
+        .order_by("customer_id", F("resolved_at").asc(nulls_first=True), "-opened_at")
+        .values_list("customer_id", "pk")
+    )
+    governing: dict[str, int] = {}
+    for customer_id, pk in cases:
+        governing.setdefault(customer_id, pk)
+    return governing
+
+
 def invoice_check_reach(*, user, invoice: Invoice) -> None:
     """404 unless ``user`` may work the customer's case (open, else latest; none: anyone
     who may ask for actions, as the request then opens one and the team rules apply)."""

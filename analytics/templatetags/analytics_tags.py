@@ -47,3 +47,20 @@ def points(value, digits: int = 1) -> str:
     if value is None:
         return "—"
     return f"{float(value) * 100:+.{int(digits)}f} pts"
+
+
+@register.filter
+def chart_named(dashboard, name: str):
+    return dashboard.chart(name)
+
+
+@register.filter
+def index(values, position: int):
+    """``values[position]``, or "" past its end."""
+    values = values or []
+    return values[position] if 0 <= position < len(values) else ""
+
+
+@register.filter
+def urlencode_fields(fields: dict) -> str:
+    return urlencode(fields)

@@ -5,6 +5,13 @@
   "use strict";
   var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
+  // A bar or point whose customdata is a link (the invoices behind it) opens that link.
+  function openInvoices(event) {
+    var point = event && event.points && event.points[0];
+    var link = point && point.customdata;
+    if (typeof link === "string" && link.charAt(0) === "/") window.location.assign(link);
+  }
+
   function draw() {
     if (!window.Plotly) return;
     document.querySelectorAll("[data-figure]").forEach(function (el) {
@@ -12,6 +19,10 @@
       if (!source) return;
       var figure = JSON.parse(source.textContent);
       window.Plotly.react(el, figure.data, figure.layout, config);
+      if (!el.dataset.opensInvoices) {
+        el.dataset.opensInvoices = "yes";
+        el.on("plotly_click", openInvoices);
+      }
     });
   }
 

@@ -27,6 +27,7 @@ def failed_invoice(
     new_card: bool = False,
     gateway: str = "stripe",
     category: str = "soft_decline",
+    decline_code: str = "",
     plan: str = "pro-monthly",
     country: str = "DE",
     signed_up: datetime = datetime(2025, 1, 15, tzinfo=UTC),
@@ -63,6 +64,7 @@ def failed_invoice(
             cb_id=f"txn_{n}_{suffix}", customer=customer, invoice=invoice, type="payment",
             status=status, amount=amount, currency_code=currency, date=at, gateway=gateway,
             error_category=category if status == "failure" else "",
+            decline_code=decline_code if status == "failure" else "",
             payment_source_cb_id=card, resource_version=1,
         )  # fmt: skip
 
@@ -72,6 +74,21 @@ def failed_invoice(
     if paid_after is not None:
         payment("paid", status="success", at=paid_at, card=f"pm_{n}_new" if new_card else f"pm_{n}")
     failure_summary_refresh(invoice_ids=[invoice.cb_id])
+    return invoice
+
+
+def paid_invoice(n: int, *, paid_at: datetime, amount: int = 10_000, currency: str = "USD"):
+    """Invoice ``inv_<n>``, paid by its first payment attempt at ``paid_at``."""
+    customer = Customer.objects.create(cb_id=f"cus_{n}", resource_version=1, country="DE")
+    invoice = Invoice.objects.create(
+        cb_id=f"inv_{n}", customer=customer, status="paid", currency_code=currency,
+        total=amount, amount_paid=amount, date=paid_at, paid_at=paid_at, resource_version=1,
+    )  # fmt: skip
+    Transaction.objects.create(
+        cb_id=f"txn_{n}_first", customer=customer, invoice=invoice, type="payment",
+        status="success", amount=amount, currency_code=currency, date=paid_at,
+        gateway="stripe", payment_source_cb_id=f"pm_{n}", resource_version=1,
+    )  # fmt: skip
     return invoice
 
 

@@ -47,7 +47,8 @@ def test_manager_sees_the_recovery_figures_and_every_chart(client, manager, fail
     assert "USD 123.45" in body  # recovered
     assert "71.2% of failed revenue" in body
     assert set(figures(body)) == {
-        "over_time", "by_decline_category", "by_gateway", "by_path", "by_plan", "by_country",
+        "over_time", "by_decline_category", "by_decline_code", "by_gateway", "by_path", "by_plan",
+        "by_country",
         "time_to_recovery",
     }  # fmt: skip
     assert 'id="chart-churn"' in body  # no cancellations: the chart says there is nothing

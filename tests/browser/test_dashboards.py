@@ -67,6 +67,28 @@ def test_manager_sees_the_recovery_charts_draw_and_filters_them(
     assert all(v["sample"].startswith(".maplibregl") for v in violations), violations
 
 
+def test_manager_clicks_a_bar_and_reads_the_invoices_behind_it(
+    page, live_server, log_in, manager, screenshot, a_quarter_of_failures
+):
+    page.add_init_script(VIOLATIONS_SCRIPT)
+    log_in("mona.manager")
+    open_from_nav(page, "Recovery")
+    bar = page.locator("#chart-by_gateway .trace.bars .point path").first
+    expect(bar).to_be_visible(timeout=15_000)
+    bar.scroll_into_view_if_needed()
+
+    box = bar.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    expect(page).to_have_url(re.compile(r"/analytics/recovery/invoices/\?.*by=gateway"))
+    expect(page.locator("h1")).to_have_text("Failed invoices")
+    expect(page.locator("#recovery-invoices")).to_contain_text("Gateway: ")
+    expect(page.locator("#recovery-invoices tbody tr").first).to_be_visible()
+    screenshot("recovery-invoices-behind-a-bar")
+    violations = page.evaluate("window.cspViolations")
+    assert all(v["sample"].startswith(".maplibregl") for v in violations), violations
+
+
 def test_manager_reads_the_cohort_heatmap_and_curves(
     page, live_server, log_in, manager, screenshot, a_quarter_of_failures
 ):

@@ -58,6 +58,7 @@ def deeper_pages(desk, role: str) -> list[str]:
     pages = [
         f"/collections/cases/{desk.case.pk}/",
         f"/dunning/invoices/{desk.invoice_id}/decisions/",
+        "/analytics/recovery/invoices/?by=decline_code&value=51",
     ]
     if role != "agent":
         pages.append(f"/analytics/experiments/{desk.experiment.pk}/")

@@ -61,6 +61,7 @@ def working_desk() -> WorkingDesk:
             paid_after=timedelta(days=(n % 9) + 0.3) if outcome < 3 else None,
             ended="not_paid" if outcome == 4 else "", gateway=GATEWAYS[n % 3],
             category=CATEGORIES[n % 3], country=("DE", "US", "FR", "GB")[n % 4],
+            decline_code=("" if n % 7 == 0 else DECLINES[n % len(DECLINES)]),
         )  # fmt: skip
         if outcome == 4:
             cancelled_subscription(n, at=days_ago((n - 100) * 2.5), reason="not_paid")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from analytics.filters import filters_parse
 from analytics.impact import impact_summary
 from analytics.queries import dunning_totals_by_currency
-from analytics.recovery import recovery_summary
+from analytics.recovery import recovery_by_decline_code, recovery_summary
 from analytics.tables import major_units
 from dunning.decisions.rollout import rollout_rows
 from dunning.models import Action
@@ -45,3 +45,14 @@ def test_ai_impact_and_rollout_give_one_automation_rate_that_counts_waiting_acti
     assert impact.counted == sum(a.counted for a in by_segment)
     assert impact.automatic == sum(a.automatic for a in by_segment)
     assert impact.automation_rate == 0.0  # everything waits for a person: nothing ran alone
+
+
+def test_recovery_headlines_agree_with_the_recovery_by_decline_code_table(desk):
+    filters = filters_parse(params=QueryDict("period=90&currency=USD"))
+    summary = recovery_summary(filters=filters)
+    by_code = recovery_by_decline_code(filters=filters)
+
+    assert len(by_code.rows) > 1
+    assert sum(by_code.column("failed invoices")) == summary["failed"] > 0
+    assert sum(by_code.column("recovered invoices")) == summary["recovered"]
+    assert round(sum(by_code.column("recovered revenue")), 2) == summary["recovered_amount"] > 0
