@@ -161,3 +161,12 @@ def test_the_reporting_total_rounds_to_the_reporting_currency():
     total = reporting_total(amounts={"EUR": 1_001, "JPY": 5})
 
     assert total.amount == Decimal("1608") and total.currency == "JPY" and total.version == 1
+
+
+def test_the_recovery_page_shows_yen_in_whole_yen(client, manager):
+    invoice_in("JPY", 22_000, cb_id="inv_jpy")
+    client.force_login(manager)
+
+    body = client.get(reverse("analytics:recovery"), {"currency": "JPY"}).content.decode()
+
+    assert "JPY 22,000<" in body and "22,000.00" not in body
