@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 from chargebee import APIError
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from dunning.card_updater.answers import CardUpdaterFinding
@@ -210,18 +210,37 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
             status="valid",
         ).exists()
     )  # fmt: skip
-    paid = Transaction.objects.filter(
-        customer_id=customer.cb_id, type="payment", status="success", date__lte=at
-    ).aggregate(total=Sum("amount"))["total"]
+    # What the customer paid until ``at``, and their failures in the year before this
+    # invoice's first (other invoices only), in one pass over their payments.
+    sums = {"paid": Sum("amount", filter=Q(status="success", date__lte=at))}
+    if first is not None:
+        sums["prior_failures"] = Count(
+            "pk",
+            filter=Q(status="failure", date__gte=first.date - timedelta(days=365),
+                     date__lt=first.date) & ~Q(invoice_id=invoice.cb_id),
+        )  # fmt: skip
+    payments = Transaction.objects.filter(customer_id=customer.cb_id, type="payment").aggregate(
+        **sums
+    )
+    paid = payments["paid"]
     # What Dunwell already did, counted the same way in every mode (shadow_counting.py).
-    done = actions_done_by(at=at)
-    own_actions = done.filter(invoice_id=invoice.cb_id)
-    contacts = done.filter(
+    own = Q(invoice_id=invoice.cb_id)
+    recent_contact = Q(
         customer_id=customer.cb_id,
         kind__in=CONTACT_KINDS,
         scheduled_for__gt=at - timedelta(days=7),
         scheduled_for__lte=at,
-    ).count()
+    )
+    done = (
+        actions_done_by(at=at)
+        .filter(own | recent_contact)
+        .aggregate(
+            contacts=Count("pk", filter=recent_contact),
+            retries=Count("pk", filter=own & Q(kind=ActionKind.RETRY)),
+            take_overs=Count("pk", filter=own & Q(kind=ActionKind.TAKE_OVER)),
+        )
+    )
+    contacts = done["contacts"]
     shadow_retries = shadow_retries_run(invoice_id=invoice.cb_id, at=at)
     last_attempt_at, attempts_before = None, ()
     if last is not None:
@@ -234,15 +253,10 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     recovery_features = {}
     if first is not None:
         source = PaymentSource.objects.filter(cb_id=first.payment_source_cb_id).first()
-        prior = (
-            Transaction.objects.filter(
-                customer_id=customer.cb_id, type="payment", status="failure",
-                date__gte=first.date - timedelta(days=365), date__lt=first.date,
-            ).exclude(invoice_id=invoice.cb_id).count()
-        )  # fmt: skip
         recovery_features = failure_features(
-            transaction=first, invoice=invoice, source=source, prior_failures=prior
-        )
+            transaction=first, invoice=invoice, source=source,
+            prior_failures=payments["prior_failures"],
+        )  # fmt: skip
     zone = billing_time_zone(customer)
     return DecisionContext(
         invoice_id=invoice.cb_id,
@@ -272,8 +286,8 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         .exclude(pk=invoice.pk)
         .count(),
         contacts_last_7d=contacts,
-        dunwell_retries=own_actions.filter(kind=ActionKind.RETRY).count(),
-        dunwell_in_charge=own_actions.filter(kind=ActionKind.TAKE_OVER).exists(),
+        dunwell_retries=done["retries"],
+        dunwell_in_charge=done["take_overs"] > 0,
         signals=signals_merged(customer_id=customer.cb_id, at=at),
         recovery_features=recovery_features,
         chargebee_dunning_active=invoice.dunning_status not in ENDED_DUNNING,
