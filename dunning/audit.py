@@ -133,11 +133,12 @@ def audit_batch() -> Iterator[None]:
     finally:
         _pending.reset(token)
     if entries:
-        _chain_and_write(entries)
+        # Inside the caller's transaction (see above): a failure here rolls it all back.
+        _chain_and_write(entries, savepoint=False)
 
 
-def _chain_and_write(entries: list[AuditEntry]) -> None:
-    with transaction.atomic():
+def _chain_and_write(entries: list[AuditEntry], *, savepoint: bool = True) -> None:
+    with transaction.atomic(savepoint=savepoint):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
