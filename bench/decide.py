@@ -16,12 +16,13 @@
               started_at -> ended_at (context queries, policy, recording, audit, case);
               decisions/s = jobs / (last ended_at - first started_at), start-up excluded.
               --forking N first runs N jobs under plain ``rq.Worker`` (a fork per job,
-              the worker the docs named before) for comparison.
+              the worker the docs named before) for comparison. Then the queries one
+              decision job sends, counted on a few more declines in this process.
 
 Targets: p99 under 20 ms and at least 200 decisions/s on one worker; training under 2
 minutes for 1 million attempts.
 
-    .venv/bin/python bench/decide.py [--attempts 1000000] [--decisions 300] [--forking 20]
+    .venv/bin/python -m bench.decide [--attempts 1000000] [--decisions 300] [--forking 20]
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/dunwell_bench_decide (created and
 migrated if missing, kept for reruns; this run's rows use a fresh prefix); REDIS_URL defaults
@@ -55,6 +56,8 @@ from bench.webhook_ingest import database_prepare  # noqa: E402
 database_prepare(os.environ["DATABASE_URL"])  # before setup: the database must exist
 django.setup()
 
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rq.job import Job  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -73,7 +76,9 @@ from dunning.decisions.retry_model import (  # noqa: E402
     RetryRows,
     retry_model_fit,
 )
+from dunning.decisions.scoring import scorers_warm  # noqa: E402
 from dunning.ingest import event_store  # noqa: E402
+from dunning.jobs import decide_for_event_job  # noqa: E402
 from dunning.models import Decision  # noqa: E402
 from dunning.processing import events_process_batch  # noqa: E402
 from dunning.queueing import get_queue, redis_connection  # noqa: E402
@@ -160,6 +165,24 @@ def worker_run(worker_class: str, job_ids: list[str], max_jobs: int | None = Non
     }
 
 
+QUERIED = 20
+
+
+def queries_per_decision(run: str) -> list[int]:
+    """The statements one decision job sends to the database, counted in this process (the
+    worker is another): ``QUERIED`` more live declines, each decided by the job function."""
+    job_ids = declines_enqueue(QUERIED + 1, run + "q")
+    redis_connection().flushdb()  # decided here, not by a worker
+    scorers_warm()
+    counts = []
+    for n, job_id in enumerate(job_ids):
+        with CaptureQueriesContext(connection) as captured:
+            decide_for_event_job(int(job_id.rsplit("-", 1)[1]))
+        if n:  # the first loads what a warm worker already has
+            counts.append(len(captured.captured_queries))
+    return counts
+
+
 def worker_phase(args) -> None:
     run = "bench" + uuid.uuid4().hex[:6]
     redis_connection().flushdb()
@@ -172,6 +195,7 @@ def worker_phase(args) -> None:
                                                             max_jobs=args.forking)))  # fmt: skip
     rows.append(("DecisionWorker", worker_run("dunning.workers.DecisionWorker",
                                               job_ids[args.forking :])))  # fmt: skip
+    queries = queries_per_decision(run)
     decided = Decision.objects.filter(invoice__cb_id__startswith=f"inv_{run}_").count()
     print(f"\nworker: {len(job_ids)} live declines, one decision job each, on PostgreSQL + Redis")
     print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}")
@@ -185,6 +209,8 @@ def worker_phase(args) -> None:
         f" {met[row['p99'] < 20]}), {row['rate']:.0f} decisions/s (target >= 200:"
         f" {met[row['rate'] >= 200]}); wall includes the worker's start-up and model load."
     )
+    print(f"queries per decision (the same job in this process, {QUERIED} more declines):"
+          f" median {statistics.median(queries):.0f}, max {max(queries)}")  # fmt: skip
     redis_connection().flushdb()
 
 
