@@ -14,7 +14,8 @@
               ``manage.py rqworker default --burst --worker-class
               dunning.workers.DecisionWorker`` runs the jobs. p50/p99 = each job's RQ
               started_at -> ended_at (context queries, policy, recording, audit, case);
-              decisions/s = jobs / (last ended_at - first started_at), start-up excluded.
+              decisions/s = jobs / (last ended_at - first started_at), start-up excluded;
+              gap = median time between one job's end and the next one's start.
               --forking N first runs N jobs under plain ``rq.Worker`` (a fork per job,
               the worker the docs named before) for comparison. Then the queries one
               decision job sends, counted on a few more declines in this process.
@@ -32,6 +33,7 @@ to redis://127.0.0.1:6379/13, which is FLUSHED. Point them only at throwaway dat
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -155,12 +157,15 @@ def worker_run(worker_class: str, job_ids: list[str], max_jobs: int | None = Non
     )
     took = sorted((job.ended_at - job.started_at).total_seconds() for job in done)
     span = (max(j.ended_at for j in done) - done[0].started_at).total_seconds() if done else 0
+    # The worker's own time between one job's end and the next one's start (RQ bookkeeping).
+    gaps = [(b.started_at - a.ended_at).total_seconds() for a, b in itertools.pairwise(done)]
     return {
         "jobs": len(done),
         "failed": sum(job.is_failed for job in jobs),
         "p50": statistics.median(took) * 1000 if took else 0,
         "p99": took[max(0, int(len(took) * 0.99) - 1)] * 1000 if took else 0,
         "rate": len(done) / span if span else 0,
+        "gap": statistics.median(gaps) * 1000 if gaps else 0,
         "wall": wall,
     }
 
@@ -198,10 +203,11 @@ def worker_phase(args) -> None:
     queries = queries_per_decision(run)
     decided = Decision.objects.filter(invoice__cb_id__startswith=f"inv_{run}_").count()
     print(f"\nworker: {len(job_ids)} live declines, one decision job each, on PostgreSQL + Redis")
-    print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}")
+    print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}"
+          f"{'gap ms':>8}")  # fmt: skip
     for label, row in rows:
         print(f"{label:28}{row['jobs']:>6}{row['failed']:>8}{row['p50']:>9.1f}{row['p99']:>9.1f}"
-              f"{row['rate']:>8.1f}{row['wall']:>8.1f}")  # fmt: skip
+              f"{row['rate']:>8.1f}{row['wall']:>8.1f}{row['gap']:>8.1f}")  # fmt: skip
     row = rows[-1][1]
     met = {True: "met", False: "NOT met"}
     print(
