@@ -14,14 +14,16 @@
               ``manage.py rqworker default --burst --worker-class
               dunning.workers.DecisionWorker`` runs the jobs. p50/p99 = each job's RQ
               started_at -> ended_at (context queries, policy, recording, audit, case);
-              decisions/s = jobs / (last ended_at - first started_at), start-up excluded.
+              decisions/s = jobs / (last ended_at - first started_at), start-up excluded;
+              gap = median time between one job's end and the next one's start.
               --forking N first runs N jobs under plain ``rq.Worker`` (a fork per job,
-              the worker the docs named before) for comparison.
+              the worker the docs named before) for comparison. Then the queries one
+              decision job sends, counted on a few more declines in this process.
 
 Targets: p99 under 20 ms and at least 200 decisions/s on one worker; training under 2
 minutes for 1 million attempts.
 
-    .venv/bin/python bench/decide.py [--attempts 1000000] [--decisions 300] [--forking 20]
+    .venv/bin/python -m bench.decide [--attempts 1000000] [--decisions 300] [--forking 20]
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/dunwell_bench_decide (created and
 migrated if missing, kept for reruns; this run's rows use a fresh prefix); REDIS_URL defaults
@@ -31,6 +33,7 @@ to redis://127.0.0.1:6379/13, which is FLUSHED. Point them only at throwaway dat
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -55,6 +58,8 @@ from bench.webhook_ingest import database_prepare  # noqa: E402
 database_prepare(os.environ["DATABASE_URL"])  # before setup: the database must exist
 django.setup()
 
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rq.job import Job  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -73,7 +78,9 @@ from dunning.decisions.retry_model import (  # noqa: E402
     RetryRows,
     retry_model_fit,
 )
+from dunning.decisions.scoring import scorers_warm  # noqa: E402
 from dunning.ingest import event_store  # noqa: E402
+from dunning.jobs import decide_for_event_job  # noqa: E402
 from dunning.models import Decision  # noqa: E402
 from dunning.processing import events_process_batch  # noqa: E402
 from dunning.queueing import get_queue, redis_connection  # noqa: E402
@@ -150,14 +157,35 @@ def worker_run(worker_class: str, job_ids: list[str], max_jobs: int | None = Non
     )
     took = sorted((job.ended_at - job.started_at).total_seconds() for job in done)
     span = (max(j.ended_at for j in done) - done[0].started_at).total_seconds() if done else 0
+    # The worker's own time between one job's end and the next one's start (RQ bookkeeping).
+    gaps = [(b.started_at - a.ended_at).total_seconds() for a, b in itertools.pairwise(done)]
     return {
         "jobs": len(done),
         "failed": sum(job.is_failed for job in jobs),
         "p50": statistics.median(took) * 1000 if took else 0,
         "p99": took[max(0, int(len(took) * 0.99) - 1)] * 1000 if took else 0,
         "rate": len(done) / span if span else 0,
+        "gap": statistics.median(gaps) * 1000 if gaps else 0,
         "wall": wall,
     }
+
+
+QUERIED = 20
+
+
+def queries_per_decision(run: str) -> list[int]:
+    """The statements one decision job sends to the database, counted in this process (the
+    worker is another): ``QUERIED`` more live declines, each decided by the job function."""
+    job_ids = declines_enqueue(QUERIED + 1, run + "q")
+    redis_connection().flushdb()  # decided here, not by a worker
+    scorers_warm()
+    counts = []
+    for n, job_id in enumerate(job_ids):
+        with CaptureQueriesContext(connection) as captured:
+            decide_for_event_job(int(job_id.rsplit("-", 1)[1]))
+        if n:  # the first loads what a warm worker already has
+            counts.append(len(captured.captured_queries))
+    return counts
 
 
 def worker_phase(args) -> None:
@@ -172,12 +200,14 @@ def worker_phase(args) -> None:
                                                             max_jobs=args.forking)))  # fmt: skip
     rows.append(("DecisionWorker", worker_run("dunning.workers.DecisionWorker",
                                               job_ids[args.forking :])))  # fmt: skip
+    queries = queries_per_decision(run)
     decided = Decision.objects.filter(invoice__cb_id__startswith=f"inv_{run}_").count()
     print(f"\nworker: {len(job_ids)} live declines, one decision job each, on PostgreSQL + Redis")
-    print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}")
+    print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}"
+          f"{'gap ms':>8}")  # fmt: skip
     for label, row in rows:
         print(f"{label:28}{row['jobs']:>6}{row['failed']:>8}{row['p50']:>9.1f}{row['p99']:>9.1f}"
-              f"{row['rate']:>8.1f}{row['wall']:>8.1f}")  # fmt: skip
+              f"{row['rate']:>8.1f}{row['wall']:>8.1f}{row['gap']:>8.1f}")  # fmt: skip
     row = rows[-1][1]
     met = {True: "met", False: "NOT met"}
     print(
@@ -185,6 +215,8 @@ def worker_phase(args) -> None:
         f" {met[row['p99'] < 20]}), {row['rate']:.0f} decisions/s (target >= 200:"
         f" {met[row['rate'] >= 200]}); wall includes the worker's start-up and model load."
     )
+    print(f"queries per decision (the same job in this process, {QUERIED} more declines):"
+          f" median {statistics.median(queries):.0f}, max {max(queries)}")  # fmt: skip
     redis_connection().flushdb()
 
 

@@ -60,7 +60,8 @@ def cases_sync_for_decision(*, decision: Decision) -> Case | None:
     """Open or update the customer's case after ``decision`` was recorded."""
     why = _why_a_person(decision)
     now = timezone.now()
-    with transaction.atomic():
+    # Part of the decision's transaction when there is one: no savepoint of its own.
+    with transaction.atomic(savepoint=False):
         case = _open_case(customer_id=decision.customer_id, lock=True)
         if case is None and not why:
             return None

@@ -9,8 +9,11 @@ dunning.channels.prompts) but follow the same rules.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -85,8 +88,38 @@ def config_changes(*, before: dict | None, after: dict) -> list[ConfigChange]:
     ]
 
 
+# Inside ``config_snapshot``: every document's active version, read once.
+_snapshot: ContextVar[dict[str, ConfigVersion] | None] = ContextVar("config_snapshot",
+                                                                   default=None)  # fmt: skip
+
+
+@contextmanager
+def config_snapshot() -> Iterator[None]:
+    """Read every document's active version in one query, for work that reads several of
+    them (a decision reads channel settings, the reminder schedule, the final actions and
+    the sequence). Read at the start of each unit of work, so a change saved by an admin
+    applies to the next one."""
+    if _snapshot.get() is not None:
+        yield
+        return
+    token = _snapshot.set({row.key: row for row in ConfigVersion.objects.filter(active=True)})
+    try:
+        yield
+    finally:
+        _snapshot.reset(token)
+
+
 def config_active(*, kind: ConfigKind) -> ConfigVersion | None:
-    return ConfigVersion.objects.filter(key=kind.key, active=True).first()
+    snapshot = _snapshot.get()
+    if snapshot is None:
+        return ConfigVersion.objects.filter(key=kind.key, active=True).first()
+    row = snapshot.get(kind.key)
+    if row is None:
+        return None
+    # Each reader gets its own copy, as it would from a query of its own.
+    shared = copy.copy(row)
+    shared.data = copy.deepcopy(row.data)
+    return shared
 
 
 def config_current(*, kind: ConfigKind) -> dict:

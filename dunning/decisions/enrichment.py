@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 from chargebee import APIError
-from django.db.models import Q, Sum
+from django.db.models import Exists, F, Func, Subquery
 from django.utils import timezone
 
 from dunning.card_updater.answers import CardUpdaterFinding
@@ -204,24 +204,10 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     decline = decline_of(transaction=last) if last else None
     gateway = last.gateway if last else ""
     gateway_state = gateway_state_at(gateway=gateway, at=at) if gateway else None
-    card_changed = last is not None and (
-        PaymentSource.objects.filter(
-            customer_id=customer.cb_id, cb_updated_at__gt=last.date, cb_updated_at__lte=at,
-            status="valid",
-        ).exists()
-    )  # fmt: skip
-    paid = Transaction.objects.filter(
-        customer_id=customer.cb_id, type="payment", status="success", date__lte=at
-    ).aggregate(total=Sum("amount"))["total"]
-    # What Dunwell already did, counted the same way in every mode (shadow_counting.py).
-    done = actions_done_by(at=at)
-    own_actions = done.filter(invoice_id=invoice.cb_id)
-    contacts = done.filter(
-        customer_id=customer.cb_id,
-        kind__in=CONTACT_KINDS,
-        scheduled_for__gt=at - timedelta(days=7),
-        scheduled_for__lte=at,
-    ).count()
+    counted = _counts(invoice=invoice, at=at, first=first, last=last)
+    card_changed = counted["card_changed"]
+    paid = counted["paid"]
+    contacts = counted["contacts"]
     shadow_retries = shadow_retries_run(invoice_id=invoice.cb_id, at=at)
     last_attempt_at, attempts_before = None, ()
     if last is not None:
@@ -234,15 +220,10 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     recovery_features = {}
     if first is not None:
         source = PaymentSource.objects.filter(cb_id=first.payment_source_cb_id).first()
-        prior = (
-            Transaction.objects.filter(
-                customer_id=customer.cb_id, type="payment", status="failure",
-                date__gte=first.date - timedelta(days=365), date__lt=first.date,
-            ).exclude(invoice_id=invoice.cb_id).count()
-        )  # fmt: skip
         recovery_features = failure_features(
-            transaction=first, invoice=invoice, source=source, prior_failures=prior
-        )
+            transaction=first, invoice=invoice, source=source,
+            prior_failures=counted["prior_failures"],
+        )  # fmt: skip
     zone = billing_time_zone(customer)
     return DecisionContext(
         invoice_id=invoice.cb_id,
@@ -266,28 +247,17 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         **_time_zone_fields(zone),
         lifetime_value=int(paid or 0),
         tenure_days=(at - customer.cb_created_at).days if customer.cb_created_at else 0,
-        other_unpaid_invoices=Invoice.objects.filter(
-            Q(customer_id=customer.cb_id) & Q(status__in=DUE_STATUSES)
-        )
-        .exclude(pk=invoice.pk)
-        .count(),
+        other_unpaid_invoices=counted["other_unpaid"],
         contacts_last_7d=contacts,
-        dunwell_retries=own_actions.filter(kind=ActionKind.RETRY).count(),
-        dunwell_in_charge=own_actions.filter(kind=ActionKind.TAKE_OVER).exists(),
+        dunwell_retries=counted["retries"],
+        dunwell_in_charge=counted["take_overs"] > 0,
         signals=signals_merged(customer_id=customer.cb_id, at=at),
         recovery_features=recovery_features,
         chargebee_dunning_active=invoice.dunning_status not in ENDED_DUNNING,
         subscription_active=invoice.subscription is None
         or invoice.subscription.status not in ("cancelled", "non_renewing"),
         final_actions=final_action_kinds(),
-        cancellation_pending=invoice.subscription_id is not None
-        and Action.objects.filter(
-            kind=ActionKind.CANCEL_SUBSCRIPTION,
-            invoice__subscription_id=invoice.subscription_id,
-            state__in=(ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED),
-        )
-        .exclude(invoice_id=invoice.cb_id)
-        .exists(),
+        cancellation_pending=counted["cancellation_pending"],
         card_updater=_card_updater_finding(
             invoice=invoice, last=last, decline=decline, card_changed=card_changed
         ),
@@ -302,6 +272,75 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
         ),
         quiet_hours=channel_settings_read().quiet,
     )
+
+
+def _scalar(queryset, function: str, column: str = "pk") -> Subquery:
+    """``function`` (COUNT or SUM) over ``queryset`` as a subquery (a plain function, so the
+    outer statement is not grouped by it)."""
+    return Subquery(
+        queryset.order_by().annotate(value=Func(F(column), function=function)).values("value")
+    )
+
+
+def _counts(*, invoice: Invoice, at: datetime, first: Transaction | None,
+            last: Transaction | None) -> dict:  # fmt: skip
+    """What the context counts about the customer and Dunwell's own actions, in one
+    statement: each count a subquery on the invoice's row."""
+    customer_id = invoice.customer_id
+    payments = Transaction.objects.filter(customer_id=customer_id, type="payment")
+    # What Dunwell already did, counted the same way in every mode (shadow_counting.py).
+    done = actions_done_by(at=at)
+    own = done.filter(invoice_id=invoice.cb_id)
+    values = {
+        # What the customer paid until ``at``.
+        "paid": _scalar(payments.filter(status="success", date__lte=at), "SUM", "amount"),
+        "contacts": _scalar(
+            done.filter(
+                customer_id=customer_id,
+                kind__in=CONTACT_KINDS,
+                scheduled_for__gt=at - timedelta(days=7),
+                scheduled_for__lte=at,
+            ),
+            "COUNT",
+        ),
+        "retries": _scalar(own.filter(kind=ActionKind.RETRY), "COUNT"),
+        "take_overs": _scalar(own.filter(kind=ActionKind.TAKE_OVER), "COUNT"),
+        "other_unpaid": _scalar(
+            Invoice.objects.filter(customer_id=customer_id, status__in=DUE_STATUSES).exclude(
+                pk=invoice.pk
+            ),
+            "COUNT",
+        ),
+    }
+    if first is not None:
+        # The customer's failures in the year before this invoice's first (other invoices).
+        values["prior_failures"] = _scalar(
+            payments.filter(
+                status="failure", date__gte=first.date - timedelta(days=365),
+                date__lt=first.date,
+            ).exclude(invoice_id=invoice.cb_id),
+            "COUNT",
+        )  # fmt: skip
+    if last is not None:
+        values["card_changed"] = Exists(
+            PaymentSource.objects.filter(
+                customer_id=customer_id, cb_updated_at__gt=last.date, cb_updated_at__lte=at,
+                status="valid",
+            )
+        )  # fmt: skip
+    if invoice.subscription_id is not None:
+        values["cancellation_pending"] = Exists(
+            Action.objects.filter(
+                kind=ActionKind.CANCEL_SUBSCRIPTION,
+                invoice__subscription_id=invoice.subscription_id,
+                state__in=(ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED),
+            ).exclude(invoice_id=invoice.cb_id)
+        )
+    counted = Invoice.objects.filter(pk=invoice.pk).values(**values).get()
+    return {
+        "card_changed": False, "cancellation_pending": False, "prior_failures": 0,
+        **counted,
+    }  # fmt: skip
 
 
 def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float, float]]:

@@ -10,8 +10,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from collections_desk.cases import cases_sync_for_decision
-from dunning.audit import audit_record
+from dunning.audit import audit_batch, audit_record
 from dunning.channels.channel_settings import channel_choose, channel_settings_read
+from dunning.config_versions import config_snapshot
 from dunning.decisions.actions import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
 from dunning.decisions.guardrails import guardrails_active
@@ -40,6 +41,13 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
         existing = Decision.objects.filter(trigger_event=event, invoice=invoice).first()
         if existing is not None:
             return existing
+    # The settings documents are read once for the whole decision (one query).
+    with config_snapshot():
+        return _decide(invoice=invoice, trigger=trigger, at=at, event=event)
+
+
+def _decide(*, invoice: Invoice, trigger: str, at: datetime,
+            event: ChargebeeEvent | None) -> Decision:  # fmt: skip
     context = decision_context_build(invoice=invoice, at=at, trigger=trigger)
     guardrails = guardrails_active()
     # The dunning sequence (a settings document), or the variant of a running experiment
@@ -108,7 +116,7 @@ def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
 
 def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             features: dict) -> Decision:  # fmt: skip
-    with transaction.atomic():
+    with transaction.atomic(), audit_batch():
         # The invoice row serialises everything that plans or cancels its actions: two
         # decisions at once (a duplicate or a second event) must not both plan the same
         # reminder step, and a payment settled meanwhile must see this decision's actions
@@ -161,22 +169,28 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                   "inputs": features},
         )  # fmt: skip
         channels = channel_settings_read()
-        for proposed in [] if closed_meanwhile else plan.actions:
-            if proposed.params.get("offline_step") in taken:
-                continue
-            # A channel switched off in the channel settings is never planned on.
-            channel = proposed.channel and (
-                channel_choose(proposed.channel, current=channels) or proposed.channel
-            )
-            action = Action.objects.create(
+        planned = [
+            proposed
+            for proposed in ([] if closed_meanwhile else plan.actions)
+            if proposed.params.get("offline_step") not in taken
+        ]
+        actions = Action.objects.bulk_create(
+            Action(
                 decision=decision, invoice=invoice, customer_id=invoice.customer_id,
-                kind=proposed.kind, channel=channel,
+                kind=proposed.kind,
+                # A channel switched off in the channel settings is never planned on.
+                channel=proposed.channel and (
+                    channel_choose(proposed.channel, current=channels) or proposed.channel
+                ),
                 scheduled_for=proposed.scheduled_for, params=_jsonable(proposed.params),
                 reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,
                 propensity=proposed.propensity, explored=proposed.explored,
-            )  # fmt: skip
+            )
+            for proposed in planned
+        )  # fmt: skip
+        for action in actions:
             audit_record(
                 action="action.proposed",
                 actor_label=plan.model_version,
@@ -187,7 +201,7 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                       "approval_reason": action.approval_reason,
                       "propensity": action.propensity, "explored": action.explored},
             )  # fmt: skip
-            if plan.mode != AutomationMode.SHADOW and not proposed.needs_approval:
+            if plan.mode != AutomationMode.SHADOW and not action.needs_approval:
                 action_transition(
                     action=action, to=ActionState.SCHEDULED,
                     actor_label=f"dunwell ({plan.mode} mode)",

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from dunning.audit import GENESIS, audit_record, audit_verify
+from dunning.audit import GENESIS, audit_batch, audit_record, audit_verify
 from dunning.ingest import event_store
 from dunning.models import AuditEntry
 from tests.conftest import load_sample
@@ -36,6 +36,29 @@ def test_entries_form_a_chain_that_verifies():
     assert entries[0].prev_hash == GENESIS
     assert [e.prev_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
     assert audit_verify() == (5, None)
+
+
+def test_entries_written_together_follow_the_chain_in_the_order_recorded():
+    write(2)
+    with transaction.atomic(), audit_batch():
+        write(3)
+        assert AuditEntry.objects.count() == 2  # written when the batch ends
+    write(1)
+
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [e.data.get("n") for e in entries] == [0, 1, 0, 1, 2, 0]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert audit_verify() == (6, None)
+
+
+def test_entries_of_a_batch_that_failed_are_not_written():
+    write(1)
+    with pytest.raises(ValueError), transaction.atomic(), audit_batch():
+        write(2)
+        raise ValueError("the decision could not be recorded")
+
+    assert AuditEntry.objects.count() == 1
+    assert audit_verify() == (1, None)
 
 
 def test_verify_reports_the_first_altered_entry():
