@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dunning.decisions.guardrails import guardrails_active
+from dunning.models import Customer
 from tests.browser.conftest import SCREENSHOTS
 from tests.pages.desk_data import working_desk
 
@@ -28,7 +29,12 @@ SHOTS = Path(os.getenv("DUNWELL_SHOTS") or SCREENSHOTS / "layout")
 @pytest.fixture
 def desk(transactional_db):
     guardrails_active()  # a transactional test flushed the migration's first version
-    return working_desk()
+    desk = working_desk()
+    # A long address with no place to break must wrap, not widen the case page on a phone.
+    Customer.objects.filter(cb_id=desk.case.customer_id).update(
+        email="sasha.holt.offline.payments.department21@example.com"
+    )
+    return desk
 
 
 def logged_in(browser, live_server, username: str, *, width: int):
