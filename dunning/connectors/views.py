@@ -4,6 +4,7 @@ webhooks (stored before they are acknowledged)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,6 +24,7 @@ from dunning.connectors.config import (
     connections_read,
     connector_secret,
 )
+from dunning.connectors.email_provider import email_provider
 from dunning.connectors.forms import ConnectionsForm
 from dunning.connectors.registry import CONNECTORS, connector_check, secrets_present
 from dunning.connectors.stripe import stripe_signature_valid
@@ -70,6 +72,10 @@ def connections(request: HttpRequest) -> HttpResponse:
         "connectors": rows,
         "versions": _versions(CONNECTIONS),
         "public_base_url": settings.PUBLIC_BASE_URL,
+        "public_scheme": urlsplit(settings.PUBLIC_BASE_URL).scheme,
+        "public_host": urlsplit(settings.PUBLIC_BASE_URL).netloc,
+        "email_provider": email_provider(),
+        "email_backend": settings.EMAIL_BACKEND,
     }
     return _with_vary(render(request, "dunning/connections.html", context, status=status))
 

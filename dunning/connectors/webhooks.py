@@ -90,9 +90,14 @@ def connector_event_done(*, event_id: int, outcome: str) -> None:
     )
 
 
+def connector_events_relay(*, vendors: tuple[str, ...], job: Callable) -> int:
+    """Enqueue ``job`` again for these vendors' events whose job was lost; how many."""
+    pending = [pk for vendor in vendors for pk in connector_events_pending(vendor=vendor)]
+    for event_id in pending:
+        _enqueue(job, event_id)
+    return len(pending)
+
+
 def stripe_events_relay_job() -> int:
     """Enqueue again the Stripe events whose job was lost; returns how many."""
-    pending = connector_events_pending(vendor="stripe")
-    for event_id in pending:
-        _enqueue(connector_event_job, event_id)
-    return len(pending)
+    return connector_events_relay(vendors=("stripe",), job=connector_event_job)
