@@ -16,6 +16,7 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 import httpx
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
@@ -82,6 +83,10 @@ def _email_send(outgoing: Outgoing) -> Sent:
     )
     try:
         email.send(fail_silently=False)
+    except AnymailRecipientsRefused:  # the ESP knows the address is bad or blocked
+        recipients = getattr(getattr(email, "anymail_status", None), "recipients", None) or {}
+        said = ", ".join(sorted({str(r.status) for r in recipients.values()})) or "refused"
+        raise ChannelRejected(f"the email provider refused the recipient ({said})") from None
     except Exception as error:  # SMTP, ESP and file errors share no base class
         raise ChannelUnavailable(f"the email backend refused: {type(error).__name__}") from error
     # anymail reports the ESP's own id; other backends keep ours.

@@ -136,7 +136,7 @@ def email_event_store(*, event, esp_name: str) -> bool:
         "kind": event.event_type,
         "message_id": str(event.message_id or ""),
         "at": event.timestamp.isoformat() if event.timestamp else "",
-        "detail": str(event.reject_reason or event.description or "")[:300],
+        "detail": str(event.description or event.reject_reason or "")[:300],
         "esp_event": raw,
     }
     return connector_event_store(vendor=vendor, event_id=str(event_id),
