@@ -12,6 +12,7 @@ import json
 import pytest
 
 from dunning.channels.delivery import message_deliver
+from dunning.channels.message_life import message_life
 from dunning.models import ConnectorEvent, MessageEvent, OutboundMessage
 from tests.dunning.channels.conftest import EMAIL, message_action
 
@@ -136,6 +137,7 @@ def test_delivery_open_and_click_are_stored_then_recorded_on_the_message(
     assert sent_email.delivered_at.isoformat().startswith("2026-12-02T16:00:04")
     assert sent_email.opened_at.isoformat().startswith("2026-12-02T17:10:00")
     assert sent_email.clicked_at.isoformat().startswith("2026-12-02T17:11:30")
+    assert message_life(action=sent_email.action).sentence() == "delivered, opened, link clicked"
 
 
 def test_a_redelivered_open_is_kept_once_and_a_later_open_does_not_move_the_first(

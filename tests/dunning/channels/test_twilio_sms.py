@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dunning.channels.delivery import message_deliver
+from dunning.channels.message_life import message_life
 from dunning.channels.provider_webhooks import message_webhooks_relay_job
 from dunning.models import ConnectorEvent, ConnectorHealth, MessageEvent, OutboundMessage
 from tests.dunning.channels.conftest import PHONE, message_action
@@ -183,6 +184,20 @@ def test_an_undelivered_sms_keeps_twilios_error_code_and_a_repeat_is_acknowledge
     sent_sms.refresh_from_db()
     assert (sent_sms.delivery, sent_sms.delivery_detail) == ("undelivered", "Twilio error 30003")
     assert MessageEvent.objects.filter(message=sent_sms).count() == 1
+    life = message_life(action=sent_sms.action)
+    assert (life.state, life.sentence()) == ("undelivered", "not delivered: Twilio error 30003")
+
+
+def test_the_outbox_shows_what_twilio_said(client, manager, sent_sms, run_jobs,
+                                           django_capture_on_commit_callbacks):  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        _callback(client, _status(sent_sms.provider_id, "delivered"))
+    run_jobs()
+    client.force_login(manager)
+
+    page = client.get(reverse("dunning:outbox")).content.decode()
+
+    assert 'data-delivery="delivered">delivered<' in page
 
 
 @pytest.mark.parametrize(
