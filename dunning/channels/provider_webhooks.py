@@ -36,6 +36,7 @@ from dunning.connectors.webhooks import (
     connector_event_done,
     connector_event_store,
     connector_events_relay,
+    webhook_size_refusal,
 )
 from dunning.models import ConnectorEvent
 
@@ -97,8 +98,8 @@ def _moment(value: object) -> datetime | None:
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
-    if int(request.headers.get("Content-Length") or 0) > MAX_BYTES:
-        return JsonResponse({"error": "the body is over 64 KiB"}, status=413)
+    if refusal := webhook_size_refusal(request, limit=MAX_BYTES):
+        return refusal
     token = connector_secret("TWILIO_AUTH_TOKEN")
     if not token:
         return JsonResponse({"error": "no Twilio auth token is configured"}, status=403)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.http import JsonResponse
 from django.utils import timezone
 
 from dunning.card_updater.lookup import card_update_forget
@@ -75,6 +76,19 @@ def connector_event_store(
     except IntegrityError:
         return False
     return True
+
+
+def webhook_size_refusal(request, *, limit: int) -> JsonResponse | None:
+    """A vendor webhook's Content-Length checked before the body is read: 400 if it is not a
+    byte count, 413 over ``limit``; None when the body may be read."""
+    header = (request.headers.get("Content-Length") or "0").strip()
+    if not header.isdigit():
+        return JsonResponse(
+            {"error": f"Content-Length must be a number of bytes, not {header[:40]!r}"}, status=400
+        )
+    if int(header) > limit:
+        return JsonResponse({"error": f"the body is over {limit // 1024} KiB"}, status=413)
+    return None
 
 
 def connector_events_pending(*, vendor: str, now=None) -> list[int]:

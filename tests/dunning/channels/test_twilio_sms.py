@@ -248,3 +248,21 @@ def test_a_stored_callback_whose_job_was_lost_is_relayed(client, sent_sms, run_j
 
     sent_sms.refresh_from_db()
     assert sent_sms.delivery == "delivered"
+
+
+@pytest.mark.parametrize("url", ["/webhooks/twilio/status/", "/webhooks/stripe/",
+                                 "/webhooks/zendesk/"])  # fmt: skip
+@pytest.mark.parametrize(
+    "header, status, words",
+    [("12abc", 400, "Content-Length must be a number of bytes"),
+     ("-5", 400, "Content-Length must be a number of bytes"),
+     (str(2**40), 413, "the body is over")],
+)  # fmt: skip
+def test_a_vendor_webhook_with_a_content_length_that_is_not_a_byte_count_gets_a_reason(
+    client, url, header, status, words
+):
+    response = client.post(url, "MessageSid=SM1", content_type="application/x-www-form-urlencoded",
+                           CONTENT_LENGTH=header)  # fmt: skip
+
+    assert response.status_code == status and words in response.json()["error"]
+    assert not ConnectorEvent.objects.exists()
