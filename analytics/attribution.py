@@ -44,7 +44,11 @@ from dunning.models import Purpose as P
 WINDOW = timedelta(days=7)
 RETRY_SLACK = timedelta(hours=1)
 LINK_PURPOSES = (P.PAYMENT_METHOD_UPDATE, P.AUTHENTICATION_NEEDED, P.PRE_DUNNING_CARD_UPDATE)
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # "no such touch", below every real moment
+# "No such touch": a moment before every real one, a day later for each kind down the list,
+# so that in "this kind's moment >= the latest of the kinds after it" a missing touch never
+# wins (each kind's moment is then one subquery per comparison, not one per pair).
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+TOUCHES = ("message_at", "link_at", "updater_at", "retry_at")
 
 EMAIL_CLICKED, EMAIL_OPENED, EMAIL_SENT = (
     "Email, link clicked",
@@ -97,8 +101,9 @@ def _last(rows: QuerySet) -> Subquery:
     return Subquery(rows.values("invoice_id").annotate(last=Max("moment")).values("last"))
 
 
-def _last_or_never(rows: QuerySet) -> Coalesce:
-    return Coalesce(_last(rows), Value(NEVER), output_field=DateTimeField())
+def _last_or_never(rows: QuerySet, *, touch: str) -> Coalesce:
+    never = NEVER + timedelta(days=TOUCHES.index(touch))
+    return Coalesce(_last(rows), Value(never), output_field=DateTimeField())
 
 
 def _last_message_label(*, links: bool) -> Subquery:
@@ -138,10 +143,12 @@ def attribution_annotate(rows: QuerySet) -> QuerySet:
         .filter(moment__lt=_dt(paid + RETRY_SLACK), moment__gte=_dt(paid - WINDOW))
     )
     return rows.alias(
-        message_at=_last_or_never(_messages(links=False, paid=paid, invoice=invoice)),
-        link_at=_last_or_never(_messages(links=True, paid=paid, invoice=invoice)),
-        updater_at=_last_or_never(updater),
-        retry_at=_last_or_never(retries),
+        message_at=_last_or_never(_messages(links=False, paid=paid, invoice=invoice),
+                                  touch="message_at"),
+        link_at=_last_or_never(_messages(links=True, paid=paid, invoice=invoice),
+                               touch="link_at"),
+        updater_at=_last_or_never(updater, touch="updater_at"),
+        retry_at=_last_or_never(retries, touch="retry_at"),
     ).annotate(path=Case(
         When(_latest_of("message_at", "link_at", "updater_at", "retry_at"),
              then=_last_message_label(links=False)),
@@ -153,9 +160,13 @@ def attribution_annotate(rows: QuerySet) -> QuerySet:
     ))  # fmt: skip
 
 
-def _latest_of(touch: str, *others: str) -> Q:
-    """``touch`` happened, and not before any of ``others``."""
-    condition = Q(**{f"{touch}__gt": NEVER})
-    for other in others:
-        condition &= Q(**{f"{touch}__gte": F(other)})
-    return condition
+def _latest_of(touch: str, *later_kinds: str) -> Q:
+    """``touch`` happened, and not before any of ``later_kinds`` (the kinds after it)."""
+    if later_kinds:
+        latest = (
+            Greatest(*[F(kind) for kind in later_kinds])
+            if len(later_kinds) > 1
+            else F(later_kinds[0])
+        )
+        return Q(**{f"{touch}__gte": latest})
+    return Q(**{f"{touch}__gt": NEVER + timedelta(days=TOUCHES.index(touch))})
