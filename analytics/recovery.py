@@ -39,20 +39,13 @@ from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from analytics.attribution import ATTRIBUTION_LABELS, ATTRIBUTION_RULE, attribution_annotate
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import Table, cached, major_units, rate
 from collections_desk.access import governing_case_ids, rows_in_reach
 from dunning import labels
-from dunning.models import (
-    Action,
-    ActionKind,
-    ActionState,
-    Invoice,
-    InvoiceFailure,
-    Subscription,
-    Transaction,
-)
+from dunning.models import Invoice, InvoiceFailure, OutboundMessage, Subscription, Transaction
 
 FAILED_PAYMENT = Q(type="payment", status="failure")
 SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
@@ -469,67 +462,52 @@ def time_to_recovery(*, filters: DashboardFilters) -> Table:
     return cached(name="time_to_recovery", key=filters.cache_key, compute=compute)
 
 
-# How a recovered invoice was paid, checked in this order. Message channels (email, SMS,
-# in-app: ``OutboundMessage``) join here as another (label, condition) once they exist.
-def _recovery_paths() -> list[tuple[str, Q]]:
-    # Actions change outside Chargebee's events, so this one is asked at query time (an
-    # indexed lookup per recovered invoice of the period).
-    dunwell_retry = Action.objects.filter(
-        invoice_id=OuterRef("invoice_cb_id"), kind=ActionKind.RETRY, state=ActionState.EXECUTED
-    )
-    return [
-        ("new payment method", Q(paid_by_new_method=True)),
-        ("Dunwell retry", Q(Exists(dunwell_retry))),
-        ("Chargebee retry, same card", Q()),
-    ]
-
-
-def recovery_path():
-    """How a recovered row was paid: the label of the first path whose condition holds."""
-    paths = _recovery_paths()
-    return Case(
-        *[When(condition, then=Value(label)) for label, condition in paths[:-1]],
-        default=Value(paths[-1][0]),
-    )
-
-
 def recovery_path_labels() -> list[str]:
-    return [label for label, _ in _recovery_paths()]
+    return list(ATTRIBUTION_LABELS)
 
 
 def recovery_by_path(*, filters: DashboardFilters) -> Table:
-    paths = _recovery_paths()
-    path = recovery_path()
+    """Recovered invoices and revenue by what they are credited to (analytics.attribution):
+    every label, so the rows add up to the recovered headline."""
 
     def compute():
+        recovered = first_failures(filters=filters).filter(RECOVERED)
         rows = {
             r["path"]: r
-            for r in first_failures(filters=filters)
-            .filter(RECOVERED)
-            .annotate(path=path)
+            for r in attribution_annotate(recovered)
             .values("path")
             .annotate(recovered=Count("pk"), amount=Sum("amount"))
         }
+        tracked = OutboundMessage.objects.filter(
+            invoice_id__in=recovered.values("invoice_cb_id"), events__isnull=False
+        ).exists()
         currency = filters.currency
         return Table(
             name="by_path",
-            title=f"Recovered by path ({currency})",
-            columns=["path", "recovered invoices", "recovered revenue"],
+            title=f"Recovered, credited to what came last ({currency})",
+            columns=["credited to", "recovered invoices", "recovered revenue"],
             rows=[
                 [
                     label,
                     rows.get(label, {}).get("recovered", 0),
                     major_units(rows.get(label, {}).get("amount", 0), currency),
                 ]
-                for label, _ in paths
+                for label in ATTRIBUTION_LABELS
             ],
-            note="No message channel data yet (email, SMS, in-app): "
-            "recoveries are split by how the payment was made.",
+            note=ATTRIBUTION_RULE
+            + (
+                ""
+                if tracked
+                else " No delivery, open or click has been reported for these invoices' "
+                "messages yet (docs/connectors.md): an email counts as not seen opened."
+            ),
             chart={
                 "kind": "bars",
-                "x": "path",
+                "x": "credited to",
                 "y": "recovered revenue",
-                "links": [invoices_link(filters=filters, path=label) for label, _ in paths],
+                "links": [
+                    invoices_link(filters=filters, path=label) for label in ATTRIBUTION_LABELS
+                ],
             },
         )
 

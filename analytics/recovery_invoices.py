@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from analytics.attribution import attribution_annotate
 from analytics.filters import DashboardFilters, FilterError
 from analytics.recovery import (
     DIMENSIONS,
@@ -23,7 +24,6 @@ from analytics.recovery import (
     day_bucket_labels,
     first_failures,
     recovery_band,
-    recovery_path,
     recovery_path_labels,
     time_bucket,
 )
@@ -128,7 +128,7 @@ def recovery_invoices_page(*, user, filters: DashboardFilters, bucket: InvoiceBu
         band = day_bucket_labels().index(bucket.days)
         rows = rows.filter(RECOVERED).annotate(band=recovery_band()).filter(band=band)
     if bucket.path:
-        rows = rows.filter(RECOVERED).annotate(path=recovery_path()).filter(path=bucket.path)
+        rows = attribution_annotate(rows.filter(RECOVERED)).filter(path=bucket.path)
     due = Invoice.objects.filter(cb_id=OuterRef("invoice_cb_id")).values("amount_due")[:1]
     rows = rows.annotate(amount_due=Subquery(due))
     return rows_in_reach(user=user, rows=rows, customer_field="customer_cb_id").order_by(

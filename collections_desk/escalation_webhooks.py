@@ -22,6 +22,7 @@ from dunning.connectors.webhooks import (
     connector_event_done,
     connector_event_store,
     connector_events_pending,
+    webhook_size_refusal,
 )
 from dunning.connectors.zendesk import zendesk_signature_valid
 from dunning.models import ConnectorEvent
@@ -54,8 +55,8 @@ def zendesk_events_pending() -> list[int]:
 @csrf_exempt
 @require_POST
 def zendesk_webhook(request: HttpRequest) -> HttpResponse:
-    if int(request.headers.get("Content-Length") or 0) > MAX_BYTES:
-        return JsonResponse({"error": "the body is over 64 KiB"}, status=413)
+    if refusal := webhook_size_refusal(request, limit=MAX_BYTES):
+        return refusal
     secret = connector_secret("ZENDESK_WEBHOOK_SECRET")
     if not secret:
         return JsonResponse({"error": "no Zendesk webhook secret is configured"}, status=403)

@@ -34,6 +34,7 @@ from collections_desk.jobs import (
     payment_plans_track_job,
     promises_check_job,
 )
+from dunning.channels.provider_webhooks import message_webhooks_relay_job
 from dunning.connectors.webhooks import stripe_events_relay_job
 from dunning.jobs import (
     audit_checkpoint_job,
@@ -83,6 +84,12 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob(promises_check_job, "default", 900, "promises to pay kept or broken"),
     PeriodicJob(escalations_poll_job, "default", 120, "escalations resent, tickets' status"),
     PeriodicJob(stripe_events_relay_job, "default", 300, "Stripe webhooks whose job was lost"),
+    PeriodicJob(
+        message_webhooks_relay_job,
+        "default",
+        300,
+        "SMS and email delivery webhooks whose job was lost",
+    ),
     PeriodicJob(payment_plans_track_job, "backfill", 900, "payment plans and instalments"),
     PeriodicJob(sync_signals_job, "backfill", 900, "tickets, usage and CRM tier"),
     PeriodicJob(forecast_snapshot_job, "default", 3600, "today's forecast (once a day)"),

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_rq",
     "guardian",
     "axes",
+    "anymail",
     "dunning",
     "collections_desk",
     "analytics",
@@ -241,7 +242,38 @@ ESCALATION_WEBHOOK_TOKEN = envsecret("ESCALATION_WEBHOOK_TOKEN", "")
 # --- Channels and drafting (docs/channels.md) -------------------------------------------
 # Any Django email backend (anymail's included); by default emails are written as files
 # under var/outbox/email and every message sent is shown on the Outbox page.
-EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# EMAIL_PROVIDER picks anymail's backend for an ESP (docs/connectors.md); EMAIL_BACKEND,
+# when set, wins.
+EMAIL_PROVIDERS = ("postmark", "sendgrid", "mailgun", "amazon_ses")
+EMAIL_PROVIDER = os.getenv("EMAIL_PROVIDER", "").strip().lower()
+if EMAIL_PROVIDER and EMAIL_PROVIDER not in EMAIL_PROVIDERS:
+    raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {', '.join(EMAIL_PROVIDERS)}")
+EMAIL_BACKEND = os.getenv("EMAIL_BACKEND") or (
+    f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+    if EMAIL_PROVIDER
+    else "django.core.mail.backends.filebased.EmailBackend"
+)
+# anymail's settings: credentials from DUNWELL_<NAME> or DUNWELL_<NAME>_FILE, read at start.
+ANYMAIL = {
+    name: value
+    for name, value in {
+        "POSTMARK_SERVER_TOKEN": envsecret("DUNWELL_POSTMARK_SERVER_TOKEN", ""),
+        "POSTMARK_API_URL": os.getenv("POSTMARK_API_URL", ""),
+        "SENDGRID_API_KEY": envsecret("DUNWELL_SENDGRID_API_KEY", ""),
+        "SENDGRID_API_URL": os.getenv("SENDGRID_API_URL", ""),
+        "MAILGUN_API_KEY": envsecret("DUNWELL_MAILGUN_API_KEY", ""),
+        "MAILGUN_SENDER_DOMAIN": os.getenv("MAILGUN_SENDER_DOMAIN", ""),
+        "MAILGUN_API_URL": os.getenv("MAILGUN_API_URL", ""),  # EU: https://api.eu.mailgun.net/v3
+        "MAILGUN_WEBHOOK_SIGNING_KEY": envsecret("DUNWELL_MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+        "AMAZON_SES_CLIENT_PARAMS": (
+            {"region_name": os.environ["AWS_REGION"]} if os.getenv("AWS_REGION") else None
+        ),
+        "AMAZON_SES_CONFIGURATION_SET_NAME": os.getenv("AMAZON_SES_CONFIGURATION_SET_NAME", ""),
+        # "user:password" in the webhook URLs the ESP calls; no secret: they are refused.
+        "WEBHOOK_SECRET": envsecret("DUNWELL_ANYMAIL_WEBHOOK_SECRET", ""),
+    }.items()
+    if value
+}
 EMAIL_FILE_PATH = os.getenv("EMAIL_FILE_PATH", str(VAR_DIR / "outbox" / "email"))
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Billing <billing@dunwell.invalid>")
 # SMS and in-app adapters POST to these; empty: the local outbox only (nothing leaves).

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from analytics.views import home
 from collections_desk.escalation_webhooks import zendesk_webhook
+from dunning.channels.provider_webhooks import anymail_webhook_urls, twilio_status
 from dunning.connectors.views import stripe_webhook
 from dunning.webhooks import chargebee_webhook
 
@@ -14,6 +15,9 @@ urlpatterns = [
     path("webhooks/chargebee/", chargebee_webhook, name="chargebee_webhook"),
     path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("webhooks/zendesk/", zendesk_webhook, name="zendesk_webhook"),
+    path("webhooks/twilio/status/", twilio_status, name="twilio_status"),
+    # anymail's tracking views (/webhooks/anymail/postmark/tracking/, ...), guarded.
+    path("webhooks/anymail/", include((anymail_webhook_urls(), "anymail"))),
     path("dunning/", include("dunning.urls")),
     path("collections/", include("collections_desk.urls")),
     path("analytics/", include("analytics.urls")),

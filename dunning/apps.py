@@ -7,4 +7,9 @@ class DunningConfig(AppConfig):
     verbose_name = "Dunning"
 
     def ready(self) -> None:
+        from anymail.signals import tracking
+
         from dunning import checks  # noqa: F401 - registers the start-up checks
+        from dunning.channels.provider_webhooks import email_tracking_received
+
+        tracking.connect(email_tracking_received, dispatch_uid="dunwell-email-tracking")

@@ -2,7 +2,7 @@
 
 Tests queue answers per (method, path): ``peer.answer("POST", "/api/v2/tickets.json",
 201, {...})``; the last answer queued for a route repeats. ``peer.received`` holds each
-request: method, path, query, JSON body, headers.
+request: method, path, query, JSON body, headers, and a form-encoded body's fields.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,6 +22,7 @@ class Received:
     query: dict
     json: object
     headers: dict
+    form: dict = field(default_factory=dict)
 
 
 class VendorPeer:
@@ -35,13 +36,15 @@ class VendorPeer:
             def _handle(self):
                 parts = urlsplit(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                is_form = "form-urlencoded" in self.headers.get("Content-Type", "")
                 peer.received.append(
                     Received(
                         self.command,
                         parts.path,
                         {k: v[0] for k, v in parse_qs(parts.query).items()},
-                        json.loads(raw) if raw else None,
+                        json.loads(raw) if raw and not is_form else None,
                         dict(self.headers),
+                        {k: v[0] for k, v in parse_qs(raw.decode()).items()} if is_form else {},
                     )
                 )
                 answers = peer.routes.get((self.command, parts.path)) or [

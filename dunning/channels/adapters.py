@@ -1,11 +1,12 @@
-"""Sending one message on a channel: email through Django, SMS and in-app over HTTP.
+"""Sending one message on a channel: email through Django, SMS through Twilio or over HTTP.
 
 Email goes through ``django.core.mail`` and whatever ``EMAIL_BACKEND`` is configured
-(SMTP, anymail's ESP backends, or the default: files under ``var/outbox/email``). SMS and
-in-app messages are POSTed as JSON to ``SMS_WEBHOOK_URL`` / ``INAPP_WEBHOOK_URL`` (the
-interface is in docs/channels.md: a Twilio- or Customer.io-style endpoint behind a small
-adapter of your own); with no URL set they stay in the local outbox, shown on the Outbox
-page. Every send carries the message's idempotency key so a provider can drop a repeat.
+(SMTP, anymail's ESP backends, or the default: files under ``var/outbox/email``). SMS goes
+to Twilio when the Connections page says so (docs/connectors.md), its status callback
+pointing back at Dunwell. Otherwise SMS and in-app messages are POSTed as JSON to
+``SMS_WEBHOOK_URL`` / ``INAPP_WEBHOOK_URL`` (the interface is in docs/channels.md); with no
+URL set they stay in the local outbox, shown on the Outbox page. Every webhook send carries
+the message's idempotency key so a provider can drop a repeat.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 import httpx
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.urls import reverse
 
+from dunning.connectors.config import connections_read
+from dunning.connectors.twilio import TwilioRefused, TwilioSms
+from dunning.connectors.vendor_http import ConnectorError
 from dunning.models import Channel
 
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -53,6 +59,10 @@ class Sent:
 def channel_send(outgoing: Outgoing) -> Sent:
     if outgoing.channel == Channel.EMAIL:
         return _email_send(outgoing)
+    if outgoing.channel == Channel.SMS:
+        connections = connections_read()
+        if connections["sms"] == "twilio":
+            return _twilio_send(outgoing, TwilioSms(**connections["twilio"]))
     url, token = {
         Channel.SMS: (settings.SMS_WEBHOOK_URL, settings.SMS_WEBHOOK_TOKEN),
         Channel.IN_APP: (settings.INAPP_WEBHOOK_URL, settings.INAPP_WEBHOOK_TOKEN),
@@ -73,12 +83,27 @@ def _email_send(outgoing: Outgoing) -> Sent:
     )
     try:
         email.send(fail_silently=False)
+    except AnymailRecipientsRefused:  # the ESP knows the address is bad or blocked
+        recipients = getattr(getattr(email, "anymail_status", None), "recipients", None) or {}
+        said = ", ".join(sorted({str(r.status) for r in recipients.values()})) or "refused"
+        raise ChannelRejected(f"the email provider refused the recipient ({said})") from None
     except Exception as error:  # SMTP, ESP and file errors share no base class
         raise ChannelUnavailable(f"the email backend refused: {type(error).__name__}") from error
     # anymail reports the ESP's own id; other backends keep ours.
     status = getattr(email, "anymail_status", None)
     provider_id = getattr(status, "message_id", None) or message_id
     return Sent(provider=settings.EMAIL_BACKEND.rsplit(".", 2)[-2], provider_id=str(provider_id))
+
+
+def _twilio_send(outgoing: Outgoing, twilio: TwilioSms) -> Sent:
+    callback = f"{settings.PUBLIC_BASE_URL}{reverse('twilio_status')}"
+    try:
+        sid = twilio.send(to=outgoing.recipient, body=outgoing.body, status_callback=callback)
+    except TwilioRefused as refused:
+        raise ChannelRejected(str(refused)) from None
+    except ConnectorError as error:  # 401/403/404, 429, 5xx, no answer: later, once fixed
+        raise ChannelUnavailable(str(error)) from None
+    return Sent(provider="twilio", provider_id=sid)
 
 
 def _webhook_send(outgoing: Outgoing, *, url: str, token: str) -> Sent:

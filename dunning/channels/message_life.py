@@ -1,5 +1,6 @@
 """Every message's life as people read it: drafted, waiting (why, until when in the
-customer's own time), on its way, sent, failed, withdrawn.
+customer's own time), on its way, sent (then delivered, opened, clicked, or not delivered,
+as the provider's webhooks said), failed, withdrawn.
 
 One answer for the outbox, the case page, the invoice page and what a person is told when
 they ask for a message: it comes from the action and its message row, and for what has not
@@ -19,14 +20,14 @@ from dunning.channels.case_context import MESSAGE_KINDS, DeliveryRefused, case_r
 from dunning.channels.channel_settings import channel_settings_read
 from dunning.channels.delivery import delivery_wait
 from dunning.channels.preview import LINKS_SHOWN
-from dunning.models import Action, ActionState, AutomationMode, OutboundMessage
+from dunning.models import Action, ActionState, AutomationMode, Delivery, OutboundMessage
 
 PENDING = (ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED)
 
 
 @dataclass(frozen=True)
 class MessageLife:
-    state: str  # drafted, waiting, on_its_way, sending, sent, failed, withdrawn
+    state: str  # drafted, waiting, on_its_way, sending, sent, undelivered, failed, withdrawn
     label: str
     reason: str = ""
     until: datetime | None = None
@@ -77,6 +78,8 @@ def message_life(*, action: Action, message: OutboundMessage | None = None,
     now = now or timezone.now()
     if message is None:
         message = OutboundMessage.objects.filter(action=action).first()
+    if message is not None and message.status == OutboundMessage.Status.SENT and message.delivery:
+        return _after_sending(message)
     if message is not None and message.status != OutboundMessage.Status.FAILED:
         label = {"sending": "sending", "sent": "sent", "withdrawn": "withdrawn"}[message.status]
         reason = message.error if message.status == OutboundMessage.Status.WITHDRAWN else ""
@@ -100,6 +103,30 @@ def message_life(*, action: Action, message: OutboundMessage | None = None,
         return MessageLife("waiting", "waiting", "planned for later", action.scheduled_for,
                            _zone(action))  # fmt: skip
     return message_wait_ahead(action=action, now=now) or MessageLife("on_its_way", "on its way")
+
+
+NOT_DELIVERED = (Delivery.UNDELIVERED, Delivery.FAILED, Delivery.BOUNCED)
+
+
+def delivery_words(message: OutboundMessage) -> str:
+    """What the provider said after it took the message: "delivered, opened, link clicked",
+    "bounced: <its reason>", "" when it said nothing (no webhooks, or the local outbox)."""
+    if not message.delivery:
+        return ""
+    words = [Delivery(message.delivery).label]
+    if message.clicked_at:
+        words.append("opened, link clicked")
+    elif message.opened_at:
+        words.append("opened")
+    said = ", ".join(words)
+    return f"{said}: {message.delivery_detail}" if message.delivery_detail else said
+
+
+def _after_sending(message: OutboundMessage) -> MessageLife:
+    if message.delivery in NOT_DELIVERED:
+        return MessageLife("undelivered", Delivery(message.delivery).label, message.delivery_detail)
+    words = delivery_words(message)
+    return MessageLife("sent", words.split(":", 1)[0], "")
 
 
 def messages_not_sent(actions: QuerySet[Action]) -> QuerySet[Action]:

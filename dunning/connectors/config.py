@@ -24,6 +24,7 @@ ESCALATION_CHOICES = ("local", "http", "salesforce", "hubspot", "zendesk")
 SUPPORT_SIGNAL_CHOICES = ("none", "zendesk")
 USAGE_SIGNAL_CHOICES = ("none", "sql")
 CARD_UPDATER_CHOICES = ("default", "stripe")
+SMS_CHOICES = ("webhook", "twilio")  # webhook: SMS_WEBHOOK_URL, or the local outbox
 MAX_ROW_LIMIT = 10_000
 MAX_TIMEOUT_SECONDS = 30
 
@@ -46,7 +47,27 @@ SECRETS: dict[str, tuple[Secret, ...]] = {
         Secret("STRIPE_SECRET_KEY", "a restricted key reading PaymentMethods and Events"),
         Secret("STRIPE_WEBHOOK_SECRET", "the endpoint's signing secret (whsec_...)"),
     ),
+    "twilio": (
+        Secret(
+            "TWILIO_AUTH_TOKEN",
+            "the account's auth token (Console > Account info); it signs the callbacks too",
+        ),
+    ),
 }
+# The email provider is Django's EMAIL_BACKEND, so its credentials are read at start-up
+# (config/settings.py builds ANYMAIL from them): a rotated one needs a restart.
+EMAIL_SECRETS: dict[str, tuple[Secret, ...]] = {
+    "postmark": (Secret("POSTMARK_SERVER_TOKEN", "the server's API token (Server > API Tokens)"),),
+    "sendgrid": (Secret("SENDGRID_API_KEY", "an API key with Mail Send (and Scopes read)"),),
+    "mailgun": (
+        Secret("MAILGUN_API_KEY", "a sending or account API key"),
+        Secret("MAILGUN_WEBHOOK_SIGNING_KEY", "the HTTP webhook signing key"),
+    ),
+    "amazon_ses": (),  # boto3 reads AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a role
+}
+EMAIL_WEBHOOK_SECRET = Secret(
+    "ANYMAIL_WEBHOOK_SECRET", "user:password the provider's webhooks send (Basic auth)"
+)
 
 
 def connector_secret(name: str) -> str:
@@ -66,11 +87,18 @@ def _defaults() -> dict:
         "support_signals": "none",
         "usage_signals": "none",
         "card_updater": "default",
+        "sms": "webhook",
         "salesforce": {"instance_url": "", "api_version": "v60.0", "case_origin": "Web"},
         "hubspot": {"base_url": "https://api.hubapi.com", "pipeline": "0", "stage": "1"},
         "zendesk": {"base_url": "", "email": ""},
         "usage_sql": {"query": "", "timeout_seconds": 5, "row_limit": 1000},
         "stripe": {"base_url": "https://api.stripe.com"},
+        "twilio": {
+            "base_url": "https://api.twilio.com",
+            "account_sid": "",
+            "from_number": "",
+            "messaging_service_sid": "",
+        },
     }
 
 
@@ -88,6 +116,7 @@ def _problems(data: dict) -> list[str]:
     for key, choices in (
         ("escalation", ESCALATION_CHOICES), ("support_signals", SUPPORT_SIGNAL_CHOICES),
         ("usage_signals", USAGE_SIGNAL_CHOICES), ("card_updater", CARD_UPDATER_CHOICES),
+        ("sms", SMS_CHOICES),
     ):  # fmt: skip
         if data.get(key) not in choices:
             problems.append(f"{key.replace('_', ' ')} must be one of {', '.join(choices)}")
@@ -96,6 +125,7 @@ def _problems(data: dict) -> list[str]:
         ("hubspot", "base_url", "the HubSpot API URL"),
         ("zendesk", "base_url", "the Zendesk URL"),
         ("stripe", "base_url", "the Stripe API URL"),
+        ("twilio", "base_url", "the Twilio API URL"),
     ):
         if problem := _url_problem((data.get(section) or {}).get(key), label):
             problems.append(problem)
@@ -113,6 +143,21 @@ def _problems(data: dict) -> list[str]:
             section, key = needs[data[interface]]
             if not (data.get(section) or {}).get(key):
                 problems.append(f"{data[interface].title()} needs its URL to be used")
+    problems.extend(_twilio_problems(data))
+    return problems
+
+
+def _twilio_problems(data: dict) -> list[str]:
+    twilio = data.get("twilio") or {}
+    sid = str(twilio.get("account_sid") or "")
+    problems = []
+    if sid and not (sid.startswith("AC") and len(sid) == 34):
+        problems.append("the Twilio Account SID is AC followed by 32 characters")
+    if data.get("sms") == "twilio":
+        if not sid:
+            problems.append("Twilio needs its Account SID to be used")
+        if not (twilio.get("from_number") or twilio.get("messaging_service_sid")):
+            problems.append("Twilio needs a From number or a Messaging Service SID")
     return problems
 
 

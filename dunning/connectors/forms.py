@@ -10,6 +10,7 @@ from dunning.connectors.config import (
     ESCALATION_CHOICES,
     MAX_ROW_LIMIT,
     MAX_TIMEOUT_SECONDS,
+    SMS_CHOICES,
     SUPPORT_SIGNAL_CHOICES,
     USAGE_SIGNAL_CHOICES,
 )
@@ -31,6 +32,10 @@ class ConnectionsForm(_Versioned):
                                       label="Product usage from")  # fmt: skip
     card_updater = forms.ChoiceField(choices=_choices(CARD_UPDATER_CHOICES),
                                      label="Card updater")  # fmt: skip
+    sms = forms.ChoiceField(
+        choices=_choices(SMS_CHOICES), label="SMS go through",
+        help_text="webhook: SMS_WEBHOOK_URL, or the local outbox when it is unset",
+    )  # fmt: skip
     salesforce__instance_url = forms.URLField(
         assume_scheme="https", required=False, label="Salesforce instance URL",
         help_text="https://yourcompany.my.salesforce.com",
@@ -61,6 +66,19 @@ class ConnectionsForm(_Versioned):
     usage_sql__row_limit = forms.IntegerField(min_value=1, max_value=MAX_ROW_LIMIT,
                                               label="Usage query row limit")  # fmt: skip
     stripe__base_url = forms.URLField(assume_scheme="https", label="Stripe API URL")
+    twilio__base_url = forms.URLField(assume_scheme="https", label="Twilio API URL")
+    twilio__account_sid = forms.RegexField(
+        regex=r"^(AC[0-9a-fA-F]{32})?$", required=False, label="Twilio Account SID",
+        error_messages={"invalid": "The Account SID is AC followed by 32 hexadecimal digits."},
+    )  # fmt: skip
+    twilio__from_number = forms.RegexField(
+        regex=r"^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})?$", required=False,
+        label="Twilio From number", help_text="E.164 (+15005550006) or an alphanumeric sender ID",
+    )  # fmt: skip
+    twilio__messaging_service_sid = forms.RegexField(
+        regex=r"^(MG[0-9a-fA-F]{32})?$", required=False,
+        label="Twilio Messaging Service SID (instead of a From number)",
+    )  # fmt: skip
 
     @classmethod
     def initial_from(cls, data: dict, *, version: int) -> dict:

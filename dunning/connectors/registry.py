@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from dunning.connectors.config import SECRETS, connections_read, connector_secret
+from dunning.connectors.config import (
+    EMAIL_SECRETS,
+    EMAIL_WEBHOOK_SECRET,
+    SECRETS,
+    connections_read,
+    connector_secret,
+)
+from dunning.connectors.email_provider import email_provider, email_provider_check
 from dunning.connectors.hubspot import HubSpotEscalation
 from dunning.connectors.salesforce import SalesforceEscalation
 from dunning.connectors.stripe import StripeCardUpdater
+from dunning.connectors.twilio import TwilioSms
 from dunning.connectors.usage_sql import SqlUsageSignals
 from dunning.connectors.zendesk import ZendeskClient, ZendeskEscalation, ZendeskSignals
 
-CONNECTORS = ("salesforce", "hubspot", "zendesk", "usage_sql", "stripe")
+CONNECTORS = ("salesforce", "hubspot", "zendesk", "usage_sql", "stripe", "twilio", "email")
 
 
 def escalation_connector(*, vendor: str, config: dict | None = None):
@@ -50,15 +58,20 @@ def connector_check(*, connector: str) -> str:
         return SqlUsageSignals(**config["usage_sql"]).check()
     if connector == "stripe":
         return StripeCardUpdater(**config["stripe"]).check()
+    if connector == "twilio":
+        return TwilioSms(**config["twilio"]).check()
+    if connector == "email":
+        return email_provider_check()
     raise ValueError(f"no connector {connector!r}")
 
 
 def secrets_present() -> dict[str, list[dict]]:
     """Per connector: each credential's variable, what to paste, and whether it is set."""
+    email = (*EMAIL_SECRETS.get(email_provider(), ()), EMAIL_WEBHOOK_SECRET)
     return {
         connector: [
             {"env": f"DUNWELL_{s.env}", "what": s.what, "set": bool(connector_secret(s.env))}
             for s in secrets
         ]
-        for connector, secrets in SECRETS.items()
+        for connector, secrets in {**SECRETS, "email": email}.items()
     }

@@ -29,6 +29,8 @@ LABELS = {
     "zendesk": "Zendesk",
     "stripe": "Stripe",
     "usage_sql": "Usage database",
+    "twilio": "Twilio",
+    "email": "Email provider",
 }
 
 

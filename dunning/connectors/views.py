@@ -4,6 +4,7 @@ webhooks (stored before they are acknowledged)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,11 +24,16 @@ from dunning.connectors.config import (
     connections_read,
     connector_secret,
 )
+from dunning.connectors.email_provider import email_provider
 from dunning.connectors.forms import ConnectionsForm
 from dunning.connectors.registry import CONNECTORS, connector_check, secrets_present
 from dunning.connectors.stripe import stripe_signature_valid
 from dunning.connectors.vendor_http import LABELS, ConnectorError
-from dunning.connectors.webhooks import connector_event_job, connector_event_store
+from dunning.connectors.webhooks import (
+    connector_event_job,
+    connector_event_store,
+    webhook_size_refusal,
+)
 from dunning.models import ConnectorHealth
 from dunning.settings_views import _versions, versioned_save
 
@@ -70,6 +76,10 @@ def connections(request: HttpRequest) -> HttpResponse:
         "connectors": rows,
         "versions": _versions(CONNECTIONS),
         "public_base_url": settings.PUBLIC_BASE_URL,
+        "public_scheme": urlsplit(settings.PUBLIC_BASE_URL).scheme,
+        "public_host": urlsplit(settings.PUBLIC_BASE_URL).netloc,
+        "email_provider": email_provider(),
+        "email_backend": settings.EMAIL_BACKEND,
     }
     return _with_vary(render(request, "dunning/connections.html", context, status=status))
 
@@ -96,8 +106,8 @@ def connection_test(request: HttpRequest, connector: str) -> HttpResponse:
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Stripe's events: signature checked, stored, acknowledged; processed by a job."""
-    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
-        return JsonResponse({"error": "the body is over 1 MiB"}, status=413)
+    if refusal := webhook_size_refusal(request, limit=MAX_WEBHOOK_BYTES):
+        return refusal
     body = request.body
     secret = connector_secret("STRIPE_WEBHOOK_SECRET")
     if not secret:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
+from django.http import JsonResponse
 from django.utils import timezone
 
 from dunning.card_updater.lookup import card_update_forget
@@ -77,6 +78,19 @@ def connector_event_store(
     return True
 
 
+def webhook_size_refusal(request, *, limit: int) -> JsonResponse | None:
+    """A vendor webhook's Content-Length checked before the body is read: 400 if it is not a
+    byte count, 413 over ``limit``; None when the body may be read."""
+    header = (request.headers.get("Content-Length") or "0").strip()
+    if not header.isdigit():
+        return JsonResponse(
+            {"error": f"Content-Length must be a number of bytes, not {header[:40]!r}"}, status=400
+        )
+    if int(header) > limit:
+        return JsonResponse({"error": f"the body is over {limit // 1024} KiB"}, status=413)
+    return None
+
+
 def connector_events_pending(*, vendor: str, now=None) -> list[int]:
     """Events stored a while ago and still unprocessed (their job was lost)."""
     before = (now or timezone.now()) - RELAY_AFTER
@@ -90,9 +104,14 @@ def connector_event_done(*, event_id: int, outcome: str) -> None:
     )
 
 
+def connector_events_relay(*, vendors: tuple[str, ...], job: Callable) -> int:
+    """Enqueue ``job`` again for these vendors' events whose job was lost; how many."""
+    pending = [pk for vendor in vendors for pk in connector_events_pending(vendor=vendor)]
+    for event_id in pending:
+        _enqueue(job, event_id)
+    return len(pending)
+
+
 def stripe_events_relay_job() -> int:
     """Enqueue again the Stripe events whose job was lost; returns how many."""
-    pending = connector_events_pending(vendor="stripe")
-    for event_id in pending:
-        _enqueue(connector_event_job, event_id)
-    return len(pending)
+    return connector_events_relay(vendors=("stripe",), job=connector_event_job)

@@ -16,7 +16,14 @@ from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
 from dunning.models.failures import InvoiceFailure
 from dunning.models.holds import InvoiceHold
 from dunning.models.learning import ModelVersion
-from dunning.models.messages import Channel, OutboundMessage, PromptTemplate, Purpose
+from dunning.models.messages import (
+    Channel,
+    Delivery,
+    MessageEvent,
+    OutboundMessage,
+    PromptTemplate,
+    Purpose,
+)
 from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription, Transaction
 from dunning.models.onboarding import BackfillRun
 from dunning.models.schedule import PeriodicRun
@@ -39,12 +46,14 @@ __all__ = [
     "CrmAccount",
     "Customer",
     "Decision",
+    "Delivery",
     "EventState",
     "GatewayPause",
     "GuardrailPolicy",
     "Invoice",
     "InvoiceFailure",
     "InvoiceHold",
+    "MessageEvent",
     "ModelVersion",
     "OutboundMessage",
     "PaymentSource",

@@ -33,6 +33,17 @@ class Purpose(models.TextChoices):
     PRE_DUNNING_CARD_UPDATE = "pre_dunning_card_update", "Before the renewal: update the card"
 
 
+class Delivery(models.TextChoices):
+    """A provider's word for where the message is, from its webhooks (later states win)."""
+
+    QUEUED = "queued", "queued at the provider"
+    SENT = "sent", "handed to the carrier"
+    DELIVERED = "delivered", "delivered"
+    UNDELIVERED = "undelivered", "not delivered"
+    FAILED = "failed", "the provider could not send it"
+    BOUNCED = "bounced", "bounced"
+
+
 class OutboundMessage(models.Model):
     class Status(models.TextChoices):
         SENDING = "sending", "Sending"  # claimed; the adapter has not answered yet
@@ -70,6 +81,13 @@ class OutboundMessage(models.Model):
     )
     prompt_version = models.PositiveIntegerField(null=True, blank=True)  # 0: built-in default
     fallback_reason = models.CharField(max_length=500, blank=True)
+    # What the provider said after it took the message (its delivery, open and click
+    # webhooks, docs/connectors.md): the latest delivery state and the first open and click.
+    delivery = models.CharField(max_length=12, choices=Delivery.choices, blank=True)
+    delivery_detail = models.CharField(max_length=300, blank=True)  # an error code, a bounce
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -77,6 +95,8 @@ class OutboundMessage(models.Model):
             # The weekly contact limit counts a customer's recent messages.
             models.Index(fields=["customer", "status", "sent_at"], name="message_contacts"),
             models.Index(fields=["-created_at"], name="message_recent"),
+            # Delivery webhooks find their message by the provider's id.
+            models.Index(fields=["provider_id"], name="message_provider_id"),
         ]
 
     def __str__(self) -> str:
@@ -112,3 +132,23 @@ class PromptTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose}/{self.channel} v{self.version}"
+
+
+class MessageEvent(models.Model):
+    """One provider webhook about a message (a delivery, an open, a click), once per event."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="events")
+    source = models.OneToOneField(
+        "ConnectorEvent", on_delete=models.PROTECT, related_name="message_event"
+    )
+    provider = models.CharField(max_length=20)  # "twilio", "postmark", "sendgrid", ...
+    kind = models.CharField(max_length=20)  # queued, sent, delivered, ..., opened, clicked
+    at = models.DateTimeField()
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["message", "kind", "at"], name="message_event_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} on message {self.message_id}"

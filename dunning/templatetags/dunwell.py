@@ -43,6 +43,14 @@ def message_life_of(action):
     return message_life(action=action)
 
 
+@register.filter
+def delivery(message) -> str:
+    """What the provider said about a sent message, in words ("" if nothing)."""
+    from dunning.channels.message_life import delivery_words
+
+    return delivery_words(message)
+
+
 # Codes and stored values in words (dunning/labels.py), by the same names in templates:
 # ``{{ case.segment|label:"segment" }}``, ``{{ txn.decline_code|decline }}`` ("Expired card
 # (54)"), ``{{ 60000.0|number }}`` ("60,000"), ``{{ entry.data|readable }}`` (rows for

@@ -112,11 +112,11 @@ def test_a_click_on_a_recovery_path_opens_the_invoices_recovered_that_way(
     client.force_login(manager)
     bars = figures(client.get(RECOVERY).content.decode())["by_path"]["data"][0]
 
-    text = visible_text(client.get(bars["customdata"][bars["x"].index("new payment method")])
+    text = visible_text(client.get(bars["customdata"][bars["x"].index("Customer's own new payment method")])
                         .content.decode())  # fmt: skip
 
     assert set(re.findall(r"inv_\d+", text)) == {"inv_10"}
-    assert "Path: new payment method" in text
+    assert "Path: Customer's own new payment method" in text
 
 
 def test_a_long_list_comes_in_pages(client, manager):

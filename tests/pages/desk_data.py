@@ -14,7 +14,7 @@ from bench.synthetic_models import models_activate_synthetic
 from collections_desk.models import Case
 from collections_desk.teams import team_create, team_member_add
 from dunning.decisions.guardrails import guardrails_update
-from dunning.models import ChargebeeEvent, CrmAccount, Invoice
+from dunning.models import ChargebeeEvent, CrmAccount, Invoice, OutboundMessage
 from tests.analytics.experiments.build import running_experiment
 from tests.analytics.mirror import cancelled_subscription, days_ago, failed_invoice
 from tests.dunning.decided import decided_invoice
@@ -37,6 +37,17 @@ class WorkingDesk:
     invoice_id: str
 
 
+def message_before_payment(invoice: Invoice, *, channel: str, engaged: int) -> None:
+    """An email or SMS a day before the payment; ``engaged`` 1: opened, 2+: clicked too."""
+    OutboundMessage.objects.create(
+        customer=invoice.customer, invoice=invoice, channel=channel, purpose="retry_scheduled",
+        recipient="someone", body="Your payment failed.", status="sent", drafter="builtin",
+        sent_at=invoice.paid_at - timedelta(days=1), delivery="delivered",
+        opened_at=invoice.paid_at - timedelta(hours=20) if engaged else None,
+        clicked_at=invoice.paid_at - timedelta(hours=19) if engaged > 1 else None,
+    )  # fmt: skip
+
+
 def working_desk() -> WorkingDesk:
     teams = {
         "enterprise": team_create(name="Enterprise", segments=["enterprise"], routing_order=10),
@@ -56,13 +67,15 @@ def working_desk() -> WorkingDesk:
         decided_invoice(n, decline_code=code, at=now - timedelta(days=n), total=4_900 * n)
     for n in range(100, 130):
         outcome = n % 5
-        failed_invoice(
+        invoice = failed_invoice(
             n, failed_at=days_ago(3 + (n - 100) * 2.5), amount=2_900 + 1_000 * (n % 7),
             paid_after=timedelta(days=(n % 9) + 0.3) if outcome < 3 else None,
             ended="not_paid" if outcome == 4 else "", gateway=GATEWAYS[n % 3],
             category=CATEGORIES[n % 3], country=("DE", "US", "FR", "GB")[n % 4],
             decline_code=("" if n % 7 == 0 else DECLINES[n % len(DECLINES)]),
         )  # fmt: skip
+        if invoice.paid_at and n % 3 == 0:  # a message before the payment, some read
+            message_before_payment(invoice, channel=("email", "sms")[n % 2], engaged=n % 4)
         if outcome == 4:
             cancelled_subscription(n, at=days_ago((n - 100) * 2.5), reason="not_paid")
     experiment = running_experiment(manager, name="Firm tone")

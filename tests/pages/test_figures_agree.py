@@ -3,6 +3,8 @@ thing, they give the same figure."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.http import QueryDict
 from django.utils import timezone
@@ -10,7 +12,7 @@ from django.utils import timezone
 from analytics.filters import filters_parse
 from analytics.impact import impact_summary
 from analytics.queries import dunning_totals_by_currency
-from analytics.recovery import recovery_by_decline_code, recovery_summary
+from analytics.recovery import recovery_by_decline_code, recovery_by_path, recovery_summary
 from analytics.tables import major_units
 from dunning.decisions.rollout import rollout_rows
 from dunning.models import Action
@@ -56,3 +58,21 @@ def test_recovery_headlines_agree_with_the_recovery_by_decline_code_table(desk):
     assert sum(by_code.column("failed invoices")) == summary["failed"] > 0
     assert sum(by_code.column("recovered invoices")) == summary["recovered"]
     assert round(sum(by_code.column("recovered revenue")), 2) == summary["recovered_amount"] > 0
+
+
+def test_what_recoveries_are_credited_to_adds_up_to_the_recovered_headline(desk, client):
+    filters = filters_parse(params=QueryDict("period=90&currency=USD"))
+    summary = recovery_summary(filters=filters)
+    credited = recovery_by_path(filters=filters)
+
+    assert sum(credited.column("recovered invoices")) == summary["recovered"] > 0
+    assert round(sum(credited.column("recovered revenue")), 2) == summary["recovered_amount"]
+    by_label = {row[0]: row[1] for row in credited.rows}
+    assert by_label["SMS"] > 0 and by_label["Email, link clicked"] + by_label["Email, opened"] > 0
+
+    client.force_login(desk.manager)
+    page = client.get("/analytics/recovery/?period=90&currency=USD").content.decode()
+    cells = re.findall(r'data-figure-name="credited_\d+">([\d,]+)<', page)
+    assert len(cells) == len(credited.rows)
+    assert sum(int(cell.replace(",", "")) for cell in cells) == summary["recovered"]
+    assert "credited to the last thing that happened to the invoice before the payment" in page
