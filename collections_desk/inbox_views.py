@@ -27,7 +27,7 @@ from collections_desk.forms import (
 )
 from collections_desk.inbox import SHOW, InboxFilterForm, bulk_selection, inbox_view
 from collections_desk.views import desk_render, report_messages
-from dunning.channels.preview import message_draft_keep, message_preview
+from dunning.channels.preview import message_draft_keep, message_previews
 from dunning.decisions.action_words import action_words
 from dunning.decisions.actions import (
     EDITABLE_KINDS,
@@ -46,10 +46,18 @@ HIGH_RISK = "dunning.approve_high_risk_action"
 PAGE_SIZE = 50
 
 
-def _decorate(action: Action, user) -> Action:
+def _decorated(actions: list[Action], user) -> list[Action]:
+    """The page's cards with their messages, read for the page at once."""
+    # Drafted with the sending code when proposed and kept for approval (the fingerprint
+    # binds it); a card whose draft is missing is drafted here, a few per page.
+    previews = message_previews(actions=actions)
+    return [_decorate(action, user, preview=previews[action.pk]) for action in actions]
+
+
+def _decorate(action: Action, user, *, preview) -> Action:
     """What the page shows beside each action (hints only: the services decide)."""
-    # Drafted with the sending code and kept for approval, before the fingerprint binds it.
-    action.preview = message_preview(action=action, keep=True)
+    action.preview = preview
+    action.awaiting_draft = bool(preview and preview.drafting)
     action.fingerprint = action_fingerprint(action)
     action.words = action_words(action)
     action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
@@ -87,7 +95,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             (k, v) for k, values in request.GET.lists() if k not in ("page", "ids") for v in values
         ],
         "show_choices": SHOW,
-        "actions": [_decorate(action, request.user) for action in page],
+        "actions": _decorated(list(page), request.user),
         "risk_labels": dict(queries.RISK_GROUPS),
     }
     template = (
@@ -112,7 +120,7 @@ def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -
         action = queries.inbox_actions(user=request.user).get(pk=pk)
     except Action.DoesNotExist:
         action = None  # approved, rejected or gone: the card shows the outcome only
-    context = {"action": _decorate(action, request.user) if action else None, "pk": pk,
+    context = {"action": _decorated([action], request.user)[0] if action else None, "pk": pk,
                "outcome": outcome, "failed": status != 200}  # fmt: skip
     return desk_render(request, "collections_desk/_inbox_action.html", context, status=status)
 
