@@ -25,7 +25,13 @@ from collections_desk.forms import (
     EditActionForm,
     RejectForm,
 )
-from collections_desk.inbox import SHOW, InboxFilterForm, bulk_selection, inbox_view
+from collections_desk.inbox import (
+    SHOW,
+    InboxFilterForm,
+    bulk_selection,
+    inbox_actions_filtered,
+    inbox_view,
+)
 from collections_desk.views import desk_render, report_messages
 from dunning.channels.preview import message_draft_keep, message_previews
 from dunning.decisions.action_words import action_words
@@ -84,7 +90,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     view = inbox_view(user=request.user, data=data)
     actions = view.actions.order_by("risk", "scheduled_for", "id")
-    page, query = page_of(request, actions, size=PAGE_SIZE)
+    page, query = page_of(request, actions, size=PAGE_SIZE, count=view.counts[view.show])
     context = {
         "form": form,
         "view": view,
@@ -201,7 +207,7 @@ def _bulk_candidates(request: HttpRequest):
     """Ticked ids (``ids``), else every low-risk action the filters show that I can decide."""
     form = InboxFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    actions = inbox_view(user=request.user, data={**data, "show": "mine"}).actions
+    actions = inbox_actions_filtered(user=request.user, data={**data, "show": "mine"})
     ids = [int(pk) for pk in request.GET.getlist("ids") if pk.isdigit()]
     if ids:
         actions = actions.filter(pk__in=ids)
