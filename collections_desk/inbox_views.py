@@ -33,7 +33,11 @@ from collections_desk.inbox import (
     inbox_view,
 )
 from collections_desk.views import desk_render, report_messages
-from dunning.channels.preview import message_draft_keep, message_previews
+from dunning.channels.preview import (
+    DRAFTS_ON_BULK_VIEW,
+    message_drafts_bounded,
+    message_previews,
+)
 from dunning.decisions.action_words import action_words
 from dunning.decisions.actions import (
     EDITABLE_KINDS,
@@ -214,8 +218,8 @@ def _bulk_candidates(request: HttpRequest):
     return actions.filter(risk=Action.Risk.LOW).order_by("scheduled_for", "id")
 
 
-def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None,
-                       selection, status: int = 200) -> HttpResponse:  # fmt: skip
+def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None, selection,
+                       status: int = 200, undrafted: int = 0) -> HttpResponse:  # fmt: skip
     actions = list(
         Action.objects.filter(pk__in=selection.pairs).select_related("invoice", "customer")
         .order_by("scheduled_for", "id")
@@ -223,7 +227,8 @@ def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | N
     for action in actions:
         action.words = action_words(action)
     context = {"form": form, "selection": selection, "actions": actions,
-               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS}  # fmt: skip
+               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS,
+               "undrafted": undrafted}  # fmt: skip
     return desk_render(request, "collections_desk/inbox_bulk.html", context, status=status)
 
 
@@ -234,9 +239,10 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
     exactly those (ids and fingerprints as counted), with a reason and a confirmation."""
     if request.method == "GET":
         candidates = list(_bulk_candidates(request)[:MAX_BULK_APPROVALS])
-        for action in candidates:
-            message_draft_keep(action=action)  # the text sent is the text now recorded
-        return _bulk_confirmation(request, form=None, selection=bulk_selection(candidates))
+        # The text sent is the text now recorded: a message still without one is left out.
+        undrafted = message_drafts_bounded(actions=candidates, drafts_on_view=DRAFTS_ON_BULK_VIEW)
+        selection = bulk_selection([a for a in candidates if a.pk not in undrafted])
+        return _bulk_confirmation(request, form=None, selection=selection, undrafted=len(undrafted))
     if request.method != "POST":
         return HttpResponse("GET shows the count; POST approves.", status=405)
     form = BulkApproveConfirmForm(request.POST)

@@ -49,6 +49,8 @@ class MessagePreview:
 # Drafts happen when an action is proposed (``message_draft_enqueue``); a page drafts at most
 # this many of its cards whose job has not run yet, and asks the job for the rest.
 DRAFTS_ON_VIEW = 3
+# The same for a bulk approval's count: the others are left out of it until drafted.
+DRAFTS_ON_BULK_VIEW = 20
 BEING_DRAFTED = "it is being drafted; reload in a moment to read it"
 
 
@@ -94,13 +96,13 @@ def _needs_draft(action: Action, channel: str) -> bool:
     return action.state == ActionState.PROPOSED and stored_draft(action, channel=channel) is None
 
 
-def message_draft_keep(*, action: Action) -> Action:
+def message_draft_keep(*, action: Action, facts: CaseFacts | None = None) -> Action:
     """Draft ``action``'s message now, if it has none for its channel, and keep it on it."""
     channel = action.channel or Channel.EMAIL
     if action.kind not in MESSAGE_KINDS or not _needs_draft(action, channel):
         return action
     try:
-        case = case_read(action=action, links=LINKS_SHOWN, channel=channel)
+        case = case_read(action=action, links=LINKS_SHOWN, channel=channel, facts=facts)
     except DeliveryRefused:
         return action  # the card says why (message_preview); nothing to keep
     _keep(action, case)
@@ -135,6 +137,29 @@ def message_draft_keep_by_id(*, action_id: int) -> bool:
     return stored_draft(action, channel=action.channel or Channel.EMAIL) is not None
 
 
+def _missing_draft(action: Action) -> bool:
+    return action.kind in MESSAGE_KINDS and _needs_draft(action, action.channel or Channel.EMAIL)
+
+
+def _drafts_split(actions: list[Action], drafts_on_view: int) -> tuple[list[Action], list[Action]]:
+    """The actions without a draft: those this view drafts (at most ``drafts_on_view``) and
+    those asked of the draft job (each enqueued once after the commit)."""
+    missing = [action for action in actions if _missing_draft(action)]
+    for action in missing[drafts_on_view:]:
+        message_draft_enqueue(action=action)
+    return missing[:drafts_on_view], missing[drafts_on_view:]
+
+
+def message_drafts_bounded(*, actions: list[Action], drafts_on_view: int) -> set[int]:
+    """Draft and keep the missing drafts of at most ``drafts_on_view`` of ``actions`` (read
+    together); the job drafts the others. The ids still without a draft."""
+    drafting, waiting = _drafts_split(actions, drafts_on_view)
+    facts = case_facts_read(invoice_ids=[a.invoice_id for a in drafting])
+    for action in drafting:
+        message_draft_keep(action=action, facts=facts.get(action.invoice_id))
+    return {a.pk for a in waiting} | {a.pk for a in drafting if _missing_draft(a)}
+
+
 def message_previews(
     *, actions: list[Action], drafts_on_view: int = DRAFTS_ON_VIEW
 ) -> dict[int, MessagePreview | None]:
@@ -143,19 +168,14 @@ def message_previews(
     Cards whose proposal-time draft is missing are drafted here, at most ``drafts_on_view``
     of them; the others are asked of the draft job and say they are being drafted."""
     facts = case_facts_read(invoice_ids=[a.invoice_id for a in actions if a.kind in MESSAGE_KINDS])
-    previews = {}
-    for action in actions:
-        missing = action.kind in MESSAGE_KINDS and _needs_draft(
-            action, action.channel or Channel.EMAIL
-        )
-        keep = missing and drafts_on_view > 0
-        drafts_on_view -= int(keep)
-        if missing and not keep:
-            message_draft_enqueue(action=action)
-        previews[action.pk] = message_preview(
-            action=action, keep=keep, facts=facts.get(action.invoice_id), drafting=not keep
-        )
-    return previews
+    drafting, _ = _drafts_split(actions, drafts_on_view)
+    drafted_here = {a.pk for a in drafting}
+    return {
+        action.pk: message_preview(action=action, keep=action.pk in drafted_here,
+                                   facts=facts.get(action.invoice_id),
+                                   drafting=action.pk not in drafted_here)
+        for action in actions
+    }  # fmt: skip
 
 
 def message_preview(

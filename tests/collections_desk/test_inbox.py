@@ -267,3 +267,18 @@ def test_the_inbox_reads_as_many_queries_for_six_cards_as_for_two(
     many, many_cards = page_queries()
 
     assert many_cards == 3 * few_cards and many == few
+
+
+def test_a_bulk_count_leaves_out_messages_still_being_drafted_and_says_how_many(
+    client, approve_mode, teams, manager, monkeypatch
+):
+    monkeypatch.setattr("collections_desk.inbox_views.DRAFTS_ON_BULK_VIEW", 1)
+    link_of(case_for(1)), link_of(case_for(2))  # a link and its reminder each, none drafted
+    client.force_login(manager)
+
+    page = client.get(bulk_url(kind="payment_method_link")).content.decode()
+
+    assert "Approve 1 action totalling" in page
+    assert "3 more messages that match are being drafted and not in this count" in page
+    counted = re.findall(r'name="approve" value="(\d+):', page)
+    assert drafted(Action.objects.get(pk=counted[0]))
