@@ -9,16 +9,32 @@ query; each filter's counts are one grouped query with the other filters applied
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models import Case as SqlCase
 from django.utils import timezone
 
+from collections_desk.access import actions_visible_to
 from collections_desk.models import OPEN_STATES, Case, Team
-from collections_desk.queries import inbox_actions
+from collections_desk.queries import awaiting_approval, inbox_actions
 from dunning.decisions.action_words import action_amount
 from dunning.exchange_rates import ReportingTotal, reporting_total
 from dunning.labels import label
@@ -58,14 +74,19 @@ class InboxFilterForm(forms.Form):
         return data
 
 
-def decidable_by(actions: QuerySet[Action], *, user) -> QuerySet[Action]:
+def decidable_condition(*, user) -> Q:
     """The actions ``user`` may approve now (hints for the list; the service decides)."""
-    if not user.has_perm(HIGH_RISK):
-        actions = actions.exclude(risk=Action.Risk.HIGH).exclude(kind__in=ALWAYS_NEEDS_APPROVAL)
     approved_already = ActionApproval.objects.filter(action=OuterRef("pk"), user=user).filter(
         Q(action__edited_at__isnull=True) | Q(created_at__gte=F("action__edited_at"))
     )
-    return actions.exclude(edited_by=user).exclude(Exists(approved_already))
+    condition = ~Q(edited_by=user) & ~Q(Exists(approved_already))
+    if not user.has_perm(HIGH_RISK):
+        condition &= ~Q(risk=Action.Risk.HIGH) & ~Q(kind__in=ALWAYS_NEEDS_APPROVAL)
+    return condition
+
+
+def decidable_by(actions: QuerySet[Action], *, user) -> QuerySet[Action]:
+    return actions.filter(decidable_condition(user=user))
 
 
 def _amount_at_least(value: Decimal, codes: list[str], *, above: bool) -> Q:
@@ -78,29 +99,48 @@ def _amount_at_least(value: Decimal, codes: list[str], *, above: bool) -> Q:
     return condition or Q(pk__in=[])
 
 
-def _filtered(actions: QuerySet[Action], data: dict, *, now, skip: str = "") -> QuerySet[Action]:
-    for name in ("risk", "kind", "channel"):
-        if data.get(name) and name != skip:
-            actions = actions.filter(**{name: data[name]})
-    if data.get("segment") and skip != "segment":
-        actions = actions.filter(decision__segment=data["segment"])
-    if data.get("team") and skip != "team":
-        in_team = Case.objects.filter(customer_id=OuterRef("customer_id"), state__in=OPEN_STATES,
-                                      team=data["team"])  # fmt: skip
-        actions = actions.filter(Exists(in_team))
-    codes = None
+def _age(key: str, *, now) -> Q:
+    for name, _, newest, oldest in AGES:
+        if name == key:
+            condition = Q(created_at__lte=now - timedelta(days=newest))
+            if oldest is not None:
+                condition &= Q(created_at__gt=now - timedelta(days=oldest))
+            return condition
+    return Q()
+
+
+def _conditions(data: dict, *, now) -> dict[str, Q]:
+    """Each facet filter chosen, as a condition on the list (team: the team of the
+    customer's open case, ``case_team``, annotated by ``_with_case_team``)."""
+    chosen = {
+        name: Q(**{name: data[name]}) for name in ("risk", "kind", "channel") if data.get(name)
+    }
+    if data.get("segment"):
+        chosen["segment"] = Q(decision__segment=data["segment"])
+    if data.get("team"):
+        chosen["team"] = Q(case_team=data["team"].pk)
+    if data.get("age"):
+        chosen["age"] = _age(data["age"], now=now)
+    return chosen
+
+
+def _amounts(actions: QuerySet[Action], data: dict) -> QuerySet[Action]:
+    """The amount filters (not facets: no counts of their own)."""
+    if data.get("amount_min") is None and data.get("amount_max") is None:
+        return actions
+    codes = list(actions.order_by().values_list("invoice__currency_code", flat=True).distinct())
     for name, above in (("amount_min", True), ("amount_max", False)):
         if data.get(name) is not None:
-            if codes is None:
-                codes = list(actions.values_list("invoice__currency_code", flat=True).distinct())
             actions = actions.filter(_amount_at_least(data[name], codes, above=above))
-    if data.get("age") and skip != "age":
-        for key, _, newest, oldest in AGES:
-            if key == data["age"]:
-                actions = actions.filter(created_at__lte=now - timedelta(days=newest))
-                if oldest is not None:
-                    actions = actions.filter(created_at__gt=now - timedelta(days=oldest))
     return actions
+
+
+def _all_but(chosen: dict[str, Q], skip: str = "") -> Q:
+    condition = Q()
+    for name, each in chosen.items():
+        if name != skip:
+            condition &= each
+    return condition
 
 
 @dataclass(frozen=True)
@@ -118,63 +158,107 @@ class InboxView:
     facets: list[Facet]
 
 
+def inbox_actions_filtered(*, user, data: dict, now=None) -> QuerySet[Action]:
+    """What the inbox lists for ``data`` (its "show" and filters), without the counts."""
+    now = now or timezone.now()
+    everything = _amounts(_with_case_team(inbox_actions(user=user)), data)
+    chosen = _all_but(_conditions(data, now=now))
+    if (data.get("show") or "mine") == "mine":
+        chosen &= decidable_condition(user=user)
+    return everything.filter(chosen)
+
+
+FACETS = ("risk", "kind", "team", "segment", "channel", "age")
+
+
 def inbox_view(*, user, data: dict, now=None) -> InboxView:
+    """The list, both views' counts and every facet's counts (each with the other filters
+    applied), the counts from one grouped query: the waiting actions in reach, counted by
+    risk, kind, team, segment, channel, age and whether this person may decide them."""
     now = now or timezone.now()
     show = data.get("show") or "mine"
-    everything = inbox_actions(user=user)
-    mine = decidable_by(everything, user=user)
-    scope = mine if show == "mine" else everything
-    counts = {"mine": _filtered(mine, data, now=now).count(),
-              "all": _filtered(everything, data, now=now).count()}  # fmt: skip
-    return InboxView(
-        actions=_filtered(scope, data, now=now),
-        show=show,
-        counts=counts,
-        facets=[
-            replace(facet, selected=_selected(data.get(facet.name)))
-            for facet in _facets(scope, data, now=now)
-        ],
+    chosen = _chosen(data)
+    tally = _crosstab(_amounts(awaiting_approval(actions_visible_to(user)), data), user=user,
+                      now=now)  # fmt: skip
+
+    def matching(row: dict, skip: str = "") -> bool:
+        return all(row[name] == value for name, value in chosen.items() if name != skip)
+
+    counts = {"all": 0, "mine": 0}
+    found = {name: Counter() for name in FACETS}
+    for row in tally:
+        if matching(row):
+            counts["all"] += row["n"]
+            counts["mine"] += row["n"] if row["decidable"] else 0
+        if show == "all" or row["decidable"]:
+            for name in FACETS:
+                if matching(row, skip=name):
+                    found[name][row[name]] += row["n"]
+    teams = [(t.pk, t.name) for t in Team.objects.order_by("routing_order", "name")]
+    segments = sorted(s for s in found["segment"] if s)
+    choices = {
+        "risk": RISKS,
+        "kind": ActionKind.choices,
+        "team": teams,
+        "segment": [(s, label(s, "segment")) for s in segments],
+        "channel": Channel.choices,
+        "age": [(key, words) for key, words, *_ in AGES],
+    }
+    facets = [
+        Facet(name, [(str(v), words, found[name][v]) for v, words in choices[name]],
+              selected=_selected(data.get(name)))
+        for name in FACETS
+    ]  # fmt: skip
+    listed = inbox_actions_filtered(user=user, data=data, now=now)
+    return InboxView(actions=listed, show=show, counts=counts, facets=facets)
+
+
+def _chosen(data: dict) -> dict:
+    """The facet filters chosen, as the values ``_crosstab`` rows hold."""
+    chosen = {name: data[name] for name in FACETS if data.get(name)}
+    if "team" in chosen:
+        chosen["team"] = chosen["team"].pk
+    return chosen
+
+
+def _crosstab(actions: QuerySet[Action], *, user, now) -> list[dict]:
+    """How many ``actions`` there are for each combination of the facets' values and
+    "may decide" (a few hundred rows at most, however many actions)."""
+    ages = [When(created_at__gt=now, then=Value(""))]  # proposed after ``now``: no age yet
+    ages += [When(created_at__gt=now - timedelta(days=oldest), then=Value(key))
+             for key, _, _, oldest in AGES if oldest is not None]  # fmt: skip
+    # The open case joined (at most one per customer, a constraint), not looked up per row.
+    open_case = FilteredRelation(
+        "customer__cases", condition=Q(customer__cases__state__in=OPEN_STATES)
     )
+    return list(
+        actions.annotate(
+            open_case=open_case,
+            team=F("open_case__team_id"),
+            segment=F("decision__segment"),
+            age=SqlCase(*ages, default=Value(AGES[-1][0])),
+            decidable=ExpressionWrapper(
+                decidable_condition(user=user), output_field=BooleanField()
+            ),
+        )
+        .order_by()
+        .values(*FACETS, "decidable")
+        .annotate(n=Count("pk"))
+    )
+
+
+def _case_team() -> Subquery:
+    # At most one open case per customer (a constraint): its team is the action's.
+    open_case = Case.objects.filter(customer_id=OuterRef("customer_id"), state__in=OPEN_STATES)
+    return Subquery(open_case.order_by().values("team_id")[:1])
+
+
+def _with_case_team(actions: QuerySet[Action]) -> QuerySet[Action]:
+    return actions.annotate(case_team=_case_team())
 
 
 def _selected(value) -> str:
     return str(value.pk) if isinstance(value, Team) else str(value or "")
-
-
-def _grouped(actions: QuerySet[Action], field: str) -> dict:
-    rows = actions.order_by().values(field).annotate(n=Count("id"))
-    return {row[field]: row["n"] for row in rows}
-
-
-def _facets(scope: QuerySet[Action], data: dict, *, now) -> list[Facet]:
-    def counted(name: str, field: str, labels) -> Facet:
-        found = _grouped(_filtered(scope, data, now=now, skip=name), field)
-        return Facet(name, [(str(v), label, found.get(v, 0)) for v, label in labels])
-
-    teams = [(t.pk, t.name) for t in Team.objects.order_by("routing_order", "name")]
-    team_of = Case.objects.filter(customer_id=OuterRef("customer_id"), state__in=OPEN_STATES)
-    by_team = _grouped(
-        _filtered(scope, data, now=now, skip="team").annotate(
-            team_id=team_of.values("team_id")[:1]
-        ),
-        "team_id",
-    )
-    segments = _grouped(_filtered(scope, data, now=now, skip="segment"), "decision__segment")
-    aged = _filtered(scope, data, now=now, skip="age")
-    ages = [
-        (key, label, aged.filter(created_at__lte=now - timedelta(days=newest),
-                                 **({"created_at__gt": now - timedelta(days=oldest)}
-                                    if oldest is not None else {})).count())
-        for key, label, newest, oldest in AGES
-    ]  # fmt: skip
-    return [
-        counted("risk", "risk", RISKS),
-        counted("kind", "kind", ActionKind.choices),
-        Facet("team", [(str(pk), name, by_team.get(pk, 0)) for pk, name in teams]),
-        Facet("segment", [(s, label(s, "segment"), n) for s, n in sorted(segments.items()) if s]),
-        counted("channel", "channel", Channel.choices),
-        Facet("age", ages),
-    ]
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,19 @@ from collections_desk.forms import (
     EditActionForm,
     RejectForm,
 )
-from collections_desk.inbox import SHOW, InboxFilterForm, bulk_selection, inbox_view
+from collections_desk.inbox import (
+    SHOW,
+    InboxFilterForm,
+    bulk_selection,
+    inbox_actions_filtered,
+    inbox_view,
+)
 from collections_desk.views import desk_render, report_messages
-from dunning.channels.preview import message_draft_keep, message_preview
+from dunning.channels.preview import (
+    DRAFTS_ON_BULK_VIEW,
+    message_drafts_bounded,
+    message_previews,
+)
 from dunning.decisions.action_words import action_words
 from dunning.decisions.actions import (
     EDITABLE_KINDS,
@@ -46,10 +56,18 @@ HIGH_RISK = "dunning.approve_high_risk_action"
 PAGE_SIZE = 50
 
 
-def _decorate(action: Action, user) -> Action:
+def _decorated(actions: list[Action], user) -> list[Action]:
+    """The page's cards with their messages, read for the page at once."""
+    # Drafted with the sending code when proposed and kept for approval (the fingerprint
+    # binds it); a card whose draft is missing is drafted here, a few per page.
+    previews = message_previews(actions=actions)
+    return [_decorate(action, user, preview=previews[action.pk]) for action in actions]
+
+
+def _decorate(action: Action, user, *, preview) -> Action:
     """What the page shows beside each action (hints only: the services decide)."""
-    # Drafted with the sending code and kept for approval, before the fingerprint binds it.
-    action.preview = message_preview(action=action, keep=True)
+    action.preview = preview
+    action.awaiting_draft = bool(preview and preview.drafting)
     action.fingerprint = action_fingerprint(action)
     action.words = action_words(action)
     action.needs_manager = action.risk == "high" or action.kind in ALWAYS_NEEDS_APPROVAL
@@ -76,7 +94,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data if form.is_valid() else {}
     view = inbox_view(user=request.user, data=data)
     actions = view.actions.order_by("risk", "scheduled_for", "id")
-    page, query = page_of(request, actions, size=PAGE_SIZE)
+    page, query = page_of(request, actions, size=PAGE_SIZE, count=view.counts[view.show])
     context = {
         "form": form,
         "view": view,
@@ -87,7 +105,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             (k, v) for k, values in request.GET.lists() if k not in ("page", "ids") for v in values
         ],
         "show_choices": SHOW,
-        "actions": [_decorate(action, request.user) for action in page],
+        "actions": _decorated(list(page), request.user),
         "risk_labels": dict(queries.RISK_GROUPS),
     }
     template = (
@@ -112,7 +130,7 @@ def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -
         action = queries.inbox_actions(user=request.user).get(pk=pk)
     except Action.DoesNotExist:
         action = None  # approved, rejected or gone: the card shows the outcome only
-    context = {"action": _decorate(action, request.user) if action else None, "pk": pk,
+    context = {"action": _decorated([action], request.user)[0] if action else None, "pk": pk,
                "outcome": outcome, "failed": status != 200}  # fmt: skip
     return desk_render(request, "collections_desk/_inbox_action.html", context, status=status)
 
@@ -193,15 +211,15 @@ def _bulk_candidates(request: HttpRequest):
     """Ticked ids (``ids``), else every low-risk action the filters show that I can decide."""
     form = InboxFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    actions = inbox_view(user=request.user, data={**data, "show": "mine"}).actions
+    actions = inbox_actions_filtered(user=request.user, data={**data, "show": "mine"})
     ids = [int(pk) for pk in request.GET.getlist("ids") if pk.isdigit()]
     if ids:
         actions = actions.filter(pk__in=ids)
     return actions.filter(risk=Action.Risk.LOW).order_by("scheduled_for", "id")
 
 
-def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None,
-                       selection, status: int = 200) -> HttpResponse:  # fmt: skip
+def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None, selection,
+                       status: int = 200, undrafted: int = 0) -> HttpResponse:  # fmt: skip
     actions = list(
         Action.objects.filter(pk__in=selection.pairs).select_related("invoice", "customer")
         .order_by("scheduled_for", "id")
@@ -209,7 +227,8 @@ def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | N
     for action in actions:
         action.words = action_words(action)
     context = {"form": form, "selection": selection, "actions": actions,
-               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS}  # fmt: skip
+               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS,
+               "undrafted": undrafted}  # fmt: skip
     return desk_render(request, "collections_desk/inbox_bulk.html", context, status=status)
 
 
@@ -220,9 +239,10 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
     exactly those (ids and fingerprints as counted), with a reason and a confirmation."""
     if request.method == "GET":
         candidates = list(_bulk_candidates(request)[:MAX_BULK_APPROVALS])
-        for action in candidates:
-            message_draft_keep(action=action)  # the text sent is the text now recorded
-        return _bulk_confirmation(request, form=None, selection=bulk_selection(candidates))
+        # The text sent is the text now recorded: a message still without one is left out.
+        undrafted = message_drafts_bounded(actions=candidates, drafts_on_view=DRAFTS_ON_BULK_VIEW)
+        selection = bulk_selection([a for a in candidates if a.pk not in undrafted])
+        return _bulk_confirmation(request, form=None, selection=selection, undrafted=len(undrafted))
     if request.method != "POST":
         return HttpResponse("GET shows the count; POST approves.", status=405)
     form = BulkApproveConfirmForm(request.POST)

@@ -90,6 +90,13 @@ def check_gateway_pauses_job() -> list[str]:
     ]
 
 
+def draft_message_job(action_id: int) -> bool:
+    """Draft a proposed action's message and keep it (nothing to do if it has one)."""
+    from dunning.channels.preview import message_draft_keep_by_id
+
+    return message_draft_keep_by_id(action_id=action_id)
+
+
 def run_action_job(action_id: int) -> str:
     from dunning.execution.executor import action_run
 

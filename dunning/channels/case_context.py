@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from dunning.channels.drafting import PLACEHOLDERS, DraftBrief
@@ -150,12 +151,63 @@ def date_label(at: datetime, time_zone: str) -> str:
     return f"{local:%A} {local.day} {local:%B}"
 
 
-def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Case:
-    """``channel`` overrides the action's (the channel settings switched its own off)."""
+@dataclass(frozen=True)
+class CaseFacts:
+    """What ``case_read`` reads from the mirror for one invoice, read for a page at once."""
+
+    invoice: Invoice  # with its customer and subscription
+    failed: Transaction | None  # the latest failed payment
+    sources: dict[str, PaymentSource]  # the cards the reading may name, by Chargebee id
+    tickets: tuple[tuple[str, str], ...]  # recent (subject, body), at most TICKETS_SHOWN
+
+
+def _latest_failure(invoice_id) -> QuerySet[Transaction]:
+    return Transaction.objects.filter(
+        invoice_id=invoice_id, type="payment", status="failure"
+    ).order_by("-date", "-id")
+
+
+def case_facts_read(*, invoice_ids: list[str]) -> dict[str, CaseFacts]:
+    """``CaseFacts`` for each invoice, in four queries however many invoices."""
+    invoices = list(
+        Invoice.objects.filter(cb_id__in=set(invoice_ids))
+        .select_related("customer", "subscription")
+        .annotate(latest_failure=Subquery(_latest_failure(OuterRef("cb_id")).values("pk")[:1]))
+    )
+    failures = {
+        t.invoice_id: t
+        for t in Transaction.objects.filter(
+            pk__in=[i.latest_failure for i in invoices if i.latest_failure]
+        )
+    }
+    wanted = {failures[i.cb_id].payment_source_cb_id for i in invoices if i.cb_id in failures}
+    wanted |= {i.customer.primary_payment_source_id for i in invoices}
+    sources = {s.cb_id: s for s in PaymentSource.objects.filter(cb_id__in=wanted - {"", None})}
+    tickets: dict[str, list[tuple[str, str]]] = {}
+    recent = SupportTicket.objects.filter(
+        customer_cb_id__in={i.customer_id for i in invoices},
+        created_at__gte=timezone.now() - TICKET_WINDOW,
+    ).values_list("customer_cb_id", "subject", "body")
+    for customer_id, subject, body in recent:
+        tickets.setdefault(customer_id, []).append((subject, body))
+    return {
+        i.cb_id: CaseFacts(i, failures.get(i.cb_id), sources,
+                           tuple(tickets.get(i.customer_id, ())[:TICKETS_SHOWN]))
+        for i in invoices
+    }  # fmt: skip
+
+
+def case_read(
+    *, action: Action, links: dict[str, str], channel: str = "", facts: CaseFacts | None = None
+) -> Case:
+    """``channel`` overrides the action's (the channel settings switched its own off);
+    ``facts``: the mirror's rows already read for a page (``case_facts_read``)."""
     if action.kind not in MESSAGE_KINDS:
         raise DeliveryRefused(f"a {action.kind} action sends no message")
-    invoice = Invoice.objects.select_related("customer", "subscription").get(
-        cb_id=action.invoice_id
+    invoice = (
+        facts.invoice
+        if facts
+        else Invoice.objects.select_related("customer", "subscription").get(cb_id=action.invoice_id)
     )
     customer = invoice.customer
     purpose = purpose_of(action)
@@ -175,11 +227,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
     if survey and not links.get("survey_link"):
         raise DeliveryRefused("the survey needs its answer link and none was given")
     retry_at = _retry_at(action) if purpose == Purpose.RETRY_SCHEDULED else None
-    failed = (
-        Transaction.objects.filter(invoice_id=invoice.cb_id, type="payment", status="failure")
-        .order_by("-date", "-id")
-        .first()
-    )
+    failed = facts.failed if facts else _latest_failure(invoice.cb_id).first()
     if ahead:  # no failure yet: the card is the one on file, the amount the next renewal's
         failed = None
     values = {
@@ -187,7 +235,10 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         "amount": amount_label(invoice.amount_due or invoice.total, invoice.currency_code),
         "pay_link": links.get("pay_link", ""),
         "retry_date": date_label(retry_at, zone) if retry_at else "",
-        "card": _primary_card_label(customer) if ahead else _card_label(failed),
+        "card": _source_label(
+            customer.primary_payment_source_id if ahead else _failed_source(failed),
+            known=facts.sources if facts else None,
+        ),
         "survey_link": links.get("survey_link", ""),
     }
     required = _required(purpose=purpose, channel=channel, needs_link=needs_link)
@@ -201,7 +252,7 @@ def case_read(*, action: Action, links: dict[str, str], channel: str = "") -> Ca
         tenure_months=_tenure_months(customer),
         reminder=bool(action.params.get("reminder")),
         needs_link=needs_link,
-        tickets=_tickets(customer),
+        tickets=_tickets(customer, rows=facts.tickets if facts else None),
         required=required,
         filled_lengths={name: len(values[name]) for name in PLACEHOLDERS},
         variant=zlib.crc32(str(action.pk).encode()),
@@ -254,17 +305,15 @@ def _required(*, purpose: str, channel: str, needs_link: bool) -> tuple[str, ...
     return tuple(required)
 
 
-def _card_label(failed: Transaction | None) -> str:
-    source_id = failed.payment_source_cb_id if failed is not None else ""
-    return _source_label(source_id)
+def _failed_source(failed: Transaction | None) -> str:
+    return failed.payment_source_cb_id if failed is not None else ""
 
 
-def _primary_card_label(customer: Customer) -> str:
-    return _source_label(customer.primary_payment_source_id)
-
-
-def _source_label(source_id: str) -> str:
-    source = PaymentSource.objects.filter(cb_id=source_id).first() if source_id else None
+def _source_label(source_id: str, *, known: dict[str, PaymentSource] | None = None) -> str:
+    if known is not None:
+        source = known.get(source_id)
+    else:
+        source = PaymentSource.objects.filter(cb_id=source_id).first() if source_id else None
     if source is None or not source.card_last4:
         return "your card"
     brand = (source.card_brand or "").replace("_", " ").title()
@@ -277,13 +326,14 @@ def _tenure_months(customer: Customer) -> int:
     return max(0, (timezone.now() - customer.cb_created_at).days // 30)
 
 
-def _tickets(customer: Customer) -> tuple[str, ...]:
+def _tickets(customer: Customer, *, rows=None) -> tuple[str, ...]:
     """Recent tickets, redacted: what the customer told support matters to the tone."""
     names = [customer.first_name, customer.last_name, customer.company]
     names.append(customer.email.split("@")[0])
-    rows = SupportTicket.objects.filter(
-        customer_cb_id=customer.cb_id, created_at__gte=timezone.now() - TICKET_WINDOW
-    ).values_list("subject", "body")[:TICKETS_SHOWN]
+    if rows is None:
+        rows = SupportTicket.objects.filter(
+            customer_cb_id=customer.cb_id, created_at__gte=timezone.now() - TICKET_WINDOW
+        ).values_list("subject", "body")[:TICKETS_SHOWN]
     return tuple(
         text_redact(f"{subject}\n{body}", known_names=names)[:TICKET_CHARS]
         for subject, body in rows

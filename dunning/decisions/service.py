@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_batch, audit_record
 from dunning.channels.channel_settings import channel_choose, channel_settings_read
+from dunning.channels.preview import message_draft_enqueue
 from dunning.config_versions import config_snapshot
 from dunning.decisions.actions import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
@@ -201,6 +202,8 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
                       "approval_reason": action.approval_reason,
                       "propensity": action.propensity, "explored": action.explored},
             )  # fmt: skip
+            if plan.mode != AutomationMode.SHADOW and action.needs_approval:
+                message_draft_enqueue(action=action)  # read by its approver, not drafted then
             if plan.mode != AutomationMode.SHADOW and not action.needs_approval:
                 action_transition(
                     action=action, to=ActionState.SCHEDULED,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from collections_desk.cases import cases_sync_for_decision
 from dunning.audit import audit_record
 from dunning.channels.message_life import message_wait_ahead
+from dunning.channels.preview import message_draft_enqueue
 from dunning.decisions.actions import action_approve, action_fingerprint, action_may_approve
 from dunning.decisions.guardrails import guardrails_active
 from dunning.execution.executor import OPEN_STATUSES
@@ -142,6 +143,7 @@ def manual_request_create(*, invoice: Invoice, user, kind: str, reasoning: str,
                   "scheduled_for": now, "channel": channel, "params": action.params,
                   "needs_approval": True, "risk": action.risk, "reasoning": reasoning},
         )  # fmt: skip
+        message_draft_enqueue(action=action)  # its approver reads it drafted
         # The request belongs to the customer's case (opened now if need be), so the desk's
         # rules on who may approve it apply: agents their team's cases, managers all.
         cases_sync_for_decision(decision=decision)

@@ -201,3 +201,84 @@ def test_a_bulk_confirmation_whose_count_does_not_match_is_refused(client, gener
         response.status_code == 400 and "You confirmed 3 actions but 1" in response.content.decode()
     )
     assert Action.objects.get(pk=link.pk).state == ActionState.PROPOSED
+
+
+def drafted(action: Action) -> bool:
+    action.refresh_from_db()
+    return isinstance(action.params.get("draft"), dict)
+
+
+def test_a_proposed_message_is_drafted_by_its_job_and_a_second_run_changes_nothing(
+    approve_mode, teams, django_capture_on_commit_callbacks
+):
+    from dunning.jobs import draft_message_job
+    from dunning.queueing import get_queue
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_for(1)
+    link = link_of(case)
+    assert get_queue("default").fetch_job(f"draft-message-{link.pk}") is not None
+    assert not drafted(link)  # the job has not run yet
+
+    assert draft_message_job(link.pk) is True
+    kept = Action.objects.get(pk=link.pk).params["draft"]
+    assert draft_message_job(link.pk) is True
+    assert Action.objects.get(pk=link.pk).params["draft"] == kept
+
+
+def test_a_page_drafts_a_few_missing_messages_and_says_the_others_are_being_drafted(
+    client, approve_mode, teams, manager
+):
+    from dunning.channels.preview import DRAFTS_ON_VIEW
+
+    for n in range(1, 4):
+        link_of(case_for(n))  # a link and its reminder each, none drafted yet
+    links = list(Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK))
+    client.force_login(manager)
+
+    body = cards(inbox(client))
+
+    assert sum(drafted(link) for link in links) == DRAFTS_ON_VIEW < len(links)
+    waiting = len(links) - DRAFTS_ON_VIEW
+    assert body.count("it is being drafted; reload in a moment") == waiting
+    assert body.count('title="Its message is being drafted: reload to read it"') == waiting
+
+
+def test_the_inbox_reads_as_many_queries_for_six_cards_as_for_two(
+    client, approve_mode, teams, manager
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dunning.jobs import draft_message_job
+
+    def page_queries() -> tuple[int, int]:
+        for pk in Action.objects.values_list("pk", flat=True):
+            draft_message_job(pk)
+        with CaptureQueriesContext(connection) as captured:
+            body = cards(inbox(client))
+        return len(captured), body.count('class="card approval"')
+
+    client.force_login(manager)
+    link_of(case_for(1))
+    few, few_cards = page_queries()
+    for n in range(2, 4):
+        link_of(case_for(n))
+    many, many_cards = page_queries()
+
+    assert many_cards == 3 * few_cards and many == few
+
+
+def test_a_bulk_count_leaves_out_messages_still_being_drafted_and_says_how_many(
+    client, approve_mode, teams, manager, monkeypatch
+):
+    monkeypatch.setattr("collections_desk.inbox_views.DRAFTS_ON_BULK_VIEW", 1)
+    link_of(case_for(1)), link_of(case_for(2))  # a link and its reminder each, none drafted
+    client.force_login(manager)
+
+    page = client.get(bulk_url(kind="payment_method_link")).content.decode()
+
+    assert "Approve 1 action totalling" in page
+    assert "3 more messages that match are being drafted and not in this count" in page
+    counted = re.findall(r'name="approve" value="(\d+):', page)
+    assert drafted(Action.objects.get(pk=counted[0]))
