@@ -20,8 +20,18 @@ from dunning.settings_forms import _Versioned
 SEPARATOR = "__"
 
 
+# What each stored choice means, in the words of the page.
+CHOICE_WORDS = {
+    "local": "A ticket in Dunwell only", "http": "A JSON POST to ESCALATION_WEBHOOK_URL",
+    "salesforce": "Salesforce (a Case)", "hubspot": "HubSpot (a ticket)",
+    "zendesk": "Zendesk (a ticket)", "none": "Nowhere (off)", "sql": "A read-only SQL query",
+    "default": "CARD_UPDATER_URL (in the demo: the sandbox's updater)", "stripe": "Stripe",
+    "webhook": "SMS_WEBHOOK_URL, else the local outbox", "twilio": "Twilio",
+}  # fmt: skip
+
+
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, value.replace("_", " ")) for value in values]
+    return [(value, CHOICE_WORDS.get(value, value.replace("_", " "))) for value in values]
 
 
 class ConnectionsForm(_Versioned):
