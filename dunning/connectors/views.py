@@ -9,14 +9,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from dunning.config_versions import config_active
 from dunning.connectors.config import (
     CHANGE_PERMISSION,
     CONNECTIONS,
@@ -35,14 +32,9 @@ from dunning.connectors.webhooks import (
     webhook_size_refusal,
 )
 from dunning.models import ConnectorHealth
-from dunning.settings_views import _versions, versioned_save
+from dunning.settings_views import _with_vary, versioned_settings_page
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
-
-
-def _with_vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def connector_health_rows() -> list[dict]:
@@ -55,33 +47,22 @@ def connector_health_rows() -> list[dict]:
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def connections(request: HttpRequest) -> HttpResponse:
-    can_change = request.user.has_perm(CHANGE_PERMISSION)
-    if request.method == "POST" and not can_change:
-        raise PermissionDenied
-    active = config_active(kind=CONNECTIONS)
-    form = ConnectionsForm(initial=ConnectionsForm.initial_from(
-        connections_read(), version=active.version if active else 0))  # fmt: skip
-    status = 200
-    if request.method == "POST":
-        form = ConnectionsForm(request.POST)
-        status = versioned_save(request, kind=CONNECTIONS, form=form)
-        if status is None:
-            return redirect("dunning:connections")
     secrets = secrets_present()
     rows = [{**row, "secrets": secrets[row["connector"]]} for row in connector_health_rows()]
-    context = {
-        "form": form,
-        "can_change": can_change,
-        "active": active,
-        "connectors": rows,
-        "versions": _versions(CONNECTIONS),
-        "public_base_url": settings.PUBLIC_BASE_URL,
-        "public_scheme": urlsplit(settings.PUBLIC_BASE_URL).scheme,
-        "public_host": urlsplit(settings.PUBLIC_BASE_URL).netloc,
-        "email_provider": email_provider(),
-        "email_backend": settings.EMAIL_BACKEND,
-    }
-    return _with_vary(render(request, "dunning/connections.html", context, status=status))
+    return versioned_settings_page(
+        request, kind=CONNECTIONS, form_class=ConnectionsForm,
+        initial=ConnectionsForm.initial_from(connections_read(), version=0),
+        change_permission=CHANGE_PERMISSION, template="dunning/connections.html",
+        page="dunning:connections",
+        context={
+            "connectors": rows,
+            "public_base_url": settings.PUBLIC_BASE_URL,
+            "public_scheme": urlsplit(settings.PUBLIC_BASE_URL).scheme,
+            "public_host": urlsplit(settings.PUBLIC_BASE_URL).netloc,
+            "email_provider": email_provider(),
+            "email_backend": settings.EMAIL_BACKEND,
+        },
+    )  # fmt: skip
 
 
 @login_required
