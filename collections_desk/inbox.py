@@ -85,10 +85,6 @@ def decidable_condition(*, user) -> Q:
     return condition
 
 
-def decidable_by(actions: QuerySet[Action], *, user) -> QuerySet[Action]:
-    return actions.filter(decidable_condition(user=user))
-
-
 def _amount_at_least(value: Decimal, codes: list[str], *, above: bool) -> Q:
     """Invoice amounts compared in each currency's own minor units."""
     condition = Q()
