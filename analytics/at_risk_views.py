@@ -27,8 +27,8 @@ from analytics.at_risk.measurement import campaign_results
 from analytics.at_risk.risk_model import renewal_scorer
 from analytics.dashboards import VIEW_PERMISSION
 from analytics.models import CampaignMember, PreDunningCampaign
+from dunning.helpers.paging import page_of
 from dunning.models import Channel
-from dunning.paging import page_of
 
 PAGE_SIZE = 25
 MEMBERS_PAGE_SIZE = 50

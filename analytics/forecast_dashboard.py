@@ -11,8 +11,8 @@ from analytics.forecast import Estimate, Forecast, forecast_compute
 from analytics.forecast_history import forecast_coverage, forecast_history_table
 from analytics.models import ForecastSnapshot
 from analytics.tables import Table, cached, major_units
-from dunning import labels
-from dunning.exchange_rates import reporting_total
+from dunning.decisions import labels
+from dunning.governance.exchange_rates import reporting_total
 
 # The forecast is for every plan, country and gateway (snapshots are kept per currency).
 FORECAST_PARAMS = {"period", "from", "to", "currency", "format", "chart"}

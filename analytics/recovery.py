@@ -44,7 +44,7 @@ from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import Table, cached, major_units, rate
 from collections_desk.access import governing_case_ids, rows_in_reach
-from dunning import labels
+from dunning.decisions import labels
 from dunning.models import Invoice, InvoiceFailure, OutboundMessage, Subscription, Transaction
 
 FAILED_PAYMENT = Q(type="payment", status="failure")
@@ -56,7 +56,7 @@ RECOVERY_DAY_EDGES = (1, 2, 3, 5, 7, 10, 14, 21, 28, 60)
 
 
 # On a summary row: paid by payments at or after the first failure, nothing written off
-# (computed from the invoice by ``dunning.mirror.failures`` whenever the mirror changes).
+# (computed from the invoice by ``dunning.sync.mirror.failures`` whenever the mirror changes).
 RECOVERED = Q(is_recovered=True)
 
 

@@ -28,9 +28,9 @@ from analytics.recovery import (
     time_bucket,
 )
 from collections_desk.access import governing_case_ids, rows_in_reach
-from dunning import labels
+from dunning.decisions import labels
+from dunning.helpers.money import amount_text
 from dunning.models import Invoice
-from dunning.money import amount_text
 
 # ``by`` -> (field on a first-failure row, what people call it, how its values read)
 BY = {

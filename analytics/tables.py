@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
-from dunning import money
+from dunning.helpers import money
 
 CACHE_SECONDS = 30
 

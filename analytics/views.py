@@ -8,8 +8,8 @@ from django.utils import timezone
 from analytics import queries
 from collections_desk.ageing import ageing_counts
 from collections_desk.models import OPEN_STATES, Case
-from dunning.exchange_rates import reporting_total
-from dunning.queries import event_state_counts
+from dunning.governance.exchange_rates import reporting_total
+from dunning.sync.queries import event_state_counts
 
 
 @login_required

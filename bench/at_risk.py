@@ -52,6 +52,7 @@ from django.utils import timezone  # noqa: E402
 
 from analytics.at_risk.risk_model import renewal_risk_train  # noqa: E402
 from dunning.decisions.model_training import ColdStart  # noqa: E402
+from dunning.governance.roles import Role, roles_ensure  # noqa: E402
 from dunning.models import (  # noqa: E402
     Customer,
     Invoice,
@@ -60,7 +61,6 @@ from dunning.models import (  # noqa: E402
     Subscription,
     UsageMonth,
 )
-from dunning.roles import Role, roles_ensure  # noqa: E402
 
 SCREENS = {
     "at risk, 30 days": ("/analytics/at-risk/", False),

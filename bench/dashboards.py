@@ -90,7 +90,7 @@ from analytics.forecast_history import (  # noqa: E402
     forecast_snapshots_settle,
 )
 from analytics.queries import IN_DUNNING  # noqa: E402
-from dunning.mirror.failures import failure_summary_rebuild  # noqa: E402
+from dunning.governance.roles import Role, roles_ensure  # noqa: E402
 from dunning.models import (  # noqa: E402
     Customer,
     Decision,
@@ -100,7 +100,7 @@ from dunning.models import (  # noqa: E402
     Subscription,
     Transaction,
 )
-from dunning.roles import Role, roles_ensure  # noqa: E402
+from dunning.sync.mirror.failures import failure_summary_rebuild  # noqa: E402
 
 GATEWAYS = ("stripe", "adyen", "braintree", "checkout")
 COUNTRIES = ("US", "DE", "GB", "FR", "NL", "ES", "IT", "CA", "AU", "BR")

@@ -12,7 +12,7 @@
               decision jobs enqueued on commit, as ingest does), a synthetic retry and
               recovery model are the active versions, then the documented command
               ``manage.py rqworker default --burst --worker-class
-              dunning.workers.DecisionWorker`` runs the jobs. p50/p99 = each job's RQ
+              dunning.pipeline.workers.DecisionWorker`` runs the jobs. p50/p99 = each job's RQ
               started_at -> ended_at (context queries, policy, recording, audit, case);
               decisions/s = jobs / (last ended_at - first started_at), start-up excluded;
               gap = median time between one job's end and the next one's start.
@@ -79,11 +79,11 @@ from dunning.decisions.retry_model import (  # noqa: E402
     retry_model_fit,
 )
 from dunning.decisions.scoring import scorers_warm  # noqa: E402
-from dunning.ingest import event_store  # noqa: E402
-from dunning.jobs import decide_for_event_job  # noqa: E402
+from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Decision  # noqa: E402
-from dunning.processing import events_process_batch  # noqa: E402
-from dunning.queueing import get_queue, redis_connection  # noqa: E402
+from dunning.pipeline.jobs import decide_for_event_job  # noqa: E402
+from dunning.sync.ingest import event_store  # noqa: E402
+from dunning.sync.processing import events_process_batch  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "fixtures" / "chargebee" / "payment_failed.json"
 
@@ -198,7 +198,7 @@ def worker_phase(args) -> None:
     if args.forking:
         rows.append(("rq.Worker (fork per job)", worker_run("rq.Worker", job_ids[: args.forking],
                                                             max_jobs=args.forking)))  # fmt: skip
-    rows.append(("DecisionWorker", worker_run("dunning.workers.DecisionWorker",
+    rows.append(("DecisionWorker", worker_run("dunning.pipeline.workers.DecisionWorker",
                                               job_ids[args.forking :])))  # fmt: skip
     queries = queries_per_decision(run)
     decided = Decision.objects.filter(invoice__cb_id__startswith=f"inv_{run}_").count()

@@ -42,9 +42,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from dunning.channels.delivery import message_deliver  # noqa: E402
+from dunning.actions.channels.delivery import message_deliver  # noqa: E402
 from dunning.models import Action, Customer, Decision, Invoice, Transaction  # noqa: E402
-from tests.dunning.channels.conftest import RecordingServer, chat_completion  # noqa: E402
+from tests.dunning.actions.channels.conftest import RecordingServer, chat_completion  # noqa: E402
 
 AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 ANSWER = json.dumps({

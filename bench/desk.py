@@ -187,8 +187,8 @@ def drafts_copy() -> None:
     """Each message action gets the draft the proposal-time job keeps: one drafted per purpose,
     channel and segment with the sending code, copied to the others like it (every 40th is
     left without: its job has not run yet)."""
-    from dunning.channels.case_context import MESSAGE_KINDS
-    from dunning.channels.preview import message_draft_keep
+    from dunning.actions.channels.case_context import MESSAGE_KINDS
+    from dunning.actions.channels.preview import message_draft_keep
     from dunning.models import Action
 
     waiting = Action.objects.filter(kind__in=MESSAGE_KINDS, state="proposed")

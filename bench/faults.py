@@ -37,7 +37,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 
-from dunning.queueing import redis_connection  # noqa: E402
+from dunning.helpers.queueing import redis_connection  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 from tests.faults.scenarios import SCENARIOS, Env, Row  # noqa: E402
 

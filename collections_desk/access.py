@@ -5,7 +5,7 @@ Agents work the cases of their teams: each team's auth group holds the object pe
 permission) and work every case. A case no team's routing matches (``team`` empty) is in
 the shared pool that every agent works. Anything outside a person's reach is a 404, so its
 existence is not revealed. Views fetch through these helpers, and the approval rules in
-``dunning.decisions.actions`` ask ``user_may_work_action`` (so the executor checks it too).
+``dunning.actions.state_machine`` ask ``user_may_work_action`` (so the executor checks it too).
 """
 
 from __future__ import annotations

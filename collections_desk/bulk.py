@@ -13,8 +13,8 @@ from django.http import Http404
 
 from collections_desk.access import action_for_user, case_for_user
 from collections_desk.cases import CaseConflict, case_assign, case_claim
-from dunning.audit import audit_record
-from dunning.decisions.actions import ActionConflict, action_approve
+from dunning.actions.state_machine import ActionConflict, action_approve
+from dunning.governance.audit import audit_record
 from dunning.models import Action, ActionState
 
 

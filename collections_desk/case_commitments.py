@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections_desk.commitment_forms import PaymentPlanForm, PromiseForm, TaskForm
 from collections_desk.models import Case, PaymentPlan, RecoveryBasis
 from collections_desk.recovery_rates import recovery_rates
-from dunning.chargebee_links import chargebee_app_url
-from dunning.execution.manual import REQUEST_PERMISSION
-from dunning.labels import label
+from dunning.actions.execution.manual import REQUEST_PERMISSION
+from dunning.decisions.labels import label
+from dunning.sync.chargebee_links import chargebee_app_url
 
 ADDRESS_LINES = ("company", "line1", "line2", "line3")
 

@@ -4,7 +4,7 @@ A decision outside shadow mode that escalates, or that leaves an action waiting 
 person, opens the customer's case (or updates their open one). The case gathers every
 unpaid invoice of the customer, takes its scores from the latest decision, and is resolved
 when none of its invoices is unpaid any more (as soon as a payment is known, through
-``dunning.offline.settle``; at the next decision about the customer; or by
+``dunning.actions.offline.settle``; at the next decision about the customer; or by
 ``cases_refresh``, every few minutes).
 """
 
@@ -29,7 +29,7 @@ from collections_desk.priority import (
 )
 from collections_desk.recovery_rates import recovery_rates
 from collections_desk.teams import team_route
-from dunning.audit import audit_record
+from dunning.governance.audit import audit_record
 from dunning.models import ActionKind, ActionState, AutomationMode, Decision, Invoice
 
 UNPAID_STATUSES = ("payment_due", "not_paid")

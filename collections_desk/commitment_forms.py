@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from collections_desk.cases import UNPAID_STATUSES
 from collections_desk.models import Case
+from dunning.helpers.money import amount_text, major_decimal, minor_units
+from dunning.helpers.money_fields import AmountField, form_amount_check
 from dunning.models import Invoice
-from dunning.money import amount_text, major_decimal, minor_units
-from dunning.money_fields import AmountField, form_amount_check
 
 
 class _UnpaidInvoiceForm(forms.Form):

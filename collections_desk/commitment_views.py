@@ -18,8 +18,8 @@ from collections_desk.models import Case
 from collections_desk.payment_plans import payment_plan_propose
 from collections_desk.promises import promise_record
 from collections_desk.views import _case, _case_change, _case_refused, _desk_people, desk_render
-from dunning.execution.manual import REQUEST_PERMISSION
-from dunning.money import amount_text
+from dunning.actions.execution.manual import REQUEST_PERMISSION
+from dunning.helpers.money import amount_text
 
 
 def _invalid(request: HttpRequest, case: Case, form, what: str) -> HttpResponse:

@@ -27,11 +27,11 @@ from collections_desk.models import (
     EscalationTicket,
     ResolutionType,
 )
-from dunning.audit import audit_record
-from dunning.channels.channel_settings import channel_choose, channel_settings_read
-from dunning.decisions.actions import action_transition
+from dunning.actions.state_machine import action_transition
+from dunning.decisions.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.guardrails import guardrails_active
 from dunning.decisions.segments import segment_name
+from dunning.governance.audit import audit_record
 from dunning.models import (
     Action,
     ActionKind,

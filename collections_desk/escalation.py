@@ -3,8 +3,9 @@
 The summary carries what the next person needs: the invoices and amount, the attempts so
 far, lifetime value, the recovery score, the recommended action and a link back to the
 case. It carries no card data and no free text written by the customer. The Connections
-page chooses the adapter: Salesforce, HubSpot or Zendesk (dunning.connectors), the generic
-HTTP adapter (``ESCALATION_WEBHOOK_URL``), or the local one that keeps it as a row.
+page chooses the adapter: Salesforce, HubSpot or Zendesk
+(dunning.enrichment.connectors), the generic HTTP adapter (``ESCALATION_WEBHOOK_URL``),
+or the local one that keeps it as a row.
 
 The escalation is recorded first; the tool is then asked. A tool that fails does not undo
 it: the ticket says why, the case timeline shows it, and ``escalations_poll_job`` sends it
@@ -28,10 +29,10 @@ from django.utils import timezone
 
 from collections_desk.access import user_may_work_team
 from collections_desk.models import Case, CaseState, EscalationTicket
-from dunning.audit import audit_record
-from dunning.connectors.config import connections_read
-from dunning.connectors.registry import escalation_connector
-from dunning.connectors.vendor_http import LABELS, ConnectorError
+from dunning.enrichment.connectors.config import connections_read
+from dunning.enrichment.connectors.registry import escalation_connector
+from dunning.enrichment.connectors.vendor_http import LABELS, ConnectorError
+from dunning.governance.audit import audit_record
 from dunning.models import Transaction
 
 logger = logging.getLogger("dunwell.escalation")

@@ -17,14 +17,14 @@ from django.views.decorators.http import require_POST
 
 from collections_desk.escalation import escalation_status_check
 from collections_desk.models import EscalationTicket
-from dunning.connectors.config import connector_secret
-from dunning.connectors.webhooks import (
+from dunning.enrichment.connectors.config import connector_secret
+from dunning.enrichment.connectors.webhooks import (
     connector_event_done,
     connector_event_store,
     connector_events_pending,
     webhook_size_refusal,
 )
-from dunning.connectors.zendesk import zendesk_signature_valid
+from dunning.enrichment.connectors.zendesk import zendesk_signature_valid
 from dunning.models import ConnectorEvent
 
 MAX_BYTES = 64 * 1024

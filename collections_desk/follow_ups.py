@@ -13,7 +13,7 @@ from django.utils import timezone
 from collections_desk.access import cases_visible_to, user_may_work_team
 from collections_desk.cases import case_require_work
 from collections_desk.models import Case, FollowUpTask
-from dunning.audit import audit_record
+from dunning.governance.audit import audit_record
 
 TITLE_MAX_CHARS = 200
 

@@ -35,11 +35,11 @@ from django.utils import timezone
 from collections_desk.access import actions_visible_to
 from collections_desk.models import OPEN_STATES, Case, Team
 from collections_desk.queries import awaiting_approval, inbox_actions
-from dunning.decisions.action_words import action_amount
-from dunning.exchange_rates import ReportingTotal, reporting_total
-from dunning.labels import label
+from dunning.actions.words import action_amount
+from dunning.decisions.labels import label
+from dunning.governance.exchange_rates import ReportingTotal, reporting_total
+from dunning.helpers.money import decimals
 from dunning.models import ALWAYS_NEEDS_APPROVAL, Action, ActionApproval, ActionKind, Channel
-from dunning.money import decimals
 
 HIGH_RISK = "dunning.approve_high_risk_action"
 SHOW = (("mine", "What I can decide now"), ("all", "Everything waiting"))
@@ -267,7 +267,7 @@ class BulkSelection:
 
 
 def bulk_selection(actions) -> BulkSelection:
-    from dunning.decisions.actions import action_fingerprint
+    from dunning.actions.state_machine import action_fingerprint
 
     pairs, by_currency = {}, {}
     for action in actions:  # with their invoices (inbox_actions selects them)

@@ -33,13 +33,12 @@ from collections_desk.inbox import (
     inbox_view,
 )
 from collections_desk.views import desk_render, report_messages
-from dunning.channels.preview import (
+from dunning.actions.channels.preview import (
     DRAFTS_ON_BULK_VIEW,
     message_drafts_bounded,
     message_previews,
 )
-from dunning.decisions.action_words import action_words
-from dunning.decisions.actions import (
+from dunning.actions.state_machine import (
     EDITABLE_KINDS,
     ActionConflict,
     ApprovalOutdated,
@@ -48,8 +47,9 @@ from dunning.decisions.actions import (
     action_fingerprint,
     action_reject,
 )
+from dunning.actions.words import action_words
+from dunning.helpers.paging import page_of
 from dunning.models import ALWAYS_NEEDS_APPROVAL, Action
-from dunning.paging import page_of
 
 APPROVE = "dunning.approve_action"
 HIGH_RISK = "dunning.approve_high_risk_action"

@@ -41,7 +41,7 @@ def escalation_status_job(ticket_id: int) -> str:
 def escalations_poll_job() -> dict[str, int]:
     """Send again the escalations a tool refused, ask for open tickets' status, and relay
     Zendesk webhooks whose job was lost."""
-    from dunning.queueing import get_queue
+    from dunning.helpers.queueing import get_queue
 
     resend, poll = escalations_due()
     webhooks = zendesk_events_pending()  # stored, but their job was lost

@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from collections_desk.cases import UNPAID_STATUSES, case_require_work
 from collections_desk.models import Case, PaymentPlan, PlanInstalment
+from dunning.actions.execution.chargebee_writes import invoice_payment_schedules
+from dunning.actions.execution.manual import manual_request_create
 from dunning.decisions.holds import invoice_hold_release
-from dunning.execution.chargebee_writes import invoice_payment_schedules
-from dunning.execution.manual import manual_request_create
+from dunning.helpers.money import amount_text
 from dunning.models import ActionKind, ActionState, Invoice, InvoiceHold
-from dunning.money import amount_text
 
 # Chargebee's limits per period unit: number of schedules, and the period between them.
 MAX_INSTALMENTS = {"day": 30, "week": 52, "month": 12}

@@ -1,9 +1,9 @@
 """Recording an offline payment from the case page (a transfer or cheque the agent has seen).
 
-The same service as the invoice page's form (``dunning.execution.manual``): a decision and a
+The same service as the invoice page's form (``dunning.actions.execution.manual``): a decision and a
 ``record_payment`` action under the approval rules, run by the executor through the SDK with
 an idempotency key. When the invoice is paid in full its reminders are cancelled and the case
-resolves at once (``dunning.offline.settle``); a part payment leaves both going.
+resolves at once (``dunning.actions.offline.settle``); a part payment leaves both going.
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from django.views.decorators.http import require_POST
 from collections_desk.access import VIEW_CASES
 from collections_desk.cases import UNPAID_STATUSES
 from collections_desk.models import Case
-from dunning.execution.manual import (
+from dunning.actions.execution.manual import (
     OFFLINE_METHODS,
     REQUEST_PERMISSION,
     ManualRequestRefused,
     manual_record_payment,
 )
+from dunning.helpers.money import amount_text, major_decimal, minor_units
+from dunning.helpers.money_fields import AmountField, form_amount_check
 from dunning.models import Invoice
-from dunning.money import amount_text, major_decimal, minor_units
-from dunning.money_fields import AmountField, form_amount_check
 
 
 class CaseRecordPaymentForm(forms.Form):

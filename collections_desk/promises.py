@@ -22,11 +22,11 @@ from django.utils import timezone
 from collections_desk.cases import UNPAID_STATUSES, case_require_work
 from collections_desk.models import Case, CaseState, PromiseToPay
 from collections_desk.priority import cases_priority_refresh
-from dunning.audit import audit_record
 from dunning.decisions.holds import invoice_hold_place, invoice_hold_release
 from dunning.decisions.service import decision_make
+from dunning.governance.audit import audit_record
+from dunning.helpers.money import amount_text
 from dunning.models import Decision, Invoice, InvoiceHold
-from dunning.money import amount_text
 
 LONGEST_PROMISE = timedelta(days=60)
 

@@ -16,8 +16,7 @@ from django.utils import timezone
 from collections_desk.access import actions_visible_to, cases_visible_to
 from collections_desk.ageing import bucket_filter
 from collections_desk.models import OPEN_STATES, QUEUE_STATES, Case
-from dunning.chargebee_links import chargebee_app_url
-from dunning.labels import decline_label, label, words
+from dunning.decisions.labels import decline_label, label, words
 from dunning.models import (
     Action,
     ActionState,
@@ -29,6 +28,7 @@ from dunning.models import (
     Subscription,
     Transaction,
 )
+from dunning.sync.chargebee_links import chargebee_app_url
 
 TIMELINE_PER_SOURCE = 100
 # Chargebee gave up: its retries are used up and the invoice is left unpaid.

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from collections_desk.access import team_grant
 from collections_desk.models import Team
-from dunning.audit import audit_record
+from dunning.governance.audit import audit_record
 
 # The demo's two teams; the demo's ``agent`` works the second.
 DEMO_TEAMS = (

@@ -32,8 +32,8 @@ from collections_desk.escalation import EscalationFailed, case_escalate
 from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFilterForm
 from collections_desk.models import Case, EscalationTicket, Team
 from collections_desk.payment_views import record_payment_form
-from dunning.paging import page_of
-from dunning.roles import Role
+from dunning.governance.roles import Role
+from dunning.helpers.paging import page_of
 
 PAGE_SIZE = 50
 

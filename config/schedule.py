@@ -1,7 +1,7 @@
 """The one schedule of periodic jobs, and the loop that keeps it running through outages.
 
 Production runs ``manage.py run_schedule`` (one process, supervised: docs/operations.md);
-the embedded default's worker thread ticks the same schedule (dunning.embedded_worker);
+the embedded default's worker thread ticks the same schedule (dunning.pipeline.embedded_worker);
 ``config/cron.py`` hands it to ``rqcron`` for those who prefer RQ's own command, which
 exits when Redis goes away.
 
@@ -34,9 +34,11 @@ from collections_desk.jobs import (
     payment_plans_track_job,
     promises_check_job,
 )
-from dunning.channels.provider_webhooks import message_webhooks_relay_job
-from dunning.connectors.webhooks import stripe_events_relay_job
-from dunning.jobs import (
+from dunning.actions.channels.provider_webhooks import message_webhooks_relay_job
+from dunning.enrichment.connectors.webhooks import stripe_events_relay_job
+from dunning.helpers.queueing import redis_connection
+from dunning.models import PeriodicRun
+from dunning.pipeline.jobs import (
     audit_checkpoint_job,
     check_gateway_pauses_job,
     relay_missing_decisions_job,
@@ -44,8 +46,6 @@ from dunning.jobs import (
     sweep_actions_job,
     sync_signals_job,
 )
-from dunning.models import PeriodicRun
-from dunning.queueing import redis_connection
 
 logger = logging.getLogger("dunwell.schedule")
 

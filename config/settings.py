@@ -130,7 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dunning.roles.navigation",
+                "dunning.governance.roles.navigation",
             ],
         },
     },
@@ -190,7 +190,7 @@ RQ_QUEUES = {
     name: {**_rq_connection, "DEFAULT_TIMEOUT": timeout}
     for name, timeout in (("default", 300), ("ingest", 120), ("actions", 300), ("backfill", 3600))
 }
-# Jobs go through dunning.queueing, which enqueues after commit itself.
+# Jobs go through dunning.helpers.queueing, which enqueues after commit itself.
 RQ = {"COMMIT_MODE": "on_db_commit"}
 
 # --- Chargebee ------------------------------------------------------------------------
@@ -220,10 +220,10 @@ DUNWELL_END_OF_DUNNING = {
 
 # --- Signals outside Chargebee (docs/signals.md) ---------------------------------------
 # Providers asked per decision, in order; the first to know a field wins.
-SIGNAL_PROVIDERS = os.getenv("SIGNAL_PROVIDERS", "dunning.signals.providers.DatabaseSignals").split(
-    ","
-)
-SIGNALS_HTTP_URL = os.getenv("SIGNALS_HTTP_URL", "")  # for dunning.signals.http_provider
+SIGNAL_PROVIDERS = os.getenv(
+    "SIGNAL_PROVIDERS", "dunning.enrichment.signals.providers.DatabaseSignals"
+).split(",")
+SIGNALS_HTTP_URL = os.getenv("SIGNALS_HTTP_URL", "")  # for dunning.enrichment.signals.http_provider
 SIGNALS_HTTP_TOKEN = envsecret("SIGNALS_HTTP_TOKEN", "")
 # Where ``sync_signals`` reads tickets and usage; unset: the Chargebee base URL (the sandbox).
 SIGNALS_SYNC_URL = os.getenv("SIGNALS_SYNC_URL", "")

@@ -4,9 +4,9 @@ from django.urls import include, path
 
 from analytics.views import home
 from collections_desk.escalation_webhooks import zendesk_webhook
-from dunning.channels.provider_webhooks import anymail_webhook_urls, twilio_status
-from dunning.connectors.views import stripe_webhook
-from dunning.webhooks import chargebee_webhook
+from dunning.actions.channels.provider_webhooks import anymail_webhook_urls, twilio_status
+from dunning.enrichment.connectors.views import stripe_webhook
+from dunning.sync.webhooks import chargebee_webhook
 
 urlpatterns = [
     path("", home, name="home"),

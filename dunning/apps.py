@@ -10,6 +10,6 @@ class DunningConfig(AppConfig):
         from anymail.signals import tracking
 
         from dunning import checks  # noqa: F401 - registers the start-up checks
-        from dunning.channels.provider_webhooks import email_tracking_received
+        from dunning.actions.channels.provider_webhooks import email_tracking_received
 
         tracking.connect(email_tracking_received, dispatch_uid="dunwell-email-tracking")

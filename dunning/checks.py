@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, register
 
-from dunning.execution.chargebee_writes import REASON_CODE_LIMIT
+from dunning.actions.execution.chargebee_writes import REASON_CODE_LIMIT
 
 
 @register()

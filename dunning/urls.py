@@ -1,17 +1,14 @@
 from django.urls import path
 
-from dunning import (
-    channel_views,
-    connect_views,
-    decision_views,
-    exchange_rate_views,
-    execution_views,
-    offline_views,
-    rollout_views,
-    settings_views,
-    views,
-)
-from dunning.connectors import views as connector_views
+from analytics import rollout_views
+from dunning.actions.channels import views as channel_views
+from dunning.actions.execution import views as execution_views
+from dunning.actions.offline import views as offline_views
+from dunning.decisions import views as decision_views
+from dunning.enrichment.connectors import views as connector_views
+from dunning.operations import event_log_views as views
+from dunning.operations import exchange_rate_views, settings_views
+from dunning.sync import connect_views
 
 app_name = "dunning"
 

@@ -15,7 +15,7 @@ from rq import SimpleWorker
 
 from collections_desk.recovery_rates import recovery_rates_forget
 from config.embedded_redis import embedded_server
-from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
+from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
 from tests.factories import UserFactory
 
@@ -220,8 +220,8 @@ def peer():
 @pytest.fixture
 def connect(admin_user):
     """Save a Connections version with these changes (as an admin would on the page)."""
-    from dunning.config_versions import config_update
-    from dunning.connectors.config import CONNECTIONS, connections_read
+    from dunning.enrichment.connectors.config import CONNECTIONS, connections_read
+    from dunning.governance.config_versions import config_update
 
     def save(**changes):
         data = connections_read()

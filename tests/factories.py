@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
-from dunning.roles import roles_ensure
+from dunning.governance.roles import roles_ensure
 
 
 class UserFactory(factory.django.DjangoModelFactory):

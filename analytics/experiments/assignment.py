@@ -17,7 +17,6 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 
 from analytics.models import Assignment, Experiment, Variant
-from dunning.config_versions import config_active
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.sequence import (
     SEQUENCE,
@@ -26,6 +25,7 @@ from dunning.decisions.sequence import (
     sequence_for_segment,
     sequence_merge,
 )
+from dunning.governance.config_versions import config_active
 
 
 def bucket_of(*, salt: str, invoice_id: str, weights: list[int]) -> int:

@@ -17,9 +17,9 @@ from django.utils import timezone
 from analytics.experiments.results import experiment_results
 from analytics.experiments.stats import sample_size_per_variant
 from analytics.models import Experiment, Variant
-from dunning.audit import audit_record
-from dunning.config_versions import config_update
 from dunning.decisions.sequence import SEQUENCE, sequence_current, sequence_merge
+from dunning.governance.audit import audit_record
+from dunning.governance.config_versions import config_update
 
 RUN_PERMISSION = "analytics.run_experiment"
 PROMOTE_PERMISSION = SEQUENCE.change_permission

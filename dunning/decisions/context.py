@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dunning.card_updater.answers import CardUpdaterFinding
-from dunning.channels.quiet_hours import QuietHours
 from dunning.decisions.network_rules import Decline
-from dunning.offline.reminders import OfflineSchedule
+from dunning.decisions.offline_reminders import OfflineSchedule
+from dunning.decisions.quiet_hours import QuietHours
+from dunning.enrichment.card_updater.answers import CardUpdaterFinding
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class DecisionContext:
     offline_steps_taken: tuple[tuple[str, str], ...] = ()
     offline_schedule: OfflineSchedule = field(default_factory=OfflineSchedule)
     # What the gateway's card updater said about the declined card (None: not asked, because
-    # nothing asked for a new card). See dunning/card_updater/.
+    # nothing asked for a new card). See dunning/enrichment/card_updater/.
     card_updater: CardUpdaterFinding | None = None
     # Which payday the customer is likely on, from their own earlier lack-of-funds declines
     # and when those were paid (``paydays.payday_shares``); empty: the pooled shares.

@@ -16,7 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
-from dunning.audit import GENESIS, entry_problem
+from dunning.governance.audit import GENESIS, entry_problem
 from dunning.models import Action, ActionState, AuditEntry, Decision
 
 INVOICE_DECISIONS_SHOWN = 50

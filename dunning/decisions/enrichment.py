@@ -18,16 +18,13 @@ from chargebee import APIError
 from django.db.models import Exists, F, Func, Subquery
 from django.utils import timezone
 
-from dunning.card_updater.answers import CardUpdaterFinding
-from dunning.card_updater.lookup import card_update_lookup, card_updater_wanted
-from dunning.channels.channel_settings import channel_settings_read
-from dunning.chargebee_budget import Priority
-from dunning.chargebee_calls import call_with_backoff
-from dunning.chargebee_client import chargebee_client
+from dunning.decisions.channel_settings import channel_settings_read
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.declines import card_attempts, decline_of
+from dunning.decisions.final_actions import final_action_kinds
 from dunning.decisions.gateway_pauses import gateway_state_at
 from dunning.decisions.holds import invoice_hold_active
+from dunning.decisions.offline_reminders import offline_schedule_current
 from dunning.decisions.paydays import payday_shares
 from dunning.decisions.recovery_data import failure_features
 from dunning.decisions.retry_prior import FUNDS_CODES
@@ -37,9 +34,9 @@ from dunning.decisions.shadow_counting import (
     shadow_retries_run,
 )
 from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
-from dunning.execution.final_actions import final_action_kinds
-from dunning.mirror.resources import SPECS, resource_version
-from dunning.mirror.upsert import mirror_stubs_ensure, mirror_upsert
+from dunning.enrichment.card_updater.answers import CardUpdaterFinding
+from dunning.enrichment.card_updater.lookup import card_update_lookup, card_updater_wanted
+from dunning.enrichment.signals.providers import signals_merged
 from dunning.models import (
     Action,
     ActionKind,
@@ -48,8 +45,11 @@ from dunning.models import (
     PaymentSource,
     Transaction,
 )
-from dunning.offline.reminders import offline_schedule_current
-from dunning.signals.providers import signals_merged
+from dunning.sync.chargebee_budget import Priority
+from dunning.sync.chargebee_calls import call_with_backoff
+from dunning.sync.chargebee_client import chargebee_client
+from dunning.sync.mirror.resources import SPECS, resource_version
+from dunning.sync.mirror.upsert import mirror_stubs_ensure, mirror_upsert
 
 logger = logging.getLogger("dunwell.decisions")
 

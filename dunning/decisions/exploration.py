@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from dunning.channels.quiet_hours import QuietHours
+from dunning.decisions.quiet_hours import QuietHours
 
 MAX_EXPLORATION_SHARE = 0.2
 # Quiet hours when the site has none of its own: no explored retry lands at night.

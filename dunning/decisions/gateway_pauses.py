@@ -19,8 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from dunning.audit import audit_record
 from dunning.decisions.outages import gateway_health
+from dunning.governance.audit import audit_record
 from dunning.models import Action, ActionKind, Decision, GatewayPause, Transaction
 
 logger = logging.getLogger("dunwell.decisions")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Max
 
-from dunning.audit import audit_record
 from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
 from dunning.decisions.policy import GuardrailSnapshot
+from dunning.governance.audit import audit_record
 from dunning.models import GuardrailPolicy
 
 EDITABLE_FIELDS = tuple(

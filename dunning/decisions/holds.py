@@ -12,8 +12,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from dunning.audit import audit_record
-from dunning.decisions.actions import actions_cancel_pending
+from dunning.actions.state_machine import actions_cancel_pending
+from dunning.governance.audit import audit_record
 from dunning.models import ActionKind, Invoice, InvoiceHold
 
 # What a hold holds back: retries and anything that reaches the customer.

@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from dunning.audit import audit_record
+from dunning.governance.audit import audit_record
 from dunning.models import ModelVersion
 
 HOLDOUT_SHARE = 0.25

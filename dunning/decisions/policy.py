@@ -13,18 +13,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dunning.card_updater.answers import finding_described
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.exploration import RetryChoice, retry_choose
 from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
+from dunning.decisions.offline_reminders import (
+    STEP_LABELS,
+    final_notice_next_step,
+    offline_steps_plan,
+)
 from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
 from dunning.decisions.retry_timing import RetryScorer, Slot, chargebee_default_next, planned_slot
 from dunning.decisions.segments import segment_name, segment_of
 from dunning.decisions.sequence import OFFERS, SequenceParams
+from dunning.enrichment.card_updater.answers import finding_described
+from dunning.enrichment.signals.describe import signals_described
+from dunning.helpers.money import amount_text
 from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
-from dunning.money import amount_text
-from dunning.offline.reminders import STEP_LABELS, final_notice_next_step, offline_steps_plan
-from dunning.signals.describe import signals_described
 
 GATEWAY_RECHECK = timedelta(hours=2)
 MIN_RETRY_GAP = timedelta(hours=1)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dunning.config_versions import ConfigKind, config_current, config_kind_register
 from dunning.decisions.segments import SEGMENTS
+from dunning.governance.config_versions import ConfigKind, config_current, config_kind_register
 
 CHANNELS = ("email", "sms", "in_app")
 TONES = ("friendly", "formal", "firm")

@@ -10,16 +10,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from collections_desk.cases import cases_sync_for_decision
-from dunning.audit import audit_batch, audit_record
-from dunning.channels.channel_settings import channel_choose, channel_settings_read
-from dunning.channels.preview import message_draft_enqueue
-from dunning.config_versions import config_snapshot
-from dunning.decisions.actions import action_transition, actions_cancel_pending
+from dunning.actions.channels.preview import message_draft_enqueue
+from dunning.actions.state_machine import action_transition, actions_cancel_pending
+from dunning.decisions.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
 from dunning.decisions.guardrails import guardrails_active
 from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
 from dunning.decisions.scoring import active_scorers
 from dunning.decisions.segments import segment_of
+from dunning.governance.audit import audit_batch, audit_record
+from dunning.governance.config_versions import config_snapshot
 from dunning.models import (
     Action,
     ActionKind,

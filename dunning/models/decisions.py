@@ -4,7 +4,7 @@ A Decision is made once per triggering event (a failed payment, an invoice enter
 dunning, a new card) from what was known at the event's ``occurred_at``. It proposes
 Actions; each Action moves through proposed -> approved/rejected -> scheduled ->
 executed/failed (or is cancelled when it no longer makes sense, e.g. the invoice was paid).
-State changes happen only in ``dunning.decisions.actions`` with a conditional UPDATE.
+State changes happen only in ``dunning.actions.state_machine`` with a conditional UPDATE.
 """
 
 from __future__ import annotations

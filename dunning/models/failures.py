@@ -1,6 +1,6 @@
 """One row per invoice that has failed a payment: what the dashboards count.
 
-Derived from the mirror (never written by hand): ``dunning.mirror.failures`` recomputes the
+Derived from the mirror (never written by hand): ``dunning.sync.mirror.failures`` recomputes the
 rows of the invoices an event touched, in the same transaction as the mirror writes, so a
 row is always what the mirror says now, whatever order the events came in. The dashboards
 read this narrow table instead of finding each invoice's first failure among all payments.

@@ -4,8 +4,8 @@ import json
 
 from django import template
 
-from dunning import labels
-from dunning.money import amount_text, decimals
+from dunning.decisions import labels
+from dunning.helpers.money import amount_text, decimals
 
 register = template.Library()
 
@@ -35,8 +35,8 @@ def major(value: float | None, currency: str | None = "") -> str:
 @register.simple_tag
 def message_life_of(action):
     """Where a message action's message is in its life (None for other actions)."""
-    from dunning.channels.case_context import MESSAGE_KINDS
-    from dunning.channels.message_life import message_life
+    from dunning.actions.channels.case_context import MESSAGE_KINDS
+    from dunning.actions.channels.message_life import message_life
 
     if action is None or action.kind not in MESSAGE_KINDS:
         return None
@@ -46,12 +46,12 @@ def message_life_of(action):
 @register.filter
 def delivery(message) -> str:
     """What the provider said about a sent message, in words ("" if nothing)."""
-    from dunning.channels.message_life import delivery_words
+    from dunning.actions.channels.message_life import delivery_words
 
     return delivery_words(message)
 
 
-# Codes and stored values in words (dunning/labels.py), by the same names in templates:
+# Codes and stored values in words (dunning/decisions/labels.py), by the same names in templates:
 # ``{{ case.segment|label:"segment" }}``, ``{{ txn.decline_code|decline }}`` ("Expired card
 # (54)"), ``{{ 60000.0|number }}`` ("60,000"), ``{{ entry.data|readable }}`` (rows for
 # ``_readable.html``), ``{{ "action.proposed"|words }}`` ("Action proposed").

@@ -153,7 +153,7 @@ GATEWAY_MIX = {"stripe": 0.60, "adyen": 0.25, "braintree": 0.15}
 # [C7] only Stripe/Braintree run an account updater for Chargebee; [CB4] "Stripe's Card
 # Updater fixes 70% of expiring cards automatically". Braintree's (US-only) share is ours.
 ACCOUNT_UPDATER_SHARE = {"stripe": 0.70, "braintree": 0.45, "adyen": 0.0}
-# Dunwell asking the updater on demand after a decline (dunning/card_updater/): the share of
+# Dunwell asking the updater on demand after a decline (dunning/enrichment/card_updater/): the share of
 # declined cards for which the network knows a newer one. Expired: [CB4]'s 70% of expiring
 # cards; lost/stolen cards are reissued less often through the updater (our assumption); a
 # cardholder who revoked the payment has no newer card to find.

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from dunning.mirror.failures import failure_summary_refresh
 from dunning.models import Customer, Invoice, PaymentSource, Subscription, Transaction
+from dunning.sync.mirror.failures import failure_summary_refresh
 
 
 def days_ago(days: float) -> datetime:

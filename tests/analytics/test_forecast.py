@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from analytics.forecast import forecast_compute
-from dunning.mirror.failures import failure_summary_refresh
 from dunning.models import Invoice
+from dunning.sync.mirror.failures import failure_summary_refresh
 from tests.analytics.forecast_data import decide, hard_decline_history, three_open_invoices
 from tests.analytics.mirror import days_ago, failed_invoice
 

@@ -104,8 +104,8 @@ def test_the_live_fragment_refreshes_itself_and_varies_on_htmx(client, manager, 
 def test_every_currency_shows_in_its_own_units_and_one_total_at_the_saved_rates(
     client, manager, admin_user, open_invoices
 ):
-    from dunning.config_versions import config_update
-    from dunning.exchange_rates import EXCHANGE_RATES
+    from dunning.governance.config_versions import config_update
+    from dunning.governance.exchange_rates import EXCHANGE_RATES
     from tests.analytics.forecast_data import days_ago, decide
     from tests.analytics.mirror import failed_invoice
 

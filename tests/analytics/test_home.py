@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dunning.ingest import event_store
-from dunning.processing import event_process
+from dunning.sync.ingest import event_store
+from dunning.sync.processing import event_process
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.django_db

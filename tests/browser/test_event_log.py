@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from dunning.ingest import event_store
 from dunning.models import ChargebeeEvent, EventState
+from dunning.sync.ingest import event_store
 from tests.browser.navigation import open_from_nav
 from tests.conftest import load_sample
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from dunning.decisions.guardrails import guardrails_active
 from dunning.models import Action
 from tests.conftest import failed_renewal
-from tests.dunning.execution.conftest import mirror_from_sandbox
+from tests.dunning.actions.execution.conftest import mirror_from_sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from collections_desk.bulk import actions_bulk_approve
-from dunning.decisions.actions import (
+from dunning.actions.state_machine import (
     ApprovalOutdated,
     action_approve,
     action_edit,
@@ -164,7 +164,7 @@ def test_an_outdated_approval_through_htmx_is_a_409_with_the_reason(client, gene
 def test_an_edit_with_a_placeholder_dunwell_cannot_fill_is_refused_with_the_known_ones(
     general_case, agent
 ):
-    from dunning.decisions.actions import action_edit
+    from dunning.actions.state_machine import action_edit
 
     link = link_of(general_case)
 

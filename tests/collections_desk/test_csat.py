@@ -12,8 +12,8 @@ from django.urls import reverse
 from collections_desk.cases import case_claim, cases_refresh
 from collections_desk.csat import csat_token
 from collections_desk.models import CaseState, CsatAnswer
+from dunning.actions.execution.executor import Outcome, action_run
 from dunning.decisions.guardrails import guardrails_update
-from dunning.execution.executor import Outcome, action_run
 from dunning.models import Action, ActionState, Customer, Invoice
 from tests.collections_desk.conftest import case_for
 

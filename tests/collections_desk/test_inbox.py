@@ -8,9 +8,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from dunning.channels.delivery import message_deliver
-from dunning.channels.preview import LINKS_SHOWN, message_preview
-from dunning.decisions.actions import action_approve, action_edit, action_fingerprint
+from dunning.actions.channels.delivery import message_deliver
+from dunning.actions.channels.preview import LINKS_SHOWN, message_preview
+from dunning.actions.state_machine import action_approve, action_edit, action_fingerprint
 from dunning.models import (
     Action,
     ActionApproval,
@@ -131,7 +131,7 @@ def test_what_was_approved_is_what_is_sent_and_the_approval_keeps_it(
 
 
 def test_an_approval_no_longer_holds_when_the_invoice_amount_changes(general_case, manager):
-    from dunning.decisions.actions import action_may_approve
+    from dunning.actions.state_machine import action_may_approve
 
     link = link_of(general_case)
     action_approve(action=link, user=manager, fingerprint=action_fingerprint(link))
@@ -211,8 +211,8 @@ def drafted(action: Action) -> bool:
 def test_a_proposed_message_is_drafted_by_its_job_and_a_second_run_changes_nothing(
     approve_mode, teams, django_capture_on_commit_callbacks
 ):
-    from dunning.jobs import draft_message_job
-    from dunning.queueing import get_queue
+    from dunning.helpers.queueing import get_queue
+    from dunning.pipeline.jobs import draft_message_job
 
     with django_capture_on_commit_callbacks(execute=True):
         case = case_for(1)
@@ -229,7 +229,7 @@ def test_a_proposed_message_is_drafted_by_its_job_and_a_second_run_changes_nothi
 def test_a_page_drafts_a_few_missing_messages_and_says_the_others_are_being_drafted(
     client, approve_mode, teams, manager
 ):
-    from dunning.channels.preview import DRAFTS_ON_VIEW
+    from dunning.actions.channels.preview import DRAFTS_ON_VIEW
 
     for n in range(1, 4):
         link_of(case_for(n))  # a link and its reminder each, none drafted yet
@@ -250,7 +250,7 @@ def test_the_inbox_reads_as_many_queries_for_six_cards_as_for_two(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dunning.jobs import draft_message_job
+    from dunning.pipeline.jobs import draft_message_job
 
     def page_queries() -> tuple[int, int]:
         for pk in Action.objects.values_list("pk", flat=True):

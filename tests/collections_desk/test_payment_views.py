@@ -8,14 +8,14 @@ import pytest
 from collections_desk.models import Case, CaseState
 from dunning.models import Action, ActionKind, ActionState, Invoice
 from sandbox.offline import offline_payment_received
-from tests.dunning.decisions.delivery import events_of
-from tests.dunning.offline.conftest import (  # noqa: F401
+from tests.dunning.actions.offline.conftest import (  # noqa: F401
     deliver,
     mode,
     offline_invoice,
     wall_clock,
     work,
 )
+from tests.dunning.decisions.delivery import events_of
 
 pytestmark = pytest.mark.django_db
 

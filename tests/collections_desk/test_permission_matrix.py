@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from dunning.decisions.actions import action_fingerprint
+from dunning.actions.state_machine import action_fingerprint
 from dunning.models import OutboundMessage
 from tests.collections_desk.test_approvals import link_of
 

@@ -11,14 +11,14 @@ from django.utils import timezone
 from collections_desk.jobs import promises_check_job
 from collections_desk.models import Case, CaseState, PromiseToPay
 from collections_desk.promises import promise_day_end, promises_check
-from dunning.decisions.actions import action_fingerprint
+from dunning.actions.execution.executor import Outcome, action_run
+from dunning.actions.state_machine import action_fingerprint
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.service import decision_make
-from dunning.execution.executor import Outcome, action_run
 from dunning.models import Action, ActionState, AuditEntry, Decision, Invoice
 from tests.collections_desk.conftest import case_for
-from tests.dunning.execution.conftest import propose
+from tests.dunning.actions.execution.conftest import propose
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from dunning.ingest import event_store
 from dunning.models import ChargebeeEvent, EventState, Invoice
+from dunning.sync.ingest import event_store
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.django_db
@@ -37,11 +37,11 @@ def test_rqcron_and_the_embedded_worker_run_the_one_schedule():
     from rq.cron import CronScheduler
 
     from config.schedule import SCHEDULE, ScheduleRunner
-    from dunning.queueing import redis_connection
+    from dunning.helpers.queueing import redis_connection
 
     scheduler = CronScheduler(connection=redis_connection())
     scheduler.load_config_from_file("config/cron.py")
-    embedded = ScheduleRunner()  # what dunning.embedded_worker ticks
+    embedded = ScheduleRunner()  # what dunning.pipeline.embedded_worker ticks
 
     expected = [(job.name, job.interval) for job in SCHEDULE]
     assert [(job.args[0], job.interval) for job in scheduler.get_jobs()] == expected

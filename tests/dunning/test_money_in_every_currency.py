@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dunning.execution_views import CollectNowForm, RecordPaymentForm
+from dunning.actions.execution.views import CollectNowForm, RecordPaymentForm
+from dunning.helpers.money import amount_text, minor_units
 from dunning.models import Customer, Invoice
-from dunning.money import amount_text, minor_units
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +81,8 @@ def test_the_case_payment_form_prefills_and_checks_by_the_invoice_currency(agent
 
 
 def save_rates(client, text: str, *, note: str = "month-end rates", currency: str = "EUR"):
-    from dunning.config_versions import config_active
-    from dunning.exchange_rates import EXCHANGE_RATES
+    from dunning.governance.config_versions import config_active
+    from dunning.governance.exchange_rates import EXCHANGE_RATES
 
     active = config_active(kind=EXCHANGE_RATES)
     return client.post(reverse("dunning:exchange_rates"), {
@@ -117,8 +117,8 @@ def test_a_currency_without_a_rate_is_named_not_counted(client, admin_user):
 
 
 def test_rates_are_versioned_with_a_reason_and_roll_back(client, admin_user):
-    from dunning.config_versions import config_current
-    from dunning.exchange_rates import EXCHANGE_RATES
+    from dunning.governance.config_versions import config_current
+    from dunning.governance.exchange_rates import EXCHANGE_RATES
 
     client.force_login(admin_user)
     assert save_rates(client, "USD 0.90").status_code == 302
@@ -150,8 +150,8 @@ def test_a_manager_reads_the_rates_but_cannot_change_them(client, manager):
 
 
 def test_the_reporting_total_rounds_to_the_reporting_currency():
-    from dunning.config_versions import config_update
-    from dunning.exchange_rates import EXCHANGE_RATES, reporting_total
+    from dunning.governance.config_versions import config_update
+    from dunning.governance.exchange_rates import EXCHANGE_RATES, reporting_total
     from tests.factories import UserFactory
 
     admin = UserFactory(role="admin")

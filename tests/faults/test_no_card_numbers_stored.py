@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import models
 
-from dunning.pci import luhn_valid
+from dunning.helpers.pci import luhn_valid
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.django_db

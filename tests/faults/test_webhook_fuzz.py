@@ -12,7 +12,7 @@ import json
 import pytest
 
 from dunning.models import ChargebeeEvent
-from dunning.processing import event_process
+from dunning.sync.processing import event_process
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from analytics.filters import filters_parse
 from analytics.impact import impact_summary
 from analytics.queries import dunning_totals_by_currency
 from analytics.recovery import recovery_by_decline_code, recovery_by_path, recovery_summary
+from analytics.rollout import rollout_rows
 from analytics.tables import major_units
-from dunning.decisions.rollout import rollout_rows
 from dunning.models import Action
 from tests.pages.desk_data import working_desk
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dunning.chargebee_client import chargebee_client
+from dunning.sync.chargebee_client import chargebee_client
 from sandbox.card_updater import PATH, network_knows
 from tests.conftest import failed_renewal
 

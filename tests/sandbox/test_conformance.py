@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from chargebee import APIError, PaymentError
 
-from dunning.chargebee_client import chargebee_client
-from dunning.execution import chargebee_writes as writes
+from dunning.actions.execution import chargebee_writes as writes
+from dunning.sync.chargebee_client import chargebee_client
 from sandbox.simulator.run import simulate_history
 from sandbox.store import Sandbox
 from tests.conftest import failed_renewal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from chargebee import InvalidRequestError
 
-from dunning.chargebee_client import chargebee_client
+from dunning.sync.chargebee_client import chargebee_client
 from tests.conftest import failed_renewal
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from chargebee import PaymentError
 
-from dunning.chargebee_client import chargebee_client
 from dunning.models import ChargebeeEvent, EventState, Invoice
+from dunning.sync.chargebee_client import chargebee_client
 from sandbox.webhooks import WebhookDelivery
 from tests.conftest import failed_renewal
 

@@ -126,7 +126,7 @@ def test_business_has_outages_card_updates_usage_and_tickets(custom_year):
 
 
 def test_no_card_number_or_cvv_anywhere_in_what_it_emits(custom_year):
-    from dunning.pci import luhn_valid
+    from dunning.helpers.pci import luhn_valid
 
     text = json.dumps(custom_year[0].events)
     assert '"cvv"' not in text and '"number"' not in text

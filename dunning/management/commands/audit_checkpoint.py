@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from dunning.audit import audit_checkpoint_write
+from dunning.governance.audit import audit_checkpoint_write
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from dunning.backfill import events_backfill
 from dunning.management.dates import utc_day_option
+from dunning.sync.backfill import events_backfill
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from tqdm import tqdm
 
 from dunning.management.dates import utc_day_option
 from dunning.models import BackfillRun
-from dunning.site_connect import (
+from dunning.sync.site_connect import (
     backfill_run,
     site_check,
     webhook_endpoint_ensure,

@@ -22,13 +22,13 @@ from tqdm import tqdm
 
 from analytics.at_risk.campaigns import CampaignRefused, campaign_launch
 from collections_desk.teams import demo_teams_ensure
-from dunning.backfill import events_backfill
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
-from dunning.decisions.shadow_replay import shadow_period_replay, shadow_replay_candidates
-from dunning.decisions.triggers import decisions_for_open_invoices, invoices_undecided
-from dunning.embedded_worker import start_embedded_worker
+from dunning.governance.roles import roles_ensure
 from dunning.models import ModelVersion
-from dunning.roles import roles_ensure
+from dunning.pipeline.embedded_worker import start_embedded_worker
+from dunning.pipeline.shadow_replay import shadow_period_replay, shadow_replay_candidates
+from dunning.pipeline.triggers import decisions_for_open_invoices, invoices_undecided
+from dunning.sync.backfill import events_backfill
 
 DEMO_PASSWORD = "dunwell-demo"
 SHADOW_PERIOD_DAYS = 60

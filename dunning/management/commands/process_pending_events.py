@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from dunning.outbox import events_relay
-from dunning.processing import events_process_due
+from dunning.sync.outbox import events_relay
+from dunning.sync.processing import events_process_due
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from dunning.mirror.failures import failure_summary_rebuild
+from dunning.sync.mirror.failures import failure_summary_rebuild
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dunning.enrichment.signals.sync import signals_sync
 from dunning.management.dates import utc_day_option
-from dunning.signals.sync import signals_sync
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dunning.audit import audit_report
+from dunning.governance.audit import audit_report
 
 
 class Command(BaseCommand):

@@ -94,7 +94,7 @@ class Command(BaseCommand):
         return DisorderlyDelivery(target.deliver, seed=seed)
 
     def _backfill(self, server: SandboxServer, *, quiet: bool) -> None:
-        from dunning.backfill import events_backfill
+        from dunning.sync.backfill import events_backfill
 
         settings.CHARGEBEE_API_BASE = server.url
         settings.CHARGEBEE_REQUESTS_PER_MINUTE = 60_000  # the local sandbox has no such limit

@@ -10,8 +10,8 @@ import pytest
 
 from analytics.experiments.assignment import assignment_ensure, bucket_of, variant_for
 from analytics.models import Assignment, Experiment
-from dunning.channels.builtin_drafter import BuiltinDrafter
-from dunning.channels.drafting import DraftBrief
+from dunning.actions.channels.builtin_drafter import BuiltinDrafter
+from dunning.actions.channels.drafting import DraftBrief
 from dunning.decisions.service import decision_make
 from dunning.models import ActionKind, AuditEntry
 from tests.analytics.experiments.build import STARTED, running_experiment

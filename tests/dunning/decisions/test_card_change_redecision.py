@@ -14,10 +14,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dunning.audit import audit_verify
+from dunning.actions.execution.executor import Outcome, action_run
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.service import decision_make
-from dunning.execution.executor import Outcome, action_run
+from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,
     ActionKind,

@@ -10,8 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from dunning.audit import audit_verify
-from dunning.decisions.actions import (
+from dunning.actions.state_machine import (
     ActionConflict,
     ApprovalOutdated,
     action_approve,
@@ -21,13 +20,7 @@ from dunning.decisions.actions import (
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.service import decision_make
-from dunning.decisions.triggers import (
-    decisions_for_event,
-    decisions_for_open_invoices,
-    decisions_relay,
-)
-from dunning.ingest import events_store_bulk
-from dunning.jobs import decide_for_event_job
+from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,
     ActionKind,
@@ -38,7 +31,14 @@ from dunning.models import (
     Invoice,
 )
 from dunning.models.events import ReceivedVia
-from dunning.processing import events_process_batch, events_process_due
+from dunning.pipeline.jobs import decide_for_event_job
+from dunning.pipeline.triggers import (
+    decisions_for_event,
+    decisions_for_open_invoices,
+    decisions_relay,
+)
+from dunning.sync.ingest import events_store_bulk
+from dunning.sync.processing import events_process_batch, events_process_due
 from tests.conftest import failed_renewal
 
 pytestmark = pytest.mark.django_db
@@ -215,8 +215,8 @@ def test_rejecting_needs_a_reason(proposed, manager):
 def test_cancelling_a_subscription_is_never_scheduled_without_a_manager(sandbox, admin_user, agent):
     guardrails_update(changes={"default_mode": "auto", "max_retries": 0}, user=admin_user)
     invoice = failed_renewal(sandbox)
-    from dunning.ingest import event_store
-    from dunning.processing import event_process
+    from dunning.sync.ingest import event_store
+    from dunning.sync.processing import event_process
 
     for payload in sandbox.events:
         event_process(event_pk=event_store(payload=payload).event.pk)

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from dunning.decisions.actions import action_transition
+from dunning.actions.state_machine import action_transition
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.off_policy import (
     dr_terms,

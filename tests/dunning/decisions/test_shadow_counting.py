@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from dunning.decisions.actions import action_transition
+from dunning.actions.state_machine import action_transition
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.service import decision_make
 from dunning.models import Action, ActionKind, ActionState, Decision, Transaction

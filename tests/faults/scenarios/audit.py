@@ -8,9 +8,9 @@ import io
 
 from django.core.management import CommandError, call_command
 
-from dunning.audit import UNKEYED, audit_checkpoint_write, audit_record
+from dunning.governance.audit import UNKEYED, audit_checkpoint_write, audit_record
 from dunning.models import AuditEntry
-from tests.dunning.test_audit_anchoring import as_superuser, recompute_from, write
+from tests.dunning.governance.test_audit_anchoring import as_superuser, recompute_from, write
 from tests.faults.scenarios.core import Env, Row, timed, vendor
 
 

@@ -16,11 +16,11 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 
-from dunning.chargebee_budget import USAGE_KEY
-from dunning.execution.executor import CLAIM_TIMEOUT, action_run
-from dunning.execution.sweep import actions_due, actions_sweep
+from dunning.actions.execution.executor import CLAIM_TIMEOUT, action_run
+from dunning.actions.execution.sweep import actions_due, actions_sweep
+from dunning.helpers.queueing import get_queue, redis_connection
 from dunning.models import Action, ActionState
-from dunning.queueing import get_queue, redis_connection
+from dunning.sync.chargebee_budget import USAGE_KEY
 from tests.faults.scenarios.core import (
     Env,
     Row,
@@ -193,7 +193,7 @@ def worker_sigkill_mid_charge(env: Env) -> Row:
     else:
         get_queue("actions").empty()
         command = [sys.executable, "-c",
-                   "import django; django.setup(); from dunning.jobs import run_action_job; "
+                   "import django; django.setup(); from dunning.pipeline.jobs import run_action_job; "
                    f"run_action_job({action.pk})"]  # fmt: skip
     connection.close()  # the child writes to the same database
     with charge_held_open(env) as (charged, killed):

@@ -8,13 +8,13 @@ import io
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from dunning.decisions.actions import action_approve, action_fingerprint
+from dunning.actions.execution.end_of_dunning import end_of_dunning_propose
+from dunning.actions.state_machine import action_approve, action_fingerprint
 from dunning.decisions.guardrails import guardrails_update
-from dunning.execution.end_of_dunning import end_of_dunning_propose
 from dunning.models import ActionKind, ActionState
 from tests.conftest import basic_auth, failed_renewal, load_sample
-from tests.dunning.execution.conftest import mirror_from_sandbox, propose
-from tests.dunning.execution.test_chargebee_limits import LONG_REASONING, decisions_page
+from tests.dunning.actions.execution.conftest import mirror_from_sandbox, propose
+from tests.dunning.actions.execution.test_chargebee_limits import LONG_REASONING, decisions_page
 from tests.faults.scenarios.core import Env, Row, jobs_run, person, timed
 
 NOTES_LIMIT = 1000  # Chargebee's limit on a comment's notes

@@ -26,10 +26,10 @@ from django.test import Client
 from django.utils import timezone
 from rq import SimpleWorker
 
-from dunning.decisions.actions import action_transition
+from dunning.actions.state_machine import action_transition
 from dunning.decisions.guardrails import guardrails_update
+from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from dunning.models import Action, ActionKind, ActionState, ChargebeeEvent, Decision, EventState
-from dunning.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
 from sandbox.store import Sandbox
 from tests.factories import UserFactory

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connection
 from django.test import Client
 
-from dunning.decisions.triggers import decisions_for_event
-from dunning.execution.executor import action_run
-from dunning.jobs import process_event_job
+from dunning.actions.execution.executor import action_run
 from dunning.models import Action, ActionKind, ActionState, ChargebeeEvent, Decision, Invoice
+from dunning.pipeline.jobs import process_event_job
+from dunning.pipeline.triggers import decisions_for_event
 from tests.faults.scenarios.core import (
     Env,
     Row,

@@ -12,7 +12,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from dunning.models import ChargebeeEvent, EventState, RejectedWebhook
-from dunning.processing import event_process
+from dunning.sync.processing import event_process
 from tests.faults.scenarios.core import Env, Row, timed, webhook_post
 
 json_values = st.recursive(

@@ -12,7 +12,7 @@ from django.test import Client
 
 from dunning.models import ChargebeeEvent, RejectedWebhook
 from tests.conftest import load_sample
-from tests.dunning.test_webhook_hostile_input import _envelope, _nested, _post
+from tests.dunning.sync.test_webhook_hostile_input import _envelope, _nested, _post
 from tests.faults.scenarios.core import Env, Row, timed
 
 DEPTH = 10_000

@@ -7,7 +7,7 @@ import json
 
 from django.test import override_settings
 
-from dunning.channels.delivery import message_deliver
+from dunning.actions.channels.delivery import message_deliver
 from dunning.models import (
     Action,
     ActionKind,
@@ -17,7 +17,7 @@ from dunning.models import (
     PaymentSource,
     SupportTicket,
 )
-from tests.dunning.channels.conftest import RecordingServer, chat_completion, message_action
+from tests.dunning.actions.channels.conftest import RecordingServer, chat_completion, message_action
 from tests.dunning.decided import decided_invoice
 from tests.faults.scenarios.core import Env, Row, timed
 

@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from dunning.models import ChargebeeEvent, EventState
-from dunning.processing import event_reprocess
+from dunning.sync.processing import event_reprocess
 from tests.conftest import load_sample
-from tests.dunning.test_partial_mirroring import (
+from tests.dunning.sync.test_partial_mirroring import (
     MODELS,
     SAMPLE_FILES,
     card_without_payment_source_id,

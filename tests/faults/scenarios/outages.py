@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.schedule import SCHEDULE, ScheduleRunner, schedule_late, schedule_scaled
-from dunning.decisions.triggers import decisions_relay
+from dunning.helpers.queueing import get_queue, redis_connection
 from dunning.models import (
     ChargebeeEvent,
     Decision,
@@ -22,9 +22,9 @@ from dunning.models import (
     PeriodicRun,
     RejectedWebhook,
 )
-from dunning.outbox import CLAIM_TIMEOUT, RELAY_GRACE, events_relay
-from dunning.processing import event_claim
-from dunning.queueing import get_queue, redis_connection
+from dunning.pipeline.triggers import decisions_relay
+from dunning.sync.outbox import CLAIM_TIMEOUT, RELAY_GRACE, events_relay
+from dunning.sync.processing import event_claim
 from tests.conftest import RedisOutage
 from tests.faults.scenarios.core import (
     Env,

@@ -1,0 +1,120 @@
+"""Pages around channels: the outbox (every message sent) and the LLM prompt templates."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+
+from collections_desk.access import rows_in_reach
+from dunning.actions.channels.forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
+from dunning.actions.channels.message_life import messages_not_sent
+from dunning.actions.channels.prompts import (
+    CHANGE_PERMISSION,
+    SLOTS,
+    PromptChangedMeanwhile,
+    PromptEditRefused,
+    prompt_template_active,
+    prompt_template_update,
+)
+from dunning.helpers.paging import page_of
+from dunning.models import Action, Channel, OutboundMessage, PromptTemplate, Purpose
+
+PAGE_SIZE = 25
+
+
+def _with_vary(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+@permission_required("dunning.view_outboundmessage", raise_exception=True)
+def outbox(request: HttpRequest) -> HttpResponse:
+    """Every message Dunwell sent or is sending, newest first, as the customer received it."""
+    form = OutboxFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = OutboundMessage.objects.select_related("customer").order_by("-created_at", "-id")
+    rows = rows_in_reach(user=request.user, rows=rows)
+    for name in ("channel", "status", "purpose"):
+        if filters.get(name):
+            rows = rows.filter(**{name: filters[name]})
+    if filters.get("q"):
+        rows = rows.filter(Q(customer_id=filters["q"]) | Q(invoice_id=filters["q"]))
+    page, query = page_of(request, rows, size=PAGE_SIZE)
+    context = {"form": form, "page": page, "query": query}
+    if not request.htmx:
+        waiting = messages_not_sent(rows_in_reach(user=request.user, rows=Action.objects.all()))
+        context |= {"not_sent": waiting[:PAGE_SIZE], "not_sent_count": waiting.count()}
+    template = "dunning/_outbox_table.html" if request.htmx else "dunning/outbox.html"
+    status = 200 if form.is_valid() or not request.GET else 400
+    return _with_vary(render(request, template, context, status=status))
+
+
+@login_required
+@permission_required("dunning.view_prompttemplate", raise_exception=True)
+def prompt_templates(request: HttpRequest) -> HttpResponse:
+    """Managers read; admins save a new version (with a reason) for a purpose and channel."""
+    can_change = request.user.has_perm(CHANGE_PERMISSION)
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied
+    choice = PromptChoiceForm(request.POST if request.method == "POST" else request.GET)
+    if not choice.is_valid():
+        choice = PromptChoiceForm({"purpose": "retry_scheduled", "channel": "email"})
+        choice.is_valid()
+    purpose, channel = choice.cleaned_data["purpose"], choice.cleaned_data["channel"]
+    active = prompt_template_active(purpose=purpose, channel=channel)
+    form = PromptTemplateForm(
+        initial={"purpose": purpose, "channel": channel, "text": active.text,
+                 "based_on": active.version},
+    )  # fmt: skip
+    status = 200
+    if request.method == "POST":
+        form, status = PromptTemplateForm(request.POST), 400
+        if form.is_valid():
+            try:
+                saved = prompt_template_update(
+                    purpose=purpose, channel=channel, text=form.cleaned_data["text"],
+                    user=request.user, note=form.cleaned_data["note"],
+                    based_on=form.cleaned_data["based_on"],
+                )  # fmt: skip
+            except PromptEditRefused as refused:
+                form.add_error(None, str(refused))
+                status = 409 if isinstance(refused, PromptChangedMeanwhile) else 400
+            else:
+                messages.success(request, f"Saved as version {saved.version}.")
+                url = reverse("dunning:prompt_templates")
+                return redirect(f"{url}?purpose={purpose}&channel={channel}")
+    context = {
+        "choice": choice,
+        "form": form,
+        "active": active,
+        "can_change": can_change,
+        "slots": SLOTS,
+        "versions": PromptTemplate.objects.filter(purpose=purpose, channel=channel)
+        .select_related("created_by")
+        .order_by("-version")[:20],
+        "overview": _prompt_overview(),
+    }
+    return _with_vary(render(request, "dunning/prompt_templates.html", context, status=status))
+
+
+def _prompt_overview() -> list[dict]:
+    """Each purpose and channel with the version in force (0: the built-in default)."""
+    versions = {
+        (purpose, channel): version
+        for purpose, channel, version in PromptTemplate.objects.filter(active=True).values_list(
+            "purpose", "channel", "version"
+        )
+    }
+    return [
+        {"purpose": purpose, "purpose_label": purpose_label, "channel": channel,
+         "channel_label": channel_label, "version": versions.get((purpose, channel), 0)}
+        for purpose, purpose_label in Purpose.choices
+        for channel, channel_label in Channel.choices
+    ]  # fmt: skip

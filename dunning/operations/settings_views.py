@@ -1,0 +1,288 @@
+"""Settings pages: channel settings (admins edit, managers read), people and roles (admins),
+and the history of every settings change (admins)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import Permission
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
+
+from dunning.decisions.channel_settings import (
+    CHANGE_PERMISSION as CHANGE_CHANNELS,
+)
+from dunning.decisions.channel_settings import (
+    CHANNEL_SETTINGS,
+    FALLBACK_ORDER,
+    VIEW_PERMISSION,
+)
+from dunning.governance.config_versions import (
+    ConfigChangedMeanwhile,
+    ConfigEditRefused,
+    ConfigKind,
+    config_active,
+    config_current,
+    config_history,
+    config_rollback,
+    config_update,
+)
+from dunning.governance.confirmations import risky_confirmation
+from dunning.governance.roles import ROLE_PERMISSIONS
+from dunning.helpers.paging import page_of
+from dunning.models import AuditEntry, ConfigVersion
+from dunning.operations.role_assignments import (
+    CHANGE_PERMISSION as CHANGE_ROLES,
+)
+from dunning.operations.role_assignments import (
+    ROLES,
+    people_person,
+    people_record_outside,
+    people_rollback,
+    people_update,
+)
+from dunning.operations.settings_forms import ChannelSettingsForm, HistoryFilterForm, PersonForm
+from dunning.operations.settings_history import (
+    change_lines,
+    diff_lines,
+    settings_history_entries,
+    settings_history_rows,
+)
+
+HISTORY_PAGE_SIZE = 25
+VERSIONS_SHOWN = 20
+
+
+def _with_vary(response: HttpResponse) -> HttpResponse:
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _versions(kind: ConfigKind) -> list[dict]:
+    """Each version with the diff recorded when it was saved (the first: from the defaults)."""
+    rows = config_history(kind=kind, limit=VERSIONS_SHOWN)
+    recorded = dict(
+        AuditEntry.objects.filter(
+            object_type=ConfigVersion._meta.label_lower,
+            object_id__in=[str(row.version.pk) for row in rows],
+        ).values_list("object_id", "data__diff")
+    )
+    return [
+        {
+            "version": row.version,
+            "first": False,
+            "changes": diff_lines(recorded[str(row.version.pk)])
+            if str(row.version.pk) in recorded
+            else change_lines(row.changes),
+        }
+        for row in rows
+    ]
+
+
+def _active_number(kind: ConfigKind) -> int:
+    active = config_active(kind=kind)
+    return active.version if active else 0
+
+
+def _refused(form, refused: ConfigEditRefused) -> int:
+    form.add_error(None, str(refused))
+    return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
+
+
+def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | None:
+    """Save a POSTed settings form as a new version of ``kind``: None when saved, else the
+    status to answer with (the reason is on the form)."""
+    if not form.is_valid():
+        return 400
+    try:
+        saved = config_update(
+            kind=kind, data=form.document(), user=request.user,
+            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
+        )  # fmt: skip
+    except ConfigEditRefused as refused:
+        return _refused(form, refused)
+    messages.success(request, f"Saved as version {saved.version}.")
+    return None
+
+
+def versioned_settings_page(
+    request: HttpRequest, *, kind: ConfigKind, form_class, initial: dict,
+    change_permission: str, template: str, page: str, context: dict,
+) -> HttpResponse:  # fmt: skip
+    """A page of one versioned document: readers see it; who may change it saves a new
+    version (with a reason) through ``form_class``, whose ``document()`` is the new value."""
+    can_change = request.user.has_perm(change_permission)
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied
+    status = 200
+    form = form_class(initial={**initial, "based_on": _active_number(kind)})
+    if request.method == "POST":
+        form = form_class(request.POST)
+        status = versioned_save(request, kind=kind, form=form)
+        if status is None:
+            return redirect(page)
+    context = {
+        "form": form,
+        "can_change": can_change,
+        "active": config_active(kind=kind),
+        "current": config_current(kind=kind),
+        "versions": _versions(kind),
+        **context,
+    }
+    return _with_vary(render(request, template, context, status=status))
+
+
+@login_required
+@permission_required(VIEW_PERMISSION, raise_exception=True)
+def channel_settings(request: HttpRequest) -> HttpResponse:
+    """Managers read; admins save a new version (with a reason) or roll back."""
+    return versioned_settings_page(
+        request, kind=CHANNEL_SETTINGS, form_class=ChannelSettingsForm,
+        initial=ChannelSettingsForm.initial_from(config_current(kind=CHANNEL_SETTINGS)),
+        change_permission=CHANGE_CHANNELS, template="dunning/channel_settings.html",
+        page="dunning:channel_settings",
+        context={"fallback_order": [c.label for c in FALLBACK_ORDER],
+                 "rollback_url": "dunning:channel_settings_rollback"},
+    )  # fmt: skip
+
+
+def rollback_from_request(
+    request: HttpRequest, *, kind: ConfigKind, version: int, restore, page: str
+) -> HttpResponse:
+    """Roll ``kind`` back to ``version`` with the reason given, confirmed; then ``page``."""
+    if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
+        raise Http404(f"There is no version {version}.")
+    back = f"{reverse(page)}#version-{version}"
+    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
+    if refused:
+        return refused
+    try:
+        restored = restore(user=request.user, version=version,
+                           note=f"rolled back to version {version}: {reason}")  # fmt: skip
+    except ConfigEditRefused as refused:
+        messages.error(request, f"Not rolled back: {refused}.")
+    else:
+        messages.success(
+            request, f"Version {version} is in force again, as version {restored.version}."
+        )
+    return redirect(page)
+
+
+def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str):
+    """The POST that makes an earlier version of ``kind`` current again, then shows ``page``."""
+
+    def restore(*, user, version, note):
+        return config_rollback(kind=kind, version=version, user=user, note=note)
+
+    @login_required
+    @require_POST
+    @permission_required(change_permission, raise_exception=True)
+    def view(request: HttpRequest, version: int) -> HttpResponse:
+        return rollback_from_request(request, kind=kind, version=version, restore=restore,
+                                     page=page)  # fmt: skip
+
+    return view
+
+
+channel_settings_rollback = config_rollback_view(
+    kind=CHANNEL_SETTINGS, change_permission=CHANGE_CHANNELS, page="dunning:channel_settings"
+)
+
+
+def _role_permissions() -> list[tuple[str, list[str]]]:
+    """Each role with what it may do, in the permissions' own names ("Can approve actions")."""
+    names = {
+        f"{app}.{codename}": name
+        for app, codename, name in Permission.objects.values_list(
+            "content_type__app_label", "codename", "name"
+        )
+    }
+    return [
+        (role.value, [names.get(perm, perm) for perm in perms])
+        for role, perms in ROLE_PERMISSIONS.items()
+    ]
+
+
+@login_required
+@permission_required(CHANGE_ROLES, raise_exception=True)
+def people(request: HttpRequest) -> HttpResponse:
+    """Who holds which role and works in which team; an admin changes one person at a time."""
+    outside = people_record_outside()
+    if outside is not None:
+        messages.warning(
+            request,
+            f"Roles were changed outside Dunwell (Django admin?): recorded as version "
+            f"{outside.version}.",
+        )
+    status, based_on = 200, _active_number(ROLES)
+    username = request.GET.get("person", "")
+    form = PersonForm(
+        initial={"username": username, **people_person(username=username), "based_on": based_on}
+    )
+    if request.method == "POST":
+        form, status = PersonForm(request.POST), 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                saved = people_update(
+                    user=request.user, username=data["username"], roles=data["roles"],
+                    teams=data["teams"], note=data["note"], based_on=data["based_on"],
+                )  # fmt: skip
+            except ConfigEditRefused as refused:
+                status = _refused(form, refused)
+            else:
+                messages.success(
+                    request, f"Saved as version {saved.version}: {data['username']}'s roles."
+                )
+                return redirect(reverse("dunning:people"))
+    members = config_current(kind=ROLES)["people"]
+    names = dict(
+        get_user_model().objects.filter(username__in=members).values_list("username", "is_active")
+    )
+    context = {
+        "form": form,
+        "people": [
+            {"username": name, "active": names.get(name, False), **person}
+            for name, person in members.items()
+        ],
+        "active": config_active(kind=ROLES),
+        "role_permissions": _role_permissions(),
+        "versions": _versions(ROLES),
+        "rollback_url": "dunning:people_rollback",
+        "can_change": True,
+    }
+    return _with_vary(render(request, "dunning/people.html", context, status=status))
+
+
+@login_required
+@require_POST
+@permission_required(CHANGE_ROLES, raise_exception=True)
+def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
+    return rollback_from_request(request, kind=ROLES, version=version, restore=people_rollback,
+                                 page="dunning:people")  # fmt: skip
+
+
+@login_required
+@permission_required("dunning.view_configversion", raise_exception=True)
+def settings_history(request: HttpRequest) -> HttpResponse:
+    """Every settings change, newest first, with a link to where it can be rolled back."""
+    form = HistoryFilterForm(request.GET or None)
+    what = form.cleaned_data["what"] if form.is_valid() else ""
+    entries = settings_history_entries(what=what).select_related("actor")
+    page, query = page_of(request, entries, size=HISTORY_PAGE_SIZE)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "rows": settings_history_rows(page),
+    }
+    template = (
+        "dunning/_settings_history_table.html" if request.htmx else "dunning/settings_history.html"
+    )
+    status = 200 if form.is_valid() or not request.GET else 400
+    return _with_vary(render(request, template, context, status=status))

@@ -1,0 +1,51 @@
+"""The documented decision worker keeps the active models loaded from one job to the next."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bench.synthetic_models import live_decline, models_activate_synthetic
+from dunning.decisions.scoring import scorers_forget
+from dunning.helpers.queueing import get_queue, redis_connection
+from dunning.models import Decision
+from dunning.pipeline.workers import DecisionWorker
+from dunning.sync.ingest import event_store
+from dunning.sync.processing import events_process_batch
+from tests.conftest import load_sample
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def active_models():
+    scorers_forget()
+    versions = models_activate_synthetic(attempts=3_000, rows=400)
+    yield versions
+    scorers_forget()
+
+
+def test_decision_jobs_in_the_decision_worker_load_each_model_once(
+    active_models, django_capture_on_commit_callbacks
+):
+    sample = load_sample("payment_failed")
+    with django_capture_on_commit_callbacks(execute=True):
+        now = int(timezone.now().timestamp())
+        declines = [live_decline(sample, n, occurred_at=now - 60) for n in range(3)]
+        stored = [event_store(payload=decline).event.pk for decline in declines]
+        events_process_batch(event_pks=stored)
+    assert get_queue("default").count == 3  # one decision job per decline
+
+    with CaptureQueriesContext(connection) as queries:
+        DecisionWorker([get_queue("default")], connection=redis_connection()).work(burst=True)
+
+    labels = set(Decision.objects.values_list("model_version", flat=True))
+    assert Decision.objects.count() == 3
+    [label] = labels
+    assert label.startswith(
+        f"recovery v{active_models[1].version} + retry v{active_models[0].version}"
+    )
+    artifact_reads = [q for q in queries.captured_queries if "artifact" in q["sql"]]
+    assert len(artifact_reads) == 2  # the retry and the recovery model, for all three jobs
