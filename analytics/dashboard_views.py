@@ -30,8 +30,8 @@ from analytics.recovery_invoices import (
 )
 from analytics.staticfiles import plotly_stylesheet
 from collections_desk.access import VIEW_CASES
-from config.security import CONTENT_SECURITY_POLICY
 from dunning.helpers.paging import page_of
+from dunning.helpers.security_headers import CONTENT_SECURITY_POLICY
 
 REFRESH_SECONDS = 30
 INVOICES_PER_PAGE = 50

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from analytics.forecast_history import forecast_snapshot_take, forecast_snapshots_settle
+
 
 def forecast_snapshot_job() -> dict[str, int]:
-    from analytics.forecast_history import forecast_snapshot_take, forecast_snapshots_settle
-
     return {"taken": forecast_snapshot_take(), "settled": forecast_snapshots_settle()}

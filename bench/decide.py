@@ -81,7 +81,7 @@ from dunning.decisions.retry_model import (  # noqa: E402
 from dunning.decisions.scoring import scorers_warm  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Decision  # noqa: E402
-from dunning.pipeline.jobs import decide_for_event_job  # noqa: E402
+from dunning.pipeline.triggers import decide_for_event_job  # noqa: E402
 from dunning.sync.ingest import event_store  # noqa: E402
 from dunning.sync.processing import events_process_batch  # noqa: E402
 

@@ -38,12 +38,12 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from collections_desk.models import Case, CaseState  # noqa: E402
-from dunning.actions.offline.settle import invoice_payment_settle  # noqa: E402
 from dunning.decisions.enrichment import mirror_store  # noqa: E402
 from dunning.decisions.guardrails import guardrails_update  # noqa: E402
-from dunning.decisions.service import decision_make  # noqa: E402
 from dunning.helpers.queueing import redis_connection  # noqa: E402
 from dunning.models import Action, ActionState  # noqa: E402
+from dunning.pipeline.decide import decision_make  # noqa: E402
+from dunning.pipeline.settle import invoice_payment_settle  # noqa: E402
 from sandbox.offline import (  # noqa: E402
     offline_customer_create,
     offline_invoice_create,

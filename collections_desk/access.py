@@ -108,14 +108,13 @@ def governing_case_ids(*, customer_ids: list[str]) -> dict[str, int]:
     return governing
 
 
-def invoice_check_reach(*, user, invoice: Invoice) -> None:
-    """404 unless ``user`` may work the customer's case (open, else latest; none: anyone
-    who may ask for actions, as the request then opens one and the team rules apply)."""
+def invoice_in_reach(*, user, invoice: Invoice) -> bool:
+    """May ``user`` work the customer's case (open, else latest; none: anyone who may ask
+    for actions, as the request then opens one and the team rules apply)?"""
     if user_works_all_cases(user):
-        return
+        return True
     case = _governing_cases(invoice.customer_id).select_related("team").first()
-    if case is not None and not user_may_work_team(user=user, team=case.team):
-        raise Http404("No such invoice.")
+    return case is None or user_may_work_team(user=user, team=case.team)
 
 
 def rows_in_reach(*, user, rows: QuerySet, customer_field: str = "customer_id") -> QuerySet:

@@ -8,9 +8,9 @@ contact details reach agents of that team and managers, never another team's age
 from __future__ import annotations
 
 from collections_desk.commitment_forms import PaymentPlanForm, PromiseForm, TaskForm
+from collections_desk.manual_collection import REQUEST_PERMISSION
 from collections_desk.models import Case, PaymentPlan, RecoveryBasis
 from collections_desk.recovery_rates import recovery_rates
-from dunning.actions.execution.manual import REQUEST_PERMISSION
 from dunning.decisions.labels import label
 from dunning.sync.chargebee_links import chargebee_app_url
 

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_POST
 from collections_desk.access import VIEW_CASES
 from collections_desk.commitment_forms import PaymentPlanForm, PromiseForm, TaskForm
 from collections_desk.follow_ups import task_add, task_complete, task_for_user, tasks_due
+from collections_desk.manual_collection import REQUEST_PERMISSION
 from collections_desk.models import Case
 from collections_desk.payment_plans import payment_plan_propose
 from collections_desk.promises import promise_record
 from collections_desk.views import _case, _case_change, _case_refused, _desk_people, desk_render
-from dunning.actions.execution.manual import REQUEST_PERMISSION
 from dunning.helpers.money import amount_text
 
 

@@ -11,12 +11,10 @@ after ``LINK_VALID`` and is single-use: one answer per case.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from collections_desk.models import (
@@ -27,6 +25,7 @@ from collections_desk.models import (
     EscalationTicket,
     ResolutionType,
 )
+from dunning.actions.channels.survey_links import LINK_VALID, SALT
 from dunning.actions.state_machine import action_transition
 from dunning.decisions.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.guardrails import guardrails_active
@@ -42,8 +41,6 @@ from dunning.models import (
 )
 
 TEMPLATE = "csat_survey"
-SALT = "dunwell.csat.survey"
-LINK_VALID = timedelta(days=30)
 COMMENT_MAX_CHARS = 2000
 SCORES = range(1, 6)
 
@@ -133,15 +130,6 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
                 data={"why": "low risk in auto mode"},
             )  # fmt: skip
     return action
-
-
-def csat_token(*, action: Action) -> str:
-    return signing.dumps({"action": action.pk}, salt=SALT)
-
-
-def csat_link(*, action: Action) -> str:
-    path = reverse("collections_desk:csat_answer", args=[csat_token(action=action)])
-    return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
 def csat_survey_open(*, token: str) -> Action:

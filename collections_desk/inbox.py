@@ -35,6 +35,7 @@ from django.utils import timezone
 from collections_desk.access import actions_visible_to
 from collections_desk.models import OPEN_STATES, Case, Team
 from collections_desk.queries import awaiting_approval, inbox_actions
+from dunning.actions.state_machine import action_fingerprint
 from dunning.actions.words import action_amount
 from dunning.decisions.labels import label
 from dunning.governance.exchange_rates import ReportingTotal, reporting_total
@@ -267,8 +268,6 @@ class BulkSelection:
 
 
 def bulk_selection(actions) -> BulkSelection:
-    from dunning.actions.state_machine import action_fingerprint
-
     pairs, by_currency = {}, {}
     for action in actions:  # with their invoices (inbox_actions selects them)
         pairs[action.pk] = action_fingerprint(action)

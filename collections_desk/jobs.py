@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from collections_desk.cases import cases_refresh
 from collections_desk.escalation import (
     escalation_deliver,
@@ -12,17 +10,12 @@ from collections_desk.escalation import (
 )
 from collections_desk.escalation_webhooks import zendesk_event_job, zendesk_events_pending
 from collections_desk.payment_plans import payment_plans_track
-from collections_desk.promises import promises_check
+from dunning.helpers.queueing import get_queue
 
 
 def cases_refresh_job() -> dict[str, int]:
     """Resolve paid-up cases and refresh priorities (age and SLA move with time)."""
     return cases_refresh()
-
-
-def promises_check_job() -> dict[str, int]:
-    """Settle promises to pay whose day is over: kept, or broken (the case reopens)."""
-    return asdict(promises_check())
 
 
 def payment_plans_track_job() -> dict[str, int]:
@@ -41,8 +34,6 @@ def escalation_status_job(ticket_id: int) -> str:
 def escalations_poll_job() -> dict[str, int]:
     """Send again the escalations a tool refused, ask for open tickets' status, and relay
     Zendesk webhooks whose job was lost."""
-    from dunning.helpers.queueing import get_queue
-
     resend, poll = escalations_due()
     webhooks = zendesk_events_pending()  # stored, but their job was lost
     queue = get_queue("default")

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from collections_desk.cases import UNPAID_STATUSES, case_require_work
+from collections_desk.manual_collection import manual_request_create
 from collections_desk.models import Case, PaymentPlan, PlanInstalment
 from dunning.actions.execution.chargebee_writes import invoice_payment_schedules
-from dunning.actions.execution.manual import manual_request_create
-from dunning.decisions.holds import invoice_hold_release
+from dunning.actions.holds import invoice_hold_release
 from dunning.helpers.money import amount_text
 from dunning.models import ActionKind, ActionState, Invoice, InvoiceHold
 

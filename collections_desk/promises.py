@@ -13,7 +13,7 @@ and asks for a fresh decision on the invoice, so Dunwell's dunning resumes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
@@ -22,11 +22,10 @@ from django.utils import timezone
 from collections_desk.cases import UNPAID_STATUSES, case_require_work
 from collections_desk.models import Case, CaseState, PromiseToPay
 from collections_desk.priority import cases_priority_refresh
-from dunning.decisions.holds import invoice_hold_place, invoice_hold_release
-from dunning.decisions.service import decision_make
+from dunning.actions.holds import invoice_hold_place, invoice_hold_release
 from dunning.governance.audit import audit_record
 from dunning.helpers.money import amount_text
-from dunning.models import Decision, Invoice, InvoiceHold
+from dunning.models import Invoice, InvoiceHold
 
 LONGEST_PROMISE = timedelta(days=60)
 
@@ -79,6 +78,8 @@ def promise_record(*, case: Case, user, invoice: Invoice, amount: int,
 class PromisesChecked:
     kept: int = 0
     broken: int = 0
+    # (case id, invoice id) of broken promises whose invoice is still unpaid: to decide again.
+    reopened: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _kept(promise: PromiseToPay, invoice: Invoice) -> bool:
@@ -86,8 +87,12 @@ def _kept(promise: PromiseToPay, invoice: Invoice) -> bool:
     return invoice.status not in UNPAID_STATUSES or paid_since >= promise.amount
 
 
-def promises_check(*, now: datetime | None = None) -> PromisesChecked:
-    """Settle every active promise whose day is over, or whose invoice was paid meanwhile."""
+def promises_settle(*, now: datetime | None = None) -> PromisesChecked:
+    """Settle every active promise whose day is over, or whose invoice was paid meanwhile.
+
+    A broken promise reopens its case; deciding again about its invoice is the caller's
+    (``dunning.pipeline.promises``), as the decision sits outside the desk.
+    """
     now = now or timezone.now()
     checked = PromisesChecked()
     active = PromiseToPay.objects.filter(status=PromiseToPay.Status.ACTIVE).select_related(
@@ -98,7 +103,10 @@ def promises_check(*, now: datetime | None = None) -> PromisesChecked:
         if kept:
             checked.kept += _settle(promise=promise, status=PromiseToPay.Status.KEPT, now=now)
         elif promise_day_end(promise.promised_for) <= now:
-            checked.broken += _settle(promise=promise, status=PromiseToPay.Status.BROKEN, now=now)
+            broken = _settle(promise=promise, status=PromiseToPay.Status.BROKEN, now=now)
+            checked.broken += broken
+            if broken and promise.invoice.status in UNPAID_STATUSES:
+                checked.reopened.append((promise.case_id, promise.invoice.cb_id))
     return checked
 
 
@@ -123,13 +131,10 @@ def _settle(*, promise: PromiseToPay, status: str, now: datetime) -> int:
 
 
 def _case_reopen(*, promise: PromiseToPay, now: datetime) -> None:
-    """Back in the queue, above where it was; a fresh decision resumes Dunwell's dunning."""
+    """Back in the queue, above where it was (a fresh decision then resumes the dunning)."""
     case = promise.case
     Case.objects.filter(pk=case.pk, state=CaseState.PROMISED).update(
         state=CaseState.IN_PROGRESS if case.assignee_id else CaseState.OPEN
     )
     Case.objects.filter(pk=case.pk).update(promise_broken_at=now)
-    if promise.invoice.status in UNPAID_STATUSES:
-        decision_make(invoice_id=promise.invoice.cb_id, trigger=Decision.Trigger.OPEN_INVOICE,
-                      at=now)  # fmt: skip
     cases_priority_refresh(cases=Case.objects.filter(pk=case.pk), now=now)

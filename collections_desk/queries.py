@@ -28,6 +28,7 @@ from dunning.models import (
     Subscription,
     Transaction,
 )
+from dunning.models.messages import OutboundMessage
 from dunning.sync.chargebee_links import chargebee_app_url
 
 TIMELINE_PER_SOURCE = 100
@@ -255,8 +256,6 @@ def chargebee_changes(*, case: Case, invoice_ids: list[str]) -> list[TimelineEnt
 
 def timeline_outbound_messages(*, case: Case) -> list[TimelineEntry]:
     """Messages sent to the customer, as they received them."""
-    from dunning.models.messages import OutboundMessage
-
     messages = OutboundMessage.objects.filter(customer_id=case.customer_id).order_by("-created_at")
     return [
         TimelineEntry(

@@ -31,7 +31,7 @@ from collections_desk.cases import CaseConflict, case_assign, case_claim, case_n
 from collections_desk.escalation import EscalationFailed, case_escalate
 from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFilterForm
 from collections_desk.models import Case, EscalationTicket, Team
-from collections_desk.payment_views import record_payment_form
+from collections_desk.payment_forms import record_payment_form
 from dunning.governance.roles import Role
 from dunning.helpers.paging import page_of
 

@@ -28,24 +28,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq.cron import CronScheduler
 
 from analytics.jobs import forecast_snapshot_job
-from collections_desk.jobs import (
-    cases_refresh_job,
-    escalations_poll_job,
-    payment_plans_track_job,
-    promises_check_job,
-)
+from collections_desk.jobs import cases_refresh_job, escalations_poll_job, payment_plans_track_job
 from dunning.actions.channels.provider_webhooks import message_webhooks_relay_job
+from dunning.actions.execution.jobs import sweep_actions_job
 from dunning.enrichment.connectors.webhooks import stripe_events_relay_job
+from dunning.enrichment.signals.sync import sync_signals_job
+from dunning.governance.audit import audit_checkpoint_job
 from dunning.helpers.queueing import redis_connection
 from dunning.models import PeriodicRun
 from dunning.pipeline.jobs import (
-    audit_checkpoint_job,
     check_gateway_pauses_job,
+    promises_check_job,
     relay_missing_decisions_job,
-    relay_pending_events_job,
-    sweep_actions_job,
-    sync_signals_job,
 )
+from dunning.sync.jobs import relay_pending_events_job
 
 logger = logging.getLogger("dunwell.schedule")
 

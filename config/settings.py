@@ -99,8 +99,11 @@ INSTALLED_APPS = [
     "dunning",
     "collections_desk",
     "analytics",
-    "sandbox",
 ]
+# The local Chargebee, its simulator and ``manage.py demo``: for development, the tests and
+# the demo, never installed in production.
+if not PRODUCTION:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -112,7 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "dunning.helpers.security_headers.ContentSecurityPolicyMiddleware",
     # Last, as django-axes asks: it turns a lockout into its 429 response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -174,7 +177,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.getenv("REDIS_URL", "")
 EMBEDDED_REDIS = not REDIS_URL
 if EMBEDDED_REDIS:
-    CACHES = {"default": {"BACKEND": "config.embedded_redis.EmbeddedRedisCache", "LOCATION": ""}}
+    CACHES = {
+        "default": {"BACKEND": "dunning.helpers.embedded_redis.EmbeddedRedisCache", "LOCATION": ""}
+    }
     _rq_connection: dict = {"USE_REDIS_CACHE": "default"}
 else:
     CACHES = {
@@ -301,6 +306,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out username+IP pairs
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    "collections_desk.reach_backend.TeamReachBackend",  # the desk's team rule, for every layer
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

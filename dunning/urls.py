@@ -1,8 +1,9 @@
 from django.urls import path
 
 from analytics import rollout_views
+from collections_desk import invoice_views
+from collections_desk import manual_collection_views as execution_views
 from dunning.actions.channels import views as channel_views
-from dunning.actions.execution import views as execution_views
 from dunning.actions.offline import views as offline_views
 from dunning.decisions import views as decision_views
 from dunning.enrichment.connectors import views as connector_views
@@ -62,7 +63,7 @@ urlpatterns = [
     ),
     path(
         "invoices/<str:cb_id>/decisions/",
-        decision_views.invoice_decisions,
+        invoice_views.invoice_decisions,
         name="invoice_decisions",
     ),
     path(

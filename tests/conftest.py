@@ -14,7 +14,7 @@ from django.db import connection
 from rq import SimpleWorker
 
 from collections_desk.recovery_rates import recovery_rates_forget
-from config.embedded_redis import embedded_server
+from dunning.helpers.embedded_redis import embedded_server
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
 from tests.factories import UserFactory

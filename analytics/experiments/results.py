@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from analytics.charts import ACCENT, BASE_LAYOUT, MUTED
 from analytics.experiments.stats import Arm, Verdict, verdict, wilson
 from analytics.models import Assignment, Experiment
 from dunning.models import InvoiceFailure
@@ -119,8 +120,6 @@ def experiment_results(*, experiment: Experiment, now: datetime | None = None) -
 
 def results_figure(results: Results) -> dict:
     """Recovery rate per variant with its 95% Wilson interval (plotly, plain dicts)."""
-    from analytics.charts import ACCENT, BASE_LAYOUT, MUTED
-
     shown = [v for v in results.variants if v.rate is not None]
     x = [f"{v.key} (control)" if v.is_control else v.key for v in shown]
     y = [round(v.rate * 100, 1) for v in shown]

@@ -20,8 +20,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from dunning.actions.channels.drafting import PLACEHOLDERS
+from dunning.actions.execution.enqueue import action_enqueue_on_commit
 from dunning.actions.words import action_shown_text
 from dunning.governance.audit import audit_record
+from dunning.governance.reach import action_work_refusal
+from dunning.helpers.message_text import PLACEHOLDER
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
     Action,
@@ -109,8 +113,6 @@ def action_transition(*, action: Action, to: str, actor=None, actor_label: str =
                   **(data or {})},
         )  # fmt: skip
         if to == S.SCHEDULED and action.mode != AutomationMode.SHADOW:
-            from dunning.actions.execution.enqueue import action_enqueue_on_commit
-
             action_enqueue_on_commit(action_id=action.pk)
     action.state, action.state_changed_at = to, now
     for name, value in fields.items():
@@ -149,12 +151,9 @@ def _refusal(*, action: Action, user, approving: bool) -> str:
         return "high-risk and high-value actions need a manager"
     if approving and action.edited_by_id is not None and action.edited_by_id == user.pk:
         return "you edited this action; someone else must approve it"
-    # Team rights live with the collections desk (django-guardian), asked here so that the
-    # executor, which calls action_may_approve before running, enforces them too.
-    from collections_desk.access import user_may_work_action
-
-    allowed, why = user_may_work_action(user=user, action=action)
-    return "" if allowed else why
+    # Team rights live with the collections desk, asked through the authentication backends
+    # so that the executor, which calls action_may_approve before running, enforces them too.
+    return action_work_refusal(user=user, action=action)
 
 
 def approved_amount(action: Action) -> tuple[int, str] | None:
@@ -268,9 +267,6 @@ def _same_minute(a: datetime | None, b: datetime | None) -> bool:
 
 def _check_placeholders(text: str) -> None:
     """Only the placeholders Dunwell fills in may appear (delivery would refuse the rest)."""
-    from dunning.actions.channels.drafting import PLACEHOLDERS
-    from dunning.actions.channels.validation import PLACEHOLDER
-
     unknown = sorted(set(PLACEHOLDER.findall(text)) - set(PLACEHOLDERS))
     if unknown:
         known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)

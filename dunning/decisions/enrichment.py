@@ -24,6 +24,7 @@ from dunning.decisions.declines import card_attempts, decline_of
 from dunning.decisions.final_actions import final_action_kinds
 from dunning.decisions.gateway_pauses import gateway_state_at
 from dunning.decisions.holds import invoice_hold_active
+from dunning.decisions.network_rules import card_updater_wanted
 from dunning.decisions.offline_reminders import offline_schedule_current
 from dunning.decisions.paydays import payday_shares
 from dunning.decisions.recovery_data import failure_features
@@ -35,7 +36,7 @@ from dunning.decisions.shadow_counting import (
 )
 from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding
-from dunning.enrichment.card_updater.lookup import card_update_lookup, card_updater_wanted
+from dunning.enrichment.card_updater.lookup import card_update_lookup
 from dunning.enrichment.signals.providers import signals_merged
 from dunning.models import (
     Action,
@@ -45,6 +46,7 @@ from dunning.models import (
     PaymentSource,
     Transaction,
 )
+from dunning.models.mirror import DUE_STATUSES
 from dunning.sync.chargebee_budget import Priority
 from dunning.sync.chargebee_calls import call_with_backoff
 from dunning.sync.chargebee_client import chargebee_client
@@ -53,7 +55,6 @@ from dunning.sync.mirror.upsert import mirror_stubs_ensure, mirror_upsert
 
 logger = logging.getLogger("dunwell.decisions")
 
-DUE_STATUSES = ("payment_due", "not_paid")
 ENDED_DUNNING = ("exhausted", "stopped")
 CONTACT_KINDS = (
     ActionKind.MESSAGE,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from dunning.decisions.outages import gateway_health
 from dunning.governance.audit import audit_record
 from dunning.models import Action, ActionKind, Decision, GatewayPause, Transaction
+from dunning.models.mirror import DUE_STATUSES
 
 logger = logging.getLogger("dunwell.decisions")
 
@@ -136,7 +137,6 @@ def gateway_pause_close(*, pause: GatewayPause, at: datetime, why: str) -> bool:
 
 def invoices_held_by(*, gateway: str) -> list[str]:
     """Invoices still due whose latest decision held its retries for ``gateway``."""
-    from dunning.decisions.enrichment import DUE_STATUSES  # enrichment imports this module
 
     latest = Decision.objects.filter(invoice_id=OuterRef("invoice_id")).order_by("-as_of", "-pk")
     held = Action.objects.filter(
@@ -147,33 +147,6 @@ def invoices_held_by(*, gateway: str) -> list[str]:
         .filter(Exists(held), invoice__status__in=DUE_STATUSES)
         .values_list("invoice_id", flat=True)
     )
-
-
-def gateway_pause_redecide(*, pause: GatewayPause, at: datetime) -> int:
-    """Decide again, as of ``at``, about every invoice the pause held. Safe to run twice:
-    a new decision no longer holds its retries, so it is not picked again."""
-    from dunning.decisions.service import decision_make  # service -> enrichment -> here
-
-    decided = 0
-    for invoice_id in invoices_held_by(gateway=pause.gateway):
-        try:
-            decision_make(invoice_id=invoice_id, trigger=Decision.Trigger.OPEN_INVOICE, at=at)
-        except Exception:  # one invoice must not keep the others waiting
-            logger.exception("re-deciding %s after the %s pause failed", invoice_id, pause)
-            continue
-        decided += 1
-    return decided
-
-
-def gateway_pauses_check(*, at: datetime | None = None) -> list[tuple[GatewayPause, int]]:
-    """End every open pause whose gateway recovered; returns (pause, invoices re-decided)."""
-    at = at or timezone.now()
-    resumed = []
-    for pause in GatewayPause.objects.filter(ended_at__isnull=True, started_at__lte=at):
-        why = gateway_recovery(pause=pause, at=at)
-        if why is not None and gateway_pause_close(pause=pause, at=at, why=why):
-            resumed.append((pause, gateway_pause_redecide(pause=pause, at=at)))
-    return resumed
 
 
 def gateway_pauses_for_status() -> dict:

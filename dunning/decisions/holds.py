@@ -1,27 +1,12 @@
-"""Placing and lifting holds on an invoice (``dunning.models.holds``), and asking for one.
-
-Placing a hold cancels what Dunwell itself had planned to send or charge on the invoice
-(a person's own requests stay), so nothing scheduled before the promise reaches the
-customer during it; the executor also defers anything scheduled meanwhile.
-"""
+"""Which hold (a promise to pay, a payment plan) is in force on an invoice: a decision
+during one plans nothing that it holds back. Placing and lifting them is action work
+(``dunning.actions.holds``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-from django.utils import timezone
-
-from dunning.actions.state_machine import actions_cancel_pending
-from dunning.governance.audit import audit_record
-from dunning.models import ActionKind, Invoice, InvoiceHold
-
-# What a hold holds back: retries and anything that reaches the customer.
-HELD_KINDS = frozenset(
-    {ActionKind.RETRY, ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK,
-     ActionKind.AUTHENTICATION_LINK}
-)  # fmt: skip
-_NOT_HELD = tuple(kind for kind in ActionKind.values if kind not in HELD_KINDS)
+from dunning.models import InvoiceHold
 
 
 def invoice_hold_active(*, invoice_id: str, at: datetime) -> InvoiceHold | None:
@@ -31,36 +16,3 @@ def invoice_hold_active(*, invoice_id: str, at: datetime) -> InvoiceHold | None:
         .order_by("-until", "-id")
         .first()
     )
-
-
-def invoice_hold_place(*, invoice: Invoice, kind: str, until: datetime, reason: str,
-                       user=None) -> InvoiceHold:  # fmt: skip
-    if until <= timezone.now():
-        raise ValueError("a hold must end in the future")
-    with transaction.atomic():
-        hold = InvoiceHold.objects.create(invoice=invoice, kind=kind, until=until,
-                                          reason=reason[:300], created_by=user)  # fmt: skip
-        cancelled = actions_cancel_pending(
-            invoice_id=invoice.cb_id, reason=f"held: {reason}"[:300], keep_kinds=_NOT_HELD,
-            keep_manual=True,
-        )  # fmt: skip
-        audit_record(action="invoice.hold_placed", actor=user,
-                     actor_label="" if user else "dunwell", target=hold,
-                     data={"invoice": invoice.cb_id, "kind": kind, "until": until,
-                           "reason": reason, "actions_cancelled": cancelled})  # fmt: skip
-    return hold
-
-
-def invoice_hold_release(*, hold: InvoiceHold, reason: str, user=None) -> bool:
-    """Lift the hold (a kept or broken promise, a plan ended); False if already lifted."""
-    now = timezone.now()
-    with transaction.atomic():
-        lifted = InvoiceHold.objects.filter(pk=hold.pk, released_at__isnull=True).update(
-            released_at=now, release_reason=reason[:300]
-        )
-        if lifted:
-            audit_record(action="invoice.hold_released", actor=user,
-                         actor_label="" if user else "dunwell", target=hold,
-                         data={"invoice": hold.invoice_id, "kind": hold.kind,
-                               "reason": reason})  # fmt: skip
-    return bool(lifted)

@@ -331,3 +331,16 @@ def _ceiling(history: list[datetime], earliest: datetime, *, limit: int, window:
             return candidate
         # The window frees up once the oldest attempt in it is ``window`` old.
         candidate = min(recent) + window + timedelta(seconds=1)
+
+
+# The verdicts after which the policy would ask the customer for a new card: only then is
+# the card updater asked first (dunning.enrichment.card_updater.lookup).
+ASKING_VERDICTS = (Verdict.NEVER, Verdict.UPDATE_PAYMENT_METHOD)
+
+
+def card_updater_wanted(*, decline: Decline | None, failed_at, attempts) -> bool:
+    """Would the policy ask the customer for a new card because of this decline?"""
+    if decline is None:
+        return False
+    verdict = network_rules(decline=decline, failed_at=failed_at, attempts=list(attempts)).verdict
+    return verdict in ASKING_VERDICTS

@@ -33,6 +33,8 @@ from django.utils.dateparse import parse_datetime
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline
+from dunning.decisions.retry_model import RetryModelScorer
+from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
 from dunning.decisions.retry_timing import RetryScorer, planned_slot
 from dunning.models import Action, ActionKind, ActionState, AutomationMode, ModelVersion
 
@@ -241,8 +243,6 @@ class ModelEstimate:
 
 
 def _scorer_of(version: ModelVersion) -> RetryScorer:
-    from dunning.decisions.retry_model import RetryModelScorer
-
     model = pickle.loads(version.artifact)  # noqa: S301 - written only by our own training
     return RetryModelScorer(model=model, version=version.version)
 
@@ -253,8 +253,6 @@ def retry_models_estimated(
 ) -> tuple[list[ModelEstimate], int]:  # fmt: skip
     """The active retry policy (its model, or the prior) and the most recent trained but
     inactive retry models, each estimated on the same log; and how many retries it holds."""
-    from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
-
     log = logged_retries() if log is None else log
     retry = ModelVersion.objects.filter(kind=ModelVersion.Kind.RETRY)
     active = retry.filter(active=True).first()

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dunning.actions.channels.validation import LINK, MONEY, OFFER
 from dunning.governance.config_versions import ConfigKind, config_current, config_kind_register
+from dunning.helpers.message_text import LINK, MONEY, OFFER
 
 STEPS = ("due", "reminder_7", "reminder_14", "final")
 STEP_TEMPLATES = {

@@ -39,13 +39,10 @@ def quiet_hours_parse(text: str) -> QuietHours | None:
     return None if start == end else QuietHours(start, end)
 
 
-def quiet_hours_next_allowed(*, at: datetime, time_zone: str, quiet: QuietHours | None = None
+def quiet_hours_next_allowed(*, at: datetime, time_zone: str, quiet: QuietHours | None
                              ) -> datetime | None:  # fmt: skip
-    """The moment quiet hours end if ``at`` falls in them (in the customer's zone), else None."""
-    if quiet is None:
-        from dunning.decisions.channel_settings import channel_settings_read
-
-        quiet = channel_settings_read().quiet
+    """The moment ``quiet`` hours end if ``at`` falls in them (in the customer's zone), else
+    None (also when there are no quiet hours)."""
     if quiet is None:
         return None
     zone = ZoneInfo(time_zone)

@@ -32,7 +32,7 @@ from dunning.decisions.retry_prior import (
     customer_shares,
     prior_probabilities,
 )
-from dunning.decisions.scoring import single_threaded
+from dunning.decisions.scoring_threads import single_threaded
 from dunning.decisions.slot_features import RetryRows, plan_rows, slot_reason_text, slot_rows
 from dunning.models import ModelVersion
 

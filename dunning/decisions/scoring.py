@@ -5,12 +5,13 @@ from __future__ import annotations
 import pickle
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
 from dunning.decisions.policy import Scorers
 from dunning.decisions.recovery_data import FEATURES
+from dunning.decisions.retry_model import RetryModelScorer
+from dunning.decisions.scoring_threads import single_threaded
 from dunning.models import ModelVersion
 
 RECHECK_SECONDS = 30.0
@@ -18,21 +19,6 @@ RECHECK_SECONDS = 30.0
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, object]] = {}  # kind -> (version id, loaded model)
 _checked_at = 0.0
-_threads = None  # threadpoolctl's controller, made once the models' libraries are loaded
-
-
-def single_threaded() -> AbstractContextManager:
-    """One OpenMP/BLAS thread while a model scores: on a machine whose few cores are
-    shared, idle OpenMP threads spinning beside the worker made scoring 50x slower. The
-    controller is made once (finding the libraries costs ~2 ms; a limit, ~0.03 ms)."""
-    global _threads
-    if _threads is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # comes with scikit-learn; without it, run as configured
-            return nullcontext()
-        _threads = ThreadpoolController()
-    return _threads.limit(limits=1)
 
 
 def _load(kind: str):
@@ -77,8 +63,6 @@ def active_scorers(*, refresh: bool = False) -> Scorers:
     score, label = recovery_scorer(recovery[1]) if recovery else (None, "")
     retry_scorer = None
     if retry is not None:
-        from dunning.decisions.retry_model import RetryModelScorer
-
         version, model = retry[1]
         retry_scorer = RetryModelScorer(model=model, version=version)
     return Scorers(recovery=score, recovery_label=label, retry=retry_scorer)

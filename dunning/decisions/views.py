@@ -1,4 +1,4 @@
-"""Pages around decisions: the guardrails (admins edit), decisions per invoice, recent decisions."""
+"""Pages around decisions: the guardrails (admins edit) and recent decisions."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from collections_desk.access import invoice_check_reach, rows_in_reach
-from dunning.actions.execution.views import manual_collection_context
 from dunning.decisions import decision_queries as queries
 from dunning.decisions.forms import DecisionFilterForm, GuardrailForm
 from dunning.decisions.guardrail_edits import (
@@ -25,13 +23,13 @@ from dunning.decisions.guardrail_edits import (
 )
 from dunning.decisions.guardrails import guardrails_active
 from dunning.governance.confirmations import risky_confirmation
+from dunning.governance.reach import rows_in_reach
 from dunning.helpers.paging import page_of
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
     ActionKind,
     GatewayPause,
     GuardrailPolicy,
-    Invoice,
 )
 
 PAGE_SIZE = 50
@@ -141,26 +139,3 @@ def decision_list(request: HttpRequest) -> HttpResponse:
     template = "dunning/_decision_table.html" if request.htmx else "dunning/decision_list.html"
     status = 200 if form.is_valid() or not request.GET else 400
     return _with_vary(render(request, template, context, status=status))
-
-
-@login_required
-@permission_required("dunning.view_decision", raise_exception=True)
-def invoice_decisions(request: HttpRequest, cb_id: str) -> HttpResponse:
-    invoice = get_object_or_404(Invoice.objects.select_related("customer"), cb_id=cb_id)
-    invoice_check_reach(user=request.user, invoice=invoice)  # another team's: 404
-    trail = queries.invoice_audit_trail(invoice_id=invoice.cb_id)
-    trail_total = trail.count()
-    entries = list(trail.select_related(None).order_by("-seq")[: queries.INVOICE_AUDIT_SHOWN])[::-1]
-    verify = bool(request.GET.get("verify"))
-    context = {
-        "invoice": invoice,
-        "decisions": queries.invoice_decisions(invoice_id=invoice.cb_id),
-        "entries": entries,
-        "trail_total": trail_total,
-        "verified": verify,
-        "problem": queries.audit_entries_check(entries=entries) if verify else None,
-        "can_verify_all": request.user.has_perm("dunning.view_auditentry"),
-        "can_open_events": request.user.has_perm("dunning.view_chargebeeevent"),
-        **manual_collection_context(request, invoice),
-    }
-    return render(request, "dunning/invoice_decisions.html", context)

@@ -9,7 +9,7 @@ from django.conf import settings
 from redis import ConnectionPool, Redis
 from rq import Queue
 
-from config.embedded_redis import embedded_connection
+from dunning.helpers.embedded_redis import embedded_connection
 
 QUEUE_NAMES = ("ingest", "actions", "default", "backfill")
 

@@ -107,6 +107,10 @@ class Subscription(MirrorModel):
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
 
+# An invoice Chargebee still tries to collect (a paid, voided or only posted one is not).
+DUE_STATUSES = ("payment_due", "not_paid")
+
+
 class Invoice(MirrorModel):
     customer = cb_reference("Customer", "invoices")
     subscription = cb_reference("Subscription", "invoices", null=True)

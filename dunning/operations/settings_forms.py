@@ -8,16 +8,12 @@ from django.contrib.auth import get_user_model
 from collections_desk.models import Team
 from dunning.governance.exchange_rates import exchange_rates_problems, rates_parse
 from dunning.governance.roles import Role
+from dunning.governance.versioned_pages import VersionedForm
 from dunning.models import Channel
 from dunning.operations.settings_history import WHAT
 
 
-class _Versioned(forms.Form):
-    note = forms.CharField(max_length=300, label="Why this change", required=True)
-    based_on = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
-
-
-class ChannelSettingsForm(_Versioned):
+class ChannelSettingsForm(VersionedForm):
     quiet_hours = forms.CharField(
         max_length=11, required=False, label="Quiet hours",
         help_text="Customer's local time, e.g. 21:00-08:00. Empty: no quiet hours.",
@@ -56,7 +52,7 @@ class ChannelSettingsForm(_Versioned):
         }
 
 
-class PersonForm(_Versioned):
+class PersonForm(VersionedForm):
     username = forms.CharField(max_length=150, label="Person (username)")
     roles = forms.MultipleChoiceField(
         choices=[(role.value, role.value) for role in Role],
@@ -84,7 +80,7 @@ class HistoryFilterForm(forms.Form):
     what = forms.ChoiceField(choices=[("", "everything"), *WHAT.items()], required=False)
 
 
-class ExchangeRatesForm(_Versioned):
+class ExchangeRatesForm(VersionedForm):
     reporting_currency = forms.RegexField(
         regex=r"^[A-Za-z]{3}$", max_length=3, label="Reporting currency",
         help_text="The one currency dashboard headlines are shown in, e.g. EUR.",

@@ -12,8 +12,10 @@ from django.urls import reverse
 from dunning.decisions.channel_settings import CHANNEL_SETTINGS
 from dunning.decisions.guardrail_edits import guardrail_changes
 from dunning.decisions.offline_reminders import OFFLINE_REMINDERS
-from dunning.governance.config_versions import CONFIG_KINDS, ConfigChange
+from dunning.decisions.views import VERSIONS_PER_PAGE
+from dunning.governance.config_versions import CONFIG_KINDS
 from dunning.governance.exchange_rates import EXCHANGE_RATES
+from dunning.governance.versioned_pages import ChangeLine, diff_lines
 from dunning.models import AuditEntry, Channel, GuardrailPolicy, Purpose
 from dunning.operations.role_assignments import ROLES
 
@@ -41,13 +43,6 @@ PAGES = {
 
 
 @dataclass(frozen=True)
-class ChangeLine:
-    label: str
-    before: str
-    after: str
-
-
-@dataclass(frozen=True)
 class HistoryRow:
     entry: AuditEntry
     what: str
@@ -56,22 +51,6 @@ class HistoryRow:
     note: str
     changes: list[ChangeLine]
     url: str
-
-
-def value_label(value) -> str:
-    if value is None:
-        return "—"
-    if value is True or value is False:
-        return "on" if value else "off"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
-    if value == "":
-        return "(empty)"
-    return str(value)
-
-
-def change_lines(changes: list[ConfigChange]) -> list[ChangeLine]:
-    return [ChangeLine(c.path, value_label(c.before), value_label(c.after)) for c in changes]
 
 
 def settings_history_entries(*, what: str = "") -> QuerySet[AuditEntry]:
@@ -85,13 +64,6 @@ def settings_history_entries(*, what: str = "") -> QuerySet[AuditEntry]:
     return entries
 
 
-def diff_lines(diff: dict) -> list[ChangeLine]:
-    return [
-        ChangeLine(path, value_label(change.get("from")), value_label(change.get("to")))
-        for path, change in sorted(diff.items())
-    ]
-
-
 def _at_version(url: str, data: dict) -> str:
     """The page, opened at the version the entry is about (its row has that id)."""
     return f"{url}#version-{data['version']}" if data.get("version") else url
@@ -99,8 +71,6 @@ def _at_version(url: str, data: dict) -> str:
 
 def _guardrails_at(version: int | None) -> str:
     """The guardrails page, on the page of its version history that lists ``version``."""
-    from dunning.decisions.views import VERSIONS_PER_PAGE
-
     url = reverse("dunning:guardrails")
     if not version:
         return url

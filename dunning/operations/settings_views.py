@@ -7,11 +7,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from dunning.decisions.channel_settings import (
@@ -23,19 +21,23 @@ from dunning.decisions.channel_settings import (
     VIEW_PERMISSION,
 )
 from dunning.governance.config_versions import (
-    ConfigChangedMeanwhile,
     ConfigEditRefused,
     ConfigKind,
     config_active,
     config_current,
-    config_history,
     config_rollback,
-    config_update,
 )
 from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.roles import ROLE_PERMISSIONS
+from dunning.governance.versioned_pages import (
+    refusal_status,
+    version_number_active,
+    versioned_settings_page,
+    versions_with_changes,
+)
+from dunning.helpers.htmx import vary_on_htmx
 from dunning.helpers.paging import page_of
-from dunning.models import AuditEntry, ConfigVersion
+from dunning.models import ConfigVersion
 from dunning.operations.role_assignments import (
     CHANGE_PERMISSION as CHANGE_ROLES,
 )
@@ -48,93 +50,12 @@ from dunning.operations.role_assignments import (
 )
 from dunning.operations.settings_forms import ChannelSettingsForm, HistoryFilterForm, PersonForm
 from dunning.operations.settings_history import (
-    change_lines,
-    diff_lines,
     settings_history_entries,
     settings_history_rows,
 )
 
 HISTORY_PAGE_SIZE = 25
 VERSIONS_SHOWN = 20
-
-
-def _with_vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def _versions(kind: ConfigKind) -> list[dict]:
-    """Each version with the diff recorded when it was saved (the first: from the defaults)."""
-    rows = config_history(kind=kind, limit=VERSIONS_SHOWN)
-    recorded = dict(
-        AuditEntry.objects.filter(
-            object_type=ConfigVersion._meta.label_lower,
-            object_id__in=[str(row.version.pk) for row in rows],
-        ).values_list("object_id", "data__diff")
-    )
-    return [
-        {
-            "version": row.version,
-            "first": False,
-            "changes": diff_lines(recorded[str(row.version.pk)])
-            if str(row.version.pk) in recorded
-            else change_lines(row.changes),
-        }
-        for row in rows
-    ]
-
-
-def _active_number(kind: ConfigKind) -> int:
-    active = config_active(kind=kind)
-    return active.version if active else 0
-
-
-def _refused(form, refused: ConfigEditRefused) -> int:
-    form.add_error(None, str(refused))
-    return 409 if isinstance(refused, ConfigChangedMeanwhile) else 400
-
-
-def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | None:
-    """Save a POSTed settings form as a new version of ``kind``: None when saved, else the
-    status to answer with (the reason is on the form)."""
-    if not form.is_valid():
-        return 400
-    try:
-        saved = config_update(
-            kind=kind, data=form.document(), user=request.user,
-            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
-        )  # fmt: skip
-    except ConfigEditRefused as refused:
-        return _refused(form, refused)
-    messages.success(request, f"Saved as version {saved.version}.")
-    return None
-
-
-def versioned_settings_page(
-    request: HttpRequest, *, kind: ConfigKind, form_class, initial: dict,
-    change_permission: str, template: str, page: str, context: dict,
-) -> HttpResponse:  # fmt: skip
-    """A page of one versioned document: readers see it; who may change it saves a new
-    version (with a reason) through ``form_class``, whose ``document()`` is the new value."""
-    can_change = request.user.has_perm(change_permission)
-    if request.method == "POST" and not can_change:
-        raise PermissionDenied
-    status = 200
-    form = form_class(initial={**initial, "based_on": _active_number(kind)})
-    if request.method == "POST":
-        form = form_class(request.POST)
-        status = versioned_save(request, kind=kind, form=form)
-        if status is None:
-            return redirect(page)
-    context = {
-        "form": form,
-        "can_change": can_change,
-        "active": config_active(kind=kind),
-        "current": config_current(kind=kind),
-        "versions": _versions(kind),
-        **context,
-    }
-    return _with_vary(render(request, template, context, status=status))
 
 
 @login_required
@@ -219,7 +140,7 @@ def people(request: HttpRequest) -> HttpResponse:
             f"Roles were changed outside Dunwell (Django admin?): recorded as version "
             f"{outside.version}.",
         )
-    status, based_on = 200, _active_number(ROLES)
+    status, based_on = 200, version_number_active(ROLES)
     username = request.GET.get("person", "")
     form = PersonForm(
         initial={"username": username, **people_person(username=username), "based_on": based_on}
@@ -234,7 +155,7 @@ def people(request: HttpRequest) -> HttpResponse:
                     teams=data["teams"], note=data["note"], based_on=data["based_on"],
                 )  # fmt: skip
             except ConfigEditRefused as refused:
-                status = _refused(form, refused)
+                status = refusal_status(form, refused)
             else:
                 messages.success(
                     request, f"Saved as version {saved.version}: {data['username']}'s roles."
@@ -252,11 +173,11 @@ def people(request: HttpRequest) -> HttpResponse:
         ],
         "active": config_active(kind=ROLES),
         "role_permissions": _role_permissions(),
-        "versions": _versions(ROLES),
+        "versions": versions_with_changes(ROLES),
         "rollback_url": "dunning:people_rollback",
         "can_change": True,
     }
-    return _with_vary(render(request, "dunning/people.html", context, status=status))
+    return vary_on_htmx(render(request, "dunning/people.html", context, status=status))
 
 
 @login_required
@@ -285,4 +206,4 @@ def settings_history(request: HttpRequest) -> HttpResponse:
         "dunning/_settings_history_table.html" if request.htmx else "dunning/settings_history.html"
     )
     status = 200 if form.is_valid() or not request.GET else 400
-    return _with_vary(render(request, template, context, status=status))
+    return vary_on_htmx(render(request, template, context, status=status))

@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from dunning.decisions.gateway_pauses import gateway_pauses_check
-from dunning.decisions.service import decision_make
 from dunning.models import Decision, InvoiceFailure
+from dunning.pipeline.decide import decision_make, gateway_pauses_check
 
 
 def shadow_replay_candidates(*, since: datetime, until: datetime):

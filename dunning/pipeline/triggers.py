@@ -4,8 +4,9 @@ Only events that arrive live (webhooks) decide: history fetched by a backfill de
 failures Chargebee has already handled. ``decisions_for_open_invoices`` covers what is
 still in dunning after a backfill. A payment that arrives cancels what was waiting.
 
-Decisions are enqueued after the event's commit; if that enqueue is lost (Redis down, a
-crash), ``decisions_relay`` finds processed trigger events without a decision.
+Processing asks for the decision (``dunning.sync.decision_requests``) after the event's
+commit; if that enqueue is lost, ``decisions_relay`` finds processed trigger events without
+a decision.
 
 Offline payers (``auto_collection`` off) are never charged, so no payment fails: the
 invoice events that show their invoice due start the reminder sequence instead.
@@ -15,76 +16,34 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
-from django.db import transaction
 from django.db.models import DateTimeField, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from dunning.actions.offline.settle import invoice_payment_settle
-from dunning.decisions.enrichment import DUE_STATUSES, invoice_pays_offline, mirror_fill_gaps
-from dunning.decisions.service import decision_make
-from dunning.helpers.queueing import get_queue
+from dunning.decisions.enrichment import invoice_pays_offline, mirror_fill_gaps
 from dunning.models import ChargebeeEvent, Decision, Invoice, Transaction
 from dunning.models.events import MIRRORED_STATES, ReceivedVia
+from dunning.models.mirror import DUE_STATUSES
+from dunning.pipeline.decide import decision_make
+from dunning.pipeline.settle import invoice_payment_settle
+from dunning.sync.decision_requests import (
+    INVOICE_DUE_TYPES,
+    LIVE_WINDOW,
+    PAYMENT_ARRIVED_TYPES,
+    PAYMENT_FAILED_TYPES,
+    customer_id_of,
+    decisions_enqueue,
+    event_decides,
+    invoice_ids_of,
+)
 
 logger = logging.getLogger("dunwell.decisions")
 
 T = Decision.Trigger
-PAYMENT_FAILED_TYPES = frozenset({"payment_failed"})
-PAYMENT_METHOD_TYPES = frozenset(
-    {"payment_source_added", "payment_source_updated", "card_added", "card_updated"}
-)
-PAYMENT_ARRIVED_TYPES = frozenset({"payment_succeeded"})
-# An offline payer's invoice is never charged, so it never fails: it becomes due. These
-# events start (or, repeated, complete) its reminder sequence; card payers' are ignored.
-INVOICE_DUE_TYPES = frozenset({"invoice_generated", "invoice_updated", "payment_due_reminder"})
-DECIDING_TYPES = (
-    PAYMENT_FAILED_TYPES | PAYMENT_METHOD_TYPES | PAYMENT_ARRIVED_TYPES | INVOICE_DUE_TYPES
-)
-# An event this old arriving now is history (a very late delivery): nothing to decide.
-LIVE_WINDOW = timedelta(days=35)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 RELAY_LOOKBACK = timedelta(days=2)
 RELAY_GRACE = timedelta(seconds=60)
-
-
-def _invoice_ids(content: dict) -> list[str]:
-    ids = []
-    if isinstance(content.get("invoice"), dict) and content["invoice"].get("id"):
-        ids.append(content["invoice"]["id"])
-    transaction_ = content.get("transaction")
-    if isinstance(transaction_, dict):
-        for link in transaction_.get("linked_invoices") or []:
-            if isinstance(link, dict) and link.get("invoice_id"):
-                ids.append(link["invoice_id"])
-    return list(dict.fromkeys(ids))
-
-
-def _customer_id(content: dict) -> str:
-    for key in ("customer", "payment_source", "card"):
-        obj = content.get(key)
-        if isinstance(obj, dict):
-            value = obj.get("id") if key == "customer" else obj.get("customer_id")
-            if value:
-                return value
-    return ""
-
-
-def _invoice_due_in(event: ChargebeeEvent) -> bool:
-    invoice = (event.payload.get("content") or {}).get("invoice")
-    return isinstance(invoice, dict) and invoice.get("status") in DUE_STATUSES
-
-
-def event_decides(event: ChargebeeEvent) -> bool:
-    return (
-        event.event_type in DECIDING_TYPES
-        and event.received_via == ReceivedVia.WEBHOOK
-        and event.occurred_at >= timezone.now() - LIVE_WINDOW
-        and (event.event_type not in INVOICE_DUE_TYPES or _invoice_due_in(event))
-    )
 
 
 def _offline_due_invoices(content: dict) -> list[str]:
@@ -110,18 +69,18 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
     if event.event_type in PAYMENT_ARRIVED_TYPES:
         # Paid in full: what was waiting is cancelled and the case resolves now. A partial
         # payment leaves the invoice due and its plan (the reminder sequence) carries on.
-        for invoice_id in _invoice_ids(content):
+        for invoice_id in invoice_ids_of(content):
             invoice_payment_settle(invoice_id=invoice_id)
         return []
     if event.event_type in INVOICE_DUE_TYPES:
         targets = [(i, T.DUNNING_STARTED) for i in _offline_due_invoices(content)]
     elif event.event_type in PAYMENT_FAILED_TYPES:
-        targets = [(invoice_id, T.PAYMENT_FAILED) for invoice_id in _invoice_ids(content)]
+        targets = [(invoice_id, T.PAYMENT_FAILED) for invoice_id in invoice_ids_of(content)]
     else:
         # Only invoices that had already failed: a card added before a failure changes nothing.
         open_ids = (
             Invoice.objects.filter(
-                customer_id=_customer_id(content),
+                customer_id=customer_id_of(content),
                 status__in=DUE_STATUSES,
                 transactions__status="failure",
                 transactions__date__lt=event.occurred_at,
@@ -141,30 +100,8 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
     return decisions
 
 
-def decision_job_id(event_pk: int) -> str:
-    return f"decide-event-{event_pk}"
-
-
-def decisions_enqueue(*, event_pk: int) -> bool:
-    from dunning.pipeline.jobs import decide_for_event_job
-
-    try:
-        get_queue("default").enqueue(
-            decide_for_event_job, event_pk, job_id=decision_job_id(event_pk),
-            failure_ttl=7 * 86400,
-        )  # fmt: skip
-    except (RedisError, OSError) as error:
-        logger.warning(
-            "could not enqueue decision for event %s, relay retries: %s", event_pk, error
-        )
-        return False
-    return True
-
-
-def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
-    for event in events:
-        if event_decides(event) and event.state in MIRRORED_STATES:
-            transaction.on_commit(partial(decisions_enqueue, event_pk=event.pk), robust=True)
+def decide_for_event_job(event_pk: int) -> list[int]:
+    return [decision.pk for decision in decisions_for_event(event_pk=event_pk)]
 
 
 def decisions_missing(*, limit: int = 500) -> list[int]:

@@ -24,6 +24,7 @@ from dunning.sync.chargebee_budget import Priority
 from dunning.sync.chargebee_calls import call_with_backoff
 from dunning.sync.chargebee_client import chargebee_client
 from dunning.sync.ingest import WebhookRejected, events_store_bulk, webhook_validate
+from dunning.sync.outbox import PROCESS_EVENT_BATCH_JOB
 from dunning.sync.processing import events_process_batch
 
 PAGE_SIZE = 100
@@ -46,8 +47,6 @@ def events_backfill(
     sleep: Callable[[float], None] | None = None,
 ) -> BackfillResult:
     """Fetch every event after ``since`` (oldest first) and store the ones not yet seen."""
-    from dunning.pipeline.jobs import process_event_batch_job
-
     result = BackfillResult()
     for page in _pages(since=since, sleep=sleep):
         payloads = []
@@ -65,7 +64,7 @@ def events_backfill(
             result.processed.update(events_process_batch(event_pks=pks, loaded=new))
         elif new:
             transaction.on_commit(
-                lambda pks=pks: get_queue("backfill").enqueue(process_event_batch_job, pks)
+                lambda pks=pks: get_queue("backfill").enqueue(PROCESS_EVENT_BATCH_JOB, pks)
             )
         if on_page:
             on_page(len(page.list))

@@ -36,6 +36,12 @@ NUDGE_TTL_SECONDS = 10
 CLAIM_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 
+# By path: the jobs (dunning.sync.jobs) call into processing, which hands work back here.
+PROCESS_EVENT_JOB = "dunning.sync.jobs.process_event_job"
+DRAIN_EVENTS_JOB = "dunning.sync.jobs.drain_events_job"
+PROCESS_EVENT_BATCH_JOB = "dunning.sync.jobs.process_event_batch_job"
+BACKFILL_RUN_JOB = "dunning.sync.jobs.backfill_run_job"
+
 
 def event_job_id(event_pk: int) -> str:
     return f"chargebee-event-{event_pk}"
@@ -43,11 +49,9 @@ def event_job_id(event_pk: int) -> str:
 
 def event_enqueue(*, event_pk: int) -> bool:
     """Enqueue processing of one stored event. Returns False (and logs) if Redis is down."""
-    from dunning.pipeline.jobs import process_event_job
-
     try:
         get_queue("ingest").enqueue(
-            process_event_job, event_pk, job_id=event_job_id(event_pk), failure_ttl=7 * 86400
+            PROCESS_EVENT_JOB, event_pk, job_id=event_job_id(event_pk), failure_ttl=7 * 86400
         )
     except (RedisError, OSError) as error:
         logger.warning("could not enqueue event %s, the relay will retry: %s", event_pk, error)
@@ -60,11 +64,9 @@ def events_nudge() -> bool:
 
     Returns False (and logs) if Redis is down: the rows wait for the relay.
     """
-    from dunning.pipeline.jobs import drain_events_job
-
     try:
         if redis_connection().set(NUDGE_KEY, 1, nx=True, ex=NUDGE_TTL_SECONDS):
-            get_queue("ingest").enqueue(drain_events_job, failure_ttl=7 * 86400)
+            get_queue("ingest").enqueue(DRAIN_EVENTS_JOB, failure_ttl=7 * 86400)
     except (RedisError, OSError) as error:
         logger.warning("could not nudge the event drain, the relay will: %s", error)
         return False

@@ -20,6 +20,7 @@ from django.db import DataError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from dunning.governance.audit import audit_record
 from dunning.models import (
     ChargebeeEvent,
     Customer,
@@ -28,6 +29,7 @@ from dunning.models import (
     Subscription,
     Transaction,
 )
+from dunning.sync.decision_requests import decisions_enqueue_on_commit
 from dunning.sync.mirror.bulk import Item, mirror_apply_bulk
 from dunning.sync.mirror.event_content import ContentReading, event_content_read
 from dunning.sync.mirror.failures import failure_summary_refresh
@@ -81,12 +83,6 @@ class ProcessResult(StrEnum):
 
 class InvalidContent(ValueError):
     """The event is well-formed JSON but its content cannot be mirrored: retrying won't help."""
-
-
-def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
-    from dunning.pipeline.triggers import decisions_enqueue_on_commit as enqueue
-
-    enqueue(events=events)
 
 
 def event_claim(*, event_pk: int) -> bool:
@@ -212,8 +208,6 @@ def event_reprocess(*, event: ChargebeeEvent, user) -> ProcessResult:
     Safe by construction: the mirror only takes versions newer than what it holds. The
     request and its result go to the audit trail.
     """
-    from dunning.governance.audit import audit_record
-
     previous = event.state
     ChargebeeEvent.objects.filter(pk=event.pk).exclude(state=EventState.PROCESSING).update(
         state=EventState.RECEIVED, attempts=0, next_attempt_at=None

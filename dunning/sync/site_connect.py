@@ -28,6 +28,7 @@ from dunning.sync.backfill import events_backfill
 from dunning.sync.chargebee_budget import Priority
 from dunning.sync.chargebee_calls import ChargebeeUnavailable, call_with_backoff
 from dunning.sync.chargebee_client import chargebee_client
+from dunning.sync.outbox import BACKFILL_RUN_JOB
 from dunning.sync.processing import HANDLED_EVENT_TYPES
 
 # The event types Dunwell's webhook endpoint subscribes to: the ones it mirrors.
@@ -200,9 +201,7 @@ def backfill_start(*, since: datetime, user=None) -> BackfillRun:
     audit_record(action="chargebee.backfill_start", actor=user, target=run,
                  data={"since": since.isoformat()})  # fmt: skip
     # Named by path: the job module imports this one.
-    transaction.on_commit(
-        lambda: get_queue("backfill").enqueue("dunning.pipeline.jobs.backfill_run_job", run.pk)
-    )
+    transaction.on_commit(lambda: get_queue("backfill").enqueue(BACKFILL_RUN_JOB, run.pk))
     return run
 
 

@@ -4,6 +4,8 @@ import json
 
 from django import template
 
+from dunning.actions.channels.case_context import MESSAGE_KINDS
+from dunning.actions.channels.message_life import delivery_words, message_life
 from dunning.decisions import labels
 from dunning.helpers.money import amount_text, decimals
 
@@ -35,8 +37,6 @@ def major(value: float | None, currency: str | None = "") -> str:
 @register.simple_tag
 def message_life_of(action):
     """Where a message action's message is in its life (None for other actions)."""
-    from dunning.actions.channels.case_context import MESSAGE_KINDS
-    from dunning.actions.channels.message_life import message_life
 
     if action is None or action.kind not in MESSAGE_KINDS:
         return None
@@ -46,8 +46,6 @@ def message_life_of(action):
 @register.filter
 def delivery(message) -> str:
     """What the provider said about a sent message, in words ("" if nothing)."""
-    from dunning.actions.channels.message_life import delivery_words
-
     return delivery_words(message)
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
 
+from dunning.decisions.network_rules import card_updater_wanted
 from dunning.decisions.policy import Scorers
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding, Outcome
-from dunning.enrichment.card_updater.lookup import card_updater_wanted
 from sandbox.simulator import parameters as p
 from sandbox.simulator.policy_evaluation import END
 from sandbox.simulator.policy_replay import (

@@ -11,8 +11,8 @@ from collections_desk.models import Case
 from collections_desk.teams import team_create, team_member_add
 from dunning.decisions.enrichment import mirror_store
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
-from dunning.decisions.service import decision_make
 from dunning.models import Action, ActionKind, ActionState, Decision
+from dunning.pipeline.decide import decision_make
 from sandbox.offline import (
     offline_customer_create,
     offline_invoice_create,

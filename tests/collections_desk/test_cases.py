@@ -59,7 +59,7 @@ def test_the_customers_other_unpaid_invoices_join_their_one_open_case(general_ca
                            amount_due=1000, currency_code="EUR", resource_version=1)  # fmt: skip
     Invoice.objects.create(cb_id="inv_1c", customer_id="cus_1", status="paid", resource_version=1)
 
-    from dunning.decisions.service import decision_make
+    from dunning.pipeline.decide import decision_make
 
     decision_make(invoice_id="inv_1", trigger="manual", at=timezone.now())
 

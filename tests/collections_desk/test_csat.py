@@ -10,8 +10,8 @@ from django.core import mail
 from django.urls import reverse
 
 from collections_desk.cases import case_claim, cases_refresh
-from collections_desk.csat import csat_token
 from collections_desk.models import CaseState, CsatAnswer
+from dunning.actions.channels.survey_links import csat_token
 from dunning.actions.execution.executor import Outcome, action_run
 from dunning.decisions.guardrails import guardrails_update
 from dunning.models import Action, ActionState, Customer, Invoice

@@ -211,8 +211,8 @@ def drafted(action: Action) -> bool:
 def test_a_proposed_message_is_drafted_by_its_job_and_a_second_run_changes_nothing(
     approve_mode, teams, django_capture_on_commit_callbacks
 ):
+    from dunning.actions.channels.preview import draft_message_job
     from dunning.helpers.queueing import get_queue
-    from dunning.pipeline.jobs import draft_message_job
 
     with django_capture_on_commit_callbacks(execute=True):
         case = case_for(1)
@@ -250,7 +250,7 @@ def test_the_inbox_reads_as_many_queries_for_six_cards_as_for_two(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dunning.pipeline.jobs import draft_message_job
+    from dunning.actions.channels.preview import draft_message_job
 
     def page_queries() -> tuple[int, int]:
         for pk in Action.objects.values_list("pk", flat=True):

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from collections_desk.manual_collection import manual_request_payment_method
 from dunning.actions.channels.message_life import message_life
-from dunning.actions.execution.manual import manual_request_payment_method
 from dunning.models import Action, ActionKind, ActionState, Customer, Invoice, OutboundMessage
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from collections_desk.jobs import payment_plans_track_job
 from collections_desk.models import Case, PaymentPlan
 from dunning.actions.state_machine import action_approve, action_fingerprint, action_reject
 from dunning.decisions.holds import invoice_hold_active
-from dunning.decisions.service import decision_make
 from dunning.models import ActionState
+from dunning.pipeline.decide import decision_make
 from tests.conftest import failed_renewal
 from tests.dunning.actions.execution.conftest import approve, live, mirror_from_sandbox, work  # noqa: F401
 

@@ -8,15 +8,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from collections_desk.jobs import promises_check_job
 from collections_desk.models import Case, CaseState, PromiseToPay
-from collections_desk.promises import promise_day_end, promises_check
+from collections_desk.promises import promise_day_end
 from dunning.actions.execution.executor import Outcome, action_run
 from dunning.actions.state_machine import action_fingerprint
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.holds import invoice_hold_active
-from dunning.decisions.service import decision_make
 from dunning.models import Action, ActionState, AuditEntry, Decision, Invoice
+from dunning.pipeline.decide import decision_make
+from dunning.pipeline.jobs import promises_check_job
+from dunning.pipeline.promises import promises_check
 from tests.collections_desk.conftest import case_for
 from tests.dunning.actions.execution.conftest import propose
 

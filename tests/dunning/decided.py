@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dunning.decisions.service import decision_make
 from dunning.models import Customer, Decision, Invoice, PaymentSource, Transaction
+from dunning.pipeline.decide import decision_make
 
 FAILED_AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 

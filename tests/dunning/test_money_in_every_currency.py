@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dunning.actions.execution.views import CollectNowForm, RecordPaymentForm
+from collections_desk.manual_collection_views import CollectNowForm, RecordPaymentForm
 from dunning.helpers.money import amount_text, minor_units
 from dunning.models import Customer, Invoice
 

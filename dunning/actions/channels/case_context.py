@@ -43,7 +43,7 @@ TEMPLATE_PURPOSES = {
     "final_notice": Purpose.FINAL_NOTICE,
     "payment_method_update": Purpose.PAYMENT_METHOD_UPDATE,
     "authentication_needed": Purpose.AUTHENTICATION_NEEDED,
-    # A person's requests from the invoice page (dunning/actions/execution/manual.py).
+    # A person's requests from the invoice page (collections_desk/manual_collection.py).
     "request_payment": Purpose.OFFLINE_REMINDER,  # "your invoice is due; pay it here"
     "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
     # After a case resolved (collections_desk/csat.py): the invoice is paid, no pay link.

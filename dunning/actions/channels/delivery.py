@@ -28,7 +28,8 @@ from dunning.actions.channels.adapters import (
     channel_send,
 )
 from dunning.actions.channels.case_context import Case, DeliveryRefused, case_read
-from dunning.actions.channels.drafting import PLACEHOLDERS, Draft, drafter_configured
+from dunning.actions.channels.drafters import drafter_configured
+from dunning.actions.channels.drafting import PLACEHOLDERS, Draft
 from dunning.actions.channels.preview import person_text_body, stored_draft
 from dunning.actions.channels.validation import PLACEHOLDER, draft_problems
 from dunning.decisions.channel_settings import (

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from django.conf import settings
-
 PLACEHOLDERS = ("first_name", "amount", "pay_link", "retry_date", "card", "survey_link")
 
 # Characters per channel once the placeholders are filled. One SMS segment is 160 GSM-7
@@ -59,17 +57,3 @@ class Drafter(Protocol):
     name: str
 
     def draft(self, brief: DraftBrief) -> Draft: ...
-
-
-def drafter_configured() -> Drafter:
-    from dunning.actions.channels.builtin_drafter import BuiltinDrafter
-    from dunning.actions.channels.llm_drafter import LlmDrafter
-
-    if settings.DRAFTER == "llm":
-        return LlmDrafter(
-            base_url=settings.LLM_BASE_URL,
-            model=settings.LLM_MODEL,
-            api_key=settings.LLM_API_KEY,
-            timeout=settings.LLM_TIMEOUT_SECONDS,
-        )
-    return BuiltinDrafter()

@@ -16,10 +16,16 @@ from zoneinfo import ZoneInfo
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from dunning.actions.channels.case_context import MESSAGE_KINDS, DeliveryRefused, case_read
+from dunning.actions.channels.case_context import (
+    MESSAGE_KINDS,
+    UNKNOWN_ZONE_FALLBACK,
+    DeliveryRefused,
+    case_read,
+)
 from dunning.actions.channels.delivery import delivery_wait
 from dunning.actions.channels.preview import LINKS_SHOWN
 from dunning.decisions.channel_settings import channel_settings_read
+from dunning.decisions.time_zones import billing_time_zone
 from dunning.models import Action, ActionState, AutomationMode, Delivery, OutboundMessage
 
 PENDING = (ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED)
@@ -48,8 +54,6 @@ class MessageLife:
 
 
 def _zone(action: Action) -> str:
-    from dunning.actions.channels.case_context import UNKNOWN_ZONE_FALLBACK
-    from dunning.decisions.time_zones import billing_time_zone
 
     return billing_time_zone(action.customer).zone or UNKNOWN_ZONE_FALLBACK
 

@@ -23,8 +23,10 @@ from dunning.actions.channels.case_context import (
     case_facts_read,
     case_read,
 )
-from dunning.actions.channels.drafting import Draft, drafter_configured
+from dunning.actions.channels.drafters import drafter_configured
+from dunning.actions.channels.drafting import Draft
 from dunning.actions.channels.validation import PLACEHOLDER, draft_problems
+from dunning.helpers.queueing import get_queue
 from dunning.models import Action, ActionState, Channel
 
 logger = logging.getLogger(__name__)
@@ -116,10 +118,12 @@ def message_draft_enqueue(*, action: Action) -> None:
         transaction.on_commit(partial(_draft_job_enqueue, action.pk), robust=True)
 
 
-def _draft_job_enqueue(action_id: int) -> None:
-    from dunning.helpers.queueing import get_queue
-    from dunning.pipeline.jobs import draft_message_job
+def draft_message_job(action_id: int) -> bool:
+    """Draft a proposed action's message and keep it (nothing to do if it has one)."""
+    return message_draft_keep_by_id(action_id=action_id)
 
+
+def _draft_job_enqueue(action_id: int) -> None:
     try:  # one job per action: asking again while it waits adds nothing
         get_queue("default").enqueue(
             draft_message_job, action_id, job_id=f"draft-message-{action_id}", failure_ttl=86400

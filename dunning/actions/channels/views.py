@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 
-from collections_desk.access import rows_in_reach
 from dunning.actions.channels.forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
 from dunning.actions.channels.message_life import messages_not_sent
 from dunning.actions.channels.prompts import (
@@ -22,6 +21,7 @@ from dunning.actions.channels.prompts import (
     prompt_template_active,
     prompt_template_update,
 )
+from dunning.governance.reach import rows_in_reach
 from dunning.helpers.paging import page_of
 from dunning.models import Action, Channel, OutboundMessage, PromptTemplate, Purpose
 

@@ -23,6 +23,9 @@ QUEUE = "actions"
 JOB_TIMEOUT = 600  # seconds; below the executor's claim timeout
 FAILURE_TTL = 7 * 86400
 
+# By path: the job module imports the executor, which enqueues through this module.
+RUN_ACTION_JOB = "dunning.actions.execution.jobs.run_action_job"
+
 
 def action_job_id(*, action_id: int, attempts: int) -> str:
     # One id per attempt: a run that postpones itself schedules the next under a new id.
@@ -31,8 +34,6 @@ def action_job_id(*, action_id: int, attempts: int) -> str:
 
 def action_enqueue(*, action_id: int) -> bool:
     """Enqueue the run of a scheduled action at its time; False if Redis is unreachable."""
-    from dunning.pipeline.jobs import run_action_job
-
     row = (
         Action.objects.filter(pk=action_id, state=ActionState.SCHEDULED)
         .exclude(mode=AutomationMode.SHADOW)
@@ -47,12 +48,12 @@ def action_enqueue(*, action_id: int) -> bool:
     try:
         queue = get_queue(QUEUE)
         if when is not None and when > timezone.now():
-            queue.enqueue_at(when, run_action_job, action_id, **options)
+            queue.enqueue_at(when, RUN_ACTION_JOB, action_id, **options)
             return True
         existing = queue.fetch_job(job_id)
         if existing is not None and existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED):
             return True  # already on its way
-        queue.enqueue(run_action_job, action_id, **options)
+        queue.enqueue(RUN_ACTION_JOB, action_id, **options)
     except (RedisError, OSError) as error:
         logger.warning("could not enqueue action %s; the sweep will: %s", action_id, error)
         return False

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from dunning.actions.execution.enqueue import action_enqueue_on_commit
 from dunning.actions.execution.performers import Cancel, Defer, NotExecutable, perform
+from dunning.actions.holds import HELD_KINDS
 from dunning.actions.state_machine import (
     ActionConflict,
     action_approval_holds,
@@ -33,7 +34,7 @@ from dunning.actions.state_machine import (
 )
 from dunning.decisions.gateway_pauses import gateway_paused
 from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.holds import HELD_KINDS, invoice_hold_active
+from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.policy import NO_APPROVAL_KINDS
 from dunning.decisions.segments import segment_name
 from dunning.governance.audit import audit_record

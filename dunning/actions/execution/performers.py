@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dunning.actions.channels import delivery
+from dunning.actions.channels.survey_links import csat_link
 from dunning.actions.execution import chargebee_writes as cb
+from dunning.actions.holds import invoice_hold_place
 from dunning.actions.offline.settle import invoice_payment_settle_on_commit
 from dunning.decisions.enrichment import mirror_store
 from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.holds import invoice_hold_place
 from dunning.models import Action, ActionKind, InvoiceHold
 from dunning.sync.chargebee_budget import Priority
 from dunning.sync.chargebee_calls import ChargebeeUnavailable
@@ -170,8 +171,6 @@ def message(action: Action, sleep) -> dict:
 
 def _survey(action: Action) -> dict:
     """The survey links to Dunwell's own signed answer page: nothing to ask Chargebee."""
-    from collections_desk.csat import csat_link
-
     sent = _delivered(action=action, links={"survey_link": csat_link(action=action)})
     return {"message_id": sent.message_id, "survey": True}
 

@@ -1,4 +1,5 @@
-"""When a payment lands on an invoice: cancel what was waiting, resolve the case at once.
+"""When a payment lands on an invoice: cancel what was waiting (the case is resolved by the
+run above this layer, ``dunning.pipeline.settle``).
 
 Before, a paid invoice's case closed only at the customer's next decision or at the
 5-minute ``cases_refresh``. Now a job does it as soon as the payment is known: enqueued on
@@ -24,10 +25,12 @@ logger = logging.getLogger("dunwell.offline")
 DUE_STATUSES = ("payment_due", "not_paid", "posted")
 
 
-def invoice_payment_settle(*, invoice_id: str) -> dict:
-    """Cancel the invoice's waiting actions if it is no longer due; refresh its case."""
-    from collections_desk.cases import cases_refresh_for_customer
+# By path: the job resolves the desk case too, which this layer cannot reach.
+SETTLE_JOB = "dunning.pipeline.settle.invoice_payment_settle_job"
 
+
+def invoice_actions_settle(*, invoice_id: str) -> dict:
+    """Cancel the invoice's waiting actions if it is no longer due."""
     invoice = Invoice.objects.filter(cb_id=invoice_id).only("cb_id", "status", "customer_id")
     invoice = invoice.first()
     if invoice is None:
@@ -41,19 +44,14 @@ def invoice_payment_settle(*, invoice_id: str) -> dict:
             cancelled = actions_cancel_pending(
                 invoice_id=invoice_id, reason=f"the invoice was {invoice.status or 'closed'}"
             )
-    resolved = cases_refresh_for_customer(customer_id=invoice.customer_id)
     return {"invoice": invoice_id, "status": invoice.status, "cancelled": cancelled,
-            "case_resolved": resolved}  # fmt: skip
-
-
-def invoice_payment_settle_job(invoice_id: str) -> dict:
-    return invoice_payment_settle(invoice_id=invoice_id)
+            "customer_id": invoice.customer_id}  # fmt: skip
 
 
 def _enqueue(invoice_id: str) -> None:
     try:
         get_queue("default").enqueue(
-            invoice_payment_settle_job, invoice_id, job_id=f"settle-{invoice_id}",
+            SETTLE_JOB, invoice_id, job_id=f"settle-{invoice_id}",
             failure_ttl=7 * 86400,
         )  # fmt: skip
     except (RedisError, OSError) as error:  # cases_refresh resolves it within minutes

@@ -16,6 +16,7 @@ import httpx
 from django.conf import settings
 
 from dunning.enrichment.card_updater.answers import CardUpdate, UpdateKind
+from dunning.enrichment.connectors.registry import card_updater_connector
 from dunning.models import PaymentSource
 
 SANDBOX_PATH = "/card_updater/v1/lookup"
@@ -112,8 +113,6 @@ class HttpCardUpdater:
 def card_updater_configured() -> CardUpdater:
     """Stripe when the Connections page chose it; else ``CARD_UPDATER_URL`` if set; else the
     sandbox's updater when Chargebee is the sandbox."""
-    from dunning.enrichment.connectors.registry import card_updater_connector
-
     if stripe := card_updater_connector():
         return stripe
     if settings.CARD_UPDATER_URL:

@@ -1,10 +1,11 @@
 """The question a decision asks: is there a newer card? Cached, bounded, never fatal.
 
 Asked only when the network rules say the declined card must change (expired, lost or
-stolen, "do not honour" with Mastercard advice 01/03/21): that is when Dunwell would
-otherwise ask the customer. The adapter's timeout (``CARD_UPDATER_TIMEOUT_SECONDS``) bounds
-what it costs a decision; an error or timeout is recorded and the decision goes on without
-it. Answers are cached per payment source (``CARD_UPDATER_CACHE_SECONDS``, a failure for
+stolen, "do not honour" with Mastercard advice 01/03/21: ``card_updater_wanted`` in
+``dunning.decisions.network_rules``): that is when Dunwell would otherwise ask the
+customer. The adapter's timeout (``CARD_UPDATER_TIMEOUT_SECONDS``) bounds what it costs a
+decision; an error or timeout is recorded and the decision goes on without it. Answers are
+cached per payment source (``CARD_UPDATER_CACHE_SECONDS``, a failure for
 ``FAILURE_CACHE_SECONDS``) so a burst of decisions about one customer asks once.
 """
 
@@ -17,7 +18,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from dunning.decisions.network_rules import Decline, Verdict, network_rules
 from dunning.enrichment.card_updater.adapters import NoCardUpdater, card_updater_configured
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding, Outcome, UpdateKind
 from dunning.models import PaymentSource
@@ -25,15 +25,6 @@ from dunning.models import PaymentSource
 logger = logging.getLogger("dunwell.card_updater")
 
 FAILURE_CACHE_SECONDS = 60
-ASKING_VERDICTS = (Verdict.NEVER, Verdict.UPDATE_PAYMENT_METHOD)
-
-
-def card_updater_wanted(*, decline: Decline | None, failed_at, attempts) -> bool:
-    """Would the policy ask the customer for a new card because of this decline?"""
-    if decline is None:
-        return False
-    verdict = network_rules(decline=decline, failed_at=failed_at, attempts=list(attempts)).verdict
-    return verdict in ASKING_VERDICTS
 
 
 def _key(payment_source_id: str) -> str:

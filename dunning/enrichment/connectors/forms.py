@@ -14,7 +14,7 @@ from dunning.enrichment.connectors.config import (
     SUPPORT_SIGNAL_CHOICES,
     USAGE_SIGNAL_CHOICES,
 )
-from dunning.operations.settings_forms import _Versioned
+from dunning.governance.versioned_pages import VersionedForm
 
 # A flat field "salesforce__instance_url" is data["salesforce"]["instance_url"].
 SEPARATOR = "__"
@@ -34,7 +34,7 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(value, CHOICE_WORDS.get(value, value.replace("_", " "))) for value in values]
 
 
-class ConnectionsForm(_Versioned):
+class ConnectionsForm(VersionedForm):
     escalation = forms.ChoiceField(choices=_choices(ESCALATION_CHOICES), label="Escalations go to")
     support_signals = forms.ChoiceField(choices=_choices(SUPPORT_SIGNAL_CHOICES),
                                         label="Support tickets and sentiment from")  # fmt: skip

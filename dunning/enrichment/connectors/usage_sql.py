@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from dunning.decisions.context import Signals
 from dunning.enrichment.connectors.config import connector_secret
 from dunning.enrichment.connectors.vendor_http import ConnectorError, health_record
+from dunning.enrichment.signals.values import Signals
 
 CREDENTIAL = "DUNWELL_USAGE_DSN"
 MONTHS_COMPARED = 4  # the latest month against the mean of up to three before it

@@ -31,8 +31,9 @@ from dunning.enrichment.connectors.webhooks import (
     connector_event_store,
     webhook_size_refusal,
 )
+from dunning.governance.versioned_pages import versioned_settings_page
+from dunning.helpers.htmx import vary_on_htmx
 from dunning.models import ConnectorHealth
-from dunning.operations.settings_views import _with_vary, versioned_settings_page
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
@@ -78,7 +79,7 @@ def connection_test(request: HttpRequest, connector: str) -> HttpResponse:
         said, ok = str(error), False
     if request.htmx:
         context = {"connector": connector, "said": said, "ok": ok}
-        return _with_vary(render(request, "dunning/_connection_test.html", context))
+        return vary_on_htmx(render(request, "dunning/_connection_test.html", context))
     (messages.success if ok else messages.error)(request, said)
     return redirect("dunning:connections")
 

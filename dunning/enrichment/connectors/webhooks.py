@@ -17,6 +17,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from dunning.enrichment.card_updater.lookup import card_update_forget
+from dunning.helpers.queueing import get_queue
 from dunning.models import ConnectorEvent, PaymentSource
 
 logger = logging.getLogger("dunwell.connectors")
@@ -52,8 +53,6 @@ RELAY_AFTER = timedelta(minutes=2)  # an event unprocessed this long lost its jo
 
 
 def _enqueue(job: Callable, event_id: int) -> None:
-    from dunning.helpers.queueing import get_queue
-
     try:
         get_queue("default").enqueue(job, event_id)
     except Exception as error:  # stored already: the relay enqueues it again

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from dunning.decisions.context import Signals
 from dunning.enrichment.connectors.config import connector_secret
 from dunning.enrichment.connectors.escalation_text import (
     TicketStatus,
@@ -23,6 +22,8 @@ from dunning.enrichment.connectors.escalation_text import (
 )
 from dunning.enrichment.connectors.sentiment import about_payment, asks_to_cancel, sentiment_score
 from dunning.enrichment.connectors.vendor_http import ConnectorError, vendor_call
+from dunning.enrichment.signals.values import Signals
+from dunning.models import Customer
 
 CREDENTIAL = "DUNWELL_ZENDESK_API_TOKEN"
 CLOSED_STATUSES = ("solved", "closed")
@@ -121,8 +122,6 @@ def _created(ticket: dict) -> datetime:
 
 
 def _customer_email(customer_id: str) -> str:
-    from dunning.models import Customer
-
     return Customer.objects.filter(cb_id=customer_id).values_list("email", flat=True).first() or ""
 
 

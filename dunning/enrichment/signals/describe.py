@@ -6,7 +6,7 @@ appears here: only counts, the topic and the sentiment score.
 
 from __future__ import annotations
 
-from dunning.decisions.context import Signals
+from dunning.enrichment.signals.values import Signals
 
 NEGATIVE_SENTIMENT = -0.4
 USAGE_DROP = 0.6  # last month under 60% of the months before

@@ -14,7 +14,7 @@ from datetime import datetime
 import httpx
 from django.conf import settings
 
-from dunning.decisions.context import Signals
+from dunning.enrichment.signals.values import Signals
 
 TIMEOUT_SECONDS = 2.0
 

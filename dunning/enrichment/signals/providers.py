@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils.module_loading import import_string
 
-from dunning.decisions.context import Signals
+from dunning.enrichment.connectors.registry import signal_connectors
+from dunning.enrichment.signals.values import Signals
 from dunning.models import CrmAccount, SupportTicket, UsageMonth
 
 RECENT = timedelta(days=30)
@@ -64,8 +65,6 @@ class DatabaseSignals:
 
 def signal_providers() -> list[SignalProvider]:
     """The providers in settings, then those chosen on the Connections page (Zendesk, SQL)."""
-    from dunning.enrichment.connectors.registry import signal_connectors
-
     paths = getattr(
         settings, "SIGNAL_PROVIDERS", ["dunning.enrichment.signals.providers.DatabaseSignals"]
     )

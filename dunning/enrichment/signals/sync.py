@@ -274,3 +274,11 @@ def signals_sync(
     log = logger.info if report.ok else logger.warning
     log("signals sync: %s", report.summary())
     return report
+
+
+# A periodic sync stops here and reports what it did not reach (the next run goes on).
+SIGNALS_SYNC_BUDGET = 240.0
+
+
+def sync_signals_job() -> str:
+    return signals_sync(time_budget=SIGNALS_SYNC_BUDGET).summary()

@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from collections_desk.access import rows_in_reach
 from dunning.decisions.export import FORMATS, export_records, export_write
+from dunning.governance.reach import rows_in_reach
 from dunning.models import Action
 
 

@@ -12,8 +12,8 @@ from analytics.experiments.assignment import assignment_ensure, bucket_of, varia
 from analytics.models import Assignment, Experiment
 from dunning.actions.channels.builtin_drafter import BuiltinDrafter
 from dunning.actions.channels.drafting import DraftBrief
-from dunning.decisions.service import decision_make
 from dunning.models import ActionKind, AuditEntry
+from dunning.pipeline.decide import decision_make
 from tests.analytics.experiments.build import STARTED, running_experiment
 from tests.dunning.decided import FAILED_AT, decided_invoice
 

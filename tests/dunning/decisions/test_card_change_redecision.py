@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from dunning.actions.execution.executor import Outcome, action_run
 from dunning.decisions.guardrails import guardrails_update
-from dunning.decisions.service import decision_make
 from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,
@@ -28,6 +27,7 @@ from dunning.models import (
     OutboundMessage,
     PaymentSource,
 )
+from dunning.pipeline.decide import decision_make
 from sandbox.card_updater import network_knows
 from tests.conftest import failed_renewal
 from tests.dunning.decided import FAILED_AT, decided_invoice

@@ -119,7 +119,7 @@ def test_the_invoice_page_lists_decisions_newest_first_with_state_changes(client
     first = decided_invoice(decline_code="04")
     link_now = first.actions.order_by("scheduled_for").first()  # a reminder follows later
     action_reject(action=link_now, user=agent, reason="customer called, paying today")
-    from dunning.decisions.service import decision_make
+    from dunning.pipeline.decide import decision_make
 
     later = decision_make(invoice_id="inv_1", trigger="manual", at=FAILED_AT + timedelta(days=1))
     client.force_login(agent)

@@ -19,7 +19,6 @@ from dunning.actions.state_machine import (
 )
 from dunning.decisions.enrichment import decision_context_build
 from dunning.decisions.guardrails import guardrails_update
-from dunning.decisions.service import decision_make
 from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,
@@ -31,8 +30,9 @@ from dunning.models import (
     Invoice,
 )
 from dunning.models.events import ReceivedVia
-from dunning.pipeline.jobs import decide_for_event_job
+from dunning.pipeline.decide import decision_make
 from dunning.pipeline.triggers import (
+    decide_for_event_job,
     decisions_for_event,
     decisions_for_open_invoices,
     decisions_relay,
@@ -265,7 +265,7 @@ def test_a_decision_about_an_invoice_paid_while_it_was_deciding_plans_nothing_li
         Invoice.objects.filter(pk=invoice.pk).update(status="paid", paid_at=timezone.now())
         return context  # ...and paid before the decision is recorded
 
-    monkeypatch.setattr("dunning.decisions.service.decision_context_build", built_then_paid)
+    monkeypatch.setattr("dunning.pipeline.decide.decision_context_build", built_then_paid)
     decision = decision_make(invoice_id=invoice.cb_id, trigger="payment_failed", at=failed_at)
 
     assert not decision.actions.exclude(state=ActionState.CANCELLED).exists()

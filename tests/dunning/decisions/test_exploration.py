@@ -13,8 +13,8 @@ from dunning.decisions.exploration import NIGHT, slot_propensity
 from dunning.decisions.guardrails import guardrails_update
 from dunning.decisions.network_rules import Decline
 from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
-from dunning.decisions.service import decision_make
 from dunning.models import Action, ActionKind, AutomationMode
+from dunning.pipeline.decide import decision_make
 from tests.dunning.decided import FAILED_AT as DECIDED_AT
 from tests.dunning.decided import declined_invoice
 from tests.dunning.decisions.test_policy import FAILED_AT, context

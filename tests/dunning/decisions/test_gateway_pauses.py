@@ -11,11 +11,10 @@ from django.urls import reverse
 from dunning.decisions.gateway_pauses import (
     gateway_pause_close,
     gateway_pause_open,
-    gateway_pauses_check,
 )
 from dunning.decisions.outages import MIN_FAILURES
-from dunning.decisions.service import decision_make
 from dunning.models import ActionKind, AuditEntry, Decision, GatewayPause
+from dunning.pipeline.decide import decision_make, gateway_pauses_check
 from tests.conftest import failed_renewal
 from tests.dunning.decisions.delivery import deliver, events_of
 

@@ -22,9 +22,9 @@ from dunning.decisions.off_policy import (
     retry_models_estimated,
 )
 from dunning.decisions.retry_model import retry_model_fit
-from dunning.decisions.service import decision_make
 from dunning.decisions.slot_features import slot_rows
 from dunning.models import ActionKind, ActionState, ModelVersion
+from dunning.pipeline.decide import decision_make
 from tests.dunning.decided import FAILED_AT, declined_invoice
 from tests.dunning.decisions.test_policy import context as policy_context
 from tests.factories import ActionFactory

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dunning.decisions.context import DecisionContext, Signals
+from dunning.decisions.context import DecisionContext
 from dunning.decisions.network_rules import Decline
 from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.enrichment.signals.values import Signals
 from dunning.models import ActionKind, AutomationMode
 
 FAILED_AT = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday

@@ -8,8 +8,8 @@ import pytest
 
 from dunning.actions.state_machine import action_transition
 from dunning.decisions.guardrails import guardrails_update
-from dunning.decisions.service import decision_make
 from dunning.models import Action, ActionKind, ActionState, Decision, Transaction
+from dunning.pipeline.decide import decision_make
 from tests.dunning.decided import FAILED_AT, declined_invoice
 
 pytestmark = pytest.mark.django_db

@@ -16,13 +16,13 @@ from dunning.governance.audit import (
     GENESIS,
     UNKEYED,
     _canonical,
+    audit_checkpoint_job,
     audit_checkpoint_write,
     audit_record,
     audit_report,
     audit_verify,
 )
 from dunning.models import AuditEntry
-from dunning.pipeline.jobs import audit_checkpoint_job
 
 pytestmark = pytest.mark.django_db
 

@@ -308,7 +308,7 @@ def test_an_event_stored_while_a_drain_runs_gets_a_drain_of_its_own(
 def test_a_drain_with_more_waiting_than_one_batch_processes_them_all(
     run_jobs, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr("dunning.pipeline.jobs.DRAIN_BATCH", 2)
+    monkeypatch.setattr("dunning.sync.jobs.DRAIN_BATCH", 2)
     with django_capture_on_commit_callbacks(execute=True):
         for name in ("payment_failed", "invoice_updated", "invoice_generated", "payment_succeeded"):
             ingest(name)

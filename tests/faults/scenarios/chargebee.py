@@ -193,7 +193,7 @@ def worker_sigkill_mid_charge(env: Env) -> Row:
     else:
         get_queue("actions").empty()
         command = [sys.executable, "-c",
-                   "import django; django.setup(); from dunning.pipeline.jobs import run_action_job; "
+                   "import django; django.setup(); from dunning.actions.execution.jobs import run_action_job; "
                    f"run_action_job({action.pk})"]  # fmt: skip
     connection.close()  # the child writes to the same database
     with charge_held_open(env) as (charged, killed):

@@ -8,7 +8,7 @@ import io
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from dunning.actions.execution.end_of_dunning import end_of_dunning_propose
+from collections_desk.end_of_dunning import end_of_dunning_propose
 from dunning.actions.state_machine import action_approve, action_fingerprint
 from dunning.decisions.guardrails import guardrails_update
 from dunning.models import ActionKind, ActionState

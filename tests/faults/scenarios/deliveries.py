@@ -11,8 +11,8 @@ from django.test import Client
 
 from dunning.actions.execution.executor import action_run
 from dunning.models import Action, ActionKind, ActionState, ChargebeeEvent, Decision, Invoice
-from dunning.pipeline.jobs import process_event_job
 from dunning.pipeline.triggers import decisions_for_event
+from dunning.sync.jobs import process_event_job
 from tests.faults.scenarios.core import (
     Env,
     Row,

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import reverse
 
+from collections_desk.end_of_dunning import end_of_dunning_propose
 from dunning.actions.execution import chargebee_writes as writes
-from dunning.actions.execution.end_of_dunning import end_of_dunning_propose
 from dunning.models import Action, ActionKind, ActionState
 from tests.conftest import failed_renewal
 from tests.dunning.actions.execution.conftest import mirror_from_sandbox, propose

@@ -11,11 +11,11 @@ from django.utils import timezone
 from dunning.actions.execution import executor
 from dunning.actions.execution.enqueue import action_job_id
 from dunning.actions.execution.executor import Outcome, action_claim, action_run
+from dunning.actions.execution.jobs import run_action_job
 from dunning.actions.execution.sweep import actions_sweep
 from dunning.decisions.guardrails import guardrails_update
 from dunning.helpers.queueing import get_queue
 from dunning.models import ActionKind, ActionState, AuditEntry, GatewayPause
-from dunning.pipeline.jobs import run_action_job
 from tests.dunning.actions.execution.conftest import (
     charges_on,
     mirror_from_sandbox,

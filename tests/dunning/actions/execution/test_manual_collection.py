@@ -82,7 +82,7 @@ def test_collecting_more_than_is_due_is_refused_with_the_reason(client, post, re
 
 
 def test_agent_collecting_a_large_amount_waits_for_a_manager(sandbox, live, agent, manager, work):
-    from dunning.actions.execution.manual import manual_collect_now
+    from collections_desk.manual_collection import manual_collect_now
     from tests.conftest import failed_renewal
     from tests.dunning.actions.execution.conftest import mirror_from_sandbox
 
@@ -120,7 +120,7 @@ def test_request_payment_emails_a_link_to_pay_the_outstanding_invoices(
 def test_a_deferred_delivery_keeps_the_request_for_later(
     renewal, agent, work, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from dunning.actions.execution.manual import manual_request_payment
+    from collections_desk.manual_collection import manual_request_payment
 
     monkeypatch.setattr(
         delivery, "message_deliver",
@@ -181,7 +181,7 @@ def test_write_off_needs_a_manager(client, post, sandbox, renewal, agent, manage
 def test_an_approved_cancellation_that_lost_its_manager_goes_back_for_approval(
     sandbox, renewal, agent, manager, approve, work
 ):
-    from dunning.actions.execution.end_of_dunning import end_of_dunning_propose
+    from collections_desk.end_of_dunning import end_of_dunning_propose
 
     cancel, unpaid = end_of_dunning_propose(
         invoice=renewal, user=agent, subscription="cancel", invoice_action="leave_unpaid"
@@ -218,7 +218,7 @@ def test_dunwell_proposes_the_configured_final_actions_when_its_window_ends(
     from django.utils import timezone
 
     from dunning.decisions.guardrails import guardrails_update
-    from dunning.decisions.service import decision_make
+    from dunning.pipeline.decide import decision_make
     from tests.conftest import failed_renewal
     from tests.dunning.actions.execution.conftest import mirror_from_sandbox
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from dunning.actions.execution.manual import manual_request_payment, manual_request_payment_method
+from collections_desk.manual_collection import manual_request_payment, manual_request_payment_method
 from dunning.models import ActionState, OutboundMessage
 
 pytestmark = pytest.mark.django_db

@@ -20,10 +20,8 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from collections_desk.access import invoice_check_reach
-from dunning.actions.execution.end_of_dunning import end_of_dunning_propose
-from dunning.actions.execution.executor import OPEN_STATUSES
-from dunning.actions.execution.manual import (
+from collections_desk.end_of_dunning import end_of_dunning_propose
+from collections_desk.manual_collection import (
     OFFLINE_METHODS,
     REQUEST_PERMISSION,
     ManualRequestRefused,
@@ -32,11 +30,13 @@ from dunning.actions.execution.manual import (
     manual_request_payment,
     manual_request_payment_method,
 )
+from dunning.actions.execution.executor import OPEN_STATUSES
 from dunning.decisions.final_actions import (
     INVOICE_LABELS,
     SUBSCRIPTION_LABELS,
     final_action_defaults,
 )
+from dunning.governance.reach import invoice_check_reach
 from dunning.helpers.money import major_decimal, minor_units
 from dunning.helpers.money_fields import AmountField
 from dunning.models import Invoice

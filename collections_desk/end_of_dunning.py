@@ -7,7 +7,11 @@ executor checks the approver's permission again before it runs.
 
 from __future__ import annotations
 
-from dunning.actions.execution.manual import ManualOutcome, check_may_request, manual_request_create
+from collections_desk.manual_collection import (
+    ManualOutcome,
+    check_may_request,
+    manual_request_create,
+)
 from dunning.decisions.final_actions import (
     INVOICE_CHOICES,
     INVOICE_LABELS,

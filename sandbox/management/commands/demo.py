@@ -21,6 +21,8 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from analytics.at_risk.campaigns import CampaignRefused, campaign_launch
+from analytics.experiments.baseline import baseline_recovery_rate
+from analytics.experiments.service import VariantSpec, experiment_create, experiment_start
 from collections_desk.teams import demo_teams_ensure
 from dunning.decisions.guardrails import guardrails_active, guardrails_update
 from dunning.governance.roles import roles_ensure
@@ -169,13 +171,6 @@ class Command(BaseCommand):
     def _experiment(self, *, manager: User) -> None:
         """A running tone experiment: the live failures from now on are assigned to it (the
         history was not run under its variants, so it starts with no results)."""
-        from analytics.experiments.baseline import baseline_recovery_rate
-        from analytics.experiments.service import (
-            VariantSpec,
-            experiment_create,
-            experiment_start,
-        )
-
         baseline = baseline_recovery_rate() or 0.4
         experiment = experiment_create(
             user=manager, name="Friendly vs firm tone (self-serve)",

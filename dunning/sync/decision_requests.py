@@ -1,0 +1,102 @@
+"""Which stored events ask for a decision, and asking for it once the event is mirrored.
+
+Only events that arrive live (webhooks) decide: history fetched by a backfill describes
+failures Chargebee has already handled. The decision itself is made above this layer
+(``dunning.pipeline.triggers``); processing here only enqueues its job, by path, after the
+event's commit. If that enqueue is lost (Redis down, a crash), the relay finds processed
+trigger events without a decision.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from dunning.helpers.queueing import get_queue
+from dunning.models import ChargebeeEvent
+from dunning.models.events import MIRRORED_STATES, ReceivedVia
+from dunning.models.mirror import DUE_STATUSES
+
+logger = logging.getLogger("dunwell.decisions")
+
+# By path: the decision is made by a layer above this one.
+DECIDE_FOR_EVENT_JOB = "dunning.pipeline.triggers.decide_for_event_job"
+
+PAYMENT_FAILED_TYPES = frozenset({"payment_failed"})
+PAYMENT_METHOD_TYPES = frozenset(
+    {"payment_source_added", "payment_source_updated", "card_added", "card_updated"}
+)
+PAYMENT_ARRIVED_TYPES = frozenset({"payment_succeeded"})
+# An offline payer's invoice is never charged, so it never fails: it becomes due. These
+# events start (or, repeated, complete) its reminder sequence; card payers' are ignored.
+INVOICE_DUE_TYPES = frozenset({"invoice_generated", "invoice_updated", "payment_due_reminder"})
+DECIDING_TYPES = (
+    PAYMENT_FAILED_TYPES | PAYMENT_METHOD_TYPES | PAYMENT_ARRIVED_TYPES | INVOICE_DUE_TYPES
+)
+# An event this old arriving now is history (a very late delivery): nothing to decide.
+LIVE_WINDOW = timedelta(days=35)
+
+
+def invoice_ids_of(content: dict) -> list[str]:
+    ids = []
+    if isinstance(content.get("invoice"), dict) and content["invoice"].get("id"):
+        ids.append(content["invoice"]["id"])
+    transaction_ = content.get("transaction")
+    if isinstance(transaction_, dict):
+        for link in transaction_.get("linked_invoices") or []:
+            if isinstance(link, dict) and link.get("invoice_id"):
+                ids.append(link["invoice_id"])
+    return list(dict.fromkeys(ids))
+
+
+def customer_id_of(content: dict) -> str:
+    for key in ("customer", "payment_source", "card"):
+        obj = content.get(key)
+        if isinstance(obj, dict):
+            value = obj.get("id") if key == "customer" else obj.get("customer_id")
+            if value:
+                return value
+    return ""
+
+
+def _invoice_due_in(event: ChargebeeEvent) -> bool:
+    invoice = (event.payload.get("content") or {}).get("invoice")
+    return isinstance(invoice, dict) and invoice.get("status") in DUE_STATUSES
+
+
+def event_decides(event: ChargebeeEvent) -> bool:
+    return (
+        event.event_type in DECIDING_TYPES
+        and event.received_via == ReceivedVia.WEBHOOK
+        and event.occurred_at >= timezone.now() - LIVE_WINDOW
+        and (event.event_type not in INVOICE_DUE_TYPES or _invoice_due_in(event))
+    )
+
+
+def decision_job_id(event_pk: int) -> str:
+    return f"decide-event-{event_pk}"
+
+
+def decisions_enqueue(*, event_pk: int) -> bool:
+    try:
+        get_queue("default").enqueue(
+            DECIDE_FOR_EVENT_JOB, event_pk, job_id=decision_job_id(event_pk),
+            failure_ttl=7 * 86400,
+        )  # fmt: skip
+    except (RedisError, OSError) as error:
+        logger.warning(
+            "could not enqueue decision for event %s, relay retries: %s", event_pk, error
+        )
+        return False
+    return True
+
+
+def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
+    for event in events:
+        if event_decides(event) and event.state in MIRRORED_STATES:
+            transaction.on_commit(partial(decisions_enqueue, event_pk=event.pk), robust=True)
