@@ -9,8 +9,8 @@ from analytics.experiments.service import VariantSpec
 from analytics.experiments.stats import sample_size_per_variant
 from analytics.models import Experiment
 from dunning.decisions.labels import label
-from dunning.decisions.segments import SEGMENTS
-from dunning.decisions.sequence import CHANNELS, OFFERS, TIMINGS, TONES
+from dunning.decisions.policy_settings.segments import SEGMENTS
+from dunning.decisions.policy_settings.sequence import CHANNELS, OFFERS, TIMINGS, TONES
 
 KEEP = ("", "as the default sequence")
 

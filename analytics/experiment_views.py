@@ -37,7 +37,7 @@ from analytics.experiments.service import (
     experiment_stop,
 )
 from analytics.models import Experiment
-from dunning.decisions.sequence import SEQUENCE, sequence_current, sequence_defaults
+from dunning.decisions.policy_settings.sequence import SEQUENCE, sequence_current, sequence_defaults
 from dunning.governance.config_versions import config_active, config_changes, config_history
 from dunning.governance.confirmations import risky_confirmation
 

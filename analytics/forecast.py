@@ -41,7 +41,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from analytics.queries import IN_DUNNING
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import Decision, Invoice, InvoiceFailure
 
 Z80, Z95 = 1.2816, 1.9600

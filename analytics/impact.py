@@ -14,9 +14,9 @@ from analytics.filters import DashboardFilters
 from analytics.impact_charts import impact_figure
 from analytics.shadow import NEAR_SLOT, shadow_by_segment, shadow_recent
 from analytics.tables import Table, cached
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.off_policy import MIN_LOGGED, ModelEstimate, retry_models_estimated
-from dunning.decisions.segments import SEGMENTS
+from dunning.decisions.learning.off_policy import MIN_LOGGED, ModelEstimate, retry_models_estimated
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.segments import SEGMENTS
 
 LIVE, HOLDOUT = "decisions in the period", "training hold-out"
 

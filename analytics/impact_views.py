@@ -10,7 +10,7 @@ from analytics.dashboards import VIEW_PERMISSION
 from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
 from analytics.impact import impact_dashboard, impact_recent
 from analytics.shadow import NEAR_SLOT
-from dunning.decisions.off_policy import MIN_LOGGED
+from dunning.decisions.learning.off_policy import MIN_LOGGED
 
 SEGMENT_FILTERS = ("currency", "plan", "country", "gateway")
 

@@ -22,14 +22,14 @@ from django.utils import timezone
 
 from analytics.automation import AutomationFigures, automation_by_segment
 from analytics.shadow import ShadowSegment, shadow_by_segment
-from dunning.decisions.guardrail_edits import (
+from dunning.decisions.policy_settings.guardrail_edits import (
     CHANGE_PERMISSION,
     GuardrailEditRefused,
     GuardrailsChangedMeanwhile,
     guardrails_edit,
 )
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.segments import SEGMENT_LABELS, SEGMENTS
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENTS
 from dunning.models import AutomationMode, GuardrailPolicy
 
 M = AutomationMode

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from analytics.rollout import NOTE_LIMIT
-from dunning.decisions.segments import SEGMENTS
+from dunning.decisions.policy_settings.segments import SEGMENTS
 from dunning.models import AutomationMode
 
 

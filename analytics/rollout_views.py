@@ -13,7 +13,7 @@ from django.utils.cache import patch_vary_headers
 from analytics import rollout
 from analytics.filters import PERIODS
 from analytics.rollout_forms import RolloutSwitchForm
-from dunning.decisions.guardrail_edits import (
+from dunning.decisions.policy_settings.guardrail_edits import (
     CHANGE_PERMISSION,
     GuardrailEditRefused,
     GuardrailsChangedMeanwhile,

@@ -47,7 +47,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dunning.decisions.shadow_counting import shadow_retries_would_run
+from dunning.decisions.learning.shadow_counting import shadow_retries_would_run
 from dunning.models import (
     Action,
     ActionKind,

@@ -51,7 +51,7 @@ from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from analytics.at_risk.risk_model import renewal_risk_train  # noqa: E402
-from dunning.decisions.model_training import ColdStart  # noqa: E402
+from dunning.decisions.learning.model_training import ColdStart  # noqa: E402
 from dunning.governance.roles import Role, roles_ensure  # noqa: E402
 from dunning.models import (  # noqa: E402
     Customer,

@@ -70,15 +70,15 @@ from bench.synthetic_models import (  # noqa: E402
     synthetic_history,
 )
 from dunning.decisions.context import DecisionContext  # noqa: E402
-from dunning.decisions.network_rules import Decline  # noqa: E402
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide  # noqa: E402
-from dunning.decisions.retry_data import attempt_examples  # noqa: E402
-from dunning.decisions.retry_model import (  # noqa: E402
+from dunning.decisions.learning.retry_data import attempt_examples  # noqa: E402
+from dunning.decisions.learning.retry_model import (  # noqa: E402
     RetryModelScorer,
     RetryRows,
     retry_model_fit,
 )
-from dunning.decisions.scoring import scorers_warm  # noqa: E402
+from dunning.decisions.learning.scoring import scorers_warm  # noqa: E402
+from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide  # noqa: E402
+from dunning.decisions.rules.network_rules import Decline  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Decision  # noqa: E402
 from dunning.pipeline.triggers import decide_for_event_job  # noqa: E402

@@ -46,7 +46,7 @@ from rq import SimpleWorker  # noqa: E402
 from dunning.actions.execution.sweep import actions_sweep  # noqa: E402
 from dunning.actions.state_machine import action_transition  # noqa: E402
 from dunning.decisions.enrichment import mirror_store  # noqa: E402
-from dunning.decisions.guardrails import guardrails_update  # noqa: E402
+from dunning.decisions.policy_settings.guardrails import guardrails_update  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Action, ActionState, Decision  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402

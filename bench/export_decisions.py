@@ -46,7 +46,7 @@ from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from dunning.decisions import decision_queries  # noqa: E402
-from dunning.decisions.export import export_records, export_write  # noqa: E402
+from dunning.decisions.learning.export import export_records, export_write  # noqa: E402
 from dunning.models import Action, Customer, Decision, Invoice  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)

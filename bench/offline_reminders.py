@@ -39,7 +39,7 @@ from django.utils import timezone  # noqa: E402
 
 from collections_desk.models import Case, CaseState  # noqa: E402
 from dunning.decisions.enrichment import mirror_store  # noqa: E402
-from dunning.decisions.guardrails import guardrails_update  # noqa: E402
+from dunning.decisions.policy_settings.guardrails import guardrails_update  # noqa: E402
 from dunning.helpers.queueing import redis_connection  # noqa: E402
 from dunning.models import Action, ActionState  # noqa: E402
 from dunning.pipeline.decide import decision_make  # noqa: E402

@@ -16,11 +16,11 @@ from django.db import transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
-from dunning.decisions.recovery_data import CATEGORICAL, FEATURES
-from dunning.decisions.recovery_model import build_pipeline
-from dunning.decisions.retry_data import FEATURES as RETRY_FEATURES
-from dunning.decisions.retry_data import AttemptHistory, attempt_examples
-from dunning.decisions.retry_model import RetryModel, RetryRows, retry_model_fit
+from dunning.decisions.learning.recovery_data import CATEGORICAL, FEATURES
+from dunning.decisions.learning.recovery_model import build_pipeline
+from dunning.decisions.learning.retry_data import FEATURES as RETRY_FEATURES
+from dunning.decisions.learning.retry_data import AttemptHistory, attempt_examples
+from dunning.decisions.learning.retry_model import RetryModel, RetryRows, retry_model_fit
 from dunning.models import ModelVersion
 
 DAY = 86_400

@@ -27,9 +27,9 @@ from collections_desk.models import (
 )
 from dunning.actions.channels.survey_links import LINK_VALID, SALT
 from dunning.actions.state_machine import action_transition
-from dunning.decisions.channel_settings import channel_choose, channel_settings_read
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.segments import segment_name
+from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.segments import segment_name
 from dunning.governance.audit import audit_record
 from dunning.models import (
     Action,

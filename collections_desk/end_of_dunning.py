@@ -12,7 +12,7 @@ from collections_desk.manual_collection import (
     check_may_request,
     manual_request_create,
 )
-from dunning.decisions.final_actions import (
+from dunning.decisions.rules.final_actions import (
     INVOICE_CHOICES,
     INVOICE_LABELS,
     SUBSCRIPTION_CHOICES,

@@ -9,7 +9,7 @@ from collections_desk.ageing import BUCKET_CHOICES
 from collections_desk.models import QUEUE_STATES, Case, CaseState, Team
 from dunning.actions.state_machine import CHANNELS, MESSAGE_MAX_CHARS
 from dunning.decisions.labels import CATEGORIES, label
-from dunning.decisions.segments import SEGMENTS
+from dunning.decisions.policy_settings.segments import SEGMENTS
 
 MAX_BULK = 100
 # A bulk approval binds every id it covers: more than this is refused, never cut short.

@@ -21,7 +21,7 @@ from dunning.actions.channels.message_life import message_wait_ahead
 from dunning.actions.channels.preview import message_draft_enqueue
 from dunning.actions.execution.executor import OPEN_STATUSES
 from dunning.actions.state_machine import action_approve, action_fingerprint, action_may_approve
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.audit import audit_record
 from dunning.helpers.money import amount_text
 from dunning.models import (

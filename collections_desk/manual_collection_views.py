@@ -31,7 +31,7 @@ from collections_desk.manual_collection import (
     manual_request_payment_method,
 )
 from dunning.actions.execution.executor import OPEN_STATUSES
-from dunning.decisions.final_actions import (
+from dunning.decisions.rules.final_actions import (
     INVOICE_LABELS,
     SUBSCRIPTION_LABELS,
     final_action_defaults,

@@ -1,6 +1,6 @@
 """Promises to pay: recorded on a case, holding Dunwell back, checked once their day is over.
 
-Recording a promise places a hold on the invoice (``dunning.decisions.holds``): Dunwell's
+Recording a promise places a hold on the invoice (``dunning.decisions.rules.holds``): Dunwell's
 pending retries and messages on it are cancelled and none is planned or sent until the end
 of the promised day (UTC). The case leaves the working queue (state "promised").
 

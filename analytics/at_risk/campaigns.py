@@ -31,8 +31,13 @@ from analytics.at_risk.listing import AtRiskFilters, at_risk_subscriptions
 from analytics.at_risk.risk_model import renewal_scorer
 from analytics.models import CampaignMember, PreDunningCampaign
 from dunning.actions.state_machine import action_transition
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.segments import ENTERPRISE_FROM, GROWTH_FROM, SEGMENTS, segment_name
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.segments import (
+    ENTERPRISE_FROM,
+    GROWTH_FROM,
+    SEGMENTS,
+    segment_name,
+)
 from dunning.governance.audit import audit_record
 from dunning.models import (
     Action,

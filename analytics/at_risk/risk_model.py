@@ -3,7 +3,7 @@
 Trained (``renewal_risk_train``) on past renewal invoices in the mirror: the label is
 whether the invoice's payment failed (it has a row in the failure summary), the features
 are ``factors.MODEL_FEATURES`` as of the invoice's date. A standardised logistic
-regression, judged on the most recent quarter (``dunning.decisions.model_training``: it is
+regression, judged on the most recent quarter (``dunning.decisions.learning.model_training``: it is
 activated only if it beats the baseline, past failures alone, and the active version).
 Scoring needs no Python per row: the pipeline is linear, so its coefficients are turned
 back into one SQL expression, ``1 / (1 + exp(-(b + w . x)))``.
@@ -37,7 +37,11 @@ from analytics.at_risk.factors import (
     USAGE_DROP_NOTABLE,
     factors_annotate,
 )
-from dunning.decisions.model_training import TrainingResult, TrainingSet, model_version_train
+from dunning.decisions.learning.model_training import (
+    TrainingResult,
+    TrainingSet,
+    model_version_train,
+)
 from dunning.models import Invoice, InvoiceFailure, ModelVersion
 
 KIND = ModelVersion.Kind.RENEWAL_RISK

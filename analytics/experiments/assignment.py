@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 
 from analytics.models import Assignment, Experiment, Variant
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.sequence import (
+from dunning.decisions.policy_settings.sequence import (
     SEQUENCE,
     SequenceParams,
     sequence_defaults,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from analytics.experiments.results import experiment_results
 from analytics.experiments.stats import sample_size_per_variant
 from analytics.models import Experiment, Variant
-from dunning.decisions.sequence import SEQUENCE, sequence_current, sequence_merge
+from dunning.decisions.policy_settings.sequence import SEQUENCE, sequence_current, sequence_merge
 from dunning.governance.audit import audit_record
 from dunning.governance.config_versions import config_update
 

@@ -1,6 +1,6 @@
 """Placing and lifting holds on an invoice (``dunning.models.holds``).
 
-Which hold is in force is read by decisions (``dunning.decisions.holds``).
+Which hold is in force is read by decisions (``dunning.decisions.rules.holds``).
 
 Placing a hold cancels what Dunwell itself had planned to send or charge on the invoice
 (a person's own requests stay), so nothing scheduled before the promise reaches the

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from dunning.decisions.network_rules import Decline
-from dunning.decisions.offline_reminders import OfflineSchedule
-from dunning.decisions.quiet_hours import QuietHours
+from dunning.decisions.policy_settings.offline_reminders import OfflineSchedule
+from dunning.decisions.rules.network_rules import Decline
+from dunning.decisions.timing.quiet_hours import QuietHours
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding
 from dunning.enrichment.signals.values import Signals
 

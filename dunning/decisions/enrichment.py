@@ -18,23 +18,27 @@ from chargebee import APIError
 from django.db.models import Exists, F, Func, Subquery
 from django.utils import timezone
 
-from dunning.decisions.channel_settings import channel_settings_read
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.declines import card_attempts, decline_of
-from dunning.decisions.final_actions import final_action_kinds
-from dunning.decisions.gateway_pauses import gateway_state_at
-from dunning.decisions.holds import invoice_hold_active
-from dunning.decisions.network_rules import card_updater_wanted
-from dunning.decisions.offline_reminders import offline_schedule_current
-from dunning.decisions.paydays import payday_shares
-from dunning.decisions.recovery_data import failure_features
-from dunning.decisions.retry_prior import FUNDS_CODES
-from dunning.decisions.shadow_counting import (
+from dunning.decisions.learning.recovery_data import failure_features
+from dunning.decisions.learning.retry_prior import FUNDS_CODES
+from dunning.decisions.learning.shadow_counting import (
     actions_done_by,
     attempts_with_shadow,
     shadow_retries_run,
 )
-from dunning.decisions.time_zones import CustomerTimeZone, billing_time_zone, customer_time_zone
+from dunning.decisions.policy_settings.channel_settings import channel_settings_read
+from dunning.decisions.policy_settings.offline_reminders import offline_schedule_current
+from dunning.decisions.rules.declines import card_attempts, decline_of
+from dunning.decisions.rules.final_actions import final_action_kinds
+from dunning.decisions.rules.gateway_pauses import gateway_state_at
+from dunning.decisions.rules.holds import invoice_hold_active
+from dunning.decisions.rules.network_rules import card_updater_wanted
+from dunning.decisions.timing.paydays import payday_shares
+from dunning.decisions.timing.time_zones import (
+    CustomerTimeZone,
+    billing_time_zone,
+    customer_time_zone,
+)
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding
 from dunning.enrichment.card_updater.lookup import card_update_lookup
 from dunning.enrichment.signals.providers import signals_merged

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from django import forms
 
-from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
-from dunning.decisions.guardrail_edits import FIELD_LABELS
-from dunning.decisions.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
+from dunning.decisions.policy_settings.guardrail_edits import FIELD_LABELS
+from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
+from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
 from dunning.models import AutomationMode, Decision, GuardrailPolicy
 
 MODE_CHOICES = [(value, label.split(":")[0]) for value, label in AutomationMode.choices]

@@ -16,9 +16,9 @@ from datetime import date, datetime
 
 from django.apps import apps
 
-from dunning.decisions.network_rules import RULES
-from dunning.decisions.segments import SEGMENT_LABELS, SEGMENT_NAMES
-from dunning.decisions.sequence import OFFERS
+from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENT_NAMES
+from dunning.decisions.policy_settings.sequence import OFFERS
+from dunning.decisions.rules.network_rules import RULES
 from dunning.models import ActionKind, ActionState, AutomationMode, Decision
 from dunning.models.events import EventState
 from dunning.models.messages import Channel, Purpose

@@ -14,17 +14,22 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.exploration import RetryChoice, retry_choose
-from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
-from dunning.decisions.offline_reminders import (
+from dunning.decisions.learning.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
+from dunning.decisions.policy_settings.offline_reminders import (
     STEP_LABELS,
     final_notice_next_step,
     offline_steps_plan,
 )
-from dunning.decisions.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
-from dunning.decisions.retry_timing import RetryScorer, Slot, chargebee_default_next, planned_slot
-from dunning.decisions.segments import segment_name, segment_of
-from dunning.decisions.sequence import OFFERS, SequenceParams
+from dunning.decisions.policy_settings.segments import segment_name, segment_of
+from dunning.decisions.policy_settings.sequence import OFFERS, SequenceParams
+from dunning.decisions.rules.network_rules import Decline, RuleResult, Verdict, network_rules
+from dunning.decisions.timing.exploration import RetryChoice, retry_choose
+from dunning.decisions.timing.retry_timing import (
+    RetryScorer,
+    Slot,
+    chargebee_default_next,
+    planned_slot,
+)
 from dunning.enrichment.card_updater.answers import finding_described
 from dunning.enrichment.signals.describe import signals_described
 from dunning.helpers.money import amount_text

@@ -11,10 +11,10 @@ import json
 from django.core.serializers.json import DjangoJSONEncoder
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.learning.scoring import active_scorers
 from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
-from dunning.decisions.scoring import active_scorers
-from dunning.decisions.sequence import SequenceParams
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.sequence import SequenceParams
 
 
 def decision_plan(*, context: DecisionContext, sequence: SequenceParams) -> Plan:

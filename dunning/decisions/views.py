@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from dunning.decisions import decision_queries as queries
 from dunning.decisions.forms import DecisionFilterForm, GuardrailForm
-from dunning.decisions.guardrail_edits import (
+from dunning.decisions.policy_settings.guardrail_edits import (
     CHANGE_PERMISSION,
     GuardrailEditRefused,
     GuardrailsChangedMeanwhile,
@@ -21,7 +21,7 @@ from dunning.decisions.guardrail_edits import (
     guardrails_edit,
     guardrails_restore,
 )
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.reach import rows_in_reach
 from dunning.helpers.paging import page_of

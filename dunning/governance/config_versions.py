@@ -3,8 +3,9 @@
 One ``ConfigKind`` per settings document (say channel settings, or role membership) names
 who may change it, its defaults and how to check a new value. Every change and rollback
 adds a version with who, when, why and a diff, and writes the same diff to the audit
-trail. Guardrails and prompt templates keep their own tables (dunning.decisions.guardrails,
-dunning.actions.channels.prompts) but follow the same rules.
+trail. Guardrails and prompt templates keep their own tables
+(dunning.decisions.policy_settings.guardrails, dunning.actions.channels.prompts) but follow
+the same rules.
 """
 
 from __future__ import annotations

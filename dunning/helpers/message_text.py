@@ -1,7 +1,8 @@
 """What a customer message may not carry on its own: links, amounts of money, offers.
 
 Plain patterns, shared by the check of every draft (``dunning.actions.channels.validation``)
-and of the offline reminder texts an admin writes (``dunning.decisions.offline_reminders``).
+and of the offline reminder texts an admin writes
+(``dunning.decisions.policy_settings.offline_reminders``).
 """
 
 from __future__ import annotations

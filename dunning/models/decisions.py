@@ -174,7 +174,8 @@ class Action(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # A retry: the probability that the policy picks its slot, and whether it was placed at
-    # a random allowed slot (dunning/decisions/exploration.py); off-policy estimates use them.
+    # a random allowed slot (dunning/decisions/timing/exploration.py); off-policy estimates
+    # use them.
     propensity = models.FloatField(null=True, blank=True)
     explored = models.BooleanField(default=False)
 

@@ -24,7 +24,8 @@ class Purpose(models.TextChoices):
     OFFLINE_REMINDER = "offline_reminder", "Offline payment reminder"
     FINAL_NOTICE = "final_notice", "Final notice"
     CSAT_SURVEY = "csat_survey", "Satisfaction survey"
-    # An offline payer's reminder sequence (dunning/decisions/offline_reminders.py), step by step.
+    # An offline payer's reminder sequence, step by step
+    # (dunning/decisions/policy_settings/offline_reminders.py).
     OFFLINE_DUE = "offline_due", "Offline payer: invoice due"
     OFFLINE_FOLLOW_UP = "offline_follow_up", "Offline payer: first follow-up"
     OFFLINE_SECOND_FOLLOW_UP = "offline_second_follow_up", "Offline payer: second follow-up"

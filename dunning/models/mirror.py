@@ -55,7 +55,7 @@ class Customer(MirrorModel):
     locale = models.CharField(max_length=50, blank=True)
     country = models.CharField(max_length=2, blank=True)
     # The rest of the billing address that places the customer in a time zone (see
-    # dunning/decisions/time_zones.py); street and city are not kept.
+    # dunning/decisions/timing/time_zones.py); street and city are not kept.
     billing_state_code = models.CharField(max_length=50, blank=True)
     billing_state = models.CharField(max_length=50, blank=True)
     billing_zip = models.CharField(max_length=20, blank=True)

@@ -11,7 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
-from dunning.decisions.gateway_pauses import gateway_pauses_for_status
+from dunning.decisions.rules.gateway_pauses import gateway_pauses_for_status
 from dunning.enrichment.connectors.views import connector_health_rows
 from dunning.governance.audit import audit_verify
 from dunning.helpers.paging import page_of

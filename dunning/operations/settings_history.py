@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from django.db.models import Max, QuerySet
 from django.urls import reverse
 
-from dunning.decisions.channel_settings import CHANNEL_SETTINGS
-from dunning.decisions.guardrail_edits import guardrail_changes
-from dunning.decisions.offline_reminders import OFFLINE_REMINDERS
+from dunning.decisions.policy_settings.channel_settings import CHANNEL_SETTINGS
+from dunning.decisions.policy_settings.guardrail_edits import guardrail_changes
+from dunning.decisions.policy_settings.offline_reminders import OFFLINE_REMINDERS
 from dunning.decisions.views import VERSIONS_PER_PAGE
 from dunning.governance.config_versions import CONFIG_KINDS
 from dunning.governance.exchange_rates import EXCHANGE_RATES

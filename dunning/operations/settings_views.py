@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from dunning.decisions.channel_settings import (
+from dunning.decisions.policy_settings.channel_settings import (
     CHANGE_PERMISSION as CHANGE_CHANNELS,
 )
-from dunning.decisions.channel_settings import (
+from dunning.decisions.policy_settings.channel_settings import (
     CHANNEL_SETTINGS,
     FALLBACK_ORDER,
     VIEW_PERMISSION,

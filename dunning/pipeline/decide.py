@@ -17,15 +17,15 @@ from analytics.experiments.assignment import sequence_choose
 from collections_desk.cases import cases_sync_for_decision
 from dunning.actions.channels.preview import message_draft_enqueue
 from dunning.actions.state_machine import action_transition, actions_cancel_pending
-from dunning.decisions.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
-from dunning.decisions.gateway_pauses import (
+from dunning.decisions.policy import Plan
+from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
+from dunning.decisions.policy_settings.segments import segment_of
+from dunning.decisions.rules.gateway_pauses import (
     gateway_pause_close,
     gateway_recovery,
     invoices_held_by,
 )
-from dunning.decisions.policy import Plan
-from dunning.decisions.segments import segment_of
 from dunning.decisions.service import decision_inputs, decision_plan, jsonable
 from dunning.governance.audit import audit_batch, audit_record
 from dunning.governance.config_versions import config_snapshot

@@ -5,7 +5,7 @@ fresh child has none of its parent's module caches: every job imported the decis
 and unpickled both models again (0.7-3.5 s a decision). ``DecisionWorker`` loads the
 models and imports the job modules once, at start-up, and runs each job in its own
 process, as ``rq.SimpleWorker`` does; the loaded models then serve every job, and
-``dunning.decisions.scoring`` still notices a newly activated version within 30 s.
+``dunning.decisions.learning.scoring`` still notices a newly activated version within 30 s.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db import connections
 from rq import SimpleWorker
 from threadpoolctl import threadpool_limits
 
-from dunning.decisions.scoring import scorers_warm
+from dunning.decisions.learning.scoring import scorers_warm
 
 logger = logging.getLogger("dunwell.worker")
 

@@ -3,7 +3,7 @@
 The oracle has the same retry budget, the same 28-day window, the same spacing and the
 same network rules as Dunwell, and tells the customer after each decline as Dunwell does;
 it differs only in knowing ``outcomes.retry_success_probability``. It places its retries
-with Dunwell's own plan search (``dunning.decisions.retry_plan``) run on the true chances,
+with Dunwell's own plan search (``dunning.decisions.timing.retry_plan``) run on the true chances,
 so "Dunwell's share of the oracle" measures what Dunwell does not know, not how it searches.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dunning.decisions.network_rules import Verdict
-from dunning.decisions.retry_plan import retry_plan_search
+from dunning.decisions.rules.network_rules import Verdict
+from dunning.decisions.timing.retry_plan import retry_plan_search
 from sandbox.simulator import parameters as p
 from sandbox.simulator.outcomes import retry_success_probability
 from sandbox.simulator.policy_replay import InvoiceRun

@@ -21,21 +21,21 @@ from datetime import UTC, datetime
 import numpy as np
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.model_training import scores
-from dunning.decisions.network_rules import Decline, RuleResult, Verdict, network_rules
-from dunning.decisions.paydays import payday_shares
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
-from dunning.decisions.recovery_data import failure_features_of
-from dunning.decisions.retry_data import AttemptHistory, attempt_examples
-from dunning.decisions.retry_model import (
+from dunning.decisions.learning.model_training import scores
+from dunning.decisions.learning.recovery_data import failure_features_of
+from dunning.decisions.learning.retry_data import AttemptHistory, attempt_examples
+from dunning.decisions.learning.retry_model import (
     MIN_EXAMPLES,
     RetryModelScorer,
     RetryRows,
     retry_model_fit,
 )
-from dunning.decisions.retry_prior import FUNDS_CODES
-from dunning.decisions.retry_timing import chargebee_default_next
-from dunning.decisions.time_zones import customer_time_zone
+from dunning.decisions.learning.retry_prior import FUNDS_CODES
+from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.rules.network_rules import Decline, RuleResult, Verdict, network_rules
+from dunning.decisions.timing.paydays import payday_shares
+from dunning.decisions.timing.retry_timing import chargebee_default_next
+from dunning.decisions.timing.time_zones import customer_time_zone
 from dunning.models import ActionKind, AutomationMode
 from sandbox.simulator import parameters as p
 from sandbox.simulator.outcomes import retry_success_probability, updates_card_after_email

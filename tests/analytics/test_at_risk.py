@@ -18,7 +18,7 @@ from analytics.at_risk.risk_model import (
     renewal_risk_train,
     renewal_scorer,
 )
-from dunning.decisions.model_training import ColdStart
+from dunning.decisions.learning.model_training import ColdStart
 from dunning.models import (
     Customer,
     Invoice,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from analytics.at_risk.campaigns import campaign_launch
 from analytics.models import CampaignMember, PreDunningCampaign
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from tests.analytics.at_risk_data import month_before, renewing
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from analytics.at_risk.campaigns import CampaignRefused, campaign_actions_create, campaign_launch
 from analytics.models import CampaignMember
 from dunning.actions.state_machine import action_approve, action_fingerprint
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from dunning.models import ActionState, AutomationMode, Decision, OutboundMessage, Purpose
 from tests.analytics.at_risk_data import month_before

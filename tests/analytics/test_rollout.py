@@ -10,7 +10,7 @@ from django.urls import reverse
 from analytics.automation import AutomationFigures
 from analytics.rollout import rollout_recommendation
 from analytics.shadow import ShadowSegment
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import AuditEntry, GuardrailPolicy
 from tests.analytics.test_shadow import shadow_decision
 from tests.dunning.decided import decided_invoice

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from collections_desk.models import CaseState, FollowUpTask, PromiseToPay
 from collections_desk.teams import team_create, team_member_add
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import Customer
 from tests.browser.navigation import open_from_nav
 from tests.collections_desk.conftest import case_for

@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from analytics.models import PreDunningCampaign
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from tests.analytics.at_risk_data import month_before, renewing
 from tests.browser.navigation import open_from_nav
 

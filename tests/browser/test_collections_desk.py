@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from collections_desk.teams import team_create, team_member_add
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import Action, ActionKind, ActionState
 from tests.browser.navigation import open_from_nav
 from tests.collections_desk.conftest import case_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from tests.browser.navigation import open_from_nav
 from tests.dunning.decided import decided_invoice
 

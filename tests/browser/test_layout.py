@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import Customer
 from tests.browser.conftest import SCREENSHOTS
 from tests.pages.desk_data import working_desk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import Action
 from tests.conftest import failed_renewal
 from tests.dunning.actions.execution.conftest import mirror_from_sandbox

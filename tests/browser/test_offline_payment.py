@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from collections_desk.models import Case
 from collections_desk.teams import team_create, team_member_add
 from dunning.decisions.enrichment import mirror_store
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import Action, ActionKind, ActionState, Decision
 from dunning.pipeline.decide import decision_make
 from sandbox.offline import (

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from tests.analytics.test_shadow import shadow_decision
 from tests.browser.navigation import open_from_nav
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from dunning.decisions.channel_settings import CHANNEL_SETTINGS, channel_settings_read
+from dunning.decisions.policy_settings.channel_settings import (
+    CHANNEL_SETTINGS,
+    channel_settings_read,
+)
 from dunning.governance.config_versions import config_current, config_update
 from dunning.models import ConfigVersion
 from tests.browser.navigation import open_from_nav

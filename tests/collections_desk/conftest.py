@@ -6,7 +6,7 @@ import pytest
 
 from collections_desk.models import Case, Team
 from collections_desk.teams import team_create, team_member_add
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import CrmAccount
 from tests.dunning.decided import decided_invoice
 from tests.factories import UserFactory

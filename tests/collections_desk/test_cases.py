@@ -17,7 +17,7 @@ from collections_desk.cases import (
 )
 from collections_desk.models import Case, CaseState
 from collections_desk.priority import priority_expression
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import AuditEntry, Invoice
 from tests.collections_desk.conftest import case_for
 from tests.dunning.decided import decided_invoice

@@ -13,7 +13,7 @@ from collections_desk.cases import case_claim, cases_refresh
 from collections_desk.models import CaseState, CsatAnswer
 from dunning.actions.channels.survey_links import csat_token
 from dunning.actions.execution.executor import Outcome, action_run
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import Action, ActionState, Customer, Invoice
 from tests.collections_desk.conftest import case_for
 

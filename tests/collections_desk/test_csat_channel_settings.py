@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dunning.decisions.channel_settings import CHANNEL_SETTINGS
+from dunning.decisions.policy_settings.channel_settings import CHANNEL_SETTINGS
 from dunning.governance.config_versions import config_current, config_update
 from dunning.models import Action
 from tests.collections_desk.test_csat import SURVEY, pay_and_refresh, settled_case  # noqa: F401

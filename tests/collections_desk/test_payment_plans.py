@@ -10,7 +10,7 @@ from django.utils import timezone
 from collections_desk.jobs import payment_plans_track_job
 from collections_desk.models import Case, PaymentPlan
 from dunning.actions.state_machine import action_approve, action_fingerprint, action_reject
-from dunning.decisions.holds import invoice_hold_active
+from dunning.decisions.rules.holds import invoice_hold_active
 from dunning.models import ActionState
 from dunning.pipeline.decide import decision_make
 from tests.conftest import failed_renewal

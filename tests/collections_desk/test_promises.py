@@ -12,8 +12,8 @@ from collections_desk.models import Case, CaseState, PromiseToPay
 from collections_desk.promises import promise_day_end
 from dunning.actions.execution.executor import Outcome, action_run
 from dunning.actions.state_machine import action_fingerprint
-from dunning.decisions.guardrails import guardrails_update
-from dunning.decisions.holds import invoice_hold_active
+from dunning.decisions.policy_settings.guardrails import guardrails_update
+from dunning.decisions.rules.holds import invoice_hold_active
 from dunning.models import Action, ActionState, AuditEntry, Decision, Invoice
 from dunning.pipeline.decide import decision_make
 from dunning.pipeline.jobs import promises_check_job

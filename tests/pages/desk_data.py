@@ -13,7 +13,7 @@ from analytics.models import Experiment
 from bench.synthetic_models import models_activate_synthetic
 from collections_desk.models import Case
 from collections_desk.teams import team_create, team_member_add
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import ChargebeeEvent, CrmAccount, Invoice, OutboundMessage
 from tests.analytics.experiments.build import running_experiment
 from tests.analytics.mirror import cancelled_subscription, days_ago, failed_invoice

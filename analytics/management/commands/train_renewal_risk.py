@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from analytics.at_risk.risk_model import renewal_risk_train
-from dunning.decisions.model_training import ColdStart
+from dunning.decisions.learning.model_training import ColdStart
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@
 Each purpose has a few phrasings of every part (subject, what happened, what happens next,
 what to do), picked by the brief's ``variant`` so a customer base does not all receive the
 same words. Self-serve customers get a friendly tone, growth and enterprise a more formal
-one, unless the dunning sequence (dunning/decisions/sequence.py) names a tone;
+one, unless the dunning sequence (dunning/decisions/policy_settings/sequence.py) names a tone;
 long-standing customers are thanked for it. SMS and in-app texts are tried from the
 fullest to the shortest and the first that fits the channel (with the real lengths of the
 values that will be filled in) is used.

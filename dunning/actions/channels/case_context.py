@@ -20,9 +20,9 @@ from django.utils import timezone
 from dunning.actions.channels.drafting import PLACEHOLDERS, DraftBrief
 from dunning.actions.channels.redaction import text_redact
 from dunning.decisions.enrichment import UNKNOWN_ZONE_FALLBACK
-from dunning.decisions.network_rules import AUTHENTICATION_CODES, VISA_CATEGORY_1
-from dunning.decisions.offline_reminders import offline_payment_instructions
-from dunning.decisions.time_zones import billing_time_zone
+from dunning.decisions.policy_settings.offline_reminders import offline_payment_instructions
+from dunning.decisions.rules.network_rules import AUTHENTICATION_CODES, VISA_CATEGORY_1
+from dunning.decisions.timing.time_zones import billing_time_zone
 from dunning.helpers.money import amount_text
 from dunning.models import (
     Action,
@@ -48,7 +48,7 @@ TEMPLATE_PURPOSES = {
     "request_payment_method": Purpose.PAYMENT_METHOD_UPDATE,
     # After a case resolved (collections_desk/csat.py): the invoice is paid, no pay link.
     "csat_survey": Purpose.CSAT_SURVEY,
-    # An offline payer's reminder sequence (dunning/decisions/offline_reminders.py).
+    # An offline payer's reminder sequence (dunning/decisions/policy_settings/offline_reminders.py).
     "offline_due": Purpose.OFFLINE_DUE,
     "offline_follow_up": Purpose.OFFLINE_FOLLOW_UP,
     "offline_second_follow_up": Purpose.OFFLINE_SECOND_FOLLOW_UP,

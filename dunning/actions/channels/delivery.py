@@ -32,13 +32,13 @@ from dunning.actions.channels.drafters import drafter_configured
 from dunning.actions.channels.drafting import PLACEHOLDERS, Draft
 from dunning.actions.channels.preview import person_text_body, stored_draft
 from dunning.actions.channels.validation import PLACEHOLDER, draft_problems
-from dunning.decisions.channel_settings import (
+from dunning.decisions.policy_settings.channel_settings import (
     ChannelSettings,
     channel_choose,
     channel_settings_read,
 )
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.quiet_hours import quiet_hours_next_allowed
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.timing.quiet_hours import quiet_hours_next_allowed
 from dunning.governance.audit import audit_record
 from dunning.models import Action, Channel, OutboundMessage, Purpose
 

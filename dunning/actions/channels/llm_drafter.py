@@ -30,7 +30,7 @@ TONES = {
     "growth": "professional and courteous, a little more formal",
     "enterprise": "formal and reassuring, as to a valued business account",
 }
-# The dunning sequence's tone, when it names one (dunning/decisions/sequence.py).
+# The dunning sequence's tone, when it names one (dunning/decisions/policy_settings/sequence.py).
 SEQUENCE_TONES = {
     "friendly": TONES["self_serve"],
     "formal": TONES["growth"],

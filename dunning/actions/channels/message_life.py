@@ -24,8 +24,8 @@ from dunning.actions.channels.case_context import (
 )
 from dunning.actions.channels.delivery import delivery_wait
 from dunning.actions.channels.preview import LINKS_SHOWN
-from dunning.decisions.channel_settings import channel_settings_read
-from dunning.decisions.time_zones import billing_time_zone
+from dunning.decisions.policy_settings.channel_settings import channel_settings_read
+from dunning.decisions.timing.time_zones import billing_time_zone
 from dunning.models import Action, ActionState, AutomationMode, Delivery, OutboundMessage
 
 PENDING = (ActionState.PROPOSED, ActionState.APPROVED, ActionState.SCHEDULED)

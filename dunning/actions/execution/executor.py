@@ -32,11 +32,11 @@ from dunning.actions.state_machine import (
     action_may_approve,
     action_transition,
 )
-from dunning.decisions.gateway_pauses import gateway_paused
-from dunning.decisions.guardrails import guardrails_active
-from dunning.decisions.holds import invoice_hold_active
 from dunning.decisions.policy import NO_APPROVAL_KINDS
-from dunning.decisions.segments import segment_name
+from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.segments import segment_name
+from dunning.decisions.rules.gateway_pauses import gateway_paused
+from dunning.decisions.rules.holds import invoice_hold_active
 from dunning.governance.audit import audit_record
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,

@@ -23,7 +23,7 @@ from dunning.actions.execution import chargebee_writes as cb
 from dunning.actions.holds import invoice_hold_place
 from dunning.actions.offline.settle import invoice_payment_settle_on_commit
 from dunning.decisions.enrichment import mirror_store
-from dunning.decisions.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import Action, ActionKind, InvoiceHold
 from dunning.sync.chargebee_budget import Priority
 from dunning.sync.chargebee_calls import ChargebeeUnavailable

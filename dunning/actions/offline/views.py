@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from dunning.decisions.offline_reminders import (
+from dunning.decisions.policy_settings.offline_reminders import (
     INSTRUCTIONS_MAX_CHARS,
     MAX_DAYS,
     OFFLINE_REMINDERS,

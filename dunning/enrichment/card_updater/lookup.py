@@ -2,7 +2,7 @@
 
 Asked only when the network rules say the declined card must change (expired, lost or
 stolen, "do not honour" with Mastercard advice 01/03/21: ``card_updater_wanted`` in
-``dunning.decisions.network_rules``): that is when Dunwell would otherwise ask the
+``dunning.decisions.rules.network_rules``): that is when Dunwell would otherwise ask the
 customer. The adapter's timeout (``CARD_UPDATER_TIMEOUT_SECONDS``) bounds what it costs a
 decision; an error or timeout is recorded and the decision goes on without it. Answers are
 cached per payment source (``CARD_UPDATER_CACHE_SECONDS``, a failure for

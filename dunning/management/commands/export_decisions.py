@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from dunning.decisions.export import FORMATS, export_records, export_write
+from dunning.decisions.learning.export import FORMATS, export_records, export_write
 from dunning.governance.reach import rows_in_reach
 from dunning.models import Action
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from dunning.decisions.model_training import ColdStart, TrainingResult
-from dunning.decisions.recovery_model import recovery_model_train
-from dunning.decisions.retry_model import retry_model_train
-from dunning.decisions.scoring import scorers_forget
+from dunning.decisions.learning.model_training import ColdStart, TrainingResult
+from dunning.decisions.learning.recovery_model import recovery_model_train
+from dunning.decisions.learning.retry_model import retry_model_train
+from dunning.decisions.learning.scoring import scorers_forget
 
 STEPS = ["reading history", "training", "measuring on the hold-out", "recording the version"]
 MODELS = [("Recovery model", recovery_model_train), ("Retry model", retry_model_train)]

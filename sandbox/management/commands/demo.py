@@ -24,7 +24,7 @@ from analytics.at_risk.campaigns import CampaignRefused, campaign_launch
 from analytics.experiments.baseline import baseline_recovery_rate
 from analytics.experiments.service import VariantSpec, experiment_create, experiment_start
 from collections_desk.teams import demo_teams_ensure
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.governance.roles import roles_ensure
 from dunning.models import ModelVersion
 from dunning.pipeline.embedded_worker import start_embedded_worker

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from dunning.decisions.exploration import MAX_EXPLORATION_SHARE
+from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
 from sandbox.simulator.policy_evaluation import (
     policy_evaluate,
     report_lines,

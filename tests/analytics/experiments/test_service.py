@@ -14,7 +14,7 @@ from analytics.experiments.service import (
     experiment_start,
     experiment_stop,
 )
-from dunning.decisions.sequence import sequence_current
+from dunning.decisions.policy_settings.sequence import sequence_current
 from dunning.models import ActionKind, AuditEntry, ConfigVersion
 from tests.analytics.experiments.build import outcomes, running_experiment
 from tests.dunning.decided import decided_invoice

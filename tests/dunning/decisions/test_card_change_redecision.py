@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from dunning.actions.execution.executor import Outcome, action_run
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dunning.actions.state_machine import action_reject
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import Action, AuditEntry, GuardrailPolicy
 from tests.dunning.decided import FAILED_AT, decided_invoice
 

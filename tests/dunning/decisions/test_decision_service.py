@@ -18,7 +18,7 @@ from dunning.actions.state_machine import (
     action_reject,
 )
 from dunning.decisions.enrichment import decision_context_build
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.governance.audit import audit_verify
 from dunning.models import (
     Action,

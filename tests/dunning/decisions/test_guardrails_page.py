@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from dunning.decisions.guardrails import guardrails_active, guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_active, guardrails_update
 from dunning.models import AuditEntry, GuardrailPolicy
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dunning.decisions.network_rules import Decline
 from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.rules.network_rules import Decline
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding
 from dunning.models import ActionKind, AutomationMode
 from tests.dunning.decisions.test_policy import AUTO, FAILED_AT, TRAINED, context, kinds

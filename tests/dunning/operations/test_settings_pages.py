@@ -7,8 +7,11 @@ import pytest
 from django.urls import reverse
 
 from dunning.actions.channels.prompts import DEFAULT_PROMPT, prompt_template_update
-from dunning.decisions.channel_settings import CHANNEL_SETTINGS, channel_settings_read
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.channel_settings import (
+    CHANNEL_SETTINGS,
+    channel_settings_read,
+)
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.governance.audit import audit_verify
 from dunning.governance.config_versions import config_current
 from dunning.models import AuditEntry, ConfigVersion

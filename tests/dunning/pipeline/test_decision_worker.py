@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.synthetic_models import live_decline, models_activate_synthetic
-from dunning.decisions.scoring import scorers_forget
+from dunning.decisions.learning.scoring import scorers_forget
 from dunning.helpers.queueing import get_queue, redis_connection
 from dunning.models import Decision
 from dunning.pipeline.workers import DecisionWorker

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from collections_desk.models import Team
 from collections_desk.teams import team_create, team_member_add
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from tests.collections_desk.conftest import case_for
 from tests.collections_desk.test_permission_matrix import _message_to
 from tests.faults.scenarios.core import Env, Row, person, timed

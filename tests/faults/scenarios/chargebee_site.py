@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 
 from collections_desk.end_of_dunning import end_of_dunning_propose
 from dunning.actions.state_machine import action_approve, action_fingerprint
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import ActionKind, ActionState
 from tests.conftest import basic_auth, failed_renewal, load_sample
 from tests.dunning.actions.execution.conftest import mirror_from_sandbox, propose

@@ -27,7 +27,7 @@ from django.utils import timezone
 from rq import SimpleWorker
 
 from dunning.actions.state_machine import action_transition
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from dunning.models import Action, ActionKind, ActionState, ChargebeeEvent, Decision, EventState
 from sandbox.server import SandboxServer

@@ -11,7 +11,10 @@ from django.core import mail
 from django.utils import timezone
 
 from dunning.actions.channels.delivery import message_deliver
-from dunning.decisions.channel_settings import CHANNEL_SETTINGS, channel_settings_read
+from dunning.decisions.policy_settings.channel_settings import (
+    CHANNEL_SETTINGS,
+    channel_settings_read,
+)
 from dunning.governance.config_versions import ConfigEditRefused, config_current, config_update
 from dunning.models import Action, AuditEntry, OutboundMessage
 from tests.dunning.actions.channels.conftest import PAY_LINK, message_action

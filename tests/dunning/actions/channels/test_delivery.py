@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from dunning.actions.channels.delivery import message_deliver
 from dunning.decisions.decision_queries import invoice_audit_trail
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.models import ActionKind, AuditEntry, Invoice, OutboundMessage
 from tests.dunning.actions.channels.conftest import EMAIL, PAY_LINK, PHONE, message_action
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from dunning.actions.channels.redaction import text_redact
-from dunning.decisions.quiet_hours import quiet_hours_next_allowed, quiet_hours_parse
+from dunning.decisions.timing.quiet_hours import quiet_hours_next_allowed, quiet_hours_parse
 
 NIGHT = quiet_hours_parse("21:00-08:00")
 

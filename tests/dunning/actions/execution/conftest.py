@@ -10,7 +10,7 @@ from rq import SimpleWorker
 
 from dunning.actions.state_machine import action_approve, action_fingerprint
 from dunning.decisions.enrichment import mirror_store
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from dunning.models import Action, Decision, Invoice
 from tests.conftest import failed_renewal

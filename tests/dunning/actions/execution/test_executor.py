@@ -13,7 +13,7 @@ from dunning.actions.execution.enqueue import action_job_id
 from dunning.actions.execution.executor import Outcome, action_claim, action_run
 from dunning.actions.execution.jobs import run_action_job
 from dunning.actions.execution.sweep import actions_sweep
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.helpers.queueing import get_queue
 from dunning.models import ActionKind, ActionState, AuditEntry, GatewayPause
 from tests.dunning.actions.execution.conftest import (

@@ -217,7 +217,7 @@ def test_dunwell_proposes_the_configured_final_actions_when_its_window_ends(
 ):
     from django.utils import timezone
 
-    from dunning.decisions.guardrails import guardrails_update
+    from dunning.decisions.policy_settings.guardrails import guardrails_update
     from dunning.pipeline.decide import decision_make
     from tests.conftest import failed_renewal
     from tests.dunning.actions.execution.conftest import mirror_from_sandbox

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rq import SimpleWorker
 
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.offline import (
     offline_customer_create,

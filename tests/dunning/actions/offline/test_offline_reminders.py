@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from collections_desk.models import Case
 from collections_desk.queries import awaiting_approval
 from dunning.actions.state_machine import action_approve, action_fingerprint
-from dunning.decisions.offline_reminders import (
+from dunning.decisions.policy_settings.offline_reminders import (
     OFFLINE_REMINDERS,
     OfflineSchedule,
     offline_steps_plan,

@@ -8,7 +8,7 @@ import pytest
 from dunning.actions.channels.builtin_drafter import BuiltinDrafter
 from dunning.actions.channels.drafting import DraftBrief
 from dunning.actions.channels.validation import draft_problems
-from dunning.decisions.offline_reminders import PAYMENT_INSTRUCTIONS, STEP_TEMPLATES
+from dunning.decisions.policy_settings.offline_reminders import PAYMENT_INSTRUCTIONS, STEP_TEMPLATES
 
 NEXT = "If we have not received the payment within a few days, your subscription will be cancelled."
 LENGTHS = {"first_name": 5, "amount": 10, "pay_link": 48, "retry_date": 0, "card": 0}

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from dunning.decisions.offline_reminders import OFFLINE_REMINDERS, PAYMENT_INSTRUCTIONS
+from dunning.decisions.policy_settings.offline_reminders import (
+    OFFLINE_REMINDERS,
+    PAYMENT_INSTRUCTIONS,
+)
 from dunning.governance.config_versions import config_current
 from dunning.models import AuditEntry, ConfigVersion
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from dunning.decisions.guardrails import guardrails_update
+from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.enrichment.card_updater.adapters import CardUpdaterUnavailable, HttpCardUpdater
 from dunning.enrichment.card_updater.answers import Outcome, UpdateKind
 from dunning.enrichment.card_updater.lookup import card_update_lookup
