@@ -7,8 +7,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
 from analytics.at_risk.campaigns import LAUNCH_PERMISSION, CampaignRefused, campaign_launch
@@ -27,6 +26,7 @@ from analytics.at_risk.measurement import campaign_results
 from analytics.at_risk.risk_model import renewal_scorer
 from analytics.dashboards import VIEW_PERMISSION
 from analytics.models import CampaignMember, PreDunningCampaign
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.models import Channel
 
@@ -35,10 +35,13 @@ MEMBERS_PAGE_SIZE = 50
 
 
 def _page(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
-    template = "analytics/_at_risk.html" if request.htmx else "analytics/at_risk.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request,
+        "analytics/at_risk.html",
+        context,
+        status=status,
+        fragment="analytics/_at_risk.html",
+    )
 
 
 def _list_context(request: HttpRequest, filters: AtRiskFilters) -> dict:
@@ -129,6 +132,4 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "group": group,
         "groups": CampaignMember.Group.choices,
     }
-    response = render(request, "analytics/campaign.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(request, "analytics/campaign.html", context)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 
 from analytics import charts
 from analytics.cohorts import COHORT_FIELDS, DAYS
@@ -30,6 +28,7 @@ from analytics.recovery_invoices import (
 )
 from analytics.staticfiles import plotly_stylesheet
 from collections_desk.access import VIEW_CASES
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.helpers.security_headers import CONTENT_SECURITY_POLICY
 
@@ -43,14 +42,18 @@ CHART_PAGE_POLICY = (
     # 'report-sample': a refused <style> is reported with its first characters.
     "style-src-elem 'self' 'report-sample'"
 )
+CHART_PAGE_HEADERS = {"Content-Security-Policy": CHART_PAGE_POLICY}
 
 
 def _respond(request: HttpRequest, *, screen: str, context: dict, status: int = 200):
-    template = f"analytics/_{screen}.html" if request.htmx else f"analytics/{screen}.html"
-    response = render(request, template, context, status=status)
-    response["Content-Security-Policy"] = CHART_PAGE_POLICY
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request,
+        f"analytics/{screen}.html",
+        context,
+        status=status,
+        fragment=f"analytics/_{screen}.html",
+        headers=CHART_PAGE_HEADERS,
+    )
 
 
 def _base_context(request: HttpRequest) -> dict:
@@ -123,12 +126,12 @@ def recovery_invoices(request: HttpRequest) -> HttpResponse:
         "csv_query": f"{query}&format=csv" if query else "format=csv",
         "reads_dashboards": request.user.has_perm(VIEW_PERMISSION),
     }
-    template = (
-        "analytics/_recovery_invoices.html" if request.htmx else "analytics/recovery_invoices.html"
+    return htmx_render(
+        request,
+        "analytics/recovery_invoices.html",
+        context,
+        fragment="analytics/_recovery_invoices.html",
     )
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 @login_required

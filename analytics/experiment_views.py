@@ -12,12 +12,11 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from analytics.dashboard_views import CHART_PAGE_POLICY
+from analytics.dashboard_views import CHART_PAGE_HEADERS
 from analytics.experiment_forms import (
     VARIANT_INITIAL,
     ExperimentForm,
@@ -40,15 +39,15 @@ from analytics.models import Experiment
 from dunning.decisions.policy_settings.sequence import SEQUENCE, sequence_current, sequence_defaults
 from dunning.governance.config_versions import config_active, config_changes, config_history
 from dunning.governance.confirmations import risky_confirmation
+from dunning.helpers.htmx import htmx_render
 
 VIEW_PERMISSION = "analytics.view_experiment"
 
 
-def _render(request: HttpRequest, template: str, context: dict, status: int = 200):
-    response = render(request, template, context, status=status)
-    response["Content-Security-Policy"] = CHART_PAGE_POLICY
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+def _render(request: HttpRequest, template: str, context: dict, *, status: int = 200,
+            fragment: str | None = None) -> HttpResponse:  # fmt: skip
+    return htmx_render(request, template, context, status=status, fragment=fragment,
+                       headers=CHART_PAGE_HEADERS)  # fmt: skip
 
 
 @login_required
@@ -110,8 +109,8 @@ def _history() -> list[dict]:
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     experiment = get_object_or_404(Experiment.objects.select_related("created_by"), pk=pk)
-    template = "analytics/_experiment.html" if request.htmx else "analytics/experiment.html"
-    return _render(request, template, _detail(request, experiment))
+    return _render(request, "analytics/experiment.html", _detail(request, experiment),
+                   fragment="analytics/_experiment.html")  # fmt: skip
 
 
 def _detail(request: HttpRequest, experiment: Experiment) -> dict:

@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 
 from analytics import rollout
 from analytics.filters import PERIODS
@@ -19,6 +18,7 @@ from dunning.decisions.policy_settings.guardrail_edits import (
     GuardrailsChangedMeanwhile,
 )
 from dunning.governance.confirmations import risky_confirmation
+from dunning.helpers.htmx import htmx_render
 from dunning.models import AutomationMode
 
 VIEW_PERMISSION = "dunning.view_guardrailpolicy"
@@ -86,6 +86,4 @@ def rollout_page(request: HttpRequest) -> HttpResponse:
 
 
 def _render(request: HttpRequest, context: dict, *, status: int) -> HttpResponse:
-    response = render(request, "dunning/rollout.html", context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(request, "dunning/rollout.html", context, status=status)

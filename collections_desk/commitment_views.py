@@ -18,7 +18,8 @@ from collections_desk.manual_collection import REQUEST_PERMISSION
 from collections_desk.models import Case
 from collections_desk.payment_plans import payment_plan_propose
 from collections_desk.promises import promise_record
-from collections_desk.views import _case, _case_change, _case_refused, _desk_people, desk_render
+from collections_desk.views import _case, _case_change, _case_refused, _desk_people
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.money import amount_text
 
 
@@ -106,7 +107,9 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
     tasks = list(tasks_due(user=request.user, today=today)[:200])
     context = {"tasks": tasks, "today": today,
                "overdue": sum(1 for task in tasks if task.due_on < today)}  # fmt: skip
-    template = (
-        "collections_desk/_my_tasks.html" if request.htmx else "collections_desk/my_tasks.html"
+    return htmx_render(
+        request,
+        "collections_desk/my_tasks.html",
+        context,
+        fragment="collections_desk/_my_tasks.html",
     )
-    return desk_render(request, template, context)

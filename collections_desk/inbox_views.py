@@ -32,7 +32,7 @@ from collections_desk.inbox import (
     inbox_actions_filtered,
     inbox_view,
 )
-from collections_desk.views import desk_render, report_messages
+from collections_desk.views import report_messages
 from dunning.actions.channels.preview import (
     DRAFTS_ON_BULK_VIEW,
     message_drafts_bounded,
@@ -48,6 +48,7 @@ from dunning.actions.state_machine import (
     action_reject,
 )
 from dunning.actions.words import action_words
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.models import ALWAYS_NEEDS_APPROVAL, Action
 
@@ -108,11 +109,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "actions": _decorated(list(page), request.user),
         "risk_labels": dict(queries.RISK_GROUPS),
     }
-    template = (
-        "collections_desk/_inbox_groups.html" if request.htmx else "collections_desk/inbox.html"
-    )
     status = 200 if form.is_valid() or not request.GET else 400
-    return desk_render(request, template, context, status=status)
+    return htmx_render(
+        request,
+        "collections_desk/inbox.html",
+        context,
+        status=status,
+        fragment="collections_desk/_inbox_groups.html",
+    )
 
 
 def _filter_query(request: HttpRequest) -> str:
@@ -132,7 +136,7 @@ def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -
         action = None  # approved, rejected or gone: the card shows the outcome only
     context = {"action": _decorated([action], request.user)[0] if action else None, "pk": pk,
                "outcome": outcome, "failed": status != 200}  # fmt: skip
-    return desk_render(request, "collections_desk/_inbox_action.html", context, status=status)
+    return htmx_render(request, "collections_desk/_inbox_action.html", context, status=status)
 
 
 def _decide(request: HttpRequest, pk: int, decide) -> HttpResponse:
@@ -229,7 +233,7 @@ def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | N
     context = {"form": form, "selection": selection, "actions": actions,
                "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS,
                "undrafted": undrafted}  # fmt: skip
-    return desk_render(request, "collections_desk/inbox_bulk.html", context, status=status)
+    return htmx_render(request, "collections_desk/inbox_bulk.html", context, status=status)
 
 
 @login_required

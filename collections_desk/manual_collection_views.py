@@ -14,10 +14,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from collections_desk.end_of_dunning import end_of_dunning_propose
@@ -37,6 +36,7 @@ from dunning.decisions.rules.final_actions import (
     final_action_defaults,
 )
 from dunning.governance.reach import invoice_check_reach
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.money import major_decimal, minor_units
 from dunning.helpers.money_fields import AmountField
 from dunning.models import Invoice
@@ -186,7 +186,10 @@ def invoice_collect(request: HttpRequest, cb_id: str, what: str) -> HttpResponse
             form = None
     context = {**manual_collection_context(request, invoice, bound=form), "inline_messages": True}
     status = 200 if form is None else 400
-    template = "dunning/_manual_collection.html" if request.htmx else "dunning/invoice_collect.html"
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request,
+        "dunning/invoice_collect.html",
+        context,
+        status=status,
+        fragment="dunning/_manual_collection.html",
+    )

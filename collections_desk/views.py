@@ -10,10 +10,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from collections_desk import queries
@@ -33,15 +32,10 @@ from collections_desk.forms import AssignForm, NoteForm, QueueBulkForm, QueueFil
 from collections_desk.models import Case, EscalationTicket, Team
 from collections_desk.payment_forms import record_payment_form
 from dunning.governance.roles import Role
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 
 PAGE_SIZE = 50
-
-
-def desk_render(request: HttpRequest, template: str, context: dict, *, status: int = 200):
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def report_messages(request: HttpRequest, report: BulkReport, *, verb: str) -> None:
@@ -93,10 +87,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         "can_assign": request.user.has_perm(ASSIGN),
         "people": people,
     }
-    template = (
-        "collections_desk/_queue_table.html" if request.htmx else "collections_desk/queue.html"
+    return htmx_render(
+        request,
+        "collections_desk/queue.html",
+        context,
+        status=400 if form.errors else 200,
+        fragment="collections_desk/_queue_table.html",
     )
-    return desk_render(request, template, context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -132,9 +129,9 @@ def _case(request: HttpRequest, pk: int) -> Case:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     if request.htmx and request.GET.get("part") == "timeline":
-        return desk_render(request, "collections_desk/_timeline.html",
+        return htmx_render(request, "collections_desk/_timeline.html",
                            {"timeline": queries.case_timeline(case=case)})  # fmt: skip
-    return desk_render(request, "collections_desk/case_detail.html", _case_context(request, case))
+    return htmx_render(request, "collections_desk/case_detail.html", _case_context(request, case))
 
 
 def _case_context(request: HttpRequest, case: Case, **extra) -> dict:
@@ -178,7 +175,7 @@ def _case_change(request: HttpRequest, pk: int, change) -> HttpResponse:
 
 def _case_refused(request: HttpRequest, case: Case, why: str, *, status: int) -> HttpResponse:
     messages.error(request, why)
-    return desk_render(request, "collections_desk/case_detail.html",
+    return htmx_render(request, "collections_desk/case_detail.html",
                        _case_context(request, case), status=status)  # fmt: skip
 
 
@@ -229,8 +226,8 @@ def case_note_view(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("collections_desk:case_detail", pk=case.pk)
     context = {"case": case, "notes": case.notes.select_related("author")[:50], "note_form": form}
     if request.htmx:
-        return desk_render(request, "collections_desk/_notes.html", context, status=status)
-    return desk_render(request, "collections_desk/case_detail.html",
+        return htmx_render(request, "collections_desk/_notes.html", context, status=status)
+    return htmx_render(request, "collections_desk/case_detail.html",
                        _case_context(request, case, note_form=form), status=status)  # fmt: skip
 
 

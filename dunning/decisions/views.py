@@ -6,9 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from dunning.decisions import decision_queries as queries
@@ -24,6 +23,7 @@ from dunning.decisions.policy_settings.guardrail_edits import (
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.reach import rows_in_reach
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
@@ -34,11 +34,6 @@ from dunning.models import (
 
 PAGE_SIZE = 50
 VERSIONS_PER_PAGE = 10
-
-
-def _with_vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _version_history(request: HttpRequest) -> dict:
@@ -56,9 +51,7 @@ def _version_history(request: HttpRequest) -> dict:
 def guardrails(request: HttpRequest) -> HttpResponse:
     """Managers read; admins also save a new version (with a reason) or roll back."""
     if request.htmx and "versions" in request.GET:
-        return _with_vary(
-            render(request, "dunning/_guardrail_versions.html", _version_history(request))
-        )
+        return htmx_render(request, "dunning/_guardrail_versions.html", _version_history(request))
     can_change = request.user.has_perm(CHANGE_PERMISSION)
     if request.method == "POST" and not can_change:
         raise PermissionDenied
@@ -90,7 +83,7 @@ def guardrails(request: HttpRequest) -> HttpResponse:
         "pauses": _pauses(request),
         **_version_history(request),
     }
-    return _with_vary(render(request, "dunning/guardrails.html", context, status=status))
+    return htmx_render(request, "dunning/guardrails.html", context, status=status)
 
 
 def _pauses(request: HttpRequest):
@@ -136,6 +129,11 @@ def decision_list(request: HttpRequest) -> HttpResponse:
         "query": query,
         "mode_counts": queries.decision_counts(decisions=decisions, field="mode"),
     }
-    template = "dunning/_decision_table.html" if request.htmx else "dunning/decision_list.html"
     status = 200 if form.is_valid() or not request.GET else 400
-    return _with_vary(render(request, template, context, status=status))
+    return htmx_render(
+        request,
+        "dunning/decision_list.html",
+        context,
+        status=status,
+        fragment="dunning/_decision_table.html",
+    )

@@ -1,8 +1,8 @@
 """Answering htmx and plain requests from one view.
 
-A screen renders its whole page, or only its named fragment when htmx asks (``HX-Request``).
-Both answers come from the same URL, so every such response says it varies on that header:
-a cache must never hand the fragment to a full page load, or the page to htmx.
+A screen renders its whole page, or only its fragment when htmx asks (``HX-Request``). Both
+answers come from the same URL, so every such response says it varies on that header: a
+cache must never hand the fragment to a full page load, or the page to htmx.
 """
 
 from __future__ import annotations
@@ -17,8 +17,12 @@ def vary_on_htmx(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def render_screen(request: HttpRequest, *, page: str, fragment: str | None = None,
-                  context: dict, status: int = 200) -> HttpResponse:  # fmt: skip
-    """``page`` for a full load, ``fragment`` (when given) for htmx; varies on HX-Request."""
-    template = fragment if fragment is not None and request.htmx else page
-    return vary_on_htmx(render(request, template, context, status=status))
+def htmx_render(request: HttpRequest, template: str, context: dict | None = None, *,
+                fragment: str | None = None, status: int = 200,
+                headers: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
+    """``template`` for a full load, ``fragment`` (when given) for htmx; varies on HX-Request."""
+    chosen = fragment if fragment is not None and getattr(request, "htmx", False) else template
+    response = render(request, chosen, context, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return vary_on_htmx(response)

@@ -7,13 +7,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from redis.exceptions import RedisError
 
 from dunning.decisions.rules.gateway_pauses import gateway_pauses_for_status
 from dunning.enrichment.connectors.views import connector_health_rows
 from dunning.governance.audit import audit_verify
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
@@ -39,10 +39,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "state_counts": queries.event_state_counts(),
         "rejected": RejectedWebhook.objects.all()[:20],
     }
-    template = "dunning/_event_table.html" if request.htmx else "dunning/event_list.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(
+        request, "dunning/event_list.html", context, fragment="dunning/_event_table.html"
+    )
 
 
 @login_required

@@ -35,7 +35,7 @@ from dunning.governance.versioned_pages import (
     versioned_settings_page,
     versions_with_changes,
 )
-from dunning.helpers.htmx import vary_on_htmx
+from dunning.helpers.htmx import htmx_render, vary_on_htmx
 from dunning.helpers.paging import page_of
 from dunning.models import ConfigVersion
 from dunning.operations.role_assignments import (
@@ -202,8 +202,6 @@ def settings_history(request: HttpRequest) -> HttpResponse:
         "query": query,
         "rows": settings_history_rows(page),
     }
-    template = (
-        "dunning/_settings_history_table.html" if request.htmx else "dunning/settings_history.html"
-    )
     status = 200 if form.is_valid() or not request.GET else 400
-    return vary_on_htmx(render(request, template, context, status=status))
+    return htmx_render(request, "dunning/settings_history.html", context, status=status,
+                       fragment="dunning/_settings_history_table.html")  # fmt: skip

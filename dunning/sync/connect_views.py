@@ -8,9 +8,9 @@ from chargebee import APIError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
+from django.shortcuts import redirect
 
+from dunning.helpers.htmx import htmx_render
 from dunning.models import BackfillRun
 from dunning.sync.chargebee_calls import ChargebeeUnavailable
 from dunning.sync.connect_forms import BackfillForm, WebhookEndpointForm
@@ -26,17 +26,12 @@ PERMISSION = "dunning.connect_chargebee"
 RUNS_SHOWN = 5
 
 
-def _with_vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
 def chargebee_connection(request: HttpRequest) -> HttpResponse:
     runs = list(BackfillRun.objects.select_related("started_by")[:RUNS_SHOWN])
     if request.htmx and request.GET.get("fragment") == "backfills":
-        return _with_vary(render(request, "dunning/_backfill_runs.html", {"runs": runs}))
+        return htmx_render(request, "dunning/_backfill_runs.html", {"runs": runs})
     webhook_form = WebhookEndpointForm(initial={"url": webhook_url_default()})
     backfill_form = BackfillForm()
     status = 200
@@ -61,7 +56,7 @@ def chargebee_connection(request: HttpRequest) -> HttpResponse:
         "event_types": WEBHOOK_EVENT_TYPES,
         "runs": runs,
     }
-    return _with_vary(render(request, "dunning/chargebee_connection.html", context, status=status))
+    return htmx_render(request, "dunning/chargebee_connection.html", context, status=status)
 
 
 def _endpoint_saved(request: HttpRequest, url: str) -> bool:

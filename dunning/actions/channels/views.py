@@ -7,9 +7,8 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 
 from dunning.actions.channels.forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
 from dunning.actions.channels.message_life import messages_not_sent
@@ -22,15 +21,11 @@ from dunning.actions.channels.prompts import (
     prompt_template_update,
 )
 from dunning.governance.reach import rows_in_reach
+from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.models import Action, Channel, OutboundMessage, PromptTemplate, Purpose
 
 PAGE_SIZE = 25
-
-
-def _with_vary(response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 @login_required
@@ -51,9 +46,14 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         waiting = messages_not_sent(rows_in_reach(user=request.user, rows=Action.objects.all()))
         context |= {"not_sent": waiting[:PAGE_SIZE], "not_sent_count": waiting.count()}
-    template = "dunning/_outbox_table.html" if request.htmx else "dunning/outbox.html"
     status = 200 if form.is_valid() or not request.GET else 400
-    return _with_vary(render(request, template, context, status=status))
+    return htmx_render(
+        request,
+        "dunning/outbox.html",
+        context,
+        status=status,
+        fragment="dunning/_outbox_table.html",
+    )
 
 
 @login_required
@@ -101,7 +101,7 @@ def prompt_templates(request: HttpRequest) -> HttpResponse:
         .order_by("-version")[:20],
         "overview": _prompt_overview(),
     }
-    return _with_vary(render(request, "dunning/prompt_templates.html", context, status=status))
+    return htmx_render(request, "dunning/prompt_templates.html", context, status=status)
 
 
 def _prompt_overview() -> list[dict]:

@@ -11,9 +11,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from dunning.decisions.policy_settings.offline_reminders import (
@@ -34,6 +33,7 @@ from dunning.governance.config_versions import (
     config_update,
 )
 from dunning.governance.confirmations import risky_confirmation
+from dunning.helpers.htmx import htmx_render
 from dunning.models import ConfigVersion
 
 READ = "dunning.view_guardrailpolicy"
@@ -85,9 +85,7 @@ def _page(request: HttpRequest, form: OfflineRemindersForm | None, *, status: in
         "form": form, "active": active, "can_change": can_change,
         "history": _history(),
     }  # fmt: skip
-    response = render(request, "dunning/offline_reminders.html", context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return htmx_render(request, "dunning/offline_reminders.html", context, status=status)
 
 
 @login_required
