@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection
 from rq import SimpleWorker
 
@@ -17,6 +22,7 @@ from collections_desk.recovery_rates import recovery_rates_forget
 from dunning.helpers.embedded_redis import embedded_server
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
+from sandbox.simulator.run import simulate_history
 from tests.factories import UserFactory
 
 SAMPLES = Path(__file__).parent / "fixtures" / "chargebee"
@@ -160,6 +166,166 @@ def failed_renewal(sandbox, *, behaviour=("insufficient_funds",), name="Ana", pr
     invoice = sandbox.create_invoice(subscription_id=subscription["id"])
     sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
     return sandbox.invoices[invoice["id"]]
+
+
+# --- expensive, deterministic setups: built once, replayed into each test's database ----
+# The sandbox's own settings and contents; the clock, the id counter and its token are
+# what a simulation moves (compared separately, or not at all).
+_SANDBOX_SKIP = {"lock", "event_listeners", "_ids"}
+_SANDBOX_MOVED = {"clock", "id_token", "_last_version"}
+
+
+def _sandbox_state(sandbox, *, moved: bool = True) -> bytes:
+    names = [f.name for f in fields(sandbox)] + ["events_in_order", "_last_version"]
+    skip = _SANDBOX_SKIP | (set() if moved else _SANDBOX_MOVED)
+    with sandbox.lock:
+        return pickle.dumps({n: getattr(sandbox, n) for n in names if n not in skip})
+
+
+def _models() -> list:
+    return [
+        model
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.managed and not model._meta.proxy
+    ]
+
+
+def _rows(model) -> dict:
+    names = [f.attname for f in model._meta.concrete_fields]
+    pk = model._meta.pk.attname
+    return {row[pk]: row for row in model._base_manager.values(*names)}
+
+
+def _content(model, rows: dict) -> list[str]:
+    """A table's rows without their keys: what a flush and ``post_migrate`` (content types
+    and permissions made again under new keys) leave the same."""
+    plain = [f.attname for f in model._meta.concrete_fields if not (f.primary_key or f.is_relation)]
+    return sorted(repr([row[name] for name in plain]) for row in rows.values())
+
+
+def _strict(tables: set) -> set:
+    """The tables a build wrote, and those its rows may point into: compared key for key."""
+    strict = set(tables)
+    for model in tables:
+        strict |= {f.related_model for f in model._meta.concrete_fields if f.is_relation}
+    return strict
+
+
+@dataclass
+class Recording:
+    """What a build left behind in a fresh test: the rows it added, changed or removed in
+    each table (beside what those tables held before), the sandbox's contents and the
+    Redis keys. Replaying it gives a later test the same state in a fraction of the time."""
+
+    tables: dict  # model -> its rows before, {pk: {attname: value}}, compared key for key
+    before: dict  # every other table -> its content before (see _content)
+    deleted: list[tuple]  # (model, pks)
+    updated: list[tuple]  # (model, pk, row)
+    inserted: list[tuple]  # (model, INSERT statement, its rows' values ready for the database)
+    sandbox_before: dict
+    sandbox_after: bytes
+    redis: list[tuple[bytes, int, bytes]]  # key, milliseconds to live (0: none), DUMP
+    checkpoints: str | None
+
+    @classmethod
+    def of(cls, sandbox, build: Callable[[], object]) -> Recording:
+        before = {model: _rows(model) for model in _models()}
+        sandbox_before = pickle.loads(_sandbox_state(sandbox, moved=False))
+        build()
+        written, deleted, updated, inserted = set(), [], [], []
+        for model, rows in before.items():
+            after = _rows(model)
+            if after == rows:
+                continue
+            written.add(model)
+            if gone := [pk for pk in rows if pk not in after]:
+                deleted.append((model, gone))
+            updated += [(model, pk, row) for pk, row in after.items() if rows.get(pk, row) != row]
+            if new := [row for pk, row in after.items() if pk not in rows]:
+                columns = model._meta.concrete_fields
+                names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+                sql = (
+                    f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))})"
+                )
+                values = [[f.get_db_prep_save(row[f.attname], connection) for f in columns]
+                          for row in new]  # fmt: skip
+                inserted.append((model, sql, values))
+        strict = _strict(written)
+        r = redis_connection()
+        path = Path(settings.AUDIT_CHECKPOINT_PATH)
+        return cls(
+            tables={model: before[model] for model in strict},
+            before={m: _content(m, rows) for m, rows in before.items() if m not in strict},
+            deleted=deleted,
+            updated=updated,
+            inserted=inserted,
+            sandbox_before=sandbox_before,
+            sandbox_after=_sandbox_state(sandbox),
+            redis=[(key, max(r.pttl(key), 0), r.dump(key)) for key in r.keys("*")],
+            checkpoints=path.read_text() if path.exists() else None,
+        )
+
+    def replay(self, sandbox) -> bool:
+        """Bring this test to the state the build left, if it starts where the build did
+        (False, touching nothing, when it does not: then build for real)."""
+        if pickle.loads(_sandbox_state(sandbox, moved=False)) != self.sandbox_before:
+            return False
+        if any(_rows(model) != before for model, before in self.tables.items()):
+            return False
+        if any(_content(model, _rows(model)) != rows for model, rows in self.before.items()):
+            return False
+        for model, pks in self.deleted:
+            model._base_manager.filter(pk__in=pks)._raw_delete(connection.alias)
+        for model, pk, row in self.updated:
+            model._base_manager.filter(pk=pk).update(**row)
+        with connection.cursor() as cursor:
+            for _, sql, values in self.inserted:
+                cursor.executemany(sql, values)
+            inserted = [model for model, _, _ in self.inserted]
+            for sql in connection.ops.sequence_reset_sql(no_style(), inserted):
+                cursor.execute(sql)
+        state = pickle.loads(self.sandbox_after)  # a copy of its own for this test
+        with sandbox.lock:
+            last_version = max(sandbox._last_version, state.pop("_last_version"))
+            for name, value in state.items():
+                current = getattr(sandbox, name)
+                if isinstance(current, dict):
+                    current.clear()
+                    current.update(value)
+                elif isinstance(current, list):
+                    current[:] = value
+                else:
+                    setattr(sandbox, name, value)
+            sandbox._last_version = last_version
+        r = redis_connection()
+        for key, ttl, dumped in self.redis:
+            r.restore(key, ttl, dumped, replace=True)
+        if self.checkpoints is not None:
+            Path(settings.AUDIT_CHECKPOINT_PATH).write_text(self.checkpoints)
+        return True
+
+
+_recordings: dict[Hashable, Recording] = {}
+
+
+def built_once(key: Hashable, sandbox, build: Callable[[], object]) -> None:
+    """Run ``build`` (deterministic given ``key``) in the first test that asks for it, and
+    replay what it left into each later test's own fresh database and sandbox."""
+    recording = _recordings.get(key)
+    if recording is None or not recording.replay(sandbox):
+        _recordings[key] = Recording.of(sandbox, build)
+
+
+def history_backfilled(sandbox, **simulation) -> None:
+    """A simulated history (``simulate_history`` with these arguments) backfilled into
+    Dunwell: the simulation is quick, processing its events is not, so it is built once."""
+
+    def build() -> None:
+        simulate_history(sandbox, **simulation)
+        call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+
+    built_once(("history_backfilled", *sorted(simulation.items())), sandbox, build)
 
 
 # --- webhooks -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from dunning.decisions.learning.recovery_model import MIN_EXAMPLES, ColdStart, recovery_model_train
 from dunning.models import AuditEntry, ModelVersion
 from sandbox.simulator.run import simulate_history
+from tests.conftest import history_backfilled
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +19,7 @@ END = 1_790_000_000
 @pytest.fixture
 def year_of_history(sandbox, settings):
     settings.CHARGEBEE_REQUESTS_PER_MINUTE = 60_000
-    simulate_history(sandbox, customers=420, months=12, seed=3, end=END)
-    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+    history_backfilled(sandbox, customers=420, months=12, seed=3, end=END)
 
 
 def test_short_history_is_a_cold_start_and_no_model_is_recorded(sandbox):

@@ -18,6 +18,7 @@ from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
 from dunning.decisions.timing.moments import moment_features as moments
 from dunning.models import ActionKind, AuditEntry, Invoice, ModelVersion, Transaction
 from sandbox.simulator.run import simulate_history
+from tests.conftest import history_backfilled
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,7 @@ def unix(text: str) -> int:
 @pytest.fixture
 def year_of_history(sandbox, settings):
     settings.CHARGEBEE_REQUESTS_PER_MINUTE = 60_000
-    simulate_history(sandbox, customers=420, months=12, seed=3, end=END)
-    call_command("chargebee_backfill", since="2000-01-01", inline=True, verbosity=0)
+    history_backfilled(sandbox, customers=420, months=12, seed=3, end=END)
     scorers_forget()
     yield
     scorers_forget()
