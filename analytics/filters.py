@@ -14,13 +14,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from dunning.helpers.errors import ApplicationError
+
 PERIODS = {"30": 30, "90": 90, "365": 365}
 PERIOD_CHOICES = [("30", "Last 30 days"), ("90", "Last 90 days"), ("365", "Last 365 days")]
 PERIOD_CHOICES.append(("custom", "Custom dates"))
 MAX_RANGE_DAYS = 3 * 366
 
 
-class FilterError(ValueError):
+class FilterError(ApplicationError, ValueError):
     """The filters cannot be applied; ``str()`` says why, in words a user understands."""
 
 

@@ -30,13 +30,14 @@ from collections_desk.priority import (
 from collections_desk.recovery_rates import recovery_rates
 from collections_desk.teams import team_route
 from dunning.governance.audit import audit_record
+from dunning.helpers.errors import ApplicationConflict
 from dunning.models import ActionKind, ActionState, AutomationMode, Decision, Invoice
 
 UNPAID_STATUSES = ("payment_due", "not_paid")
 NOTE_MAX_CHARS = 5000
 
 
-class CaseConflict(Exception):
+class CaseConflict(ApplicationConflict):
     """Someone else changed the case first (claimed it, resolved it)."""
 
 

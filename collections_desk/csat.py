@@ -31,6 +31,7 @@ from dunning.decisions.policy_settings.channel_settings import channel_choose, c
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.decisions.policy_settings.segments import segment_name
 from dunning.governance.audit import audit_record
+from dunning.helpers.errors import ApplicationError
 from dunning.models import (
     Action,
     ActionKind,
@@ -45,7 +46,7 @@ COMMENT_MAX_CHARS = 2000
 SCORES = range(1, 6)
 
 
-class SurveyRefused(ValueError):
+class SurveyRefused(ApplicationError, ValueError):
     """The answer cannot be stored (the reason is shown to the customer)."""
 
     status = 400

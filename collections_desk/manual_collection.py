@@ -23,6 +23,7 @@ from dunning.actions.execution.executor import OPEN_STATUSES
 from dunning.actions.state_machine import action_approve, action_fingerprint, action_may_approve
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.audit import audit_record
+from dunning.helpers.errors import ApplicationError
 from dunning.helpers.money import amount_text
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
@@ -45,7 +46,7 @@ OFFLINE_METHODS = {
 }
 
 
-class ManualRequestRefused(ValueError):
+class ManualRequestRefused(ApplicationError, ValueError):
     """The request cannot be made (the reason is shown to the person)."""
 
 

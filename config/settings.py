@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dunning.helpers.security_headers.ContentSecurityPolicyMiddleware",
+    # A refusal no view answered in place becomes its 400 or 409 with the reason.
+    "dunning.helpers.errors.ApplicationErrorMiddleware",
     # Last, as django-axes asks: it turns a lockout into its 429 response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -39,6 +39,7 @@ from dunning.decisions.policy_settings.segments import (
     segment_name,
 )
 from dunning.governance.audit import audit_record
+from dunning.helpers.errors import ApplicationError
 from dunning.models import (
     Action,
     ActionKind,
@@ -56,7 +57,7 @@ HOLDOUT_SHARE = 0.2
 MAX_MEMBERS = 2000
 
 
-class CampaignRefused(ValueError):
+class CampaignRefused(ApplicationError, ValueError):
     """The campaign cannot be launched as asked (the reason is shown to the person)."""
 
 

@@ -17,6 +17,7 @@ from analytics.at_risk.factors import (
     renewal_month_index,
 )
 from analytics.at_risk.risk_model import Scorer
+from dunning.helpers.errors import ApplicationError
 from dunning.models import PaymentSource, Subscription
 
 WINDOWS = (7, 14, 30, 60)
@@ -29,7 +30,7 @@ REASONS = {
 }
 
 
-class AtRiskFilterError(ValueError):
+class AtRiskFilterError(ApplicationError, ValueError):
     """A filter a person typed does not make sense (shown to them, with a 400)."""
 
 

@@ -20,12 +20,13 @@ from analytics.models import Experiment, Variant
 from dunning.decisions.policy_settings.sequence import SEQUENCE, sequence_current, sequence_merge
 from dunning.governance.audit import audit_record
 from dunning.governance.config_versions import config_update
+from dunning.helpers.errors import ApplicationError
 
 RUN_PERMISSION = "analytics.run_experiment"
 PROMOTE_PERMISSION = SEQUENCE.change_permission
 
 
-class ExperimentRefused(Exception):
+class ExperimentRefused(ApplicationError):
     """The step does not fit the experiment's state (shown to the person)."""
 
 

@@ -25,6 +25,7 @@ from dunning.actions.execution.enqueue import action_enqueue_on_commit
 from dunning.actions.words import action_shown_text
 from dunning.governance.audit import audit_record
 from dunning.governance.reach import action_work_refusal
+from dunning.helpers.errors import ApplicationConflict
 from dunning.helpers.message_text import PLACEHOLDER
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
@@ -53,7 +54,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 PENDING_STATES = (S.PROPOSED, S.APPROVED, S.SCHEDULED)
 
 
-class ActionConflict(Exception):
+class ActionConflict(ApplicationConflict):
     """The action is no longer in the state the caller expected (someone else acted)."""
 
 

@@ -23,14 +23,15 @@ from django.db import transaction
 from django.db.models import Max
 
 from dunning.governance.audit import audit_record
+from dunning.helpers.errors import ApplicationConflict, ApplicationError
 from dunning.models import ConfigVersion
 
 
-class ConfigEditRefused(Exception):
+class ConfigEditRefused(ApplicationError):
     """The change would not do what the person meant (bad value, nothing changed, no reason)."""
 
 
-class ConfigChangedMeanwhile(ConfigEditRefused):
+class ConfigChangedMeanwhile(ConfigEditRefused, ApplicationConflict):
     """Someone saved another version after the form was shown."""
 
 

@@ -23,6 +23,7 @@ from dunning.decisions.enrichment import UNKNOWN_ZONE_FALLBACK
 from dunning.decisions.policy_settings.offline_reminders import offline_payment_instructions
 from dunning.decisions.rules.network_rules import AUTHENTICATION_CODES, VISA_CATEGORY_1
 from dunning.decisions.timing.time_zones import billing_time_zone
+from dunning.helpers.errors import ApplicationError
 from dunning.helpers.money import amount_text
 from dunning.models import (
     Action,
@@ -85,7 +86,7 @@ PLAIN_REASONS = (
 )  # fmt: skip
 
 
-class DeliveryRefused(Exception):
+class DeliveryRefused(ApplicationError):
     """This action cannot become a message, and trying again will not change that."""
 
 
