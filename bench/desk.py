@@ -21,7 +21,7 @@ the page). "cold": the cache cleared and a new database connection before each r
 Measured 2026-12-02 on the shared 2-core machine (load average 3-6, other test runs going),
 p50 of 30 warm requests: queue 135-175 ms (12-13 queries), bulk-approve count 215-235 ms
 (10), inbox 227-564 ms (12-13): the target is missed by the inbox's grouped count over
-every waiting action (~110-220 ms) plus rendering 50 cards. The full table is in README.md.
+every waiting action (~110-220 ms) plus rendering 50 cards. The full table is in docs/desk.md.
 """
 
 from __future__ import annotations
