@@ -57,6 +57,11 @@ urlpatterns = [
     path("settings/chargebee/", connect_views.chargebee_connection, name="chargebee_connection"),
     path("settings/connections/", connector_views.connections, name="connections"),
     path(
+        "settings/connections/<int:version>/rollback/",
+        connector_views.connections_rollback,
+        name="connections_rollback",
+    ),
+    path(
         "settings/connections/<str:connector>/test/",
         connector_views.connection_test,
         name="connection_test",

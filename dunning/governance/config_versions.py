@@ -4,8 +4,8 @@ One ``ConfigKind`` per settings document (say channel settings, or role membersh
 who may change it, its defaults and how to check a new value. Every change and rollback
 adds a version with who, when, why and a diff, and writes the same diff to the audit
 trail. Guardrails and prompt templates keep their own tables
-(dunning.decisions.policy_settings.guardrails, dunning.actions.channels.prompts) but follow
-the same rules.
+(dunning.decisions.policy_settings.guardrails, dunning.actions.channels.prompts); all three
+are written by ``dunning.governance.versioning``.
 """
 
 from __future__ import annotations
@@ -19,20 +19,20 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import Max
 
-from dunning.governance.audit import audit_record
-from dunning.helpers.errors import ApplicationConflict, ApplicationError
+from dunning.governance.versioning import (
+    VersionChangedMeanwhile,
+    VersionEditRefused,
+    VersionedStore,
+    version_rollback,
+    version_save,
+    versions_diff,
+)
 from dunning.models import ConfigVersion
 
-
-class ConfigEditRefused(ApplicationError):
-    """The change would not do what the person meant (bad value, nothing changed, no reason)."""
-
-
-class ConfigChangedMeanwhile(ConfigEditRefused, ApplicationConflict):
-    """Someone saved another version after the form was shown."""
+# The one pair every versioned document raises (guardrails and prompts name it too).
+ConfigEditRefused = VersionEditRefused
+ConfigChangedMeanwhile = VersionChangedMeanwhile
 
 
 @dataclass(frozen=True)
@@ -72,21 +72,10 @@ def _plain(data: dict) -> dict:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder, sort_keys=True))
 
 
-def _flatten(data, prefix: str = "") -> dict:
-    if isinstance(data, dict) and data:
-        flat = {}
-        for name, value in data.items():
-            flat.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
-        return flat
-    return {prefix: data}
-
-
 def config_changes(*, before: dict | None, after: dict) -> list[ConfigChange]:
-    old, new = _flatten(before or {}), _flatten(after)
     return [
-        ConfigChange(path=path, before=old.get(path), after=new.get(path))
-        for path in sorted(set(old) | set(new))
-        if old.get(path) != new.get(path)
+        ConfigChange(path=path, before=change["from"], after=change["to"])
+        for path, change in versions_diff(before=before, after=after).items()
     ]
 
 
@@ -130,45 +119,12 @@ def config_current(*, kind: ConfigKind) -> dict:
     return dict(active.data) if active else _plain(kind.defaults())
 
 
-def _save(*, kind: ConfigKind, data: dict, user, note: str, action: str,
-          based_on: int | None, extra: dict) -> ConfigVersion:  # fmt: skip
-    data = _plain(data)
-    with transaction.atomic():
-        current = (
-            ConfigVersion.objects.select_for_update().filter(key=kind.key, active=True).first()
-        )
-        current_number = current.version if current else 0
-        if based_on is not None and based_on != current_number:
-            raise ConfigChangedMeanwhile(
-                f"version {current_number} was saved after you opened the page; "
-                "your change was not saved over it"
-            )
-        before = current.data if current else _plain(kind.defaults())
-        changes = config_changes(before=before, after=data)
-        if not changes and current is not None:
-            raise ConfigEditRefused("nothing changed")
-        number = (
-            ConfigVersion.objects.filter(key=kind.key).aggregate(n=Max("version"))["n"] or 0
-        ) + 1
-        ConfigVersion.objects.filter(key=kind.key, active=True).update(active=False)
-        saved = ConfigVersion.objects.create(
-            key=kind.key, version=number, data=data, active=True, created_by=user, note=note
-        )
-        audit_record(
-            action=action,
-            actor=user,
-            actor_label="" if user else "system",
-            target=saved,
-            data={
-                "key": kind.key,
-                "version": number,
-                "previous_version": current_number or None,
-                "note": note,
-                "diff": {c.path: {"from": c.before, "to": c.after} for c in changes},
-                **extra,
-            },
-        )
-    return saved
+def config_store(*, kind: ConfigKind) -> VersionedStore:
+    """``kind``'s versions: one JSON document per key, in the table all documents share."""
+    return VersionedStore(
+        model=ConfigVersion, scope={"key": kind.key}, values=lambda version: version.data,
+        columns=lambda data: {"data": data}, defaults=lambda: _plain(kind.defaults()),
+    )  # fmt: skip
 
 
 def _check_person(*, kind: ConfigKind, user, note: str) -> str:
@@ -185,21 +141,18 @@ def config_update(*, kind: ConfigKind, data: dict, user, note: str,
     note = _check_person(kind=kind, user=user, note=note)
     if problems := kind.problems(data):
         raise ConfigEditRefused("; ".join(problems))
-    return _save(
-        kind=kind, data=data, user=user, note=note, action="config.changed",
-        based_on=based_on, extra={},
+    return version_save(
+        store=config_store(kind=kind), values=_plain(data), user=user, note=note,
+        action="config.changed", based_on=based_on, unchanged="nothing changed",
     )  # fmt: skip
 
 
 def config_rollback(*, kind: ConfigKind, version: int, user, note: str = "") -> ConfigVersion:
     """Make an earlier version current again, as a new version so the history stays whole."""
-    old = ConfigVersion.objects.get(key=kind.key, version=version)
     note = _check_person(kind=kind, user=user, note=note or f"rolled back to version {version}")
-    if problems := kind.problems(old.data):
-        raise ConfigEditRefused("; ".join(problems))
-    return _save(
-        kind=kind, data=old.data, user=user, note=note, action="config.rolled_back",
-        based_on=None, extra={"restored_version": version},
+    return version_rollback(
+        store=config_store(kind=kind), version=version, user=user, note=note,
+        action="config.rolled_back", unchanged="nothing changed", problems=kind.problems,
     )  # fmt: skip
 
 
@@ -227,7 +180,7 @@ def config_record_outside(*, kind: ConfigKind, data: dict, note: str) -> ConfigV
 
     No person is named (nobody here made it); the audit entry says where it was seen.
     """
-    return _save(
-        kind=kind, data=data, user=None, note=note, action="config.changed_outside",
-        based_on=None, extra={},
+    return version_save(
+        store=config_store(kind=kind), values=_plain(data), user=None, note=note,
+        action="config.changed_outside", unchanged="nothing changed",
     )  # fmt: skip

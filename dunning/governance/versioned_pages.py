@@ -1,6 +1,7 @@
 """The page of one versioned settings document, shared by every settings screen: who may
 read it sees the active version and its history (each version with what it changed); who
-may change it saves a new version with a reason, on top of the version they saw.
+may change it saves a new version with a reason, on top of the version they saw, or rolls
+back to an older one (with a reason, confirmed).
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from dunning.governance.config_versions import (
     ConfigChange,
@@ -21,8 +25,10 @@ from dunning.governance.config_versions import (
     config_active,
     config_current,
     config_history,
+    config_rollback,
     config_update,
 )
+from dunning.governance.confirmations import risky_confirmation
 from dunning.helpers.htmx import vary_on_htmx
 from dunning.models import AuditEntry, ConfigVersion
 
@@ -138,3 +144,41 @@ def versioned_settings_page(
         **context,
     }
     return vary_on_htmx(render(request, template, context, status=status))
+
+
+def rollback_from_request(
+    request: HttpRequest, *, kind: ConfigKind, version: int, restore, page: str
+) -> HttpResponse:
+    """Roll ``kind`` back to ``version`` with the reason given, confirmed; then ``page``."""
+    if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
+        raise Http404(f"There is no version {version}.")
+    back = f"{reverse(page)}#version-{version}"
+    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
+    if refused:
+        return refused
+    try:
+        restored = restore(user=request.user, version=version,
+                           note=f"rolled back to version {version}: {reason}")  # fmt: skip
+    except ConfigEditRefused as refused:
+        messages.error(request, f"Not rolled back: {refused}.")
+    else:
+        messages.success(
+            request, f"Version {version} is in force again, as version {restored.version}."
+        )
+    return redirect(page)
+
+
+def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str):
+    """The POST that makes an earlier version of ``kind`` current again, then shows ``page``."""
+
+    def restore(*, user, version, note):
+        return config_rollback(kind=kind, version=version, user=user, note=note)
+
+    @login_required
+    @require_POST
+    @permission_required(change_permission, raise_exception=True)
+    def view(request: HttpRequest, version: int) -> HttpResponse:
+        return rollback_from_request(request, kind=kind, version=version, restore=restore,
+                                     page=page)  # fmt: skip
+
+    return view

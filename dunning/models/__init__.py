@@ -28,6 +28,7 @@ from dunning.models.mirror import Customer, Invoice, PaymentSource, Subscription
 from dunning.models.onboarding import BackfillRun
 from dunning.models.schedule import PeriodicRun
 from dunning.models.signals import CrmAccount, SupportTicket, UsageMonth
+from dunning.models.versioned import VersionedDocument
 
 __all__ = [
     "ALWAYS_NEEDS_APPROVAL",
@@ -65,4 +66,5 @@ __all__ = [
     "SupportTicket",
     "Transaction",
     "UsageMonth",
+    "VersionedDocument",
 ]

@@ -8,21 +8,15 @@ version per key is active.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
+from dunning.models.versioned import VersionedDocument
 
-class ConfigVersion(models.Model):
+
+class ConfigVersion(VersionedDocument):
     key = models.CharField(max_length=40)
     version = models.PositiveIntegerField()
     data = models.JSONField(default=dict)
-    active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+",
-    )  # fmt: skip
-    note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["key", "-version"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from dunning.models.versioned import VersionedDocument
+
 
 class AutomationMode(models.TextChoices):
     SHADOW = "shadow", "Shadow: log only"
@@ -235,7 +237,7 @@ class ActionApproval(models.Model):
         return f"approval of action {self.action_id} by user {self.user_id}"
 
 
-class GuardrailPolicy(models.Model):
+class GuardrailPolicy(VersionedDocument):
     """One version of the guardrails. Versions are never edited: a change adds a version.
 
     Money thresholds are in minor units of the invoice's currency (Dunwell does not convert
@@ -243,13 +245,6 @@ class GuardrailPolicy(models.Model):
     """
 
     version = models.PositiveIntegerField(unique=True)
-    active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+",
-    )  # fmt: skip
-    note = models.CharField(max_length=300, blank=True)
 
     # segment -> mode; a segment missing here uses ``default_mode``.
     segment_modes = models.JSONField(default=dict, blank=True)

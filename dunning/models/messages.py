@@ -7,8 +7,9 @@ message per action, so delivering an action twice never messages the customer tw
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
+
+from dunning.models.versioned import VersionedDocument
 
 
 class Channel(models.TextChoices):
@@ -104,20 +105,13 @@ class OutboundMessage(models.Model):
         return f"{self.get_channel_display()} to {self.customer_id} ({self.status})"
 
 
-class PromptTemplate(models.Model):
+class PromptTemplate(VersionedDocument):
     """One version of the LLM drafter's prompt for a purpose and channel; never edited."""
 
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     version = models.PositiveIntegerField()
     text = models.TextField()
-    active = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-        related_name="+",
-    )  # fmt: skip
-    note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["purpose", "channel", "-version"]

@@ -12,9 +12,8 @@ from dunning.governance.exchange_rates import (
     VIEW_PERMISSION,
     rates_text,
 )
-from dunning.governance.versioned_pages import versioned_settings_page
+from dunning.governance.versioned_pages import config_rollback_view, versioned_settings_page
 from dunning.operations.settings_forms import ExchangeRatesForm
-from dunning.operations.settings_views import config_rollback_view
 
 
 @login_required

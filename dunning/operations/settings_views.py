@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import Permission
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -22,22 +22,20 @@ from dunning.decisions.policy_settings.channel_settings import (
 )
 from dunning.governance.config_versions import (
     ConfigEditRefused,
-    ConfigKind,
     config_active,
     config_current,
-    config_rollback,
 )
-from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.roles import ROLE_PERMISSIONS
 from dunning.governance.versioned_pages import (
+    config_rollback_view,
     refusal_status,
+    rollback_from_request,
     version_number_active,
     versioned_settings_page,
     versions_with_changes,
 )
 from dunning.helpers.htmx import htmx_render, vary_on_htmx
 from dunning.helpers.paging import page_of
-from dunning.models import ConfigVersion
 from dunning.operations.role_assignments import (
     CHANGE_PERMISSION as CHANGE_ROLES,
 )
@@ -70,44 +68,6 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
         context={"fallback_order": [c.label for c in FALLBACK_ORDER],
                  "rollback_url": "dunning:channel_settings_rollback"},
     )  # fmt: skip
-
-
-def rollback_from_request(
-    request: HttpRequest, *, kind: ConfigKind, version: int, restore, page: str
-) -> HttpResponse:
-    """Roll ``kind`` back to ``version`` with the reason given, confirmed; then ``page``."""
-    if not ConfigVersion.objects.filter(key=kind.key, version=version).exists():
-        raise Http404(f"There is no version {version}.")
-    back = f"{reverse(page)}#version-{version}"
-    reason, refused = risky_confirmation(request, what=f"rolling back to v{version}", back=back)
-    if refused:
-        return refused
-    try:
-        restored = restore(user=request.user, version=version,
-                           note=f"rolled back to version {version}: {reason}")  # fmt: skip
-    except ConfigEditRefused as refused:
-        messages.error(request, f"Not rolled back: {refused}.")
-    else:
-        messages.success(
-            request, f"Version {version} is in force again, as version {restored.version}."
-        )
-    return redirect(page)
-
-
-def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str):
-    """The POST that makes an earlier version of ``kind`` current again, then shows ``page``."""
-
-    def restore(*, user, version, note):
-        return config_rollback(kind=kind, version=version, user=user, note=note)
-
-    @login_required
-    @require_POST
-    @permission_required(change_permission, raise_exception=True)
-    def view(request: HttpRequest, version: int) -> HttpResponse:
-        return rollback_from_request(request, kind=kind, version=version, restore=restore,
-                                     page=page)  # fmt: skip
-
-    return view
 
 
 channel_settings_rollback = config_rollback_view(

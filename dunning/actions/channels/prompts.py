@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from string import Template
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Max
 
-from dunning.governance.audit import audit_record
+from dunning.governance.versioning import (
+    VersionChangedMeanwhile,
+    VersionEditRefused,
+    VersionedStore,
+    version_save,
+)
 from dunning.models import Channel, PromptTemplate, Purpose
 
 CHANGE_PERMISSION = "dunning.change_prompttemplate"
@@ -56,12 +59,30 @@ and in-app messages).
 """
 
 
-class PromptEditRefused(Exception):
-    """The template would not work, or nothing changed, or no reason was given."""
+# The pair every versioned document raises, under the names the prompts' callers know.
+PromptEditRefused = VersionEditRefused
+PromptChangedMeanwhile = VersionChangedMeanwhile
 
 
-class PromptChangedMeanwhile(PromptEditRefused):
-    """Someone saved another version after the form was shown."""
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _prompt_stale(current: PromptTemplate | None, based_on: int) -> str:
+    return (
+        f"version {current.version if current else 0} was saved after you opened the page; "
+        "your text was not saved over it"
+    )
+
+
+def prompt_store(*, purpose: str, channel: str) -> VersionedStore:
+    """One purpose and channel's versions; the built-in text is version 0."""
+    return VersionedStore(
+        model=PromptTemplate, scope={"purpose": purpose, "channel": channel},
+        values=lambda version: {"text": version.text}, defaults=lambda: {"text": DEFAULT_PROMPT},
+        audited=lambda values: {"text_sha256": _sha256(values["text"])},
+        defaults_are_version_0=True, stale=_prompt_stale,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -109,39 +130,8 @@ def prompt_template_update(*, purpose: str, channel: str, text: str, user, note:
         raise PromptEditRefused("; ".join(problems))
     if not note.strip():
         raise PromptEditRefused("say why the template changes")
-    with transaction.atomic():
-        current = (
-            PromptTemplate.objects.select_for_update()
-            .filter(purpose=purpose, channel=channel, active=True)
-            .first()
-        )
-        current_version = current.version if current else 0
-        if based_on is not None and based_on != current_version:
-            raise PromptChangedMeanwhile(
-                f"version {current_version} was saved after you opened the page; "
-                "your text was not saved over it"
-            )
-        if text == (current.text if current else DEFAULT_PROMPT):
-            raise PromptEditRefused("nothing changed")
-        last = PromptTemplate.objects.filter(purpose=purpose, channel=channel).aggregate(
-            n=Max("version")
-        )["n"]
-        PromptTemplate.objects.filter(pk=getattr(current, "pk", None)).update(active=False)
-        saved = PromptTemplate.objects.create(
-            purpose=purpose, channel=channel, version=(last or 0) + 1, text=text, active=True,
-            created_by=user, note=note.strip(),
-        )  # fmt: skip
-        audit_record(
-            action="prompt_template.changed",
-            actor=user,
-            target=saved,
-            data={
-                "purpose": purpose,
-                "channel": channel,
-                "version": saved.version,
-                "previous_version": current_version,
-                "note": saved.note,
-                "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
-            },
-        )
-    return saved
+    return version_save(
+        store=prompt_store(purpose=purpose, channel=channel), values={"text": text}, user=user,
+        note=note.strip(), action="prompt_template.changed", based_on=based_on,
+        unchanged="nothing changed", extra={"text_sha256": _sha256(text)},
+    )  # fmt: skip

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 
 from dunning.decisions.policy_settings.guardrails import (
-    EDITABLE_FIELDS,
     guardrails_active,
     guardrails_rollback,
     guardrails_update,
+    guardrails_values,
 )
 from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENTS
+from dunning.governance.versioning import VersionChangedMeanwhile, VersionEditRefused
 from dunning.models import AutomationMode, GuardrailPolicy
 
 CHANGE_PERMISSION = "dunning.change_guardrails"
@@ -38,12 +38,9 @@ PERCENT_FIELDS = ("review_threshold", "confidence_floor", "exploration_share")
 MONEY_FIELDS = ("review_amount", "review_ltv")  # minor units of the main currency
 
 
-class GuardrailEditRefused(Exception):
-    """The edit would not do what the person meant (stale form, nothing changed, no reason)."""
-
-
-class GuardrailsChangedMeanwhile(GuardrailEditRefused):
-    """Someone saved another version after the form was shown."""
+# The pair every versioned document raises, under the names the guardrails' callers know.
+GuardrailEditRefused = VersionEditRefused
+GuardrailsChangedMeanwhile = VersionChangedMeanwhile
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,7 @@ def guardrail_value_label(name: str, value) -> str:
 
 
 def _values(policy: GuardrailPolicy | None) -> dict:
-    return {name: getattr(policy, name) for name in EDITABLE_FIELDS} if policy else {}
+    return guardrails_values(policy) if policy else {}
 
 
 def guardrail_changes(*, before: dict, after: dict) -> list[Change]:
@@ -127,26 +124,18 @@ def guardrails_edit(*, user, changes: dict, note: str, based_on: int) -> Guardra
     note = note.strip()
     if not note:
         raise GuardrailEditRefused("Say why you are changing the guardrails.")
-    with transaction.atomic():
-        current = GuardrailPolicy.objects.select_for_update().filter(active=True).first()
-        current = current or guardrails_active()
-        if current.version != based_on:
-            who = current.created_by.get_username() if current.created_by else "the system"
-            raise GuardrailsChangedMeanwhile(
-                f"{who} saved version {current.version} while you were editing version "
-                f"{based_on}; the form now shows their values: check them and save again."
-            )
-        changed = {name: value for name, value in changes.items()
-                   if getattr(current, name) != value}  # fmt: skip
-        if not changed:
-            raise GuardrailEditRefused("Nothing changed: these are the guardrails in force.")
-        return guardrails_update(changes=changed, user=user, note=note)
+    guardrails_active()  # the defaults, as a version to edit on top of
+    return guardrails_update(
+        changes=changes, user=user, note=note, based_on=based_on,
+        unchanged="Nothing changed: these are the guardrails in force.",
+    )  # fmt: skip
 
 
 def guardrails_restore(*, user, version: int, note: str = "") -> GuardrailPolicy:
     """Make an old version's values current again (raises DoesNotExist for an unknown one)."""
     _require_permission(user)
-    old = GuardrailPolicy.objects.get(version=version)
-    if _values(old) == _values(guardrails_active()):
-        raise GuardrailEditRefused(f"Version {version}'s values are already in force.")
-    return guardrails_rollback(version=version, user=user, note=note)
+    guardrails_active()
+    return guardrails_rollback(
+        version=version, user=user, note=note,
+        unchanged=f"Version {version}'s values are already in force.",
+    )  # fmt: skip

@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Max
-
 from dunning.decisions.policy import GuardrailSnapshot
 from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
-from dunning.governance.audit import audit_record
+from dunning.governance.versioning import (
+    VersionedStore,
+    version_rollback,
+    version_save,
+    versions_diff,
+)
 from dunning.models import GuardrailPolicy
 
 EDITABLE_FIELDS = tuple(
     name for name in GuardrailSnapshot.__dataclass_fields__ if name != "version"
+)
+
+
+def guardrails_values(policy: GuardrailPolicy) -> dict:
+    return {name: getattr(policy, name) for name in EDITABLE_FIELDS}
+
+
+def guardrails_stale(current: GuardrailPolicy | None, based_on: int) -> str:
+    who = current.created_by.get_username() if current and current.created_by else "the system"
+    return (
+        f"{who} saved version {current.version if current else 0} while you were editing "
+        f"version {based_on}; the form now shows their values: check them and save again."
+    )
+
+
+# One document in its own table. Each setting is diffed whole, so the segment modes are one
+# change ("segment_modes"), which the history shows one line per segment.
+GUARDRAILS = VersionedStore(
+    model=GuardrailPolicy, values=guardrails_values, nested=False, stale=guardrails_stale
 )
 
 
@@ -23,43 +44,36 @@ def guardrails_active() -> GuardrailPolicy:
 
 
 def guardrails_diff(old: GuardrailPolicy | None, new: dict) -> dict:
-    return {
-        name: {"from": getattr(old, name, None), "to": value}
-        for name, value in new.items()
-        if old is None or getattr(old, name) != value
-    }
+    before = guardrails_values(old) if old else {}
+    return versions_diff(before=before, after={**before, **new}, nested=False)
 
 
-def guardrails_update(*, changes: dict, user, note: str = "") -> GuardrailPolicy:
-    """Add a version with ``changes`` applied to the active one, and make it active."""
+def guardrails_problems(changes: dict) -> list[str]:
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise ValueError(f"not a guardrail: {', '.join(sorted(unknown))}")
+        return [f"not a guardrail: {', '.join(sorted(unknown))}"]
     share = changes.get("exploration_share", 0.0)
     if not 0.0 <= share <= MAX_EXPLORATION_SHARE:
-        raise ValueError(f"the exploration share is 0 to {MAX_EXPLORATION_SHARE:.0%}, not {share}")
-    with transaction.atomic():
-        current = GuardrailPolicy.objects.select_for_update().filter(active=True).first()
-        values = {name: getattr(current, name) for name in EDITABLE_FIELDS} if current else {}
-        values.update(changes)
-        number = (GuardrailPolicy.objects.aggregate(n=Max("version"))["n"] or 0) + 1
-        GuardrailPolicy.objects.filter(active=True).update(active=False)
-        policy = GuardrailPolicy.objects.create(
-            version=number, active=True, created_by=user, note=note, **values
-        )
-        audit_record(
-            action="guardrails.changed",
-            actor=user,
-            actor_label="" if user else "system",
-            target=policy,
-            data={"version": number, "previous_version": current.version if current else None,
-                  "note": note, "diff": guardrails_diff(current, values)},
-        )  # fmt: skip
-    return policy
+        return [f"the exploration share is 0 to {MAX_EXPLORATION_SHARE:.0%}, not {share}"]
+    return []
 
 
-def guardrails_rollback(*, version: int, user, note: str = "") -> GuardrailPolicy:
+def guardrails_update(*, changes: dict, user, note: str = "", based_on: int | None = None,
+                      unchanged: str | None = None) -> GuardrailPolicy:  # fmt: skip
+    """Add a version with ``changes`` applied to the active one, and make it active
+    (``based_on`` and ``unchanged``: see ``version_save``)."""
+    if problems := guardrails_problems(changes):
+        raise ValueError(problems[0])
+    return version_save(
+        store=GUARDRAILS, values=changes, merge=True, user=user, note=note,
+        action="guardrails.changed", based_on=based_on, unchanged=unchanged,
+    )  # fmt: skip
+
+
+def guardrails_rollback(*, version: int, user, note: str = "",
+                        unchanged: str | None = None) -> GuardrailPolicy:  # fmt: skip
     """Make an earlier version's values current again (as a new version, so history stays)."""
-    old = GuardrailPolicy.objects.get(version=version)
-    values = {name: getattr(old, name) for name in EDITABLE_FIELDS}
-    return guardrails_update(changes=values, user=user, note=note or f"rollback to v{version}")
+    return version_rollback(
+        store=GUARDRAILS, version=version, user=user, note=note or f"rollback to v{version}",
+        action="guardrails.changed", unchanged=unchanged, problems=guardrails_problems,
+    )  # fmt: skip

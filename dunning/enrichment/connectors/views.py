@@ -1,5 +1,5 @@
-"""The Connections page (admins change, managers read), its test buttons, and the vendors'
-webhooks (stored before they are acknowledged)."""
+"""The Connections page (admins change or roll back, managers read), its test buttons, and
+the vendors' webhooks (stored before they are acknowledged)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from dunning.enrichment.connectors.webhooks import (
     connector_event_store,
     webhook_size_refusal,
 )
-from dunning.governance.versioned_pages import versioned_settings_page
+from dunning.governance.versioned_pages import config_rollback_view, versioned_settings_page
 from dunning.helpers.htmx import vary_on_htmx
 from dunning.models import ConnectorHealth
 
@@ -62,8 +62,14 @@ def connections(request: HttpRequest) -> HttpResponse:
             "public_host": urlsplit(settings.PUBLIC_BASE_URL).netloc,
             "email_provider": email_provider(),
             "email_backend": settings.EMAIL_BACKEND,
+            "rollback_url": "dunning:connections_rollback",
         },
     )  # fmt: skip
+
+
+connections_rollback = config_rollback_view(
+    kind=CONNECTIONS, change_permission=CHANGE_PERMISSION, page="dunning:connections"
+)
 
 
 @login_required

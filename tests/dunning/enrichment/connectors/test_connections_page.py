@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from dunning.enrichment.connectors.config import connections_read
-from dunning.models import ConfigVersion
+from dunning.models import AuditEntry, ConfigVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,70 @@ def test_saving_makes_a_version_and_never_stores_the_credential(client, admin_us
     assert "00D-secret-token" not in str(stored.data)
     page = client.get(PAGE).content.decode()
     assert "DUNWELL_SALESFORCE_TOKEN" in page and "00D-secret-token" not in page
+
+
+# --- rollback ------------------------------------------------------------------------
+CONFIRMED = {"reason": "the CRM is not ready yet", "confirm": "yes"}
+SALESFORCE = {
+    "escalation": "salesforce",
+    "salesforce__instance_url": "https://acme.my.salesforce.com",
+}
+
+
+def _rollback(version: int) -> str:
+    return reverse("dunning:connections_rollback", args=[version])
+
+
+def test_admin_rolls_the_connections_back_to_an_earlier_version(client, admin_user):
+    client.force_login(admin_user)
+    client.post(PAGE, _form(note="local escalation for now"))
+    client.post(PAGE, _form(**SALESFORCE, note="connect the CRM", based_on=1))
+    assert connections_read()["escalation"] == "salesforce"
+    assert "Roll back to v1" in client.get(PAGE).content.decode()
+
+    response = client.post(_rollback(1), CONFIRMED, follow=True)
+
+    assert "Version 1 is in force again, as version 3." in response.content.decode()
+    assert connections_read()["escalation"] == "local"
+    restored = ConfigVersion.objects.get(key="connections", active=True)
+    assert restored.version == 3
+    assert restored.note == "rolled back to version 1: the CRM is not ready yet"
+    entry = AuditEntry.objects.get(action="config.rolled_back")
+    assert entry.actor == admin_user and entry.data["restored_version"] == 1
+    assert entry.data["diff"]["escalation"] == {"from": "salesforce", "to": "local"}
+
+
+def test_a_connections_rollback_needs_a_reason_and_a_confirmation(client, admin_user):
+    client.force_login(admin_user)
+    client.post(PAGE, _form(note="local escalation for now"))
+    client.post(PAGE, _form(**SALESFORCE, note="connect the CRM", based_on=1))
+
+    no_reason = client.post(_rollback(1), {"confirm": "yes"})
+    unconfirmed = client.post(_rollback(1), {"reason": "not ready"})
+
+    assert no_reason.status_code == unconfirmed.status_code == 400
+    assert connections_read()["escalation"] == "salesforce"
+
+
+def test_manager_cannot_roll_the_connections_back(client, admin_user, manager):
+    client.force_login(admin_user)
+    client.post(PAGE, _form(note="local escalation for now"))
+    client.post(PAGE, _form(**SALESFORCE, note="connect the CRM", based_on=1))
+    client.force_login(manager)
+
+    page = client.get(PAGE).content.decode()
+    response = client.post(_rollback(1), CONFIRMED)
+
+    assert "v1" in page and "Roll back" not in page
+    assert response.status_code == 403
+    assert connections_read()["escalation"] == "salesforce"
+    assert ConfigVersion.objects.filter(key="connections").count() == 2
+
+
+def test_rolling_the_connections_back_to_an_unknown_version_is_not_found(client, admin_user):
+    client.force_login(admin_user)
+
+    assert client.post(_rollback(9), CONFIRMED).status_code == 404
 
 
 def test_salesforce_chosen_without_its_url_is_refused_with_a_reason(client, admin_user):
