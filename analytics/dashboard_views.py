@@ -18,7 +18,7 @@ from analytics.dashboards import (
     segment_choices,
 )
 from analytics.filters import PERIOD_CHOICES, FilterError, filters_parse
-from analytics.recovery import DIMENSIONS
+from analytics.recovery_breakdowns import DIMENSIONS
 from analytics.recovery_invoices import (
     BUCKET_PARAMS,
     bucket_parse,

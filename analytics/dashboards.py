@@ -21,9 +21,8 @@ from analytics.recovery import (
     recovery_comparison,
     recovery_currencies,
     recovery_summary,
-    recovery_tables,
-    top_failed_customers,
 )
+from analytics.recovery_breakdowns import recovery_tables, top_failed_customers
 from analytics.tables import Table
 from dunning.models import Customer, PaymentSource, Subscription
 

@@ -18,11 +18,10 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from analytics.attribution import attribution_annotate
 from analytics.filters import DashboardFilters, FilterError
-from analytics.recovery import (
+from analytics.recovery import RECOVERED, first_failures
+from analytics.recovery_breakdowns import (
     DIMENSIONS,
-    RECOVERED,
     day_bucket_labels,
-    first_failures,
     recovery_band,
     recovery_path_labels,
     time_bucket,

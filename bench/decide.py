@@ -77,7 +77,8 @@ from dunning.decisions.learning.retry_model import (  # noqa: E402
     retry_model_fit,
 )
 from dunning.decisions.learning.scoring import scorers_warm  # noqa: E402
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide  # noqa: E402
+from dunning.decisions.plan import GuardrailSnapshot, Scorers  # noqa: E402
+from dunning.decisions.policy import plan_decide  # noqa: E402
 from dunning.decisions.rules.network_rules import Decline  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Decision  # noqa: E402

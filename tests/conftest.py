@@ -19,6 +19,7 @@ from django.db import connection
 from rq import SimpleWorker
 
 from collections_desk.recovery_rates import recovery_rates_forget
+from dunning.decisions.learning.scoring import scorers_forget
 from dunning.helpers.embedded_redis import embedded_server
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue, redis_connection
 from sandbox.server import SandboxServer
@@ -61,6 +62,13 @@ def audit_checkpoints(settings, tmp_path):
 def fresh_recovery_rates():
     """The desk caches historical recovery rates per process: each test computes its own."""
     recovery_rates_forget()
+
+
+@pytest.fixture(autouse=True)
+def fresh_scorers():
+    """Decisions keep the active models loaded per process (rechecked every 30 s): a model an
+    earlier test trained must not decide in the next test, whose database has none."""
+    scorers_forget()
 
 
 # --- Redis and RQ ---------------------------------------------------------------------

@@ -3,24 +3,29 @@
 Pure: it reads a ``DecisionContext``, the guardrails and the scorers, and touches nothing
 else, so a replay of history, the policy evaluation and the benchmark run exactly what
 production runs. Order: the invoice's state, network rules, gateway health, the models
-and slot search, then the guardrails decide who must approve what.
+and slot search, then the guardrails decide who must approve what
+(``approval_rules``). What it returns is in ``plan``.
+
+Longer than 400 lines on purpose: it is one procedure whose steps read and extend one draft
+(``_Draft``), in the order above; split, each step would need the whole draft anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dunning.decisions.approval_rules import action_with_approval
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.learning.retry_prior import PRIOR_VERSION_LABEL, PriorRetryScorer
+from dunning.decisions.plan import GuardrailSnapshot, Plan, ProposedAction, Scorers
 from dunning.decisions.policy_settings.offline_reminders import (
     STEP_LABELS,
     final_notice_next_step,
     offline_steps_plan,
 )
-from dunning.decisions.policy_settings.segments import segment_name, segment_of
+from dunning.decisions.policy_settings.segments import segment_of
 from dunning.decisions.policy_settings.sequence import OFFERS, SequenceParams
 from dunning.decisions.rules.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.timing.exploration import RetryChoice, retry_choose
@@ -32,8 +37,7 @@ from dunning.decisions.timing.retry_timing import (
 )
 from dunning.enrichment.card_updater.answers import finding_described
 from dunning.enrichment.signals.describe import signals_described
-from dunning.helpers.money import amount_text
-from dunning.models.decisions import ALWAYS_NEEDS_APPROVAL, ActionKind, AutomationMode
+from dunning.models.decisions import ActionKind, AutomationMode
 
 GATEWAY_RECHECK = timedelta(hours=2)
 MIN_RETRY_GAP = timedelta(hours=1)
@@ -42,83 +46,12 @@ MIN_RETRY_GAP = timedelta(hours=1)
 RETRY_SPACING = timedelta(days=1)
 LINK_REMINDER = timedelta(days=3)
 TEMPORARY_DECLINES = frozenset({"91", "96", "processing_error", "gateway_error"})
-RULES_ONLY = f"rules and the {PRIOR_VERSION_LABEL} (no trained model)"
 
 
 def _decider_words(label: str) -> str:
     if label == PRIOR_VERSION_LABEL:
         return "what is known about when cards recover; no site model is active yet"
     return f"decided by {label}"
-
-
-@dataclass(frozen=True)
-class GuardrailSnapshot:
-    version: int | None = None
-    segment_modes: dict = field(default_factory=dict)
-    default_mode: str = AutomationMode.SHADOW
-    review_threshold: float = 0.20
-    review_amount: int = 100_000
-    review_ltv: int = 1_000_000
-    contacts_per_week: int = 3
-    confidence_floor: float = 0.05
-    max_retries: int = 4
-    dunning_window_days: int = 28
-    # Share of auto-mode retries placed at a random allowed slot (exploration.py).
-    exploration_share: float = 0.05
-
-    @classmethod
-    def of(cls, policy) -> GuardrailSnapshot:
-        return cls(**{name: getattr(policy, name) for name in cls.__dataclass_fields__})
-
-    def mode_for(self, segment: str) -> str:
-        return self.segment_modes.get(segment, self.default_mode)
-
-    def exploration_for(self, mode: str) -> float:
-        """Only auto explores: in shadow and approve mode every retry is the best guess."""
-        return self.exploration_share if mode == AutomationMode.AUTO else 0.0
-
-
-@dataclass(frozen=True)
-class Scorers:
-    recovery: Callable[[dict], float] | None = None
-    recovery_label: str = ""
-    retry: RetryScorer | None = None
-
-    @property
-    def version_label(self) -> str:
-        labels = [label for label in (self.recovery_label, self.retry_label) if label]
-        return " + ".join(labels) or RULES_ONLY
-
-    @property
-    def retry_label(self) -> str:
-        return self.retry.version_label if self.retry is not None else ""
-
-
-@dataclass(frozen=True)
-class ProposedAction:
-    kind: str
-    scheduled_for: datetime | None
-    reasoning: str
-    channel: str = ""
-    params: dict = field(default_factory=dict)
-    needs_approval: bool = False
-    risk: str = "low"
-    approval_reason: str = ""
-    propensity: float | None = None  # a retry: P(the policy picks its slot)
-    explored: bool = False  # a retry placed at a random allowed slot
-
-
-@dataclass(frozen=True)
-class Plan:
-    segment: str
-    mode: str
-    recovery_score: float | None
-    retry_score: float | None
-    model_version: str
-    rules_fired: list[str]
-    reasoning: str
-    actions: list[ProposedAction]
-    explanation: dict
 
 
 def local_label(at: datetime, time_zone: str) -> str:
@@ -152,7 +85,13 @@ def plan_decide(
     draft = _Draft(context=context, guardrails=guardrails, recovery=recovery, sequence=sequence,
                    exploration_share=guardrails.exploration_for(mode))  # fmt: skip
     draft.choose(scorers.retry)
-    actions = [_with_approval(a, draft=draft, mode=mode, segment=segment) for a in draft.actions]
+    actions = [
+        action_with_approval(
+            a, context=draft.context, guardrails=draft.guardrails, recovery=draft.recovery,
+            mode=mode, segment=segment,
+        )
+        for a in draft.actions
+    ]  # fmt: skip
     return Plan(
         segment=segment,
         mode=mode,
@@ -588,66 +527,3 @@ class _Draft:
                 explored=explored,
             )
         )
-
-
-# Actions that only record or route: nothing reaches the customer or Chargebee's money.
-NO_APPROVAL_KINDS = frozenset(
-    {ActionKind.ESCALATE, ActionKind.KEEP_CHARGEBEE_SCHEDULE, ActionKind.GATEWAY_PAUSE}
-)
-
-
-def _high_risk_reason(draft: _Draft) -> str:
-    ctx, g = draft.context, draft.guardrails
-    if ctx.amount_due >= g.review_amount:
-        amount = f"{amount_text(ctx.amount_due, ctx.currency)} {ctx.currency}"
-        return f"invoice amount {amount} is at or above the review amount"
-    if ctx.lifetime_value >= g.review_ltv:
-        return "customer lifetime value is at or above the review level"
-    if draft.recovery is not None and draft.recovery < g.review_threshold:
-        return f"recovery score {draft.recovery:.0%} is under the review threshold"
-    return ""
-
-
-def _with_approval(
-    action: ProposedAction, *, draft: _Draft, mode: str, segment: str
-) -> ProposedAction:
-    if action.kind in ALWAYS_NEEDS_APPROVAL:
-        return replace(
-            action,
-            needs_approval=True,
-            risk="high",
-            approval_reason="always needs an approved person: it changes a subscription or money",
-        )
-    if action.kind in NO_APPROVAL_KINDS:
-        return replace(action, needs_approval=False, risk="low", approval_reason="")
-    if action.params.get("offline_step") == "final":
-        # It announces what happens if the invoice stays unpaid: a person signs it off.
-        return replace(
-            action,
-            needs_approval=True,
-            risk="high",
-            approval_reason=(
-                f"segment {segment_name(segment)} is in shadow mode: logged, never run"
-                if mode == AutomationMode.SHADOW
-                else "a final notice announces the end of dunning: a manager approves it"
-            ),
-        )
-    high = _high_risk_reason(draft)
-    risk = "high" if high else "low"
-    if mode == AutomationMode.SHADOW:
-        return replace(
-            action,
-            needs_approval=False,
-            risk=risk,
-            approval_reason=f"segment {segment_name(segment)} is in shadow mode: logged, never run",
-        )
-    if mode == AutomationMode.APPROVE:
-        return replace(
-            action,
-            needs_approval=True,
-            risk=risk,
-            approval_reason=high or f"segment {segment_name(segment)} is in approve mode",
-        )
-    if high:
-        return replace(action, needs_approval=True, risk=risk, approval_reason=high)
-    return replace(action, needs_approval=False, risk=risk, approval_reason="")

@@ -12,7 +12,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.learning.scoring import active_scorers
-from dunning.decisions.policy import GuardrailSnapshot, Plan, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Plan
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.decisions.policy_settings.sequence import SequenceParams
 

@@ -18,7 +18,7 @@ from collections_desk.cases import cases_sync_for_decision
 from dunning.actions.channels.preview import message_draft_enqueue
 from dunning.actions.state_machine import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
-from dunning.decisions.policy import Plan
+from dunning.decisions.plan import Plan
 from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.policy_settings.segments import segment_of
 from dunning.decisions.rules.gateway_pauses import (

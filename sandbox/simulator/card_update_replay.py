@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
 
-from dunning.decisions.policy import Scorers
+from dunning.decisions.plan import Scorers
 from dunning.decisions.rules.network_rules import card_updater_wanted
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding, Outcome
 from sandbox.simulator import parameters as p

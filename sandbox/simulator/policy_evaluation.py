@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
 
-from dunning.decisions.policy import Scorers
+from dunning.decisions.plan import Scorers
 from sandbox.simulator import parameters as p
 from sandbox.simulator.oracle import play_oracle
 from sandbox.simulator.policy_replay import (

@@ -31,7 +31,8 @@ from dunning.decisions.learning.retry_model import (
     retry_model_fit,
 )
 from dunning.decisions.learning.retry_prior import FUNDS_CODES
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Scorers
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.rules.network_rules import Decline, RuleResult, Verdict, network_rules
 from dunning.decisions.timing.paydays import payday_shares
 from dunning.decisions.timing.retry_timing import chargebee_default_next

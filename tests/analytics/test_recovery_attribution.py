@@ -8,7 +8,8 @@ import pytest
 
 from analytics.attribution import ATTRIBUTION_LABELS
 from analytics.filters import filters_parse
-from analytics.recovery import main_currency, recovery_by_path, recovery_summary
+from analytics.recovery import main_currency, recovery_summary
+from analytics.recovery_breakdowns import recovery_by_path
 from dunning.models import Action, ActionKind, ActionState, Decision, OutboundMessage, Purpose
 from tests.analytics.mirror import days_ago, failed_invoice
 

@@ -7,11 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from analytics.recovery import (
-    recovery_by_decline_code,
-    recovery_summary,
-    top_failed_customers,
-)
+from analytics.recovery import recovery_summary
+from analytics.recovery_breakdowns import recovery_by_decline_code, top_failed_customers
 from collections_desk.models import Case
 from collections_desk.teams import team_create, team_member_add
 from tests.analytics.mirror import days_ago, failed_invoice, paid_invoice

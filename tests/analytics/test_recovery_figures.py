@@ -7,13 +7,8 @@ from datetime import timedelta
 import pytest
 
 from analytics.filters import filters_parse
-from analytics.recovery import (
-    main_currency,
-    recovery_by,
-    recovery_by_path,
-    recovery_summary,
-    time_to_recovery,
-)
+from analytics.recovery import main_currency, recovery_summary
+from analytics.recovery_breakdowns import recovery_by, recovery_by_path, time_to_recovery
 from dunning.models import Action, ActionKind, ActionState, Decision
 from tests.analytics.mirror import cancelled_subscription, days_ago, failed_invoice
 

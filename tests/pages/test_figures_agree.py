@@ -12,7 +12,8 @@ from django.utils import timezone
 from analytics.filters import filters_parse
 from analytics.impact import impact_summary
 from analytics.queries import dunning_totals_by_currency
-from analytics.recovery import recovery_by_decline_code, recovery_by_path, recovery_summary
+from analytics.recovery import recovery_summary
+from analytics.recovery_breakdowns import recovery_by_decline_code, recovery_by_path
 from analytics.rollout import rollout_rows
 from analytics.tables import major_units
 from dunning.models import Action

@@ -32,7 +32,7 @@ from dunning.actions.state_machine import (
     action_may_approve,
     action_transition,
 )
-from dunning.decisions.policy import NO_APPROVAL_KINDS
+from dunning.decisions.approval_rules import NO_APPROVAL_KINDS
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.decisions.policy_settings.segments import segment_name
 from dunning.decisions.rules.gateway_pauses import gateway_paused

@@ -11,7 +11,7 @@ import numpy as np
 from dunning.decisions.learning.recovery_data import FEATURES
 from dunning.decisions.learning.retry_model import RetryModelScorer
 from dunning.decisions.learning.scoring_threads import single_threaded
-from dunning.decisions.policy import Scorers
+from dunning.decisions.plan import Scorers
 from dunning.models import ModelVersion
 
 RECHECK_SECONDS = 30.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dunning.decisions.policy import GuardrailSnapshot
+from dunning.decisions.plan import GuardrailSnapshot
 from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
 from dunning.governance.versioning import (
     VersionedStore,

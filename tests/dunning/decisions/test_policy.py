@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dunning.decisions.context import DecisionContext
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Scorers
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.rules.network_rules import Decline
 from dunning.enrichment.signals.values import Signals
 from dunning.models import ActionKind, AutomationMode

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Scorers
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.rules.network_rules import Decline
 from dunning.enrichment.card_updater.answers import CardUpdaterFinding
 from dunning.models import ActionKind, AutomationMode

@@ -14,7 +14,8 @@ from dunning.decisions.learning.recovery_data import recovery_examples
 from dunning.decisions.learning.retry_data import attempt_examples, attempt_history_from_mirror
 from dunning.decisions.learning.retry_model import RetryModelScorer, retry_model_train
 from dunning.decisions.learning.scoring import active_scorers, scorers_forget
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Scorers
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.timing.moments import moment_features as moments
 from dunning.models import ActionKind, AuditEntry, Invoice, ModelVersion, Transaction
 from sandbox.simulator.run import simulate_history

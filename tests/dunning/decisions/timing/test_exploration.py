@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from dunning.decisions.policy import GuardrailSnapshot, Scorers, plan_decide
+from dunning.decisions.plan import GuardrailSnapshot, Scorers
+from dunning.decisions.policy import plan_decide
 from dunning.decisions.policy_settings.guardrails import guardrails_update
 from dunning.decisions.rules.network_rules import Decline
 from dunning.decisions.timing.exploration import NIGHT, slot_propensity

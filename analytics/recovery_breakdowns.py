@@ -1,0 +1,377 @@
+"""Recovery broken down: over time, by plan, country, gateway and decline code, by the path
+that recovered it, by time to recovery, and involuntary churn (definitions in
+``analytics.recovery``). Each is one aggregate query over ``InvoiceFailure`` returning a
+cached ``Table``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
+
+from analytics.attribution import ATTRIBUTION_LABELS, ATTRIBUTION_RULE, attribution_annotate
+from analytics.filters import DashboardFilters
+from analytics.recovery import (
+    RECOVERED,
+    RECOVERY_DAY_EDGES,
+    TOP_CUSTOMERS,
+    TOP_SEGMENTS,
+    cancellations_of,
+    first_failures,
+    invoices_link,
+)
+from analytics.tables import Table, cached, major_units, rate
+from collections_desk.access import governing_case_ids, rows_in_reach
+from dunning.decisions import labels
+from dunning.models import Invoice, OutboundMessage
+
+
+def time_bucket(filters: DashboardFilters):
+    """Days for a month or less, weeks up to ~4 months, months beyond."""
+    days = (filters.until - filters.since).days
+    if days <= 45:
+        return TruncDay, "day"
+    if days <= 120:
+        return TruncWeek, "week"
+    return TruncMonth, "month"
+
+
+def recovery_over_time(*, filters: DashboardFilters) -> Table:
+    trunc, unit = time_bucket(filters)
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .annotate(bucket=trunc("first_failed_at"))
+            .values("bucket")
+            .annotate(
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("bucket")
+        )
+        currency = filters.currency
+        return Table(
+            name="over_time",
+            title=f"Failed and recovered revenue by {unit} of first failure ({currency})",
+            columns=[unit, "failed revenue", "recovered revenue", "recovery rate %"],
+            rows=[
+                [
+                    r["bucket"].date().isoformat(),
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                ]
+                for r in rows
+            ],
+            chart={
+                "kind": "bars_and_rate",
+                "x": unit,
+                "links": [
+                    invoices_link(filters=filters, bucket=r["bucket"].date().isoformat())
+                    for r in rows
+                ],
+            },
+        )
+
+    return cached(name="over_time", key=filters.cache_key, compute=compute)
+
+
+# name -> (field on a first-failure row, label, the labels table its values read from)
+DIMENSIONS = {
+    "decline_category": ("decline_category", "decline category", "category"),
+    "gateway": ("gateway", "gateway", "gateway"),
+    "plan": ("plan_id", "plan", ""),
+    "country": ("country", "country", ""),
+}
+
+
+def _value_label(value: str, kind: str) -> str:
+    if not value:
+        return "(none)"
+    return labels.label(value, kind) if kind else value
+
+
+def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
+    """Failed and recovered revenue per value of one dimension (the largest first)."""
+    field, label, kind = DIMENSIONS[dimension]
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .annotate(value=Coalesce(F(field), Value("")))
+            .values("value")
+            .annotate(
+                failed=Count("pk"),
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("-failed_amount", "value")[:TOP_SEGMENTS]
+        )
+        currency = filters.currency
+        return Table(
+            name=f"by_{dimension}",
+            title=f"By {label} ({currency})",
+            columns=[label, "failed invoices", "failed revenue", "recovered revenue", "rate %"],
+            rows=[
+                [
+                    labels.label(r["value"], kind)
+                    if kind and r["value"]
+                    else r["value"] or "(none)",
+                    r["failed"],
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                ]
+                for r in rows
+            ],
+            note=f"The {TOP_SEGMENTS} largest by failed revenue.",
+            chart={
+                "kind": "grouped_bars",
+                "x": label,
+                "links": [
+                    invoices_link(filters=filters, by=dimension, value=r["value"]) for r in rows
+                ],
+            },
+        )
+
+    return cached(name=f"by_{dimension}", key=filters.cache_key, compute=compute)
+
+
+def recovery_by_decline_code(*, filters: DashboardFilters) -> Table:
+    """Every decline code of the period's first failures (no cut-off: the rows add up to the
+    headlines), the largest failed revenue first."""
+
+    def compute():
+        rows = (
+            first_failures(filters=filters)
+            .values("decline_code")
+            .annotate(
+                failed=Count("pk"),
+                recovered=Count("pk", filter=RECOVERED),
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by("-failed_amount", "decline_code")
+        )
+        currency = filters.currency
+        return Table(
+            name="by_decline_code",
+            title=f"By decline code ({currency})",
+            columns=["decline code", "failed invoices", "recovered invoices", "rate %",
+                     "failed revenue", "recovered revenue"],
+            rows=[
+                [
+                    labels.decline_label(r["decline_code"]) if r["decline_code"] else "No code",
+                    r["failed"],
+                    r["recovered"],
+                    rate(r["recovered_amount"], r["failed_amount"]),
+                    major_units(r["failed_amount"], currency),
+                    major_units(r["recovered_amount"], currency),
+                ]
+                for r in rows
+            ],
+            note="Every decline code of the period; rate = recovered ÷ failed revenue.",
+            chart={"kind": "grouped_bars", "x": "decline code", "links": [
+                invoices_link(filters=filters, by="decline_code", value=r["decline_code"])
+                for r in rows
+            ]},
+        )  # fmt: skip
+
+    return cached(name="by_decline_code", key=filters.cache_key, compute=compute)
+
+
+def top_failed_customers(*, user, filters: DashboardFilters, limit: int = TOP_CUSTOMERS):
+    """The customers whose invoices that failed in the period still owe the most, with the
+    case that governs them (open, else latest), among the customers ``user`` reaches."""
+    failed_here = first_failures(filters=filters).values("invoice_cb_id")
+    owing = Invoice.objects.filter(cb_id__in=failed_here, amount_due__gt=0, deleted=False)
+    rows = list(
+        rows_in_reach(user=user, rows=owing)
+        .values("customer_id", "customer__company", "customer__first_name",
+                "customer__last_name")
+        .annotate(amount_due=Sum("amount_due"), invoices=Count("pk"))
+        .order_by("-amount_due", "customer_id")[:limit]
+    )  # fmt: skip
+    cases = governing_case_ids(customer_ids=[r["customer_id"] for r in rows])
+    return [
+        {
+            "customer_id": r["customer_id"],
+            "name": r["customer__company"]
+            or f"{r['customer__first_name']} {r['customer__last_name']}".strip(),
+            "amount_due": r["amount_due"],
+            "invoices": r["invoices"],
+            "currency": filters.currency,
+            "case_id": cases.get(r["customer_id"]),
+        }
+        for r in rows
+    ]
+
+
+def day_bucket_labels() -> list[str]:
+    starts = (0, *RECOVERY_DAY_EDGES)
+    labels = [
+        f"{a}-{b - 1}" if b - a > 1 else str(a)
+        for a, b in zip(starts, RECOVERY_DAY_EDGES, strict=False)
+    ]
+    return [*labels, f"{RECOVERY_DAY_EDGES[-1]}+"]
+
+
+def recovery_band():
+    """The band of days (its index in ``day_bucket_labels``) a recovered row was paid in."""
+    return Case(
+        *[
+            When(paid_at__lt=F("first_failed_at") + timedelta(days=edge), then=Value(i))
+            for i, edge in enumerate(RECOVERY_DAY_EDGES)
+        ],
+        default=Value(len(RECOVERY_DAY_EDGES)),
+    )
+
+
+def time_to_recovery(*, filters: DashboardFilters) -> Table:
+    """How many recovered invoices were paid within each band of days after the first failure."""
+    labels = day_bucket_labels()
+    band = recovery_band()
+
+    def compute():
+        counts = dict(
+            first_failures(filters=filters)
+            .filter(RECOVERED)
+            .annotate(band=band)
+            .values("band")
+            .annotate(n=Count("pk"))
+            .values_list("band", "n")
+        )
+        return Table(
+            name="time_to_recovery",
+            title="Days from first failure to recovery",
+            columns=["days", "recovered invoices"],
+            rows=[[label, counts.get(i, 0)] for i, label in enumerate(labels)],
+            chart={
+                "kind": "bars",
+                "x": "days",
+                "links": [invoices_link(filters=filters, days=label) for label in labels],
+            },
+        )
+
+    return cached(name="time_to_recovery", key=filters.cache_key, compute=compute)
+
+
+def recovery_path_labels() -> list[str]:
+    return list(ATTRIBUTION_LABELS)
+
+
+def recovery_by_path(*, filters: DashboardFilters) -> Table:
+    """Recovered invoices and revenue by what they are credited to (analytics.attribution):
+    every label, so the rows add up to the recovered headline."""
+
+    def compute():
+        recovered = first_failures(filters=filters).filter(RECOVERED)
+        rows = {
+            r["path"]: r
+            for r in attribution_annotate(recovered)
+            .values("path")
+            .annotate(recovered=Count("pk"), amount=Sum("amount"))
+        }
+        tracked = OutboundMessage.objects.filter(
+            invoice_id__in=recovered.values("invoice_cb_id"), events__isnull=False
+        ).exists()
+        currency = filters.currency
+        return Table(
+            name="by_path",
+            title=f"Recovered, credited to what came last ({currency})",
+            columns=["credited to", "recovered invoices", "recovered revenue"],
+            rows=[
+                [
+                    label,
+                    rows.get(label, {}).get("recovered", 0),
+                    major_units(rows.get(label, {}).get("amount", 0), currency),
+                ]
+                for label in ATTRIBUTION_LABELS
+            ],
+            note=ATTRIBUTION_RULE
+            + (
+                ""
+                if tracked
+                else " No delivery, open or click has been reported for these invoices' "
+                "messages yet (docs/connectors.md): an email counts as not seen opened."
+            ),
+            chart={
+                "kind": "bars",
+                "x": "credited to",
+                "y": "recovered revenue",
+                "links": [
+                    invoices_link(filters=filters, path=label) for label in ATTRIBUTION_LABELS
+                ],
+            },
+        )
+
+    return cached(name="by_path", key=filters.cache_key, compute=compute)
+
+
+def involuntary_churn(*, filters: DashboardFilters) -> Table:
+    trunc, unit = time_bucket(filters)
+
+    def compute():
+        rows = (
+            cancellations_of(filters=filters)
+            .annotate(bucket=trunc("cancelled_at"))
+            .values("bucket")
+            .annotate(
+                involuntary=Count("pk", filter=Q(cancel_reason="not_paid")),
+                voluntary=Count("pk", filter=~Q(cancel_reason="not_paid")),
+                mrr_lost=Coalesce(Sum("mrr", filter=Q(cancel_reason="not_paid")), 0),
+                last=Max("cancelled_at"),
+            )
+            .order_by("bucket")
+        )
+        currency = filters.currency
+        return Table(
+            name="churn",
+            title=f"Cancelled subscriptions by {unit}",
+            columns=[unit, "involuntary (not paid)", "other cancellations", "MRR lost (not paid)"],
+            rows=[
+                [
+                    r["bucket"].date().isoformat(),
+                    r["involuntary"],
+                    r["voluntary"],
+                    major_units(r["mrr_lost"], currency),
+                ]
+                for r in rows
+            ],
+            note=f"Subscriptions in {currency}; a gateway filter does not apply to churn.",
+            chart={"kind": "stacked_bars", "x": unit, "y": [
+                "involuntary (not paid)", "other cancellations"
+            ]},
+        )  # fmt: skip
+
+    return cached(name="churn", key=filters.cache_key, compute=compute)
+
+
+def recovery_tables(*, filters: DashboardFilters) -> dict[str, Table]:
+    """Every chart of the dashboard, by name (the CSV link of each chart uses the name)."""
+    return {
+        table.name: table
+        for table in (
+            recovery_over_time(filters=filters),
+            recovery_by(filters=filters, dimension="decline_category"),
+            recovery_by_decline_code(filters=filters),
+            recovery_by(filters=filters, dimension="gateway"),
+            recovery_by_path(filters=filters),
+            recovery_by(filters=filters, dimension="plan"),
+            recovery_by(filters=filters, dimension="country"),
+            time_to_recovery(filters=filters),
+            involuntary_churn(filters=filters),
+        )
+    }
