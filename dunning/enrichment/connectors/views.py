@@ -33,6 +33,7 @@ from dunning.enrichment.connectors.webhooks import (
 )
 from dunning.governance.versioned_pages import versioned_settings_page
 from dunning.helpers.htmx import vary_on_htmx
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.models import ConnectorHealth
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -69,7 +70,7 @@ def connections(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required(CHANGE_PERMISSION, raise_exception=True)
-def connection_test(request: HttpRequest, connector: str) -> HttpResponse:
+def connection_test(request: HtmxHttpRequest, connector: str) -> HttpResponse:
     """One read-only call to the vendor; the answer in words (htmx: the result fragment)."""
     if connector not in CONNECTORS:
         return HttpResponse(f"No connector {connector!r}.", status=404)
