@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint check bench clean
+.PHONY: demo test lint types check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11) and "Dunwell needs Python 3.11")'
@@ -28,6 +28,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(MAKE) --no-print-directory types
+
+# The domain packages' types (pyproject.toml [tool.mypy]); its cache under .mypy_cache.
+types: $(STAMP)
+	$(BIN)/mypy
 
 check: $(STAMP)
 	$(BIN)/python manage.py check --fail-level WARNING

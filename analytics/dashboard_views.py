@@ -100,7 +100,7 @@ def recovery(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def recovery_invoices(request: HttpRequest) -> HttpResponse:
+def recovery_invoices(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The invoices behind a bar or point of the dashboard (agents: their teams' only)."""
     if not (request.user.has_perm(VIEW_PERMISSION) or request.user.has_perm(VIEW_CASES)):
         raise PermissionDenied("Managers, admins and agents read the failed invoices.")

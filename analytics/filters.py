@@ -103,7 +103,7 @@ def filters_parse(
     form = FilterForm(params)
     if not form.is_valid():
         reasons = [
-            f"{form.fields[name].label or name.capitalize()}: {' '.join(errors)}"
+            f"{form.fields[name].label or name.capitalize()}: {' '.join(map(str, errors))}"
             for name, errors in form.errors.items()
         ]
         raise FilterError(" ".join(reasons))

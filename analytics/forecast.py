@@ -165,7 +165,7 @@ def fallback_rates(
         counts[f"n{i}"] = Count("pk", filter=still_open)
         counts[f"r{i}"] = Count("pk", filter=still_open & recovered)
     rows = list(settled.values("decline_category").annotate(**counts))
-    overall = []
+    overall: list[float] = []
     for i in range(len(AGE_EDGES)):
         n = sum(r[f"n{i}"] for r in rows)
         prior = overall[-1] if overall else NO_HISTORY_RATE

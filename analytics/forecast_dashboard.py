@@ -37,7 +37,7 @@ def forecast_now() -> Forecast:
 
 
 def _money(estimate: Estimate, currency: str) -> list:
-    values = (estimate.at_stake, estimate.expected, estimate.low, estimate.high)
+    values: tuple[float, ...] = (estimate.at_stake, estimate.expected, estimate.low, estimate.high)
     values += (estimate.low95, estimate.high95)
     return [major_units(round(v), currency) for v in values]
 

@@ -44,7 +44,7 @@ def rollout_page(request: HttpRequest) -> HttpResponse:
         form = RolloutSwitchForm(request.POST)
         status = 400
         if not form.is_valid():
-            errors = [f"{name}: {' '.join(e)}" for name, e in form.errors.items()]
+            errors = [f"{name}: {' '.join(map(str, e))}" for name, e in form.errors.items()]
         else:
             try:
                 saved = rollout.rollout_switch(

@@ -191,8 +191,9 @@ def escalation_deliver(*, ticket_id: int, adapter: EscalationAdapter | None = No
 def _delivery_failed(*, ticket: EscalationTicket, error: Exception) -> str:
     attempts = ticket.attempts + 1
     wait = FIRST_WAIT * 2 ** (attempts - 1)
-    if getattr(error, "retry_after", None):
-        wait = max(wait, timedelta(seconds=error.retry_after))
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        wait = max(wait, timedelta(seconds=retry_after))
     last = attempts >= MAX_ATTEMPTS
     delivery = EscalationTicket.Delivery.FAILED if last else EscalationTicket.Delivery.RETRYING
     then = "given up: escalate again or follow up by hand" if last else (

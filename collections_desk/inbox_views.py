@@ -49,6 +49,7 @@ from dunning.actions.state_machine import (
 )
 from dunning.actions.words import action_words
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
 from dunning.models import ALWAYS_NEEDS_APPROVAL, Action
 
@@ -125,7 +126,7 @@ def _filter_query(request: HttpRequest) -> str:
     return kept.urlencode()
 
 
-def _answer(request: HttpRequest, pk: int, outcome: str, *, status: int = 200) -> HttpResponse:
+def _answer(request: HtmxHttpRequest, pk: int, outcome: str, *, status: int = 200) -> HttpResponse:
     """The action's card again (htmx) or the inbox with a message (a plain form post)."""
     if not request.htmx:
         (messages.success if status == 200 else messages.error)(request, outcome)

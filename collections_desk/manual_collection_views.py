@@ -37,6 +37,7 @@ from dunning.decisions.rules.final_actions import (
 )
 from dunning.governance.reach import invoice_check_reach
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.money import major_decimal, minor_units
 from dunning.helpers.money_fields import AmountField
 from dunning.models import Invoice
@@ -166,7 +167,7 @@ def manual_collection_context(request: HttpRequest, invoice: Invoice, bound=None
 @login_required
 @require_POST
 @permission_required(REQUEST_PERMISSION, raise_exception=True)
-def invoice_collect(request: HttpRequest, cb_id: str, what: str) -> HttpResponse:
+def invoice_collect(request: HtmxHttpRequest, cb_id: str, what: str) -> HttpResponse:
     invoice = get_object_or_404(Invoice.objects.select_related("customer"), cb_id=cb_id)
     invoice_check_reach(user=request.user, invoice=invoice)  # another team's: 404
     if what not in FORMS:

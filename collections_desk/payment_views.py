@@ -36,7 +36,7 @@ def case_record_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("you may not record payments")
     form = CaseRecordPaymentForm(request.POST, case=case)
     if not form.is_valid():
-        errors = "; ".join(f"{name}: {' '.join(e)}" for name, e in form.errors.items())
+        errors = "; ".join(f"{name}: {' '.join(map(str, e))}" for name, e in form.errors.items())
         return _case_refused(request, case, f"Payment not recorded: {errors}", status=400)
     data = form.cleaned_data
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
@@ -18,7 +20,7 @@ DEMO_AGENT_TEAM = "Self-serve & growth"
 
 
 @transaction.atomic
-def team_create(*, name: str, segments: list[str] = (), countries: list[str] = (),
+def team_create(*, name: str, segments: Sequence[str] = (), countries: Sequence[str] = (),
                 routing_order: int = 100, user=None) -> Team:  # fmt: skip
     group, _ = Group.objects.get_or_create(name=f"team: {name}")
     team = Team.objects.create(

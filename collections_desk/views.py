@@ -33,6 +33,7 @@ from collections_desk.models import Case, EscalationTicket, Team
 from collections_desk.payment_forms import record_payment_form
 from dunning.governance.roles import Role
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
 
 PAGE_SIZE = 50
@@ -103,7 +104,7 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
     form = QueueBulkForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+            messages.error(request, " ".join(map(str, errors)))
         return redirect("collections_desk:queue")
     data = form.cleaned_data
     report = cases_bulk(user=request.user, case_ids=data["cases"], operation=data["operation"],
@@ -126,7 +127,7 @@ def _case(request: HttpRequest, pk: int) -> Case:
 
 @login_required
 @permission_required(VIEW_CASES, raise_exception=True)
-def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def case_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     if request.htmx and request.GET.get("part") == "timeline":
         return htmx_render(request, "collections_desk/_timeline.html",
@@ -210,7 +211,7 @@ def case_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 @permission_required("collections_desk.add_casenote", raise_exception=True)
-def case_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+def case_note_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     form = NoteForm(request.POST)
     status = 400

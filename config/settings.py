@@ -11,6 +11,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import overload
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +32,10 @@ def envint(name: str, default: int) -> int:
     return int(os.getenv(name, str(default)))
 
 
+@overload
+def envsecret(name: str, default: str) -> str: ...
+@overload
+def envsecret(name: str, default: None = None) -> str | None: ...
 def envsecret(name: str, default: str | None = None) -> str | None:
     """Read ``NAME_FILE`` (a mounted secret) if set, else ``NAME``."""
     path = os.getenv(f"{name}_FILE")
@@ -163,7 +168,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "dunwell.sqlite3",
+            "NAME": str(VAR_DIR / "dunwell.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -210,7 +215,7 @@ CHARGEBEE_API_BASE = os.getenv("CHARGEBEE_API_BASE", "")
 # sends none. Checked at start (dunning/checks.py) and shown by chargebee_connect.
 CHARGEBEE_CANCEL_REASON_CODE = os.getenv("CHARGEBEE_CANCEL_REASON_CODE", "")
 CHARGEBEE_WEBHOOK_USERNAME = envsecret("CHARGEBEE_WEBHOOK_USERNAME", "chargebee")
-CHARGEBEE_WEBHOOK_PASSWORD = envsecret("CHARGEBEE_WEBHOOK_PASSWORD")
+CHARGEBEE_WEBHOOK_PASSWORD = envsecret("CHARGEBEE_WEBHOOK_PASSWORD") or ""
 if not CHARGEBEE_WEBHOOK_PASSWORD:
     if PRODUCTION:
         raise ImproperlyConfigured("CHARGEBEE_WEBHOOK_PASSWORD must be set in production")

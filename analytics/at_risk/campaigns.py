@@ -138,8 +138,9 @@ def campaign_launch(*, user, name: str, within_days: int, min_score: float | Non
 
 def _segment(customer_id: str) -> str:
     """As the decisions engine segments: the CRM's tier, else the lifetime value paid."""
-    tier = CrmAccount.objects.filter(customer_cb_id=customer_id).values_list("tier", flat=True)
-    tier = tier.first()
+    tier = (
+        CrmAccount.objects.filter(customer_cb_id=customer_id).values_list("tier", flat=True).first()
+    )
     if tier in SEGMENTS:
         return tier
     paid = (

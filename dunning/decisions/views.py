@@ -24,6 +24,7 @@ from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.reach import rows_in_reach
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
 from dunning.models import (
     ALWAYS_NEEDS_APPROVAL,
@@ -48,7 +49,7 @@ def _version_history(request: HttpRequest) -> dict:
 
 @login_required
 @permission_required("dunning.view_guardrailpolicy", raise_exception=True)
-def guardrails(request: HttpRequest) -> HttpResponse:
+def guardrails(request: HtmxHttpRequest) -> HttpResponse:
     """Managers read; admins also save a new version (with a reason) or roll back."""
     if request.htmx and "versions" in request.GET:
         return htmx_render(request, "dunning/_guardrail_versions.html", _version_history(request))

@@ -24,7 +24,7 @@ def risky_confirmation(
     form = RiskyConfirmForm(request.POST)
     if form.is_valid():
         return form.cleaned_data["reason"], None
-    missing = "; ".join(e for errors in form.errors.values() for e in errors)
+    missing = "; ".join(str(e) for errors in form.errors.values() for e in errors)
     context = {"message": f"Not done: {what} needs a reason and a confirmation ({missing}).",
                "back": back}  # fmt: skip
     return "", render(request, "dunning/confirmation_refused.html", context, status=400)

@@ -114,8 +114,8 @@ def budget_status(*, now: float | None = None) -> BudgetStatus:
     capacity, rate = _limits()
     now = time.time() if now is None else now
     connection = redis_connection()
-    tokens, at = connection.hmget(KEY, "tokens", "at")
-    tokens = capacity if tokens is None else min(capacity, float(tokens) + (now - float(at)) * rate)
+    stored, at = connection.hmget(KEY, "tokens", "at")
+    tokens = capacity if stored is None else min(capacity, float(stored) + (now - float(at)) * rate)
     minute = int(now // 60)
     used = {}
     for priority in Priority:

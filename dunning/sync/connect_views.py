@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.models import BackfillRun
 from dunning.sync.chargebee_calls import ChargebeeUnavailable
 from dunning.sync.connect_forms import BackfillForm, WebhookEndpointForm
@@ -28,7 +29,7 @@ RUNS_SHOWN = 5
 
 @login_required
 @permission_required(PERMISSION, raise_exception=True)
-def chargebee_connection(request: HttpRequest) -> HttpResponse:
+def chargebee_connection(request: HtmxHttpRequest) -> HttpResponse:
     runs = list(BackfillRun.objects.select_related("started_by")[:RUNS_SHOWN])
     if request.htmx and request.GET.get("fragment") == "backfills":
         return htmx_render(request, "dunning/_backfill_runs.html", {"runs": runs})

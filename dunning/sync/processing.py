@@ -282,7 +282,7 @@ def _batch_claim_and_process(claimable, *, loaded: list[ChargebeeEvent] | None =
 
 def _events_apply_bulk(events: list[ChargebeeEvent]) -> None:
     items: list[Item] = []
-    plans: list[tuple[ChargebeeEvent, list[tuple[str, type, str, int]]]] = []
+    plans: list[tuple[ChargebeeEvent, list[tuple[str, type, str, int]], list[str]]] = []
     for event in events:
         event.last_error = ""
         try:

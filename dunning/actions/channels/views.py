@@ -22,6 +22,7 @@ from dunning.actions.channels.prompts import (
 )
 from dunning.governance.reach import rows_in_reach
 from dunning.helpers.htmx import htmx_render
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
 from dunning.models import Action, Channel, OutboundMessage, PromptTemplate, Purpose
 
@@ -30,7 +31,7 @@ PAGE_SIZE = 25
 
 @login_required
 @permission_required("dunning.view_outboundmessage", raise_exception=True)
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: HtmxHttpRequest) -> HttpResponse:
     """Every message Dunwell sent or is sending, newest first, as the customer received it."""
     form = OutboxFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -31,8 +31,9 @@ SETTLE_JOB = "dunning.pipeline.settle.invoice_payment_settle_job"
 
 def invoice_actions_settle(*, invoice_id: str) -> dict:
     """Cancel the invoice's waiting actions if it is no longer due."""
-    invoice = Invoice.objects.filter(cb_id=invoice_id).only("cb_id", "status", "customer_id")
-    invoice = invoice.first()
+    invoice = (
+        Invoice.objects.filter(cb_id=invoice_id).only("cb_id", "status", "customer_id").first()
+    )
     if invoice is None:
         return {"invoice": invoice_id, "known": False}
     cancelled = 0

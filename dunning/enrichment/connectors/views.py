@@ -33,6 +33,7 @@ from dunning.enrichment.connectors.webhooks import (
 )
 from dunning.governance.versioned_pages import config_rollback_view, versioned_settings_page
 from dunning.helpers.htmx import vary_on_htmx
+from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.models import ConnectorHealth
 
 MAX_WEBHOOK_BYTES = 1024 * 1024
@@ -75,7 +76,7 @@ connections_rollback = config_rollback_view(
 @login_required
 @require_POST
 @permission_required(CHANGE_PERMISSION, raise_exception=True)
-def connection_test(request: HttpRequest, connector: str) -> HttpResponse:
+def connection_test(request: HtmxHttpRequest, connector: str) -> HttpResponse:
     """One read-only call to the vendor; the answer in words (htmx: the result fragment)."""
     if connector not in CONNECTORS:
         return HttpResponse(f"No connector {connector!r}.", status=404)

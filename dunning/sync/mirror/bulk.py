@@ -30,7 +30,9 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
 def _versions(model: type[Model], cb_ids: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(cb_ids):
-        found.update(model.objects.filter(cb_id__in=chunk).values_list("cb_id", "resource_version"))
+        found.update(
+            model._default_manager.filter(cb_id__in=chunk).values_list("cb_id", "resource_version")
+        )
     return found
 
 
@@ -68,7 +70,7 @@ def mirror_apply_bulk(*, items: list[Item]) -> dict[tuple[type[Model], str], int
         try:
             with transaction.atomic():
                 for chunk in _chunks(new):
-                    model.objects.bulk_create(chunk)
+                    model._default_manager.bulk_create(chunk)
         except IntegrityError:
             # Someone created some of these meanwhile: fall back to one guarded upsert each.
             for obj in new:

@@ -21,7 +21,7 @@ def mirror_stubs_ensure(*, model: type[Model], cb_ids: dict[str, dict]) -> None:
     ``cb_ids`` maps each id to the stub's required fields (e.g. an invoice's customer).
     """
     if cb_ids:
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(cb_id=cb_id, **fields) for cb_id, fields in cb_ids.items()],
             ignore_conflicts=True,
         )
@@ -30,17 +30,21 @@ def mirror_stubs_ensure(*, model: type[Model], cb_ids: dict[str, dict]) -> None:
 def mirror_upsert(*, model: type[Model], cb_id: str, version: int, fields: dict) -> Applied:
     # A conditional UPDATE first (the common case, one query): of two workers racing on
     # one row, only a newer version lands.
-    updated = model.objects.filter(cb_id=cb_id, resource_version__lt=version).update(
+    updated = model._default_manager.filter(cb_id=cb_id, resource_version__lt=version).update(
         **fields, resource_version=version, mirrored_at=timezone.now()
     )
     if updated:
         return Applied.APPLIED
-    current = model.objects.filter(cb_id=cb_id).values_list("resource_version", flat=True).first()
+    current = (
+        model._default_manager.filter(cb_id=cb_id)
+        .values_list("resource_version", flat=True)
+        .first()
+    )
     if current is not None:
         return Applied.UNCHANGED if current == version else Applied.STALE
     try:
         with transaction.atomic():
-            model.objects.create(cb_id=cb_id, resource_version=version, **fields)
+            model._default_manager.create(cb_id=cb_id, resource_version=version, **fields)
     except IntegrityError:
         # Created concurrently by another worker: compare versions again.
         return mirror_upsert(model=model, cb_id=cb_id, version=version, fields=fields)
