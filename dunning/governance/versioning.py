@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -18,6 +19,9 @@ from django.db.models import Max, QuerySet
 from dunning.governance.audit import audit_record
 from dunning.helpers.errors import ApplicationConflict, ApplicationError
 from dunning.models import VersionedDocument
+
+# The table of one store: ConfigVersion, GuardrailPolicy or PromptTemplate.
+Doc = TypeVar("Doc", bound=VersionedDocument)
 
 
 class VersionEditRefused(ApplicationError):
@@ -40,12 +44,12 @@ def _as_is(values: dict) -> dict:
 
 
 @dataclass(frozen=True)
-class VersionedStore:
+class VersionedStore(Generic[Doc]):
     """Where one document's versions live, and what a version holds."""
 
-    model: type[VersionedDocument]
+    model: type[Doc]
     # A version's values, as compared and diffed.
-    values: Callable[[VersionedDocument], dict]
+    values: Callable[[Doc], dict]
     # The columns that pick the document out of a shared table ({"key": "channels"}); its
     # audit entries carry them too.
     scope: Mapping[str, object] = field(default_factory=dict)
@@ -62,7 +66,7 @@ class VersionedStore:
     # allowed, since it keeps them in force when the built-in defaults change.
     defaults_are_version_0: bool = False
     # What a person is told when someone saved a version after their form was shown.
-    stale: Callable[[VersionedDocument | None, int], str] = stale_message
+    stale: Callable[[Doc | None, int], str] = stale_message
 
 
 def _flatten(data, prefix: str = "") -> dict:
@@ -85,24 +89,24 @@ def versions_diff(*, before: dict | None, after: dict, nested: bool = True) -> d
     }
 
 
-def versions_of(*, store: VersionedStore) -> QuerySet:
-    return store.model.objects.filter(**store.scope)
+def versions_of(*, store: VersionedStore[Doc]) -> QuerySet:
+    return store.model._default_manager.filter(**store.scope)
 
 
-def version_active(*, store: VersionedStore) -> VersionedDocument | None:
+def version_active(*, store: VersionedStore[Doc]) -> Doc | None:
     return versions_of(store=store).filter(active=True).first()
 
 
-def version_values(*, store: VersionedStore, version: VersionedDocument | None) -> dict:
+def version_values(*, store: VersionedStore[Doc], version: Doc | None) -> dict:
     """``version``'s values; the defaults when there is none."""
     return store.values(version) if version is not None else store.defaults()
 
 
 def version_save(
-    *, store: VersionedStore, values: dict, user, note: str, action: str,
+    *, store: VersionedStore[Doc], values: dict, user, note: str, action: str,
     based_on: int | None = None, merge: bool = False, unchanged: str | None = None,
     extra: Mapping[str, object] | None = None,
-) -> VersionedDocument:  # fmt: skip
+) -> Doc:  # fmt: skip
     """Add a version holding ``values``, make it the one in force, and audit it with its diff.
 
     ``based_on`` is the version the person saw (0: the defaults); if another one is in force
@@ -122,7 +126,7 @@ def version_save(
             raise VersionEditRefused(unchanged)
         number = (versions_of(store=store).aggregate(n=Max("version"))["n"] or 0) + 1
         versions_of(store=store).filter(active=True).update(active=False)
-        saved = store.model.objects.create(
+        saved = store.model._default_manager.create(
             **store.scope, version=number, active=True, created_by=user, note=note,
             **store.columns(after),
         )  # fmt: skip
@@ -146,9 +150,9 @@ def version_save(
 
 
 def version_rollback(
-    *, store: VersionedStore, version: int, user, note: str, action: str,
+    *, store: VersionedStore[Doc], version: int, user, note: str, action: str,
     unchanged: str | None = None, problems: Callable[[dict], list[str]] | None = None,
-) -> VersionedDocument:  # fmt: skip
+) -> Doc:  # fmt: skip
     """Make ``version``'s values current again as a new version (its audit entry names the
     version restored). Raises the model's DoesNotExist for a version there never was, and
     ``VersionEditRefused`` when the old values have ``problems`` by today's rules."""
