@@ -109,7 +109,7 @@ def measure_list(runs: int = 15) -> list[float]:
     timings = []
     for _ in range(runs):
         began = time.perf_counter()
-        decisions = decision_queries.decision_list(filters={"mode": "approve"})
+        decisions = decision_queries.decisions_newest_first().filter(mode="approve")
         page = Paginator(decisions, 50).get_page(1)
         list(page)
         decision_queries.decision_counts(decisions=decisions, field="mode")

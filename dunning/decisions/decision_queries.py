@@ -23,17 +23,11 @@ INVOICE_DECISIONS_SHOWN = 50
 INVOICE_AUDIT_SHOWN = 200
 
 
-def decision_list(*, filters: dict) -> QuerySet[Decision]:
+def decisions_newest_first() -> QuerySet[Decision]:
     """Recent decisions with their action counts (correlated subqueries: the page's rows only)."""
     decisions = Decision.objects.select_related("invoice", "customer").defer(
         "features", "explanation", "invoice__raw", "customer__raw"
     )
-    for name in ("mode", "segment", "trigger"):
-        if filters.get(name):
-            decisions = decisions.filter(**{name: filters[name]})
-    if filters.get("q"):
-        term = filters["q"].strip()
-        decisions = decisions.filter(Q(invoice_id=term) | Q(customer_id=term))
     return decisions.annotate(
         action_count=_action_count(),
         awaiting_approval=_action_count(state=ActionState.PROPOSED, needs_approval=True),

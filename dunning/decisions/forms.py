@@ -7,9 +7,9 @@ from decimal import Decimal
 from django import forms
 
 from dunning.decisions.policy_settings.guardrail_edits import FIELD_LABELS
-from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENT_NAMES, SEGMENTS
+from dunning.decisions.policy_settings.segments import SEGMENT_LABELS, SEGMENTS
 from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
-from dunning.models import AutomationMode, Decision, GuardrailPolicy
+from dunning.models import AutomationMode, GuardrailPolicy
 
 MODE_CHOICES = [(value, label.split(":")[0]) for value, label in AutomationMode.choices]
 PERCENT = {"min_value": 0, "max_value": 100, "max_digits": 5, "decimal_places": 2}
@@ -136,14 +136,3 @@ class GuardrailForm(forms.Form):
 
 def _percent(fraction: float) -> Decimal:
     return Decimal(str(round(fraction * 100, 2)))
-
-
-class DecisionFilterForm(forms.Form):
-    mode = forms.ChoiceField(required=False, choices=[("", "Any mode"), *MODE_CHOICES])
-    segment = forms.ChoiceField(
-        required=False, choices=[("", "Any segment"), *((s, SEGMENT_NAMES[s]) for s in SEGMENTS)]
-    )
-    trigger = forms.ChoiceField(
-        required=False, choices=[("", "Any trigger"), *Decision.Trigger.choices]
-    )
-    q = forms.CharField(required=False, max_length=100, label="Invoice or customer id")

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from dunning.decisions import decision_queries as queries
-from dunning.decisions.forms import DecisionFilterForm, GuardrailForm
+from dunning.decisions.filters import DecisionFilter
+from dunning.decisions.forms import GuardrailForm
 from dunning.decisions.policy_settings.guardrail_edits import (
     CHANGE_PERMISSION,
     GuardrailEditRefused,
@@ -23,6 +24,7 @@ from dunning.decisions.policy_settings.guardrail_edits import (
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.confirmations import risky_confirmation
 from dunning.governance.reach import rows_in_reach
+from dunning.helpers.filtering import rows_filtered
 from dunning.helpers.htmx import htmx_render
 from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
@@ -120,21 +122,19 @@ def guardrails_rollback_view(request: HttpRequest, version: int) -> HttpResponse
 @login_required
 @permission_required("dunning.view_decision", raise_exception=True)
 def decision_list(request: HttpRequest) -> HttpResponse:
-    form = DecisionFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    decisions = rows_in_reach(user=request.user, rows=queries.decision_list(filters=filters))
-    page, query = page_of(request, decisions, size=PAGE_SIZE)
+    in_reach = rows_in_reach(user=request.user, rows=queries.decisions_newest_first())
+    filtered = rows_filtered(DecisionFilter, request=request, rows=in_reach)
+    page, query = page_of(request, filtered.rows, size=PAGE_SIZE)
     context = {
-        "form": form,
+        "form": filtered.form,
         "page": page,
         "query": query,
-        "mode_counts": queries.decision_counts(decisions=decisions, field="mode"),
+        "mode_counts": queries.decision_counts(decisions=filtered.rows, field="mode"),
     }
-    status = 200 if form.is_valid() or not request.GET else 400
     return htmx_render(
         request,
         "dunning/decision_list.html",
         context,
-        status=status,
+        status=filtered.status,
         fragment="dunning/_decision_table.html",
     )

@@ -194,6 +194,29 @@ def test_decision_list_counts_actions_waiting_for_approval(client, manager):
     assert "2 to approve" in body  # the payment-method link and its reminder
 
 
+def test_decision_list_finds_an_invoice_or_a_customer_by_its_id(client, manager):
+    decided_invoice(1)
+    decided_invoice(2)
+    client.force_login(manager)
+
+    by_invoice = client.get(DECISIONS, {"q": " inv_2 "}).content.decode()
+    by_customer = client.get(DECISIONS, {"q": "cus_1"}).content.decode()
+
+    assert invoice_page("inv_2") in by_invoice and invoice_page("inv_1") not in by_invoice
+    assert invoice_page("inv_1") in by_customer and invoice_page("inv_2") not in by_customer
+
+
+def test_decision_list_with_a_bad_filter_lists_every_decision_under_the_reason(client, manager):
+    decided_invoice(1)
+    client.force_login(manager)
+
+    response = client.get(DECISIONS, {"trigger": "moon_phase", "mode": "approve"})
+
+    body = response.content.decode()
+    assert response.status_code == 400 and "trigger: Select a valid choice" in body
+    assert invoice_page("inv_1") in body  # the valid mode filter is not applied alone
+
+
 def test_decision_list_with_a_bad_filter_says_why(client, manager):
     client.force_login(manager)
 
