@@ -13,11 +13,12 @@ from redis.exceptions import RedisError
 from dunning.decisions.rules.gateway_pauses import gateway_pauses_for_status
 from dunning.enrichment.connectors.views import connector_health_rows
 from dunning.governance.audit import audit_verify
+from dunning.helpers.filtering import rows_filtered
 from dunning.helpers.htmx import htmx_render
 from dunning.helpers.paging import page_of
 from dunning.helpers.queueing import QUEUE_NAMES, get_queue
 from dunning.models import AuditEntry, ChargebeeEvent, RejectedWebhook
-from dunning.operations.event_log_forms import EventFilterForm
+from dunning.operations.event_log_filters import EventFilter
 from dunning.sync import queries
 from dunning.sync.chargebee_budget import budget_status
 from dunning.sync.processing import event_reprocess
@@ -28,11 +29,10 @@ PAGE_SIZE = 50
 @login_required
 @permission_required("dunning.view_chargebeeevent", raise_exception=True)
 def event_list(request: HttpRequest) -> HttpResponse:
-    form = EventFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
-    page, query = page_of(request, queries.event_list(filters=filters), size=PAGE_SIZE)
+    filtered = rows_filtered(EventFilter, request=request, rows=queries.events_newest_first())
+    page, query = page_of(request, filtered.rows, size=PAGE_SIZE)
     context = {
-        "form": form,
+        "form": filtered.form,
         "page": page,
         "query": query,
         "event_types": queries.event_type_choices(),

@@ -7,19 +7,8 @@ from django.db.models import Count, QuerySet
 from dunning.models import ChargebeeEvent
 
 
-def event_list(*, filters: dict) -> QuerySet[ChargebeeEvent]:
-    events = ChargebeeEvent.objects.defer("payload", "outcome")
-    if filters.get("event_type"):
-        events = events.filter(event_type=filters["event_type"])
-    if filters.get("state"):
-        events = events.filter(state=filters["state"])
-    if filters.get("occurred_from"):
-        events = events.filter(occurred_at__date__gte=filters["occurred_from"])
-    if filters.get("occurred_to"):
-        events = events.filter(occurred_at__date__lte=filters["occurred_to"])
-    if filters.get("q"):
-        events = events.filter(event_id__startswith=filters["q"].strip())
-    return events.order_by("-occurred_at", "-id")
+def events_newest_first() -> QuerySet[ChargebeeEvent]:
+    return ChargebeeEvent.objects.defer("payload", "outcome").order_by("-occurred_at", "-id")
 
 
 def event_type_choices() -> list[str]:

@@ -66,6 +66,15 @@ def test_event_log_filters_by_date(client, admin_user, events):
     assert "ev_3Nl7oGgQqGG8UK4s" not in body  # 2013
 
 
+def test_event_log_finds_events_by_the_start_of_their_id(client, admin_user, events):
+    client.force_login(admin_user)
+
+    body = client.get(reverse("dunning:event_list"), {"q": "ev_3Nl7"}).content.decode()
+
+    assert "ev_3Nl7oGgQqGG8UK4s" in body
+    assert "ev_16BgNRSDmSfQB2sPm" not in body
+
+
 def test_htmx_filter_request_gets_only_the_table(client, admin_user, events):
     client.force_login(admin_user)
 
