@@ -1,20 +1,11 @@
-"""Forms for the outbox's filters and the prompt-template editor."""
+"""Forms for the prompt-template editor."""
 
 from __future__ import annotations
 
 from django import forms
 
 from dunning.actions.channels.prompts import MAX_TEMPLATE_CHARS
-from dunning.models import Channel, OutboundMessage, Purpose
-
-ANY = [("", "any")]
-
-
-class OutboxFilterForm(forms.Form):
-    channel = forms.ChoiceField(choices=ANY + Channel.choices, required=False)
-    status = forms.ChoiceField(choices=ANY + OutboundMessage.Status.choices, required=False)
-    purpose = forms.ChoiceField(choices=ANY + Purpose.choices, required=False)
-    q = forms.CharField(max_length=100, required=False, label="Customer or invoice id")
+from dunning.models import Channel, Purpose
 
 
 class PromptChoiceForm(forms.Form):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from dunning.actions.channels.forms import OutboxFilterForm, PromptChoiceForm, PromptTemplateForm
+from dunning.actions.channels.filters import OutboxFilter
+from dunning.actions.channels.forms import PromptChoiceForm, PromptTemplateForm
 from dunning.actions.channels.message_life import messages_not_sent
 from dunning.actions.channels.prompts import (
     CHANGE_PERMISSION,
@@ -21,6 +21,7 @@ from dunning.actions.channels.prompts import (
     prompt_template_update,
 )
 from dunning.governance.reach import rows_in_reach
+from dunning.helpers.filtering import rows_filtered
 from dunning.helpers.htmx import htmx_render
 from dunning.helpers.htmx_types import HtmxHttpRequest
 from dunning.helpers.paging import page_of
@@ -33,26 +34,20 @@ PAGE_SIZE = 25
 @permission_required("dunning.view_outboundmessage", raise_exception=True)
 def outbox(request: HtmxHttpRequest) -> HttpResponse:
     """Every message Dunwell sent or is sending, newest first, as the customer received it."""
-    form = OutboxFilterForm(request.GET or None)
-    filters = form.cleaned_data if form.is_valid() else {}
     rows = OutboundMessage.objects.select_related("customer").order_by("-created_at", "-id")
-    rows = rows_in_reach(user=request.user, rows=rows)
-    for name in ("channel", "status", "purpose"):
-        if filters.get(name):
-            rows = rows.filter(**{name: filters[name]})
-    if filters.get("q"):
-        rows = rows.filter(Q(customer_id=filters["q"]) | Q(invoice_id=filters["q"]))
-    page, query = page_of(request, rows, size=PAGE_SIZE)
-    context = {"form": form, "page": page, "query": query}
+    filtered = rows_filtered(
+        OutboxFilter, request=request, rows=rows_in_reach(user=request.user, rows=rows)
+    )
+    page, query = page_of(request, filtered.rows, size=PAGE_SIZE)
+    context = {"form": filtered.form, "page": page, "query": query}
     if not request.htmx:
         waiting = messages_not_sent(rows_in_reach(user=request.user, rows=Action.objects.all()))
         context |= {"not_sent": waiting[:PAGE_SIZE], "not_sent_count": waiting.count()}
-    status = 200 if form.is_valid() or not request.GET else 400
     return htmx_render(
         request,
         "dunning/outbox.html",
         context,
-        status=status,
+        status=filtered.status,
         fragment="dunning/_outbox_table.html",
     )
 

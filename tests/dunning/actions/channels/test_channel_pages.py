@@ -50,6 +50,17 @@ def test_the_outbox_filters_by_channel_as_an_htmx_fragment(client, manager, cust
     assert "HX-Request" in response["Vary"]
 
 
+def test_the_outbox_finds_the_messages_of_a_customer_or_an_invoice(client, manager, customer_case):
+    for n in (1, 2):
+        message_deliver(action=message_action(customer_case(n)), links={"pay_link": PAY_LINK})
+    client.force_login(manager)
+
+    for q in ("cus_2", "inv_2"):
+        body = client.get(OUTBOX, {"q": q}, HTTP_HX_REQUEST="true").content.decode()
+
+        assert body.count("<details>") == 1 and "inv_2" in body and "inv_1" not in body
+
+
 def test_a_bad_filter_gets_a_400_with_the_reason(client, agent):
     client.force_login(agent)
 
