@@ -10,7 +10,6 @@ from dunning.governance.exchange_rates import exchange_rates_problems, rates_par
 from dunning.governance.roles import Role
 from dunning.governance.versioned_pages import VersionedForm
 from dunning.models import Channel
-from dunning.operations.settings_history import WHAT
 
 
 class ChannelSettingsForm(VersionedForm):
@@ -74,10 +73,6 @@ class PersonForm(VersionedForm):
         if not get_user_model().objects.filter(username=username).exists():
             raise forms.ValidationError(f"There is nobody called “{username}”.")
         return username
-
-
-class HistoryFilterForm(forms.Form):
-    what = forms.ChoiceField(choices=[("", "everything"), *WHAT.items()], required=False)
 
 
 class ExchangeRatesForm(VersionedForm):

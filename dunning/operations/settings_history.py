@@ -53,8 +53,14 @@ class HistoryRow:
     url: str
 
 
-def settings_history_entries(*, what: str = "") -> QuerySet[AuditEntry]:
-    entries = AuditEntry.objects.filter(action__in=ACTIONS).order_by("-seq")
+def settings_history_entries() -> QuerySet[AuditEntry]:
+    """Every settings change the audit trail holds, newest first."""
+    return AuditEntry.objects.filter(action__in=ACTIONS).order_by("-seq")
+
+
+def settings_changes_of(entries: QuerySet[AuditEntry], *, what: str) -> QuerySet[AuditEntry]:
+    """The ``entries`` about one kind of setting (a key of ``WHAT``): each kind is written
+    under its own audit action, the versioned settings under one action with their key."""
     if what == "guardrails":
         return entries.filter(action="guardrails.changed")
     if what == "prompts":

@@ -34,6 +34,7 @@ from dunning.governance.versioned_pages import (
     versioned_settings_page,
     versions_with_changes,
 )
+from dunning.helpers.filtering import rows_filtered
 from dunning.helpers.htmx import htmx_render, vary_on_htmx
 from dunning.helpers.paging import page_of
 from dunning.operations.role_assignments import (
@@ -46,11 +47,12 @@ from dunning.operations.role_assignments import (
     people_rollback,
     people_update,
 )
-from dunning.operations.settings_forms import ChannelSettingsForm, HistoryFilterForm, PersonForm
+from dunning.operations.settings_forms import ChannelSettingsForm, PersonForm
 from dunning.operations.settings_history import (
     settings_history_entries,
     settings_history_rows,
 )
+from dunning.operations.settings_history_filters import SettingsHistoryFilter
 
 HISTORY_PAGE_SIZE = 25
 VERSIONS_SHOWN = 20
@@ -152,16 +154,14 @@ def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
 @permission_required("dunning.view_configversion", raise_exception=True)
 def settings_history(request: HttpRequest) -> HttpResponse:
     """Every settings change, newest first, with a link to where it can be rolled back."""
-    form = HistoryFilterForm(request.GET or None)
-    what = form.cleaned_data["what"] if form.is_valid() else ""
-    entries = settings_history_entries(what=what).select_related("actor")
-    page, query = page_of(request, entries, size=HISTORY_PAGE_SIZE)
+    entries = settings_history_entries().select_related("actor")
+    filtered = rows_filtered(SettingsHistoryFilter, request=request, rows=entries)
+    page, query = page_of(request, filtered.rows, size=HISTORY_PAGE_SIZE)
     context = {
-        "form": form,
+        "form": filtered.form,
         "page": page,
         "query": query,
         "rows": settings_history_rows(page),
     }
-    status = 200 if form.is_valid() or not request.GET else 400
-    return htmx_render(request, "dunning/settings_history.html", context, status=status,
+    return htmx_render(request, "dunning/settings_history.html", context, status=filtered.status,
                        fragment="dunning/_settings_history_table.html")  # fmt: skip

@@ -191,6 +191,15 @@ def test_the_settings_history_filters_by_kind_and_pages(client, admin_user):
     assert client.get(HISTORY, {"what": "nonsense"}).status_code == 400
 
 
+def test_a_bad_settings_history_filter_gets_a_400_with_the_reason(client, admin_user):
+    client.force_login(admin_user)
+
+    response = client.get(HISTORY, {"what": "nonsense"})
+
+    assert response.status_code == 400
+    assert "Select a valid choice. nonsense is not one of" in response.content.decode()
+
+
 def test_a_settings_rollback_needs_a_reason_and_a_confirmation(client, admin_user):
     client.force_login(admin_user)
     client.post(CHANNELS, form_values(quiet_hours="20:00-08:00"))
