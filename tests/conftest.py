@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import pickle
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.apps import apps
@@ -27,6 +29,28 @@ from sandbox.simulator.run import simulate_history
 from tests.factories import UserFactory
 
 SAMPLES = Path(__file__).parent / "fixtures" / "chargebee"
+
+
+def pytest_configure(config) -> None:
+    """Each parallel test process gets a Redis database of its own.
+
+    Every test flushes its Redis database, so two processes sharing one would empty each
+    other's queues mid-test. Process gw<n> takes database ``base - n`` of the server in
+    REDIS_URL (the embedded Redis is in-process already, and pytest-django already gives
+    each process its own test database).
+    """
+    worker = os.getenv("PYTEST_XDIST_WORKER", "")
+    if not worker or not settings.REDIS_URL:
+        return
+    parts = urlsplit(settings.REDIS_URL)
+    database = int(parts.path.strip("/") or 0) - int(worker.removeprefix("gw"))
+    if database < 0:
+        raise pytest.UsageError(f"REDIS_URL {settings.REDIS_URL}: too few databases below it")
+    url = urlunsplit(parts._replace(path=f"/{database}"))
+    settings.REDIS_URL = url
+    settings.CACHES["default"]["LOCATION"] = url
+    for queue in settings.RQ_QUEUES.values():
+        queue["URL"] = url
 
 
 def load_sample(name: str) -> dict:
