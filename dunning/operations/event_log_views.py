@@ -40,7 +40,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "rejected": RejectedWebhook.objects.all()[:20],
     }
     return htmx_render(
-        request, "dunning/event_list.html", context, fragment="dunning/_event_table.html"
+        request,
+        "dunning/event_list.html",
+        context,
+        status=filtered.status,
+        fragment="dunning/_event_table.html",
     )
 
 

@@ -88,15 +88,16 @@ def test_htmx_filter_request_gets_only_the_table(client, admin_user, events):
     assert "HX-Request" in response["Vary"]
 
 
-def test_bad_date_range_shows_an_error_not_a_crash(client, admin_user, events):
+def test_bad_date_range_is_refused_with_its_reason_over_every_event(client, admin_user, events):
     client.force_login(admin_user)
 
     response = client.get(
         reverse("dunning:event_list"), {"occurred_from": "2024-02-01", "occurred_to": "2024-01-01"}
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "start date is after the end date" in response.content.decode()
+    assert all(event.event_id in response.content.decode() for event in events)
 
 
 def test_event_detail_shows_the_raw_payload_and_error(client, admin_user, events):
