@@ -60,9 +60,18 @@ LINK_CLICKED, LINK_SENT = "Payment-method link, clicked", "Payment-method link, 
 CARD_UPDATER, DUNWELL_RETRY = "Card updater", "Dunwell retry"
 OWN_NEW_METHOD, CHARGEBEE_RETRY = "Customer's own new payment method", "Chargebee's own retry"
 ATTRIBUTION_LABELS = (
-    EMAIL_CLICKED, EMAIL_OPENED, EMAIL_SENT, SMS, IN_APP, LINK_CLICKED, LINK_SENT,
-    CARD_UPDATER, DUNWELL_RETRY, OWN_NEW_METHOD, CHARGEBEE_RETRY,
-)  # fmt: skip
+    EMAIL_CLICKED,
+    EMAIL_OPENED,
+    EMAIL_SENT,
+    SMS,
+    IN_APP,
+    LINK_CLICKED,
+    LINK_SENT,
+    CARD_UPDATER,
+    DUNWELL_RETRY,
+    OWN_NEW_METHOD,
+    CHARGEBEE_RETRY,
+)
 
 ATTRIBUTION_RULE = (
     "Each recovery is credited to the last thing that happened to the invoice before the "
@@ -111,8 +120,9 @@ def _last_message_label(*, links: bool) -> Subquery:
     outer_paid, outer_invoice = OuterRef("paid_at"), OuterRef("invoice_cb_id")
     nested = _messages(links=links, paid=OuterRef(outer_paid), invoice=OuterRef(outer_invoice))
     if links:
-        label = Case(When(clicked_at__lt=outer_paid, then=Value(LINK_CLICKED)),
-                     default=Value(LINK_SENT))  # fmt: skip
+        label = Case(
+            When(clicked_at__lt=outer_paid, then=Value(LINK_CLICKED)), default=Value(LINK_SENT)
+        )
     else:
         label = Case(
             When(channel=Channel.SMS, then=Value(SMS)),
@@ -134,30 +144,39 @@ def attribution_annotate(rows: QuerySet) -> QuerySet:
     """Recovered failed-invoice rows, each with ``path``: the label its recovery is credited to."""
     paid, invoice = OuterRef("paid_at"), OuterRef("invoice_cb_id")
     updater = Decision.objects.filter(
-        invoice_id=invoice, explanation__card_updater__outcome="updated",
-        as_of__lt=paid, as_of__gte=_dt(paid - WINDOW),
-    ).annotate(moment=F("as_of"))  # fmt: skip
+        invoice_id=invoice,
+        explanation__card_updater__outcome="updated",
+        as_of__lt=paid,
+        as_of__gte=_dt(paid - WINDOW),
+    ).annotate(moment=F("as_of"))
     retries = (
         Action.objects.filter(invoice_id=invoice, kind=ActionKind.RETRY, state=ActionState.EXECUTED)
         .annotate(moment=Coalesce("state_changed_at", "scheduled_for"))
         .filter(moment__lt=_dt(paid + RETRY_SLACK), moment__gte=_dt(paid - WINDOW))
     )
     return rows.alias(
-        message_at=_last_or_never(_messages(links=False, paid=paid, invoice=invoice),
-                                  touch="message_at"),
-        link_at=_last_or_never(_messages(links=True, paid=paid, invoice=invoice),
-                               touch="link_at"),
+        message_at=_last_or_never(
+            _messages(links=False, paid=paid, invoice=invoice), touch="message_at"
+        ),
+        link_at=_last_or_never(_messages(links=True, paid=paid, invoice=invoice), touch="link_at"),
         updater_at=_last_or_never(updater, touch="updater_at"),
         retry_at=_last_or_never(retries, touch="retry_at"),
-    ).annotate(path=Case(
-        When(_latest_of("message_at", "link_at", "updater_at", "retry_at"),
-             then=_last_message_label(links=False)),
-        When(_latest_of("link_at", "updater_at", "retry_at"), then=_last_message_label(links=True)),
-        When(_latest_of("updater_at", "retry_at"), then=Value(CARD_UPDATER)),
-        When(_latest_of("retry_at"), then=Value(DUNWELL_RETRY)),
-        When(paid_by_new_method=True, then=Value(OWN_NEW_METHOD)),
-        default=Value(CHARGEBEE_RETRY),
-    ))  # fmt: skip
+    ).annotate(
+        path=Case(
+            When(
+                _latest_of("message_at", "link_at", "updater_at", "retry_at"),
+                then=_last_message_label(links=False),
+            ),
+            When(
+                _latest_of("link_at", "updater_at", "retry_at"),
+                then=_last_message_label(links=True),
+            ),
+            When(_latest_of("updater_at", "retry_at"), then=Value(CARD_UPDATER)),
+            When(_latest_of("retry_at"), then=Value(DUNWELL_RETRY)),
+            When(paid_by_new_method=True, then=Value(OWN_NEW_METHOD)),
+            default=Value(CHARGEBEE_RETRY),
+        )
+    )
 
 
 def _latest_of(touch: str, *later_kinds: str) -> Q:

@@ -97,8 +97,9 @@ def dunwell_actions(*, since: datetime, until: datetime, mode: str | None = None
     return actions.order_by()
 
 
-def automation_by_segment(*, since: datetime, until: datetime,
-                          mode: str | None = None) -> dict[str, AutomationFigures]:  # fmt: skip
+def automation_by_segment(
+    *, since: datetime, until: datetime, mode: str | None = None
+) -> dict[str, AutomationFigures]:
     """Per segment of the decision, and "" for all of them."""
     aggregates = dict(
         automatic=Count("pk", filter=AUTOMATIC),
@@ -108,8 +109,10 @@ def automation_by_segment(*, since: datetime, until: datetime,
         waiting=Count("pk", filter=WAITING),
     )
     actions = dunwell_actions(since=since, until=until, mode=mode)
-    rows = {r.pop("decision__segment"): r
-            for r in actions.values("decision__segment").annotate(**aggregates)}  # fmt: skip
+    rows = {
+        r.pop("decision__segment"): r
+        for r in actions.values("decision__segment").annotate(**aggregates)
+    }
     rows[""] = actions.aggregate(**aggregates)
     return {segment: AutomationFigures(segment=segment, **r) for segment, r in rows.items()}
 

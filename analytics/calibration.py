@@ -35,9 +35,13 @@ def bucket_label(bucket: int) -> str:
     return f"{bucket * 10}-{bucket * 10 + 10}%"
 
 
-def calibration_buckets(*, since: datetime, until: datetime,
-                        window_days: int = DEFAULT_WINDOW_DAYS,
-                        now: datetime | None = None) -> list[dict]:  # fmt: skip
+def calibration_buckets(
+    *,
+    since: datetime,
+    until: datetime,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> list[dict]:
     """One dict per non-empty tenth: bucket, decisions, predicted and observed (in %)."""
     decisions = first_per_invoice(deciding_decisions(since=since, until=until)).filter(
         recovery_score__isnull=False

@@ -43,11 +43,15 @@ def figure(table: Table) -> dict:
 
 def _bars(table: Table):
     y = table.chart.get("y", table.columns[1])
-    bar = {"type": "bar", "x": table.column(table.columns[0]), "y": table.column(y),
-           **_links(table)}  # fmt: skip
-    return [{**bar, "name": y, "marker": {"color": ACCENT}}], {"yaxis": {
-        **BASE_LAYOUT["yaxis"], "title": {"text": y}
-    }}  # fmt: skip
+    bar = {
+        "type": "bar",
+        "x": table.column(table.columns[0]),
+        "y": table.column(y),
+        **_links(table),
+    }
+    return [{**bar, "name": y, "marker": {"color": ACCENT}}], {
+        "yaxis": {**BASE_LAYOUT["yaxis"], "title": {"text": y}}
+    }
 
 
 def _links(table: Table, *, outcome: str = "") -> dict:
@@ -62,24 +66,48 @@ def _links(table: Table, *, outcome: str = "") -> dict:
 def _grouped_bars(table: Table):
     x = table.column(table.columns[0])
     data = [
-        {"type": "bar", "name": "failed revenue", "x": x, "y": table.column("failed revenue"),
-         "marker": {"color": MUTED}, **_links(table)},
-        {"type": "bar", "name": "recovered revenue", "x": x,
-         "y": table.column("recovered revenue"), "marker": {"color": GOOD},
-         **_links(table, outcome="recovered")},
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": "failed revenue",
+            "x": x,
+            "y": table.column("failed revenue"),
+            "marker": {"color": MUTED},
+            **_links(table),
+        },
+        {
+            "type": "bar",
+            "name": "recovered revenue",
+            "x": x,
+            "y": table.column("recovered revenue"),
+            "marker": {"color": GOOD},
+            **_links(table, outcome="recovered"),
+        },
+    ]
     return data, {"barmode": "group"}
 
 
 def _bars_and_rate(table: Table):
     data, layout = _grouped_bars(table)
     data.append(
-        {"type": "scatter", "mode": "lines+markers", "name": "recovery rate %", "yaxis": "y2",
-         "x": table.column(table.columns[0]), "y": table.column("recovery rate %"),
-         "line": {"color": ACCENT}, **_links(table)}
-    )  # fmt: skip
-    layout["yaxis2"] = {"overlaying": "y", "side": "right", "range": [0, 100], "dtick": 25,
-                        "showgrid": False, "ticksuffix": "%"}  # fmt: skip
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "recovery rate %",
+            "yaxis": "y2",
+            "x": table.column(table.columns[0]),
+            "y": table.column("recovery rate %"),
+            "line": {"color": ACCENT},
+            **_links(table),
+        }
+    )
+    layout["yaxis2"] = {
+        "overlaying": "y",
+        "side": "right",
+        "range": [0, 100],
+        "dtick": 25,
+        "showgrid": False,
+        "ticksuffix": "%",
+    }
     return data, layout
 
 
@@ -123,10 +151,15 @@ def _curves(table: Table):
     days = _day_columns(table)
     x = [int(d.split()[1]) for d in days]
     data = [
-        {"type": "scatter", "mode": "lines+markers", "name": row[0], "x": x,
-         "y": [row[table.columns.index(d)] for d in days]}
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": row[0],
+            "x": x,
+            "y": [row[table.columns.index(d)] for d in days],
+        }
         for row in table.rows
-    ]  # fmt: skip
+    ]
     layout = {
         "xaxis": {**BASE_LAYOUT["xaxis"], "title": {"text": "days since first failure"}},
         "yaxis": {**BASE_LAYOUT["yaxis"], "range": [0, 100], "title": {"text": "% recovered"}},
@@ -140,16 +173,29 @@ def _expected_bars(table: Table):
     x = table.column(table.columns[0])
     expected = table.column("expected")
     error = {
-        "type": "data", "symmetric": False, "color": "#1d2330",
+        "type": "data",
+        "symmetric": False,
+        "color": "#1d2330",
         "array": [h - e for h, e in zip(table.column("high 80%"), expected, strict=True)],
         "arrayminus": [e - lo for lo, e in zip(table.column("low 80%"), expected, strict=True)],
-    }  # fmt: skip
+    }
     data = [
-        {"type": "bar", "name": "at stake", "x": x, "y": table.column("at stake"),
-         "marker": {"color": MUTED}},
-        {"type": "bar", "name": "expected recovery (80% interval)", "x": x, "y": expected,
-         "error_y": error, "marker": {"color": ACCENT}},
-    ]  # fmt: skip
+        {
+            "type": "bar",
+            "name": "at stake",
+            "x": x,
+            "y": table.column("at stake"),
+            "marker": {"color": MUTED},
+        },
+        {
+            "type": "bar",
+            "name": "expected recovery (80% interval)",
+            "x": x,
+            "y": expected,
+            "error_y": error,
+            "marker": {"color": ACCENT},
+        },
+    ]
     return data, {"barmode": "group"}
 
 
@@ -166,11 +212,20 @@ def _forecast_band(table: Table):
         line("low 95%", **edge, fill="tonexty", fillcolor="rgba(36, 84, 214, 0.10)"),
         line("high 80%", **edge),
         line("low 80%", **edge, fill="tonexty", fillcolor="rgba(36, 84, 214, 0.25)"),
-        line("expected", name="expected (bands: 80% and 95% intervals)",
-             line={"color": ACCENT, "width": 2}),
-        {"type": "scatter", "mode": "markers", "name": "actual, within the horizon", "x": x,
-         "y": table.column("actual"), "marker": {"color": GOOD, "size": 7}},
-    ]  # fmt: skip
+        line(
+            "expected",
+            name="expected (bands: 80% and 95% intervals)",
+            line={"color": ACCENT, "width": 2},
+        ),
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "actual, within the horizon",
+            "x": x,
+            "y": table.column("actual"),
+            "marker": {"color": GOOD, "size": 7},
+        },
+    ]
     data[1]["showlegend"] = data[3]["showlegend"] = False
     return data, {"height": 360, "xaxis": {**BASE_LAYOUT["xaxis"], "type": "date"}}
 

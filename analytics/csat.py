@@ -30,14 +30,19 @@ def csat_panel(*, filters: DashboardFilters) -> dict:
     groups = []
     for field, title, labels in GROUPS:
         rows = answers.values(field).annotate(average=Avg("score"), count=Count("pk"))
-        groups.append({
-            "title": title,
-            "rows": [
-                {"label": labels.get(row[field], row[field] or "—"), "count": row["count"],
-                 "average": round(row["average"], 2)}
-                for row in rows.order_by(field)
-            ],
-        })  # fmt: skip
+        groups.append(
+            {
+                "title": title,
+                "rows": [
+                    {
+                        "label": labels.get(row[field], row[field] or "—"),
+                        "count": row["count"],
+                        "average": round(row["average"], 2),
+                    }
+                    for row in rows.order_by(field)
+                ],
+            }
+        )
     resolved = dict(
         Case.objects.filter(
             state=CaseState.RESOLVED, resolved_at__gte=filters.since, resolved_at__lt=filters.until

@@ -94,9 +94,11 @@ def cohort_dashboard(*, user, filters: DashboardFilters, by: str) -> Dashboard:
     return Dashboard(
         filters=filters,
         currencies=recovery_currencies(filters=filters.with_currency("")),
-        charts=[Chart(table=table, figure=charts.figure(table)),
-                Chart(table=curves, figure=charts.figure(curves))],
-    )  # fmt: skip
+        charts=[
+            Chart(table=table, figure=charts.figure(table)),
+            Chart(table=curves, figure=charts.figure(curves)),
+        ],
+    )
 
 
 def segment_choices() -> dict[str, list[str]]:

@@ -31,17 +31,25 @@ class ExperimentForm(forms.Form):
         required=False,
     )
     baseline_rate = forms.FloatField(
-        min_value=1, max_value=99, initial=40, label="Baseline recovery rate (%)",
+        min_value=1,
+        max_value=99,
+        initial=40,
+        label="Baseline recovery rate (%)",
         help_text="Today's recovery rate within the window, from the Recovery page.",
-    )  # fmt: skip
+    )
     minimum_effect = forms.FloatField(
-        min_value=0.5, max_value=50, initial=10, label="Smallest effect worth finding (points)",
-    )  # fmt: skip
-    alpha = forms.FloatField(min_value=0.001, max_value=0.2, initial=0.05,
-                             label="Significance level (alpha)")  # fmt: skip
+        min_value=0.5,
+        max_value=50,
+        initial=10,
+        label="Smallest effect worth finding (points)",
+    )
+    alpha = forms.FloatField(
+        min_value=0.001, max_value=0.2, initial=0.05, label="Significance level (alpha)"
+    )
     power = forms.FloatField(min_value=0.5, max_value=0.99, initial=0.8)
-    window_days = forms.IntegerField(min_value=1, max_value=120, initial=28,
-                                     label="Dunning window (days)")  # fmt: skip
+    window_days = forms.IntegerField(
+        min_value=1, max_value=120, initial=28, label="Dunning window (days)"
+    )
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -55,8 +63,9 @@ class ExperimentForm(forms.Form):
             return data
         baseline, effect = data["baseline_rate"] / 100, data["minimum_effect"] / 100
         try:
-            sample_size_per_variant(baseline=baseline, effect=effect, alpha=data["alpha"],
-                                    power=data["power"])  # fmt: skip
+            sample_size_per_variant(
+                baseline=baseline, effect=effect, alpha=data["alpha"], power=data["power"]
+            )
         except ValueError as problem:
             raise forms.ValidationError(str(problem)) from None
         data["baseline_rate"], data["minimum_effect"] = baseline, effect
@@ -69,8 +78,9 @@ class VariantForm(forms.Form):
     channel = forms.ChoiceField(choices=[KEEP, *_choices(CHANNELS, "channel")], required=False)
     tone = forms.ChoiceField(choices=[KEEP, *_choices(TONES, "tone")], required=False)
     timing = forms.ChoiceField(choices=[KEEP, *_choices(TIMINGS, "timing")], required=False)
-    delay_hours = forms.IntegerField(min_value=1, max_value=24 * 14, required=False,
-                                     help_text="for a fixed delay")  # fmt: skip
+    delay_hours = forms.IntegerField(
+        min_value=1, max_value=24 * 14, required=False, help_text="for a fixed delay"
+    )
     offer = forms.ChoiceField(choices=[KEEP, *OFFERS.items()], required=False)
     weight = forms.IntegerField(min_value=1, max_value=100, initial=1, required=False)
     is_control = forms.BooleanField(required=False, label="control")
@@ -89,9 +99,12 @@ class VariantForm(forms.Form):
         if data.get("delay_hours"):
             params["delay_hours"] = data["delay_hours"]
         return VariantSpec(
-            key=data["key"], label=data["label"], params=params,
-            weight=data.get("weight") or 1, is_control=data["is_control"],
-        )  # fmt: skip
+            key=data["key"],
+            label=data["label"],
+            params=params,
+            weight=data.get("weight") or 1,
+            is_control=data["is_control"],
+        )
 
 
 class BaseVariantFormSet(forms.BaseFormSet):
@@ -111,8 +124,9 @@ class BaseVariantFormSet(forms.BaseFormSet):
         return [f.spec() for f in self.forms if f.cleaned_data.get("key")]
 
 
-VariantFormSet = formset_factory(VariantForm, formset=BaseVariantFormSet, extra=0, max_num=6,
-                                 absolute_max=6, validate_max=True)  # fmt: skip
+VariantFormSet = formset_factory(
+    VariantForm, formset=BaseVariantFormSet, extra=0, max_num=6, absolute_max=6, validate_max=True
+)
 VARIANT_INITIAL = [
     {"key": "control", "label": "Today's sequence", "is_control": True, "weight": 1},
     {"key": "variant-b", "label": "Variant B", "weight": 1},

@@ -44,10 +44,17 @@ from dunning.helpers.htmx import htmx_render
 VIEW_PERMISSION = "analytics.view_experiment"
 
 
-def _render(request: HttpRequest, template: str, context: dict, *, status: int = 200,
-            fragment: str | None = None) -> HttpResponse:  # fmt: skip
-    return htmx_render(request, template, context, status=status, fragment=fragment,
-                       headers=CHART_PAGE_HEADERS)  # fmt: skip
+def _render(
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    *,
+    status: int = 200,
+    fragment: str | None = None,
+) -> HttpResponse:
+    return htmx_render(
+        request, template, context, status=status, fragment=fragment, headers=CHART_PAGE_HEADERS
+    )
 
 
 @login_required
@@ -57,8 +64,10 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
     baseline = baseline_recovery_rate()
     initial = {"baseline_rate": round(baseline * 100, 1)} if baseline else {}
     form, variants, status = (
-        ExperimentForm(initial=initial), VariantFormSet(initial=VARIANT_INITIAL), 200
-    )  # fmt: skip
+        ExperimentForm(initial=initial),
+        VariantFormSet(initial=VARIANT_INITIAL),
+        200,
+    )
     if request.method == "POST":
         if not can_run:
             raise PermissionDenied
@@ -67,12 +76,17 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 experiment = experiment_create(
-                    user=request.user, name=data["name"], hypothesis=data["hypothesis"],
-                    segment=data["segment"], baseline_rate=data["baseline_rate"],
-                    minimum_effect=data["minimum_effect"], alpha=data["alpha"],
-                    power=data["power"], window_days=data["window_days"],
+                    user=request.user,
+                    name=data["name"],
+                    hypothesis=data["hypothesis"],
+                    segment=data["segment"],
+                    baseline_rate=data["baseline_rate"],
+                    minimum_effect=data["minimum_effect"],
+                    alpha=data["alpha"],
+                    power=data["power"],
+                    window_days=data["window_days"],
                     variants=variants.specs(),
-                )  # fmt: skip
+                )
             except (ExperimentRefused, ValueError) as refused:
                 form.add_error(None, str(refused))
             else:
@@ -98,19 +112,26 @@ def experiment_list(request: HttpRequest) -> HttpResponse:
 def _history() -> list[dict]:
     """The sequence's versions, the first one compared with the built-in defaults."""
     return [
-        {"version": row.version,
-         "changes": config_changes(before=sequence_defaults(), after=row.version.data)
-         if row.first else row.changes}
+        {
+            "version": row.version,
+            "changes": config_changes(before=sequence_defaults(), after=row.version.data)
+            if row.first
+            else row.changes,
+        }
         for row in config_history(kind=SEQUENCE, limit=10)
-    ]  # fmt: skip
+    ]
 
 
 @login_required
 @permission_required(VIEW_PERMISSION, raise_exception=True)
 def experiment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     experiment = get_object_or_404(Experiment.objects.select_related("created_by"), pk=pk)
-    return _render(request, "analytics/experiment.html", _detail(request, experiment),
-                   fragment="analytics/_experiment.html")  # fmt: skip
+    return _render(
+        request,
+        "analytics/experiment.html",
+        _detail(request, experiment),
+        fragment="analytics/_experiment.html",
+    )
 
 
 def _detail(request: HttpRequest, experiment: Experiment) -> dict:
@@ -146,17 +167,21 @@ def experiment_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             experiment_stop(experiment=experiment, user=request.user, reason=reason)
             messages.success(request, "Stopped: no new assignments.")
         elif step == "propose":
-            experiment_propose(experiment=experiment, user=request.user,
-                               key=form.cleaned_data["variant"])  # fmt: skip
+            experiment_propose(
+                experiment=experiment, user=request.user, key=form.cleaned_data["variant"]
+            )
             messages.success(request, "Winner proposed: an admin can now promote it.")
         elif step == "promote":
-            done = experiment_promote(experiment=experiment, user=request.user,
-                                      key=form.cleaned_data["variant"],
-                                      note=form.cleaned_data["note"])  # fmt: skip
+            done = experiment_promote(
+                experiment=experiment,
+                user=request.user,
+                key=form.cleaned_data["variant"],
+                note=form.cleaned_data["note"],
+            )
             messages.success(
-                request, f"Promoted: the default dunning sequence is now version "
-                f"{done.promoted_version}.",
-            )  # fmt: skip
+                request,
+                f"Promoted: the default dunning sequence is now version {done.promoted_version}.",
+            )
         else:
             return HttpResponse("Unknown step.", status=400, content_type="text/plain")
     except ExperimentRefused as refused:

@@ -52,8 +52,9 @@ class DashboardFilters:
     def previous_period(self) -> DashboardFilters:
         """The same filters over the period of the same length that ends where this starts."""
         length = self.until - self.since
-        return DashboardFilters(**{**asdict(self), "since": self.since - length,
-                                   "until": self.since})  # fmt: skip
+        return DashboardFilters(
+            **{**asdict(self), "since": self.since - length, "until": self.since}
+        )
 
     @property
     def querystring_fields(self) -> dict[str, str]:

@@ -42,8 +42,9 @@ def _money(estimate: Estimate, currency: str) -> list:
     return [major_units(round(v), currency) for v in values]
 
 
-def _breakdown(*, name: str, label: str, kind: str, groups: dict[str, Estimate],
-               currency: str) -> Table:  # fmt: skip
+def _breakdown(
+    *, name: str, label: str, kind: str, groups: dict[str, Estimate], currency: str
+) -> Table:
     return Table(
         name=name,
         title=f"Expected recovery by {label} ({currency})",
@@ -104,15 +105,20 @@ def forecast_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
     tables = [
         forecast_history_table(filters=filters),
         _breakdown(
-            name="forecast_by_segment", label="segment", kind="segment", currency=currency,
+            name="forecast_by_segment",
+            label="segment",
+            kind="segment",
+            currency=currency,
             groups=mine.by_segment if mine else {},
         ),
         _breakdown(
-            name="forecast_by_category", label="decline category", kind="category",
+            name="forecast_by_category",
+            label="decline category",
+            kind="category",
             currency=currency,
             groups=mine.by_category if mine else {},
         ),
-    ]  # fmt: skip
+    ]
     summary = _summary(forecast, currency)
     summary["coverage"] = forecast_coverage(filters=filters)
     return Dashboard(

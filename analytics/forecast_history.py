@@ -28,9 +28,17 @@ ID_CHUNK = 5_000
 RESETTLE_DAYS = 7
 MAX_HORIZON_DAYS = 120  # the longest dunning window the guardrails allow
 HISTORY_COLUMNS = [
-    "day", "source", "open invoices", "expected", "low 80%", "high 80%",
-    "low 95%", "high 95%", "actual", "actual inside 80%",
-]  # fmt: skip
+    "day",
+    "source",
+    "open invoices",
+    "expected",
+    "low 80%",
+    "high 80%",
+    "low 95%",
+    "high 95%",
+    "actual",
+    "actual inside 80%",
+]
 METHOD_LIVE = "latest decision's recovery score; else the category's rate at that age"
 METHOD_BACKFILL = "the category's rate at that age, as known that day (none existed then)"
 
@@ -157,11 +165,19 @@ def forecast_history_table(*, filters: DashboardFilters) -> Table:
         rows = []
         for day, source, invoices, expected, low, high, low95, high95, actual in snapshots:
             inside = None if actual is None else ("yes" if low <= actual <= high else "no")
-            rows.append([
-                day.isoformat(), source, invoices,
-                *(major_units(round(v), currency) for v in (expected, low, high, low95, high95)),
-                None if actual is None else major_units(actual, currency), inside,
-            ])  # fmt: skip
+            rows.append(
+                [
+                    day.isoformat(),
+                    source,
+                    invoices,
+                    *(
+                        major_units(round(v), currency)
+                        for v in (expected, low, high, low95, high95)
+                    ),
+                    None if actual is None else major_units(actual, currency),
+                    inside,
+                ]
+            )
         return Table(
             name="forecast_vs_actual",
             title=f"Past forecasts and what was recovered within their horizon ({currency})",

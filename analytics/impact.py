@@ -69,45 +69,88 @@ def shadow_tables(*, filters: DashboardFilters) -> list[Table]:
     comparison = Table(
         name="shadow",
         title="Shadow mode: Dunwell's predicted recovery vs what happened under Chargebee",
-        columns=["segment", "shadow decisions", "invoices", "settled", "awaiting outcome",
-                 "recovered", "observed recovery %", "predicted recovery %",
-                 "observed recovery % (scored)", "would escalate"],
-        rows=[[segment_name(s.segment), s.decisions, s.invoices, s.settled, s.awaiting,
-               s.recovered, s.observed_rate, s.predicted_rate, s.observed_rate_scored,
-               s.would_escalate] for s in figures],
+        columns=[
+            "segment",
+            "shadow decisions",
+            "invoices",
+            "settled",
+            "awaiting outcome",
+            "recovered",
+            "observed recovery %",
+            "predicted recovery %",
+            "observed recovery % (scored)",
+            "would escalate",
+        ],
+        rows=[
+            [
+                segment_name(s.segment),
+                s.decisions,
+                s.invoices,
+                s.settled,
+                s.awaiting,
+                s.recovered,
+                s.observed_rate,
+                s.predicted_rate,
+                s.observed_rate_scored,
+                s.would_escalate,
+            ]
+            for s in figures
+        ],
         note="Invoices by their first shadow decision; rates over settled ones (recovered "
-             "within the dunning window, or the window has passed). Predicted = the mean "
-             "recovery score of the scored ones.",
-        chart={"kind": "grouped", "percent": True,
-               "y": ["observed recovery % (scored)", "predicted recovery %"]},
-    )  # fmt: skip
+        "within the dunning window, or the window has passed). Predicted = the mean "
+        "recovery score of the scored ones.",
+        chart={
+            "kind": "grouped",
+            "percent": True,
+            "y": ["observed recovery % (scored)", "predicted recovery %"],
+        },
+    )
     slots = Table(
         name="slot_agreement",
         title=f"When Chargebee's next attempt landed within {near_hours} h of Dunwell's slot",
-        columns=["segment", "compared", f"within {near_hours} h", "recovery % near",
-                 "recovery % not near"],
-        rows=[[segment_name(s.segment), s.compared, s.near, s.near_rate, s.far_rate]
-              for s in figures],
+        columns=[
+            "segment",
+            "compared",
+            f"within {near_hours} h",
+            "recovery % near",
+            "recovery % not near",
+        ],
+        rows=[
+            [segment_name(s.segment), s.compared, s.near, s.near_rate, s.far_rate] for s in figures
+        ],
         note="Observational, not an experiment: nobody chose these timings at random, so "
-             "invoices near and not near Dunwell's slot may differ in other ways too.",
-        chart={"kind": "grouped", "percent": True,
-               "y": ["recovery % near", "recovery % not near"]},
-    )  # fmt: skip
+        "invoices near and not near Dunwell's slot may differ in other ways too.",
+        chart={"kind": "grouped", "percent": True, "y": ["recovery % near", "recovery % not near"]},
+    )
     retries = Table(
         name="retries",
         title="Payment attempts: Chargebee's (made) vs Dunwell's (would have run), per settled "
-              "invoice",
-        columns=["segment", "settled invoices", "Chargebee attempts", "Dunwell retries",
-                 "Chargebee per invoice", "Dunwell per invoice"],
-        rows=[[segment_name(s.segment), s.settled, s.chargebee_attempts, s.dunwell_retries,
-               _per(s.chargebee_attempts, s.settled), _per(s.dunwell_retries, s.settled)]
-              for s in figures],
+        "invoice",
+        columns=[
+            "segment",
+            "settled invoices",
+            "Chargebee attempts",
+            "Dunwell retries",
+            "Chargebee per invoice",
+            "Dunwell per invoice",
+        ],
+        rows=[
+            [
+                segment_name(s.segment),
+                s.settled,
+                s.chargebee_attempts,
+                s.dunwell_retries,
+                _per(s.chargebee_attempts, s.settled),
+                _per(s.dunwell_retries, s.settled),
+            ]
+            for s in figures
+        ],
         note="Chargebee: payment attempts on the invoice after the decision, within the "
-             "window. Dunwell: the retries auto would have run within the window, counted as "
-             "auto counts them (a proposal a newer decision replaced before its time never "
-             "runs); their outcomes are unknown, so recovery is Chargebee's.",
+        "window. Dunwell: the retries auto would have run within the window, counted as "
+        "auto counts them (a proposal a newer decision replaced before its time never "
+        "runs); their outcomes are unknown, so recovery is Chargebee's.",
         chart={"kind": "grouped", "y": ["Chargebee per invoice", "Dunwell per invoice"]},
-    )  # fmt: skip
+    )
     return [comparison, slots, retries]
 
 
@@ -121,49 +164,82 @@ def automation_tables(*, filters: DashboardFilters) -> list[Table]:
     automation = Table(
         name="automation",
         title="Actions outside shadow mode: who let them run",
-        columns=["segment", "without a person", "approved unchanged", "edited, then approved",
-                 "rejected", "waiting for a person", "automation rate %", "agreement %"],
-        rows=[[segment_name(a.segment), a.automatic, a.approved, a.edited, a.rejected,
-               a.waiting, a.automation_rate, a.agreement_rate] for a in actions],
+        columns=[
+            "segment",
+            "without a person",
+            "approved unchanged",
+            "edited, then approved",
+            "rejected",
+            "waiting for a person",
+            "automation rate %",
+            "agreement %",
+        ],
+        rows=[
+            [
+                segment_name(a.segment),
+                a.automatic,
+                a.approved,
+                a.edited,
+                a.rejected,
+                a.waiting,
+                a.automation_rate,
+                a.agreement_rate,
+            ]
+            for a in actions
+        ],
         note="Automation rate = run without a person ÷ (that + approved + edited + "
-             "rejected + waiting for a person). Agreement = approved unchanged ÷ actions a "
-             "person reviewed.",
-        chart={"kind": "stacked", "y": ["without a person", "approved unchanged",
-                                        "edited, then approved", "rejected",
-                                        "waiting for a person"]},
-    )  # fmt: skip
+        "rejected + waiting for a person). Agreement = approved unchanged ÷ actions a "
+        "person reviewed.",
+        chart={
+            "kind": "stacked",
+            "y": [
+                "without a person",
+                "approved unchanged",
+                "edited, then approved",
+                "rejected",
+                "waiting for a person",
+            ],
+        },
+    )
     work = Table(
         name="work_saved",
         title="Cases resolved: by themselves, by an agent, escalated",
-        columns=["segment", "resolved automatically", "worked by an agent", "escalated",
-                 "manual work saved %"],
-        rows=[[segment_name(c.segment), c.automatic, c.agent, c.escalated, c.work_saved]
-              for c in cases],
+        columns=[
+            "segment",
+            "resolved automatically",
+            "worked by an agent",
+            "escalated",
+            "manual work saved %",
+        ],
+        rows=[
+            [segment_name(c.segment), c.automatic, c.agent, c.escalated, c.work_saved]
+            for c in cases
+        ],
         note="Cases resolved in the period; saved = the share no person had to touch.",
-        chart={"kind": "stacked", "y": ["resolved automatically", "worked by an agent",
-                                        "escalated"]},
-    )  # fmt: skip
+        chart={
+            "kind": "stacked",
+            "y": ["resolved automatically", "worked by an agent", "escalated"],
+        },
+    )
     return [automation, work]
 
 
 def calibration_table(*, filters: DashboardFilters) -> Table:
-    live = calibration_buckets(since=filters.since, until=filters.until,
-                               window_days=window_days())  # fmt: skip
+    live = calibration_buckets(since=filters.since, until=filters.until, window_days=window_days())
     model = active_model_metrics()
     rows = [[LIVE, b["label"], b["decisions"], b["predicted"], b["observed"]] for b in live]
     for row in (model or {}).get("calibration", []):
-        rows.append([HOLDOUT, "tenth of the hold-out", row["n"], row["predicted"],
-                     row["observed"]])  # fmt: skip
+        rows.append([HOLDOUT, "tenth of the hold-out", row["n"], row["predicted"], row["observed"]])
     return Table(
         name="calibration",
         title="Calibration: predicted vs observed recovery",
         columns=["source", "score band", "invoices", "mean predicted %", "observed recovery %"],
         rows=rows,
         note="Points on the dotted line mean the score is a fair probability. Decisions in "
-             "the period: each invoice's first scored decision, settled ones only. Training "
-             "hold-out: the active model's own measurement on history it did not see.",
+        "the period: each invoice's first scored decision, settled ones only. Training "
+        "hold-out: the active model's own measurement on history it did not see.",
         chart={"kind": "reliability", "sources": [LIVE, HOLDOUT]},
-    )  # fmt: skip
+    )
 
 
 def _money(minor: float) -> str:
@@ -179,14 +255,19 @@ def off_policy_line(row: ModelEstimate, *, logged: int) -> dict:
         return {"label": row.label, "active": row.active, "enough": False, "text": text}
     low, high = (e.total(v) for v in e.dr_interval)
     return {
-        "label": row.label, "active": row.active, "enough": True,
-        "dr": _money(e.total(e.dr)), "dr_low": _money(low), "dr_high": _money(high),
-        "ips": _money(e.total(e.ips)), "matched": e.matched,
+        "label": row.label,
+        "active": row.active,
+        "enough": True,
+        "dr": _money(e.total(e.dr)),
+        "dr_low": _money(low),
+        "dr_high": _money(high),
+        "ips": _money(e.total(e.ips)),
+        "matched": e.matched,
         "text": f"would have recovered about {_money(e.total(e.dr))} over those retries "
-                f"(95% interval {_money(low)} to {_money(high)}; inverse-propensity "
-                f"{_money(e.total(e.ips))}, from the {e.matched:,} retries where it would have "
-                f"picked the same slot); {source}.",
-    }  # fmt: skip
+        f"(95% interval {_money(low)} to {_money(high)}; inverse-propensity "
+        f"{_money(e.total(e.ips))}, from the {e.matched:,} retries where it would have "
+        f"picked the same slot); {source}.",
+    }
 
 
 def off_policy_lines(*, filters: DashboardFilters) -> list[dict]:
@@ -215,8 +296,11 @@ def impact_dashboard(*, user, filters: DashboardFilters) -> Dashboard:
     dashboard_access_check(user=user)
 
     def compute():
-        return [*shadow_tables(filters=filters), *automation_tables(filters=filters),
-                calibration_table(filters=filters)]  # fmt: skip
+        return [
+            *shadow_tables(filters=filters),
+            *automation_tables(filters=filters),
+            calibration_table(filters=filters),
+        ]
 
     tables = cached(name="impact_tables", key=filters.cache_key, compute=compute)
     return Dashboard(

@@ -35,23 +35,38 @@ def _stacked(table: Table):
 
 def _reliability(table: Table):
     """Observed against predicted, per source; the diagonal is a perfectly calibrated model."""
-    source, predicted, observed, count = (table.columns.index(c) for c in (
-        "source", "mean predicted %", "observed recovery %", "invoices"))  # fmt: skip
+    source, predicted, observed, count = (
+        table.columns.index(c)
+        for c in ("source", "mean predicted %", "observed recovery %", "invoices")
+    )
     data = [
-        {"type": "scatter", "mode": "lines", "name": "perfectly calibrated", "x": [0, 100],
-         "y": [0, 100], "line": {"color": MUTED, "dash": "dot"}, "hoverinfo": "skip"}
-    ]  # fmt: skip
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": "perfectly calibrated",
+            "x": [0, 100],
+            "y": [0, 100],
+            "line": {"color": MUTED, "dash": "dot"},
+            "hoverinfo": "skip",
+        }
+    ]
     for name, color in zip(table.chart["sources"], (ACCENT, GOOD), strict=False):
         rows = [row for row in table.rows if row[source] == name]
         if not rows:
             continue
-        data.append({
-            "type": "scatter", "mode": "lines+markers", "name": name,
-            "x": [row[predicted] for row in rows], "y": [row[observed] for row in rows],
-            "text": [f"{row[count]} invoices" for row in rows],
-            "hovertemplate": "predicted %{x}%, observed %{y}%<br>%{text}<extra></extra>",
-            "line": {"color": color}, "marker": {"size": 9},
-        })  # fmt: skip
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": [row[predicted] for row in rows],
+                "y": [row[observed] for row in rows],
+                "text": [f"{row[count]} invoices" for row in rows],
+                "hovertemplate": "predicted %{x}%, observed %{y}%<br>%{text}<extra></extra>",
+                "line": {"color": color},
+                "marker": {"size": 9},
+            }
+        )
     axis = {"range": [-3, 103], "ticksuffix": "%", "gridcolor": "#eef0f3", "zeroline": False}
     layout = {
         "xaxis": {**axis, "title": {"text": "predicted recovery (score)"}},

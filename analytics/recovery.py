@@ -147,9 +147,13 @@ def recovery_summary(*, filters: DashboardFilters) -> dict:
 
 # Headline -> how its change is told: "relative" (+12.0%) or "points" (+3.1 pts, for rates).
 COMPARED = {
-    "failed_amount": "relative", "recovered_amount": "relative", "recovery_rate": "points",
-    "failure_rate": "points", "failed": "relative", "involuntary_churn": "relative",
-}  # fmt: skip
+    "failed_amount": "relative",
+    "recovered_amount": "relative",
+    "recovery_rate": "points",
+    "failure_rate": "points",
+    "failed": "relative",
+    "involuntary_churn": "relative",
+}
 
 
 def change_text(current, previous, *, how: str) -> str:
@@ -168,10 +172,12 @@ def change_text(current, previous, *, how: str) -> str:
 def recovery_comparison(*, current: dict, previous: dict) -> dict[str, dict]:
     """Each compared headline's value in the previous period and the change since."""
     return {
-        name: {"previous": previous[name], "change": change_text(current[name], previous[name],
-                                                                  how=how)}
+        name: {
+            "previous": previous[name],
+            "change": change_text(current[name], previous[name], how=how),
+        }
         for name, how in COMPARED.items()
-    }  # fmt: skip
+    }
 
 
 def _first_attempts(*, filters: DashboardFilters) -> QuerySet:

@@ -169,8 +169,14 @@ def recovery_by_decline_code(*, filters: DashboardFilters) -> Table:
         return Table(
             name="by_decline_code",
             title=f"By decline code ({currency})",
-            columns=["decline code", "failed invoices", "recovered invoices", "rate %",
-                     "failed revenue", "recovered revenue"],
+            columns=[
+                "decline code",
+                "failed invoices",
+                "recovered invoices",
+                "rate %",
+                "failed revenue",
+                "recovered revenue",
+            ],
             rows=[
                 [
                     labels.decline_label(r["decline_code"]) if r["decline_code"] else "No code",
@@ -183,11 +189,15 @@ def recovery_by_decline_code(*, filters: DashboardFilters) -> Table:
                 for r in rows
             ],
             note="Every decline code of the period; rate = recovered ÷ failed revenue.",
-            chart={"kind": "grouped_bars", "x": "decline code", "links": [
-                invoices_link(filters=filters, by="decline_code", value=r["decline_code"])
-                for r in rows
-            ]},
-        )  # fmt: skip
+            chart={
+                "kind": "grouped_bars",
+                "x": "decline code",
+                "links": [
+                    invoices_link(filters=filters, by="decline_code", value=r["decline_code"])
+                    for r in rows
+                ],
+            },
+        )
 
     return cached(name="by_decline_code", key=filters.cache_key, compute=compute)
 
@@ -199,11 +209,10 @@ def top_failed_customers(*, user, filters: DashboardFilters, limit: int = TOP_CU
     owing = Invoice.objects.filter(cb_id__in=failed_here, amount_due__gt=0, deleted=False)
     rows = list(
         rows_in_reach(user=user, rows=owing)
-        .values("customer_id", "customer__company", "customer__first_name",
-                "customer__last_name")
+        .values("customer_id", "customer__company", "customer__first_name", "customer__last_name")
         .annotate(amount_due=Sum("amount_due"), invoices=Count("pk"))
         .order_by("-amount_due", "customer_id")[:limit]
-    )  # fmt: skip
+    )
     cases = governing_case_ids(customer_ids=[r["customer_id"] for r in rows])
     return [
         {
@@ -351,10 +360,12 @@ def involuntary_churn(*, filters: DashboardFilters) -> Table:
                 for r in rows
             ],
             note=f"Subscriptions in {currency}; a gateway filter does not apply to churn.",
-            chart={"kind": "stacked_bars", "x": unit, "y": [
-                "involuntary (not paid)", "other cancellations"
-            ]},
-        )  # fmt: skip
+            chart={
+                "kind": "stacked_bars",
+                "x": unit,
+                "y": ["involuntary (not paid)", "other cancellations"],
+            },
+        )
 
     return cached(name="churn", key=filters.cache_key, compute=compute)
 

@@ -96,9 +96,13 @@ def bucket_parse(*, params) -> InvoiceBucket:
     if path and path not in recovery_path_labels():
         raise FilterError(f"Path: one of {', '.join(recovery_path_labels())}.")
     return InvoiceBucket(
-        by=by, value=params.get("value", ""), bucket=bucket, outcome=outcome, days=days,
+        by=by,
+        value=params.get("value", ""),
+        bucket=bucket,
+        outcome=outcome,
+        days=days,
         path=path,
-    )  # fmt: skip
+    )
 
 
 def _bucket_end(start: datetime, unit: str) -> datetime:
@@ -165,19 +169,34 @@ def recovery_invoice_rows(failures: Iterable) -> list[InvoiceRow]:
     cases = governing_case_ids(customer_ids=[f.customer_cb_id for f in failures])
     return [
         InvoiceRow(
-            invoice_id=f.invoice_cb_id, customer_id=f.customer_cb_id,
-            case_id=cases.get(f.customer_cb_id), first_failed_at=f.first_failed_at,
-            currency=f.currency_code, amount=f.amount, amount_due=f.amount_due,
+            invoice_id=f.invoice_cb_id,
+            customer_id=f.customer_cb_id,
+            case_id=cases.get(f.customer_cb_id),
+            first_failed_at=f.first_failed_at,
+            currency=f.currency_code,
+            amount=f.amount,
+            amount_due=f.amount_due,
             decline=value_words(f.decline_code, "decline"),
             category=value_words(f.decline_category, "category"),
-            gateway=value_words(f.gateway, "gateway"), outcome=outcome_words(f),
+            gateway=value_words(f.gateway, "gateway"),
+            outcome=outcome_words(f),
         )
         for f in failures
-    ]  # fmt: skip
+    ]
 
 
-CSV_COLUMNS = ["invoice", "customer", "first failed at", "currency", "amount", "still due",
-               "decline code", "decline category", "gateway", "outcome"]  # fmt: skip
+CSV_COLUMNS = [
+    "invoice",
+    "customer",
+    "first failed at",
+    "currency",
+    "amount",
+    "still due",
+    "decline code",
+    "decline category",
+    "gateway",
+    "outcome",
+]
 
 
 def invoice_csv_lines(failures: QuerySet) -> Iterator[str]:
@@ -200,9 +219,17 @@ def invoice_csv_lines(failures: QuerySet) -> Iterator[str]:
 
 def _csv_rows(writer, failures: list) -> Iterator[str]:
     for row in recovery_invoice_rows(failures):
-        yield writer.writerow([
-            row.invoice_id, row.customer_id, row.first_failed_at.isoformat(), row.currency,
-            amount_text(row.amount, row.currency),
-            "" if row.amount_due is None else amount_text(row.amount_due, row.currency),
-            row.decline, row.category, row.gateway, row.outcome,
-        ])  # fmt: skip
+        yield writer.writerow(
+            [
+                row.invoice_id,
+                row.customer_id,
+                row.first_failed_at.isoformat(),
+                row.currency,
+                amount_text(row.amount, row.currency),
+                "" if row.amount_due is None else amount_text(row.amount_due, row.currency),
+                row.decline,
+                row.category,
+                row.gateway,
+                row.outcome,
+            ]
+        )

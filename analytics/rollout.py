@@ -122,26 +122,32 @@ def rollout_rows(*, days: int = EVIDENCE_DAYS, now: datetime | None = None):
     until = now or timezone.now()
     since = until - timedelta(days=days)
     policy = guardrails_active()
-    shadow = shadow_by_segment(since=since, until=until, window_days=policy.dunning_window_days,
-                               now=until)  # fmt: skip
+    shadow = shadow_by_segment(
+        since=since, until=until, window_days=policy.dunning_window_days, now=until
+    )
     approvals = automation_by_segment(since=since, until=until, mode=M.APPROVE)
     automation = automation_by_segment(since=since, until=until)
     rows = []
     for segment in SEGMENTS:
         mode = policy.mode_for(segment)
-        rows.append(RolloutRow(
-            segment=segment, label=SEGMENT_LABELS[segment], mode=mode,
-            from_default=segment not in policy.segment_modes,
-            shadow=shadow.get(segment), approvals=approvals.get(segment),
-            automation=automation.get(segment),
-            recommendation=rollout_recommendation(
-                mode=mode, shadow=shadow.get(segment), approvals=approvals.get(segment)),
-        ))  # fmt: skip
+        rows.append(
+            RolloutRow(
+                segment=segment,
+                label=SEGMENT_LABELS[segment],
+                mode=mode,
+                from_default=segment not in policy.segment_modes,
+                shadow=shadow.get(segment),
+                approvals=approvals.get(segment),
+                automation=automation.get(segment),
+                recommendation=rollout_recommendation(
+                    mode=mode, shadow=shadow.get(segment), approvals=approvals.get(segment)
+                ),
+            )
+        )
     return policy, rows, since, until
 
 
-def rollout_switch(*, user, segment: str, mode: str, reason: str,
-                   based_on: int) -> GuardrailPolicy:  # fmt: skip
+def rollout_switch(*, user, segment: str, mode: str, reason: str, based_on: int) -> GuardrailPolicy:
     """Set ``segment``'s mode as a new guardrails version. One step needs no reason (the
     note says what moved); a jump of two steps does. Raises PermissionDenied,
     GuardrailEditRefused or GuardrailsChangedMeanwhile (the page was stale)."""

@@ -148,44 +148,66 @@ def with_outcome(decisions: QuerySet, *, window_days: int, now: datetime) -> Que
     )
 
 
-def shadow_rows(*, since: datetime, until: datetime, window_days: int = DEFAULT_WINDOW_DAYS,
-                now: datetime | None = None) -> QuerySet:  # fmt: skip
+def shadow_rows(
+    *,
+    since: datetime,
+    until: datetime,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> QuerySet:
     """Invoices' first shadow decisions in [since, until), each with Dunwell's proposal,
     Chargebee's attempts afterwards and the outcome (annotations, no rows read yet)."""
     now = now or timezone.now()
     shadow = deciding_decisions(since=since, until=until).filter(mode=AutomationMode.SHADOW)
-    rows = with_outcome(first_per_invoice(shadow, mode=AutomationMode.SHADOW),
-                        window_days=window_days, now=now)  # fmt: skip
+    rows = with_outcome(
+        first_per_invoice(shadow, mode=AutomationMode.SHADOW), window_days=window_days, now=now
+    )
     actions = Action.objects.filter(decision_id=OuterRef("pk")).order_by()
     retries = actions.filter(kind=ActionKind.RETRY)
     # The retries auto would have run on the invoice, from this decision to the window's end
     # (a proposal superseded by a newer decision before its time never runs).
-    would_run = shadow_retries_would_run().filter(
-        invoice_id=OuterRef("invoice_id"), scheduled_for__gte=OuterRef("as_of"),
-        scheduled_for__lt=OuterRef("window_end"), scheduled_for__lte=now,
-    ).order_by()  # fmt: skip
+    would_run = (
+        shadow_retries_would_run()
+        .filter(
+            invoice_id=OuterRef("invoice_id"),
+            scheduled_for__gte=OuterRef("as_of"),
+            scheduled_for__lt=OuterRef("window_end"),
+            scheduled_for__lte=now,
+        )
+        .order_by()
+    )
     attempts = Transaction.objects.filter(
-        invoice_id=OuterRef("invoice_id"), type="payment",
-        date__gt=OuterRef("as_of"), date__lt=OuterRef("window_end"),
-    ).order_by()  # fmt: skip
+        invoice_id=OuterRef("invoice_id"),
+        type="payment",
+        date__gt=OuterRef("as_of"),
+        date__lt=OuterRef("window_end"),
+    ).order_by()
     return rows.annotate(
         dunwell_retry_at=Subquery(
-            retries.exclude(scheduled_for=None).order_by("scheduled_for").values("scheduled_for")[:1]
+            retries.exclude(scheduled_for=None)
+            .order_by("scheduled_for")
+            .values("scheduled_for")[:1]
         ),
         dunwell_retries=Coalesce(
-            Subquery(would_run.values("invoice_id").annotate(n=Count("pk")).values("n")[:1],
-                     output_field=IntegerField()),
+            Subquery(
+                would_run.values("invoice_id").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
             0,
         ),
         dunwell_channel=Subquery(
-            actions.filter(kind__in=MESSAGE_KINDS).exclude(channel="")
-            .order_by("scheduled_for", "pk").values("channel")[:1]
+            actions.filter(kind__in=MESSAGE_KINDS)
+            .exclude(channel="")
+            .order_by("scheduled_for", "pk")
+            .values("channel")[:1]
         ),
         would_escalate=Exists(actions.filter(kind=ActionKind.ESCALATE)),
         chargebee_first_at=Subquery(attempts.order_by("date").values("date")[:1]),
         chargebee_attempts=Coalesce(
-            Subquery(attempts.values("invoice_id").annotate(n=Count("pk")).values("n")[:1],
-                     output_field=IntegerField()),
+            Subquery(
+                attempts.values("invoice_id").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
             0,
         ),
     ).annotate(
@@ -193,7 +215,7 @@ def shadow_rows(*, since: datetime, until: datetime, window_days: int = DEFAULT_
             chargebee_first_at__gte=F("dunwell_retry_at") - Value(NEAR_SLOT),
             chargebee_first_at__lte=F("dunwell_retry_at") + Value(NEAR_SLOT),
         ),
-    )  # fmt: skip
+    )
 
 
 SETTLED = Q(settled_flag=True)
@@ -204,9 +226,13 @@ FAR = COMPARED & Q(near_flag=False)
 SCORED = SETTLED & Q(recovery_score__isnull=False)
 
 
-def shadow_by_segment(*, since: datetime, until: datetime,
-                      window_days: int = DEFAULT_WINDOW_DAYS,
-                      now: datetime | None = None) -> dict[str, ShadowSegment]:  # fmt: skip
+def shadow_by_segment(
+    *,
+    since: datetime,
+    until: datetime,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> dict[str, ShadowSegment]:
     """Per segment (with an "all" total under the key ""): the shadow comparison."""
     rows = shadow_rows(since=since, until=until, window_days=window_days, now=now)
     aggregates = dict(
@@ -259,14 +285,30 @@ def _segment(segment: str, r: dict, *, decisions: int) -> ShadowSegment:
     )
 
 
-def shadow_recent(*, since: datetime, until: datetime, window_days: int = DEFAULT_WINDOW_DAYS,
-                  limit: int = RECENT_ROWS) -> list[dict]:  # fmt: skip
+def shadow_recent(
+    *,
+    since: datetime,
+    until: datetime,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    limit: int = RECENT_ROWS,
+) -> list[dict]:
     """The most recent invoices' comparisons, one row each (a page, never every row)."""
     rows = shadow_rows(since=since, until=until, window_days=window_days)
     return list(
         rows.order_by("-as_of", "-pk").values(
-            "pk", "invoice_id", "segment", "as_of", "recovery_score", "dunwell_retry_at",
-            "dunwell_channel", "would_escalate", "chargebee_first_at", "chargebee_attempts",
-            "paid_at", "recovered_flag", "settled_flag", "near_flag",
+            "pk",
+            "invoice_id",
+            "segment",
+            "as_of",
+            "recovery_score",
+            "dunwell_retry_at",
+            "dunwell_channel",
+            "would_escalate",
+            "chargebee_first_at",
+            "chargebee_attempts",
+            "paid_at",
+            "recovered_flag",
+            "settled_flag",
+            "near_flag",
         )[:limit]
-    )  # fmt: skip
+    )

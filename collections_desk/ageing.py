@@ -62,8 +62,11 @@ def ageing_counts(*, cases: QuerySet, now: datetime) -> list[BucketCount]:
     totals = cases.order_by().aggregate(**aggregates)
     one_currency = totals["currencies"] <= 1
     return [
-        BucketCount(bucket=b, cases=totals[f"n_{b.key}"],
-                    amount_due=(totals[f"amount_{b.key}"] or 0) if one_currency else None,
-                    currency=totals["currency"] or "")
+        BucketCount(
+            bucket=b,
+            cases=totals[f"n_{b.key}"],
+            amount_due=(totals[f"amount_{b.key}"] or 0) if one_currency else None,
+            currency=totals["currency"] or "",
+        )
         for b in BUCKETS
-    ]  # fmt: skip
+    ]

@@ -25,8 +25,9 @@ class BulkReport:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
 
-def actions_bulk_approve(*, user, shown: dict[int, str], reason: str = "",
-                         total: str = "") -> BulkReport:  # fmt: skip
+def actions_bulk_approve(
+    *, user, shown: dict[int, str], reason: str = "", total: str = ""
+) -> BulkReport:
     """Approve low-risk actions, each bound to the fingerprint the person saw.
 
     ``reason`` and ``total`` (the confirmation's words) go to the audit trail with the ids.
@@ -45,10 +46,18 @@ def actions_bulk_approve(*, user, shown: dict[int, str], reason: str = "",
         else:
             (report.done if action.state != ActionState.PROPOSED else report.waiting).append(pk)
     if reason:
-        audit_record(action="actions.bulk_approved", actor=user, data={
-            "reason": reason, "confirmed": len(shown), "total": total, "approved": report.done,
-            "waiting": report.waiting, "refused": dict(report.refused),
-        })  # fmt: skip
+        audit_record(
+            action="actions.bulk_approved",
+            actor=user,
+            data={
+                "reason": reason,
+                "confirmed": len(shown),
+                "total": total,
+                "approved": report.done,
+                "waiting": report.waiting,
+                "refused": dict(report.refused),
+            },
+        )
     return report
 
 

@@ -48,8 +48,9 @@ def case_commitments(*, case: Case, user, people) -> dict:
     customer = case.customer
     may_work = case.is_open
     plans = list(case.payment_plans.select_related("action", "invoice").prefetch_related("entries"))
-    plan_going = any(p.status in (PaymentPlan.Status.PROPOSED, PaymentPlan.Status.ACTIVE)
-                     for p in plans)  # fmt: skip
+    plan_going = any(
+        p.status in (PaymentPlan.Status.PROPOSED, PaymentPlan.Status.ACTIVE) for p in plans
+    )
     may_plan = may_work and user.has_perm(REQUEST_PERMISSION) and not plan_going
     return {
         "contact": {

@@ -45,8 +45,9 @@ def _why_a_person(decision: Decision) -> str:
     """Why this decision needs a person, or "" if it does not."""
     if decision.mode == AutomationMode.SHADOW:
         return ""  # shadow mode only logs: the desk keeps working as before Dunwell
-    actions = list(decision.actions.values("kind", "state", "needs_approval", "reasoning",
-                                           "approval_reason"))  # fmt: skip
+    actions = list(
+        decision.actions.values("kind", "state", "needs_approval", "reasoning", "approval_reason")
+    )
     for action in actions:
         if action["kind"] == ActionKind.ESCALATE:
             return action["reasoning"]
@@ -74,10 +75,20 @@ def cases_sync_for_decision(*, decision: Decision) -> Case | None:
         case.segment = decision.segment
         case.recovery_score = decision.recovery_score
         case.lifetime_value = int(decision.features.get("lifetime_value") or 0)
-        case.decline_category = ((decision.features.get("decline") or {}).get("error_category")
-                                 or "")[:100]  # fmt: skip
-        case.save(update_fields=["reason", "latest_decision", "segment", "recovery_score",
-                                 "lifetime_value", "decline_category", "updated_at"])  # fmt: skip
+        case.decline_category = (
+            (decision.features.get("decline") or {}).get("error_category") or ""
+        )[:100]
+        case.save(
+            update_fields=[
+                "reason",
+                "latest_decision",
+                "segment",
+                "recovery_score",
+                "lifetime_value",
+                "decline_category",
+                "updated_at",
+            ]
+        )
         _case_refresh(case=case, now=now)
     return case
 
@@ -93,16 +104,27 @@ def _case_open(*, decision: Decision, why: str, now: datetime) -> Case:
     try:
         with transaction.atomic():
             case = Case.objects.create(
-                customer_id=decision.customer_id, team=team, reason=why[:300],
-                segment=decision.segment, opened_at=now,
+                customer_id=decision.customer_id,
+                team=team,
+                reason=why[:300],
+                segment=decision.segment,
+                opened_at=now,
                 sla_due_at=sla_due(segment=decision.segment, opened_at=now),
-            )  # fmt: skip
+            )
     except IntegrityError:
         # Another worker opened the customer's case a moment ago: work on that one.
         return _open_case(customer_id=decision.customer_id, lock=True)
-    audit_record(action="case.opened", actor_label="dunwell", target=case,
-                 data={"customer": case.customer_id, "team": team.name if team else None,
-                       "decision": decision.pk, "reason": case.reason})  # fmt: skip
+    audit_record(
+        action="case.opened",
+        actor_label="dunwell",
+        target=case,
+        data={
+            "customer": case.customer_id,
+            "team": team.name if team else None,
+            "decision": decision.pk,
+            "reason": case.reason,
+        },
+    )
     return case
 
 
@@ -111,34 +133,46 @@ def _case_refresh(*, case: Case, now: datetime) -> None:
     unpaid = Invoice.objects.filter(customer_id=case.customer_id, status__in=UNPAID_STATUSES)
     case.invoices.add(*unpaid.values_list("pk", flat=True))
     still_due = case.invoices.filter(status__in=UNPAID_STATUSES)
-    totals = still_due.aggregate(amount=Sum("amount_due"),
-                                 oldest=Min(Coalesce("due_date", "date")))  # fmt: skip
+    totals = still_due.aggregate(amount=Sum("amount_due"), oldest=Min(Coalesce("due_date", "date")))
     if totals["amount"] is None:
         _case_resolve(case=case, why="every invoice on the case is paid or closed", now=now)
         return
     currency = still_due.values_list("currency_code", flat=True).first() or ""
     rate, basis = recovery_rates(now=now).for_case(
-        recovery_score=case.recovery_score, decline_category=case.decline_category,
+        recovery_score=case.recovery_score,
+        decline_category=case.decline_category,
         segment=case.segment,
-    )  # fmt: skip
+    )
     Case.objects.filter(pk=case.pk).update(
-        amount_due=totals["amount"], currency=currency, oldest_due_at=totals["oldest"],
-        recovery_rate=rate, recovery_basis=basis,
+        amount_due=totals["amount"],
+        currency=currency,
+        oldest_due_at=totals["oldest"],
+        recovery_rate=rate,
+        recovery_basis=basis,
         expected_recovery=expected_recovery(amount_due=totals["amount"], recovery_rate=rate),
-    )  # fmt: skip
+    )
     cases_priority_refresh(cases=Case.objects.filter(pk=case.pk), now=now)
 
 
 def _case_resolve(*, case: Case, why: str, now: datetime, user=None) -> bool:
     how = case_resolution_type(case=case, by_person=user is not None)
     changed = Case.objects.filter(pk=case.pk, state__in=OPEN_STATES).update(
-        state=CaseState.RESOLVED, resolved_at=now, resolution=why[:300], amount_due=0,
-        expected_recovery=0, priority=0, resolution_type=how,
-    )  # fmt: skip
+        state=CaseState.RESOLVED,
+        resolved_at=now,
+        resolution=why[:300],
+        amount_due=0,
+        expected_recovery=0,
+        priority=0,
+        resolution_type=how,
+    )
     if changed:
-        audit_record(action="case.resolved", actor=user, actor_label="" if user else "dunwell",
-                     target=case, data={"customer": case.customer_id, "why": why,
-                                        "resolution_type": how})  # fmt: skip
+        audit_record(
+            action="case.resolved",
+            actor=user,
+            actor_label="" if user else "dunwell",
+            target=case,
+            data={"customer": case.customer_id, "why": why, "resolution_type": how},
+        )
         case.state, case.resolved_at, case.resolution = CaseState.RESOLVED, now, why
         case.resolution_type = how
         csat_survey_propose(case=Case.objects.get(pk=case.pk), now=now)
@@ -165,27 +199,32 @@ def _cases_rates_refresh(*, cases, now: datetime) -> None:
     """The ageing date and the historical rates of every open case: one UPDATE per rate."""
     oldest = (
         Invoice.objects.filter(cases=OuterRef("pk"), status__in=UNPAID_STATUSES)
-        .order_by().values("cases").annotate(oldest=Min(Coalesce("due_date", "date")))
+        .order_by()
+        .values("cases")
+        .annotate(oldest=Min(Coalesce("due_date", "date")))
         .values("oldest")
-    )  # fmt: skip
+    )
     cases.update(oldest_due_at=Subquery(oldest[:1]))
     rates = recovery_rates(now=now, fresh=True)
     unscored = cases.filter(recovery_score__isnull=True)
     unscored.update(recovery_rate=None, recovery_basis=RecoveryBasis.NONE, expected_recovery=0)
     for segment, known in rates.by_segment.items():
         unscored.filter(segment=segment).update(
-            recovery_rate=known.rate, recovery_basis=RecoveryBasis.SEGMENT_HISTORY,
+            recovery_rate=known.rate,
+            recovery_basis=RecoveryBasis.SEGMENT_HISTORY,
             expected_recovery=_times(known.rate),
-        )  # fmt: skip
+        )
     for category, known in rates.by_decline_category.items():  # more telling: it wins
         unscored.filter(decline_category=category).update(
-            recovery_rate=known.rate, recovery_basis=RecoveryBasis.DECLINE_HISTORY,
+            recovery_rate=known.rate,
+            recovery_basis=RecoveryBasis.DECLINE_HISTORY,
             expected_recovery=_times(known.rate),
-        )  # fmt: skip
+        )
     cases.filter(recovery_score__isnull=False).update(
-        recovery_rate=F("recovery_score"), recovery_basis=RecoveryBasis.MODEL,
+        recovery_rate=F("recovery_score"),
+        recovery_basis=RecoveryBasis.MODEL,
         expected_recovery=_times(F("recovery_score")),
-    )  # fmt: skip
+    )
 
 
 def _times(rate) -> Cast:
@@ -195,8 +234,9 @@ def _times(rate) -> Cast:
 
 def _state_when_worked(state: str):
     """A promised case stays promised when someone takes it; any other takes ``state``."""
-    return SqlCase(When(state=CaseState.PROMISED, then=Value(CaseState.PROMISED)),
-                   default=Value(state))  # fmt: skip
+    return SqlCase(
+        When(state=CaseState.PROMISED, then=Value(CaseState.PROMISED)), default=Value(state)
+    )
 
 
 def cases_refresh_for_customer(*, customer_id: str, now: datetime | None = None) -> bool:
@@ -250,9 +290,16 @@ def case_assign(*, case: Case, user, assignee) -> Case:
             assignee=assignee, state=_state_when_worked(state)
         ):
             raise CaseConflict("the case is resolved")
-        audit_record(action="case.assigned", actor=user, target=case,
-                     data={"case": case.pk, "from": case.assignee_id,
-                           "to": assignee.get_username() if assignee else None})  # fmt: skip
+        audit_record(
+            action="case.assigned",
+            actor=user,
+            target=case,
+            data={
+                "case": case.pk,
+                "from": case.assignee_id,
+                "to": assignee.get_username() if assignee else None,
+            },
+        )
     case.refresh_from_db(fields=["assignee", "state"])
     return case
 
@@ -269,6 +316,10 @@ def case_note_add(*, case: Case, user, text: str) -> CaseNote:
         raise ValueError(f"a note has at most {NOTE_MAX_CHARS} characters")
     with transaction.atomic():
         note = CaseNote.objects.create(case=case, author=user, text=text)
-        audit_record(action="case.note_added", actor=user, target=case,
-                     data={"case": case.pk, "note": note.pk})  # fmt: skip
+        audit_record(
+            action="case.note_added",
+            actor=user,
+            target=case,
+            data={"case": case.pk, "note": note.pk},
+        )
     return note

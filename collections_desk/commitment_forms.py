@@ -14,8 +14,9 @@ from dunning.models import Invoice
 
 
 class _UnpaidInvoiceForm(forms.Form):
-    invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), to_field_name="cb_id",
-                                     empty_label=None)  # fmt: skip
+    invoice = forms.ModelChoiceField(
+        queryset=Invoice.objects.none(), to_field_name="cb_id", empty_label=None
+    )
 
     def __init__(self, *args, case: Case, prefix_id: str, **kwargs):
         kwargs.setdefault("auto_id", f"id_{prefix_id}_%s")
@@ -53,9 +54,13 @@ class TaskForm(forms.Form):
         label="To do", max_length=200, widget=forms.TextInput(attrs={"placeholder": "Call back"})
     )
     due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
-    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True),
-                                      required=False, to_field_name="username",
-                                      empty_label="Me", label="For")  # fmt: skip
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        to_field_name="username",
+        empty_label="Me",
+        label="For",
+    )
 
     def __init__(self, *args, people=None, **kwargs):
         kwargs.setdefault("auto_id", "id_task_%s")

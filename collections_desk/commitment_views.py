@@ -40,12 +40,17 @@ def case_promise_view(request: HttpRequest, pk: int) -> HttpResponse:
 
     def promise(case: Case) -> str:
         made = promise_record(
-            case=case, user=request.user, invoice=data["invoice"],
-            amount=form.amount_minor(), promised_for=data["promised_for"],
-        )  # fmt: skip
+            case=case,
+            user=request.user,
+            invoice=data["invoice"],
+            amount=form.amount_minor(),
+            promised_for=data["promised_for"],
+        )
         money = f"{amount_text(made.amount, made.currency)} {made.currency}"
-        return (f"Promise recorded: {money} by {made.promised_for:%d %b %Y}. Dunwell sends no "
-                f"retry or message on {made.invoice.cb_id} until the end of that day.")  # fmt: skip
+        return (
+            f"Promise recorded: {money} by {made.promised_for:%d %b %Y}. Dunwell sends no "
+            f"retry or message on {made.invoice.cb_id} until the end of that day."
+        )
 
     return _case_change(request, pk, promise)
 
@@ -61,8 +66,13 @@ def case_task_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
 
     def add(case: Case) -> str:
-        task = task_add(case=case, user=request.user, title=data["title"], due_on=data["due_on"],
-                        assignee=data.get("assignee"))  # fmt: skip
+        task = task_add(
+            case=case,
+            user=request.user,
+            title=data["title"],
+            due_on=data["due_on"],
+            assignee=data.get("assignee"),
+        )
         return f"Task added for {task.assignee.get_username()}, due {task.due_on:%d %b %Y}."
 
     return _case_change(request, pk, add)
@@ -81,11 +91,18 @@ def case_payment_plan_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
 
     def propose(case: Case) -> str:
-        payment_plan_propose(case=case, user=request.user, invoice=data["invoice"],
-                             instalments=data["instalments"], period=data["period"],
-                             unit=data["unit"])  # fmt: skip
-        return ("Payment plan proposed: it waits for a manager's approval in the approval "
-                "inbox; once approved Dunwell writes it to Chargebee.")  # fmt: skip
+        payment_plan_propose(
+            case=case,
+            user=request.user,
+            invoice=data["invoice"],
+            instalments=data["instalments"],
+            period=data["period"],
+            unit=data["unit"],
+        )
+        return (
+            "Payment plan proposed: it waits for a manager's approval in the approval "
+            "inbox; once approved Dunwell writes it to Chargebee."
+        )
 
     return _case_change(request, pk, propose)
 
@@ -105,8 +122,11 @@ def task_done_view(request: HttpRequest, pk: int) -> HttpResponse:
 def my_tasks(request: HttpRequest) -> HttpResponse:
     today = timezone.now().date()
     tasks = list(tasks_due(user=request.user, today=today)[:200])
-    context = {"tasks": tasks, "today": today,
-               "overdue": sum(1 for task in tasks if task.due_on < today)}  # fmt: skip
+    context = {
+        "tasks": tasks,
+        "today": today,
+        "overdue": sum(1 for task in tasks if task.due_on < today),
+    }
     return htmx_render(
         request,
         "collections_desk/my_tasks.html",

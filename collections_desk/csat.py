@@ -108,28 +108,52 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
     )
     with transaction.atomic():
         decision = Decision.objects.create(
-            invoice=invoice, customer_id=case.customer_id, trigger=Decision.Trigger.CASE_RESOLVED,
-            as_of=now, model_version="rules", segment=segment, mode=mode,
-            guardrail_version=guardrails.version, reasoning=reasoning,
+            invoice=invoice,
+            customer_id=case.customer_id,
+            trigger=Decision.Trigger.CASE_RESOLVED,
+            as_of=now,
+            model_version="rules",
+            segment=segment,
+            mode=mode,
+            guardrail_version=guardrails.version,
+            reasoning=reasoning,
             features={"case": case.pk, "resolution_type": case.resolution_type},
-        )  # fmt: skip
+        )
         action = Action.objects.create(
-            decision=decision, invoice=invoice, customer_id=case.customer_id,
-            kind=ActionKind.MESSAGE, channel=channel, scheduled_for=now,
-            params={"template": TEMPLATE, "case": case.pk}, reasoning=reasoning, mode=mode,
-            needs_approval=mode == AutomationMode.APPROVE, approval_reason=approval_reason,
-        )  # fmt: skip
+            decision=decision,
+            invoice=invoice,
+            customer_id=case.customer_id,
+            kind=ActionKind.MESSAGE,
+            channel=channel,
+            scheduled_for=now,
+            params={"template": TEMPLATE, "case": case.pk},
+            reasoning=reasoning,
+            mode=mode,
+            needs_approval=mode == AutomationMode.APPROVE,
+            approval_reason=approval_reason,
+        )
         audit_record(
-            action="action.proposed", actor_label="dunwell", target=action,
-            data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
-                  "scheduled_for": now, "channel": channel, "params": action.params,
-                  "needs_approval": action.needs_approval, "case": case.pk},
-        )  # fmt: skip
+            action="action.proposed",
+            actor_label="dunwell",
+            target=action,
+            data={
+                "decision": decision.pk,
+                "kind": action.kind,
+                "invoice": invoice.cb_id,
+                "scheduled_for": now,
+                "channel": channel,
+                "params": action.params,
+                "needs_approval": action.needs_approval,
+                "case": case.pk,
+            },
+        )
         if mode == AutomationMode.AUTO:
             action_transition(
-                action=action, to=ActionState.SCHEDULED, actor_label="dunwell (auto mode)",
+                action=action,
+                to=ActionState.SCHEDULED,
+                actor_label="dunwell (auto mode)",
                 data={"why": "low risk in auto mode"},
-            )  # fmt: skip
+            )
     return action
 
 
@@ -167,15 +191,26 @@ def csat_answer_record(*, token: str, score: str | int, comment: str = "") -> Cs
     try:
         with transaction.atomic():
             answer = CsatAnswer.objects.create(
-                case=case, action=action, score=score, comment=comment,
-                channel=action.channel or "email", segment=case.segment,
-                resolution_type=case.resolution_type, answered_at=timezone.now(),
-            )  # fmt: skip
+                case=case,
+                action=action,
+                score=score,
+                comment=comment,
+                channel=action.channel or "email",
+                segment=case.segment,
+                resolution_type=case.resolution_type,
+                answered_at=timezone.now(),
+            )
             audit_record(
-                action="case.csat_answered", actor_label=f"customer {case.customer_id}",
-                target=case, data={"case": case.pk, "action": action.pk, "score": score,
-                                   "commented": bool(comment)},
-            )  # fmt: skip
+                action="case.csat_answered",
+                actor_label=f"customer {case.customer_id}",
+                target=case,
+                data={
+                    "case": case.pk,
+                    "action": action.pk,
+                    "score": score,
+                    "commented": bool(comment),
+                },
+            )
     except IntegrityError:  # answered twice at once, or a second link for the same case
         raise SurveyAlreadyAnswered("this survey was already answered: thank you") from None
     return answer

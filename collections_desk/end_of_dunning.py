@@ -22,8 +22,9 @@ from dunning.decisions.rules.final_actions import (
 from dunning.models import Invoice
 
 
-def end_of_dunning_propose(*, invoice: Invoice, user, subscription: str,
-                           invoice_action: str) -> list[ManualOutcome]:  # fmt: skip
+def end_of_dunning_propose(
+    *, invoice: Invoice, user, subscription: str, invoice_action: str
+) -> list[ManualOutcome]:
     """A person proposes the final actions; each waits for a manager's approval."""
     check_may_request(invoice=invoice, user=user)
     if subscription not in SUBSCRIPTION_CHOICES or invoice_action not in INVOICE_CHOICES:

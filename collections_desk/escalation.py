@@ -137,18 +137,28 @@ def case_escalate(
     if not case.is_open:
         raise ValueError("the case is resolved")
     adapter = adapter or escalation_adapter()
-    summary = {**escalation_summary(case=case), "escalated_by": user.get_username(),
-               "escalated_at": timezone.now().isoformat()}  # fmt: skip
+    summary = {
+        **escalation_summary(case=case),
+        "escalated_by": user.get_username(),
+        "escalated_at": timezone.now().isoformat(),
+    }
     with transaction.atomic():
         ticket = EscalationTicket.objects.create(
-            case=case, created_by=user, adapter=adapter.name, summary=summary, attempts=0,
-            delivery=EscalationTicket.Delivery.RETRYING, next_attempt_at=timezone.now(),
-        )  # fmt: skip
+            case=case,
+            created_by=user,
+            adapter=adapter.name,
+            summary=summary,
+            attempts=0,
+            delivery=EscalationTicket.Delivery.RETRYING,
+            next_attempt_at=timezone.now(),
+        )
         Case.objects.filter(pk=case.pk).update(state=CaseState.ESCALATED)
         audit_record(
-            action="case.escalated", actor=user, target=case,
+            action="case.escalated",
+            actor=user,
+            target=case,
             data={"case": case.pk, "adapter": adapter.name, "ticket": ticket.pk},
-        )  # fmt: skip
+        )
     case.state = CaseState.ESCALATED
     escalation_deliver(ticket_id=ticket.pk, adapter=adapter)  # outside: it is a network call
     ticket.refresh_from_db()
@@ -164,8 +174,10 @@ def escalation_deliver(*, ticket_id: int, adapter: EscalationAdapter | None = No
     now = timezone.now()
     claimed = EscalationTicket.objects.filter(
         Q(next_attempt_at__lte=now) | Q(next_attempt_at=None),
-        pk=ticket_id, delivery=EscalationTicket.Delivery.RETRYING, external_id="",
-    ).update(next_attempt_at=now + CLAIM)  # fmt: skip
+        pk=ticket_id,
+        delivery=EscalationTicket.Delivery.RETRYING,
+        external_id="",
+    ).update(next_attempt_at=now + CLAIM)
     if not claimed:
         return "not due"
     ticket = EscalationTicket.objects.select_related("case").get(pk=ticket_id)
@@ -177,14 +189,26 @@ def escalation_deliver(*, ticket_id: int, adapter: EscalationAdapter | None = No
     url = adapter.url_for(external_id) if external_id and hasattr(adapter, "url_for") else ""
     with transaction.atomic():
         EscalationTicket.objects.filter(pk=ticket.pk).update(
-            delivery=EscalationTicket.Delivery.SENT, external_id=external_id, external_url=url,
-            attempts=F("attempts") + 1, last_error="", next_attempt_at=None,
-        )  # fmt: skip
+            delivery=EscalationTicket.Delivery.SENT,
+            external_id=external_id,
+            external_url=url,
+            attempts=F("attempts") + 1,
+            last_error="",
+            next_attempt_at=None,
+        )
         if ticket.adapter != LocalEscalation.name:
             where = f"{_tool(ticket.adapter)} {external_id}".strip()
-            audit_record(action="case.escalation_sent", actor=None, actor_label=ticket.adapter,
-                         target=ticket.case, data={"ticket": ticket.pk, "external_id": external_id,
-                                                   "reason": f"taken by {where}"})  # fmt: skip
+            audit_record(
+                action="case.escalation_sent",
+                actor=None,
+                actor_label=ticket.adapter,
+                target=ticket.case,
+                data={
+                    "ticket": ticket.pk,
+                    "external_id": external_id,
+                    "reason": f"taken by {where}",
+                },
+            )
     return "sent"
 
 
@@ -196,19 +220,26 @@ def _delivery_failed(*, ticket: EscalationTicket, error: Exception) -> str:
         wait = max(wait, timedelta(seconds=retry_after))
     last = attempts >= MAX_ATTEMPTS
     delivery = EscalationTicket.Delivery.FAILED if last else EscalationTicket.Delivery.RETRYING
-    then = "given up: escalate again or follow up by hand" if last else (
-        f"retrying in {int(wait.total_seconds() // 60) or 1} min"
-    )  # fmt: skip
+    then = (
+        "given up: escalate again or follow up by hand"
+        if last
+        else (f"retrying in {int(wait.total_seconds() // 60) or 1} min")
+    )
     reason = f"{_tool(ticket.adapter)} did not take it (attempt {attempts}): {error}; {then}"
     with transaction.atomic():
         EscalationTicket.objects.filter(pk=ticket.pk).update(
-            delivery=delivery, attempts=attempts, last_error=str(error)[:500],
+            delivery=delivery,
+            attempts=attempts,
+            last_error=str(error)[:500],
             next_attempt_at=None if last else timezone.now() + wait,
-        )  # fmt: skip
+        )
         audit_record(
-            action="case.escalation_failed", actor=None, actor_label=ticket.adapter,
-            target=ticket.case, data={"ticket": ticket.pk, "reason": reason[:500]},
-        )  # fmt: skip
+            action="case.escalation_failed",
+            actor=None,
+            actor_label=ticket.adapter,
+            target=ticket.case,
+            data={"ticket": ticket.pk, "reason": reason[:500]},
+        )
     logger.warning("escalation %s: %s", ticket.pk, reason)
     return "failed" if last else "retrying"
 
@@ -233,11 +264,19 @@ def escalation_status_check(*, ticket_id: int) -> str:
         if changed:
             was = ticket.external_status or "new"
             closed = " (closed)" if answer.closed else ""
-            audit_record(action="case.escalation_status", actor=None, actor_label=ticket.adapter,
-                         target=ticket.case, data={
-                             "ticket": ticket.pk, "from": was, "to": answer.status,
-                             "reason": f"{_tool(ticket.adapter)} {ticket.external_id}: "
-                                       f"{was} → {answer.status}{closed}"})  # fmt: skip
+            audit_record(
+                action="case.escalation_status",
+                actor=None,
+                actor_label=ticket.adapter,
+                target=ticket.case,
+                data={
+                    "ticket": ticket.pk,
+                    "from": was,
+                    "to": answer.status,
+                    "reason": f"{_tool(ticket.adapter)} {ticket.external_id}: "
+                    f"{was} → {answer.status}{closed}",
+                },
+            )
     return "changed" if changed else "unchanged"
 
 
@@ -249,9 +288,11 @@ def escalations_due(*, now=None) -> tuple[list[int], list[int]]:
     )
     poll = EscalationTicket.objects.filter(
         Q(status_checked_at=None) | Q(status_checked_at__lte=now - STATUS_EVERY),
-        delivery=EscalationTicket.Delivery.SENT, adapter__in=VENDORS, external_closed=False,
+        delivery=EscalationTicket.Delivery.SENT,
+        adapter__in=VENDORS,
+        external_closed=False,
         case__state=CaseState.ESCALATED,
-    ).exclude(external_id="")  # fmt: skip
+    ).exclude(external_id="")
     return list(resend.values_list("pk", flat=True)[:200]), list(
         poll.values_list("pk", flat=True)[:200]
     )

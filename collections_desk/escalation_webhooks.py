@@ -62,9 +62,11 @@ def zendesk_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "no Zendesk webhook secret is configured"}, status=403)
     timestamp = request.headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
     if not zendesk_signature_valid(
-        body=request.body, timestamp=timestamp, secret=secret,
+        body=request.body,
+        timestamp=timestamp,
+        secret=secret,
         signature=request.headers.get("X-Zendesk-Webhook-Signature", ""),
-    ):  # fmt: skip
+    ):
         return JsonResponse({"error": "the Zendesk signature does not match"}, status=400)
     try:
         payload = json.loads(request.body)

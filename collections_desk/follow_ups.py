@@ -32,12 +32,21 @@ def task_add(*, case: Case, user, title: str, due_on: date, assignee=None) -> Fo
     if due_on < timezone.now().date():
         raise ValueError("the due date is in the past")
     with transaction.atomic():
-        task = FollowUpTask.objects.create(case=case, title=title, due_on=due_on,
-                                           assignee=assignee, created_by=user)  # fmt: skip
-        audit_record(action="case.task_added", actor=user, target=case,
-                     data={"case": case.pk, "task": task.pk, "title": title,
-                           "due_on": due_on.isoformat(),
-                           "assignee": assignee.get_username()})  # fmt: skip
+        task = FollowUpTask.objects.create(
+            case=case, title=title, due_on=due_on, assignee=assignee, created_by=user
+        )
+        audit_record(
+            action="case.task_added",
+            actor=user,
+            target=case,
+            data={
+                "case": case.pk,
+                "task": task.pk,
+                "title": title,
+                "due_on": due_on.isoformat(),
+                "assignee": assignee.get_username(),
+            },
+        )
     return task
 
 
@@ -50,9 +59,12 @@ def task_complete(*, task: FollowUpTask, user) -> FollowUpTask:
         if FollowUpTask.objects.filter(pk=task.pk, done_at__isnull=True).update(
             done_at=now, done_by=user
         ):
-            audit_record(action="case.task_done", actor=user, target=task.case,
-                         data={"case": task.case_id, "task": task.pk,
-                               "title": task.title})  # fmt: skip
+            audit_record(
+                action="case.task_done",
+                actor=user,
+                target=task.case,
+                data={"case": task.case_id, "task": task.pk, "title": task.title},
+            )
     task.refresh_from_db()
     return task
 

@@ -17,38 +17,55 @@ MAX_BULK_APPROVALS = 500
 
 
 class QueueFilterForm(forms.Form):
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False,
-                                  empty_label="All my teams")  # fmt: skip
-    assignee = forms.CharField(required=False, max_length=150,
-                               widget=forms.Select(choices=[]))  # fmt: skip
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="All my teams"
+    )
+    assignee = forms.CharField(required=False, max_length=150, widget=forms.Select(choices=[]))
     decline_category = forms.ChoiceField(required=False, label="Decline category")
-    segment = forms.ChoiceField(required=False, choices=[
-        ("", "All"), *[(s, label(s, "segment")) for s in SEGMENTS]])  # fmt: skip
-    state = forms.ChoiceField(required=False, choices=[
-        ("", "Open, in progress or escalated"), *CaseState.choices])  # fmt: skip
-    age = forms.ChoiceField(required=False, label="Overdue",
-                            choices=[("", "Any age"), *BUCKET_CHOICES])  # fmt: skip
-    chargebee = forms.ChoiceField(required=False, label="Chargebee dunning", choices=[
-        ("", "Any"), ("gave_up", "Exhausted: Chargebee gave up"),
-        ("retrying", "Not exhausted")])  # fmt: skip
+    segment = forms.ChoiceField(
+        required=False, choices=[("", "All"), *[(s, label(s, "segment")) for s in SEGMENTS]]
+    )
+    state = forms.ChoiceField(
+        required=False, choices=[("", "Open, in progress or escalated"), *CaseState.choices]
+    )
+    age = forms.ChoiceField(
+        required=False, label="Overdue", choices=[("", "Any age"), *BUCKET_CHOICES]
+    )
+    chargebee = forms.ChoiceField(
+        required=False,
+        label="Chargebee dunning",
+        choices=[
+            ("", "Any"),
+            ("gave_up", "Exhausted: Chargebee gave up"),
+            ("retrying", "Not exhausted"),
+        ],
+    )
     # Offline payers (auto_collection off): reminders instead of retries.
-    collection = forms.ChoiceField(required=False, label="Collection", choices=[
-        ("", "Any"), ("offline", "Offline payers"), ("automatic", "Card / automatic")])  # fmt: skip
+    collection = forms.ChoiceField(
+        required=False,
+        label="Collection",
+        choices=[("", "Any"), ("offline", "Offline payers"), ("automatic", "Card / automatic")],
+    )
 
     def __init__(self, *args, teams, assignees: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams
         # The categories the cases carry, and the usual ones: a category is never typed.
-        seen = set(Case.objects.exclude(decline_category="").values_list(
-            "decline_category", flat=True).distinct())  # fmt: skip
+        seen = set(
+            Case.objects.exclude(decline_category="")
+            .values_list("decline_category", flat=True)
+            .distinct()
+        )
         self.fields["decline_category"].choices = [
             ("", "Any"),
             *[(c, label(c, "category")) for c in sorted(seen | set(CATEGORIES))],
         ]
         self.fields["assignee"].widget.choices = [
-            ("", "Anyone"), ("me", "Me"), ("none", "Unassigned"),
+            ("", "Anyone"),
+            ("me", "Me"),
+            ("none", "Unassigned"),
             *[(name, name) for name in assignees],
-        ]  # fmt: skip
+        ]
 
     def clean_assignee(self) -> str:
         value = self.cleaned_data["assignee"]
@@ -62,11 +79,13 @@ class QueueFilterForm(forms.Form):
 
 
 class QueueBulkForm(forms.Form):
-    cases = forms.TypedMultipleChoiceField(coerce=int, choices=[], error_messages={
-        "required": "Tick at least one case."})  # fmt: skip
+    cases = forms.TypedMultipleChoiceField(
+        coerce=int, choices=[], error_messages={"required": "Tick at least one case."}
+    )
     operation = forms.ChoiceField(choices=[("claim", "Claim"), ("assign", "Assign to")])
-    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True),
-                                      required=False, to_field_name="username")  # fmt: skip
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True), required=False, to_field_name="username"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -95,9 +114,12 @@ class NoteForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True),
-                                      required=False, to_field_name="username",
-                                      empty_label="Nobody (back to the queue)")  # fmt: skip
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        to_field_name="username",
+        empty_label="Nobody (back to the queue)",
+    )
 
 
 class ApproveForm(forms.Form):
@@ -105,25 +127,32 @@ class ApproveForm(forms.Form):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=1000, widget=forms.TextInput(
-        attrs={"placeholder": "Why not?"}))  # fmt: skip
+    reason = forms.CharField(
+        max_length=1000, widget=forms.TextInput(attrs={"placeholder": "Why not?"})
+    )
 
 
 class EditActionForm(ApproveForm):
-    text = forms.CharField(required=False, max_length=MESSAGE_MAX_CHARS, label="Message",
-                           widget=forms.Textarea(attrs={"rows": 5}))  # fmt: skip
+    text = forms.CharField(
+        required=False,
+        max_length=MESSAGE_MAX_CHARS,
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
     channel = forms.ChoiceField(choices=[(c, c.replace("_", "-")) for c in CHANNELS])
     scheduled_for = forms.DateTimeField(
-        required=False, label="Send at (UTC)",
+        required=False,
+        label="Send at (UTC)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )  # fmt: skip
+    )
 
 
 class BulkApproveForm(forms.Form):
     """``approve`` carries "<action id>:<fingerprint shown>" for every ticked action."""
 
-    approve = forms.MultipleChoiceField(choices=[], error_messages={
-        "required": "Tick at least one action."})  # fmt: skip
+    approve = forms.MultipleChoiceField(
+        choices=[], error_messages={"required": "Tick at least one action."}
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -144,12 +173,17 @@ class BulkApproveForm(forms.Form):
 class BulkApproveConfirmForm(BulkApproveForm):
     """The confirmation: the count the person read, why, and that they mean it."""
 
-    count = forms.IntegerField(min_value=1, error_messages={
-        "required": "Confirm how many actions you approve."})  # fmt: skip
-    reason = forms.CharField(max_length=300, strip=True, error_messages={
-        "required": "Say why these are approved together."})  # fmt: skip
-    confirm = forms.BooleanField(error_messages={
-        "required": "Tick the box to confirm the count and the total."})  # fmt: skip
+    count = forms.IntegerField(
+        min_value=1, error_messages={"required": "Confirm how many actions you approve."}
+    )
+    reason = forms.CharField(
+        max_length=300,
+        strip=True,
+        error_messages={"required": "Say why these are approved together."},
+    )
+    confirm = forms.BooleanField(
+        error_messages={"required": "Tick the box to confirm the count and the total."}
+    )
 
     def clean(self):
         data = super().clean()

@@ -58,14 +58,20 @@ class InboxFilterForm(forms.Form):
     show = forms.ChoiceField(choices=SHOW, required=False)
     risk = forms.ChoiceField(choices=[("", "Any risk"), *RISKS], required=False)
     kind = forms.ChoiceField(choices=[("", "Any action"), *ActionKind.choices], required=False)
-    team = forms.ModelChoiceField(queryset=Team.objects.order_by("routing_order", "name"),
-                                  required=False, empty_label="Any team")  # fmt: skip
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.order_by("routing_order", "name"),
+        required=False,
+        empty_label="Any team",
+    )
     segment = forms.CharField(max_length=40, required=False)
     channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
     amount_min = forms.DecimalField(min_value=0, required=False, label="Amount from")
     amount_max = forms.DecimalField(min_value=0, required=False, label="Amount to")
-    age = forms.ChoiceField(choices=[("", "Any age"), *[(k, label) for k, label, *_ in AGES]],
-                            required=False, label="Waiting")  # fmt: skip
+    age = forms.ChoiceField(
+        choices=[("", "Any age"), *[(k, label) for k, label, *_ in AGES]],
+        required=False,
+        label="Waiting",
+    )
 
     def clean(self):
         data = super().clean()
@@ -175,8 +181,9 @@ def inbox_view(*, user, data: dict, now=None) -> InboxView:
     now = now or timezone.now()
     show = data.get("show") or "mine"
     chosen = _chosen(data)
-    tally = _crosstab(_amounts(awaiting_approval(actions_visible_to(user)), data), user=user,
-                      now=now)  # fmt: skip
+    tally = _crosstab(
+        _amounts(awaiting_approval(actions_visible_to(user)), data), user=user, now=now
+    )
 
     def matching(row: dict, skip: str = "") -> bool:
         return all(row[name] == value for name, value in chosen.items() if name != skip)
@@ -202,10 +209,13 @@ def inbox_view(*, user, data: dict, now=None) -> InboxView:
         "age": [(key, words) for key, words, *_ in AGES],
     }
     facets = [
-        Facet(name, [(str(v), words, found[name][v]) for v, words in choices[name]],
-              selected=_selected(data.get(name)))
+        Facet(
+            name,
+            [(str(v), words, found[name][v]) for v, words in choices[name]],
+            selected=_selected(data.get(name)),
+        )
         for name in FACETS
-    ]  # fmt: skip
+    ]
     listed = inbox_actions_filtered(user=user, data=data, now=now)
     return InboxView(actions=listed, show=show, counts=counts, facets=facets)
 
@@ -222,8 +232,11 @@ def _crosstab(actions: QuerySet[Action], *, user, now) -> list[dict]:
     """How many ``actions`` there are for each combination of the facets' values and
     "may decide" (a few hundred rows at most, however many actions)."""
     ages = [When(created_at__gt=now, then=Value(""))]  # proposed after ``now``: no age yet
-    ages += [When(created_at__gt=now - timedelta(days=oldest), then=Value(key))
-             for key, _, _, oldest in AGES if oldest is not None]  # fmt: skip
+    ages += [
+        When(created_at__gt=now - timedelta(days=oldest), then=Value(key))
+        for key, _, _, oldest in AGES
+        if oldest is not None
+    ]
     # The open case joined (at most one per customer, a constraint), not looked up per row.
     open_case = FilteredRelation(
         "customer__cases", condition=Q(customer__cases__state__in=OPEN_STATES)

@@ -80,11 +80,14 @@ def _decorate(action: Action, user, *, preview) -> Action:
         a.user.get_username() for a in action.approvals.all() if a.fingerprint == action.fingerprint
     ]
     action.two_approvers = action.invoice.amount_due >= settings.TWO_APPROVERS_FROM_AMOUNT
-    action.edit_form = EditActionForm(initial={
-        "text": action.preview.text if action.preview else "",
-        "channel": action.channel or "email",
-        "scheduled_for": action.scheduled_for, "fingerprint": action.fingerprint,
-    })  # fmt: skip
+    action.edit_form = EditActionForm(
+        initial={
+            "text": action.preview.text if action.preview else "",
+            "channel": action.channel or "email",
+            "scheduled_for": action.scheduled_for,
+            "fingerprint": action.fingerprint,
+        }
+    )
     return action
 
 
@@ -135,8 +138,12 @@ def _answer(request: HtmxHttpRequest, pk: int, outcome: str, *, status: int = 20
         action = queries.inbox_actions(user=request.user).get(pk=pk)
     except Action.DoesNotExist:
         action = None  # approved, rejected or gone: the card shows the outcome only
-    context = {"action": _decorated([action], request.user)[0] if action else None, "pk": pk,
-               "outcome": outcome, "failed": status != 200}  # fmt: skip
+    context = {
+        "action": _decorated([action], request.user)[0] if action else None,
+        "pk": pk,
+        "outcome": outcome,
+        "failed": status != 200,
+    }
     return htmx_render(request, "collections_desk/_inbox_action.html", context, status=status)
 
 
@@ -204,9 +211,14 @@ def action_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
 
     def edit(action: Action) -> str:
-        action_edit(action=action, user=request.user, fingerprint=data["fingerprint"],
-                    text=data["text"], channel=data["channel"],
-                    scheduled_for=data["scheduled_for"] or action.scheduled_for)  # fmt: skip
+        action_edit(
+            action=action,
+            user=request.user,
+            fingerprint=data["fingerprint"],
+            text=data["text"],
+            channel=data["channel"],
+            scheduled_for=data["scheduled_for"] or action.scheduled_for,
+        )
         return f"#{pk} saved; someone else approves it now."
 
     return _decide(request, pk, edit)
@@ -223,17 +235,29 @@ def _bulk_candidates(request: HttpRequest):
     return actions.filter(risk=Action.Risk.LOW).order_by("scheduled_for", "id")
 
 
-def _bulk_confirmation(request: HttpRequest, *, form: BulkApproveConfirmForm | None, selection,
-                       status: int = 200, undrafted: int = 0) -> HttpResponse:  # fmt: skip
+def _bulk_confirmation(
+    request: HttpRequest,
+    *,
+    form: BulkApproveConfirmForm | None,
+    selection,
+    status: int = 200,
+    undrafted: int = 0,
+) -> HttpResponse:
     actions = list(
-        Action.objects.filter(pk__in=selection.pairs).select_related("invoice", "customer")
+        Action.objects.filter(pk__in=selection.pairs)
+        .select_related("invoice", "customer")
         .order_by("scheduled_for", "id")
-    )  # fmt: skip
+    )
     for action in actions:
         action.words = action_words(action)
-    context = {"form": form, "selection": selection, "actions": actions,
-               "filter_query": _filter_query(request), "limit": MAX_BULK_APPROVALS,
-               "undrafted": undrafted}  # fmt: skip
+    context = {
+        "form": form,
+        "selection": selection,
+        "actions": actions,
+        "filter_query": _filter_query(request),
+        "limit": MAX_BULK_APPROVALS,
+        "undrafted": undrafted,
+    }
     return htmx_render(request, "collections_desk/inbox_bulk.html", context, status=status)
 
 
@@ -258,8 +282,10 @@ def inbox_bulk_approve(request: HttpRequest) -> HttpResponse:
         return _bulk_confirmation(request, form=form, selection=selection, status=400)
     data = form.cleaned_data
     report = actions_bulk_approve(
-        user=request.user, shown=data["approve"], reason=data["reason"],
+        user=request.user,
+        shown=data["approve"],
+        reason=data["reason"],
         total=request.POST.get("total", "")[:100],
-    )  # fmt: skip
+    )
     report_messages(request, report, verb="Approved and scheduled")
     return redirect("collections_desk:inbox")

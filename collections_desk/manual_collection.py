@@ -103,10 +103,18 @@ def _gateway(invoice: Invoice) -> str:
     )
 
 
-def manual_request_create(*, invoice: Invoice, user, kind: str, reasoning: str,
-                          params: dict | None = None, channel: str = "",
-                          amount: int = 0, self_approve: bool = True,
-                          approval_reason: str = "") -> ManualOutcome:  # fmt: skip
+def manual_request_create(
+    *,
+    invoice: Invoice,
+    user,
+    kind: str,
+    reasoning: str,
+    params: dict | None = None,
+    channel: str = "",
+    amount: int = 0,
+    self_approve: bool = True,
+    approval_reason: str = "",
+) -> ManualOutcome:
     """Record the person's request as a decision and an action, approved if they may.
 
     ``approval_reason``: why it waits for someone else, when the kind says more than the
@@ -125,25 +133,52 @@ def manual_request_create(*, invoice: Invoice, user, kind: str, reasoning: str,
     now = timezone.now()
     with transaction.atomic():
         decision = Decision.objects.create(
-            invoice=invoice, customer_id=invoice.customer_id, trigger=Decision.Trigger.MANUAL,
-            as_of=now, model_version=f"person: {user.get_username()}",
-            segment=latest.segment if latest else "manual", mode=AutomationMode.APPROVE,
-            guardrail_version=guardrails.version, reasoning=reasoning,
-            features={"gateway": _gateway(invoice), "amount_due": invoice.amount_due,
-                      "currency": invoice.currency_code, "requested_by": user.get_username()},
-        )  # fmt: skip
+            invoice=invoice,
+            customer_id=invoice.customer_id,
+            trigger=Decision.Trigger.MANUAL,
+            as_of=now,
+            model_version=f"person: {user.get_username()}",
+            segment=latest.segment if latest else "manual",
+            mode=AutomationMode.APPROVE,
+            guardrail_version=guardrails.version,
+            reasoning=reasoning,
+            features={
+                "gateway": _gateway(invoice),
+                "amount_due": invoice.amount_due,
+                "currency": invoice.currency_code,
+                "requested_by": user.get_username(),
+            },
+        )
         action = Action.objects.create(
-            decision=decision, invoice=invoice, customer_id=invoice.customer_id, kind=kind,
-            channel=channel, scheduled_for=now, params=params or {}, reasoning=reasoning,
-            mode=AutomationMode.APPROVE, risk=Action.Risk.HIGH if high else Action.Risk.LOW,
-            needs_approval=True, approval_reason=why[:300],
-        )  # fmt: skip
+            decision=decision,
+            invoice=invoice,
+            customer_id=invoice.customer_id,
+            kind=kind,
+            channel=channel,
+            scheduled_for=now,
+            params=params or {},
+            reasoning=reasoning,
+            mode=AutomationMode.APPROVE,
+            risk=Action.Risk.HIGH if high else Action.Risk.LOW,
+            needs_approval=True,
+            approval_reason=why[:300],
+        )
         audit_record(
-            action="action.proposed", actor=user, target=action,
-            data={"decision": decision.pk, "kind": kind, "invoice": invoice.cb_id,
-                  "scheduled_for": now, "channel": channel, "params": action.params,
-                  "needs_approval": True, "risk": action.risk, "reasoning": reasoning},
-        )  # fmt: skip
+            action="action.proposed",
+            actor=user,
+            target=action,
+            data={
+                "decision": decision.pk,
+                "kind": kind,
+                "invoice": invoice.cb_id,
+                "scheduled_for": now,
+                "channel": channel,
+                "params": action.params,
+                "needs_approval": True,
+                "risk": action.risk,
+                "reasoning": reasoning,
+            },
+        )
         message_draft_enqueue(action=action)  # its approver reads it drafted
         # The request belongs to the customer's case (opened now if need be), so the desk's
         # rules on who may approve it apply: agents their team's cases, managers all.
@@ -165,34 +200,51 @@ def manual_collect_now(*, invoice: Invoice, user, amount: int) -> ManualOutcome:
     money = _money(amount, invoice.currency_code)
     partial = "" if amount == invoice.amount_due else " (part of what is due)"
     return manual_request_create(
-        invoice=invoice, user=user, kind=ActionKind.RETRY, amount=amount,
+        invoice=invoice,
+        user=user,
+        kind=ActionKind.RETRY,
+        amount=amount,
         params={"amount": amount, "requested": "collect_now"},
         reasoning=f"{user.get_username()} asked to collect {money} now{partial}.",
-    )  # fmt: skip
+    )
 
 
 def manual_request_payment(*, invoice: Invoice, user) -> ManualOutcome:
     """Email a link where the customer pays the outstanding invoices (and may change card)."""
     check_may_request(invoice=invoice, user=user)
     return manual_request_create(
-        invoice=invoice, user=user, kind=ActionKind.MESSAGE, channel="email",
+        invoice=invoice,
+        user=user,
+        kind=ActionKind.MESSAGE,
+        channel="email",
         params={"template": "request_payment", "requested": "request_payment"},
         reasoning=f"{user.get_username()} asked the customer to pay the outstanding invoices.",
-    )  # fmt: skip
+    )
 
 
 def manual_request_payment_method(*, invoice: Invoice, user) -> ManualOutcome:
     """Email a link where the customer only updates the payment method (collected later)."""
     check_may_request(invoice=invoice, user=user)
     return manual_request_create(
-        invoice=invoice, user=user, kind=ActionKind.PAYMENT_METHOD_LINK, channel="email",
+        invoice=invoice,
+        user=user,
+        kind=ActionKind.PAYMENT_METHOD_LINK,
+        channel="email",
         params={"template": "request_payment_method", "requested": "request_payment_method"},
         reasoning=f"{user.get_username()} asked the customer to update the payment method.",
-    )  # fmt: skip
+    )
 
 
-def manual_record_payment(*, invoice: Invoice, user, amount: int, paid_on: date, method: str,
-                          reference: str = "", request_id: str = "") -> ManualOutcome:  # fmt: skip
+def manual_record_payment(
+    *,
+    invoice: Invoice,
+    user,
+    amount: int,
+    paid_on: date,
+    method: str,
+    reference: str = "",
+    request_id: str = "",
+) -> ManualOutcome:
     """Record money received outside Chargebee (a transfer, a cheque) against the invoice.
 
     ``request_id`` (a random token the form carries) makes a double submit harmless: the
@@ -209,15 +261,36 @@ def manual_record_payment(*, invoice: Invoice, user, amount: int, paid_on: date,
             ).first()
             if earlier is not None:
                 return ManualOutcome(action=earlier)
-            return _record_payment(invoice=invoice, user=user, amount=amount, paid_on=paid_on,
-                                   method=method, reference=reference,
-                                   request_id=request_id)  # fmt: skip
-    return _record_payment(invoice=invoice, user=user, amount=amount, paid_on=paid_on,
-                           method=method, reference=reference, request_id="")  # fmt: skip
+            return _record_payment(
+                invoice=invoice,
+                user=user,
+                amount=amount,
+                paid_on=paid_on,
+                method=method,
+                reference=reference,
+                request_id=request_id,
+            )
+    return _record_payment(
+        invoice=invoice,
+        user=user,
+        amount=amount,
+        paid_on=paid_on,
+        method=method,
+        reference=reference,
+        request_id="",
+    )
 
 
-def _record_payment(*, invoice: Invoice, user, amount: int, paid_on: date, method: str,
-                    reference: str, request_id: str) -> ManualOutcome:  # fmt: skip
+def _record_payment(
+    *,
+    invoice: Invoice,
+    user,
+    amount: int,
+    paid_on: date,
+    method: str,
+    reference: str,
+    request_id: str,
+) -> ManualOutcome:
     check_may_request(invoice=invoice, user=user)
     _amount_checked(invoice=invoice, amount=amount)
     if paid_on > timezone.now().date():
@@ -227,10 +300,17 @@ def _record_payment(*, invoice: Invoice, user, amount: int, paid_on: date, metho
     money = _money(amount, invoice.currency_code)
     ref = f", reference {reference}" if reference else ""
     return manual_request_create(
-        invoice=invoice, user=user, kind=ActionKind.RECORD_PAYMENT, amount=amount,
-        params={"amount": amount, "paid_on": paid_on.isoformat(), "method": method,
-                "reference": reference.strip(),
-                **({"request_id": request_id} if request_id else {})},
+        invoice=invoice,
+        user=user,
+        kind=ActionKind.RECORD_PAYMENT,
+        amount=amount,
+        params={
+            "amount": amount,
+            "paid_on": paid_on.isoformat(),
+            "method": method,
+            "reference": reference.strip(),
+            **({"request_id": request_id} if request_id else {}),
+        },
         reasoning=f"{user.get_username()} recorded {money} received by "
         f"{OFFLINE_METHODS[method].lower()} on {paid_on:%Y-%m-%d}{ref}.",
-    )  # fmt: skip
+    )

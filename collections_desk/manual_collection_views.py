@@ -110,11 +110,14 @@ class RecordPaymentForm(_InvoiceForm):
     def submit(self, user):
         data = self.cleaned_data
         outcome = manual_record_payment(
-            invoice=self.invoice, user=user,
+            invoice=self.invoice,
+            user=user,
             amount=minor_units(data["amount"], self.invoice.currency_code),
-            paid_on=data["paid_on"], method=data["method"], reference=data["reference"],
+            paid_on=data["paid_on"],
+            method=data["method"],
+            reference=data["reference"],
             request_id=data.get("request_id") or "",
-        )  # fmt: skip
+        )
         return [outcome]
 
 
@@ -132,9 +135,11 @@ class EndOfDunningForm(_InvoiceForm):
 
     def submit(self, user):
         return end_of_dunning_propose(
-            invoice=self.invoice, user=user, subscription=self.cleaned_data["subscription"],
+            invoice=self.invoice,
+            user=user,
+            subscription=self.cleaned_data["subscription"],
             invoice_action=self.cleaned_data["invoice_action"],
-        )  # fmt: skip
+        )
 
 
 FORMS: dict[str, type[_InvoiceForm]] = {

@@ -103,8 +103,7 @@ class Case(models.Model):
     # The rate expected_recovery uses: the model's score, else a historical recovery rate
     # (``collections_desk.recovery_rates``), else none (and expected_recovery is 0).
     recovery_rate = models.FloatField(null=True, blank=True)
-    recovery_basis = models.CharField(max_length=20, choices=RecoveryBasis.choices,
-                                      blank=True)  # fmt: skip
+    recovery_basis = models.CharField(max_length=20, choices=RecoveryBasis.choices, blank=True)
     expected_recovery = models.BigIntegerField(default=0)  # amount_due x recovery_rate
     # The oldest unpaid invoice's due date: the ageing bucket (0-30, 31-60, 61-90, 90+ days).
     oldest_due_at = models.DateTimeField(null=True, blank=True)
@@ -258,10 +257,12 @@ class PromiseToPay(models.Model):
     promised_for = models.DateField()
     amount_paid_before = models.BigIntegerField()  # the invoice's amount_paid when promised
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    hold = models.OneToOneField("dunning.InvoiceHold", on_delete=models.PROTECT,
-                                related_name="promise")  # fmt: skip
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")  # fmt: skip
+    hold = models.OneToOneField(
+        "dunning.InvoiceHold", on_delete=models.PROTECT, related_name="promise"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 
@@ -279,21 +280,27 @@ class FollowUpTask(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="tasks")
     title = models.CharField(max_length=200)
     due_on = models.DateField()
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                 related_name="collections_tasks")  # fmt: skip
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                   related_name="+")  # fmt: skip
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="collections_tasks"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                blank=True, related_name="+")  # fmt: skip
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_on", "id"]
         indexes = [
-            models.Index(fields=["assignee", "due_on"], condition=models.Q(done_at__isnull=True),
-                         name="task_open_due"),
-        ]  # fmt: skip
+            models.Index(
+                fields=["assignee", "due_on"],
+                condition=models.Q(done_at__isnull=True),
+                name="task_open_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"task {self.pk} on case {self.case_id} due {self.due_on}"
@@ -313,8 +320,9 @@ class PaymentPlan(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="payment_plans")
     invoice = models.ForeignKey("dunning.Invoice", on_delete=models.PROTECT, related_name="+")
-    action = models.OneToOneField("dunning.Action", on_delete=models.PROTECT,
-                                  related_name="payment_plan")  # fmt: skip
+    action = models.OneToOneField(
+        "dunning.Action", on_delete=models.PROTECT, related_name="payment_plan"
+    )
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     instalments = models.PositiveSmallIntegerField()
@@ -323,8 +331,9 @@ class PaymentPlan(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
     scheme_id = models.CharField(max_length=40, blank=True)
     schedule_id = models.CharField(max_length=40, blank=True)
-    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")  # fmt: skip
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
 

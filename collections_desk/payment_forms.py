@@ -16,8 +16,9 @@ from dunning.models import Invoice
 
 
 class CaseRecordPaymentForm(forms.Form):
-    invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), to_field_name="cb_id",
-                                     empty_label=None)  # fmt: skip
+    invoice = forms.ModelChoiceField(
+        queryset=Invoice.objects.none(), to_field_name="cb_id", empty_label=None
+    )
     amount = AmountField(label="Amount")
     paid_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs={"type": "date"}))
     method = forms.ChoiceField(label="Method", choices=list(OFFLINE_METHODS.items()))

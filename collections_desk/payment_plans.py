@@ -45,23 +45,29 @@ def _step(start: date, *, unit: str, steps: int) -> date:
         return start + timedelta(weeks=steps)
     month = start.month - 1 + steps
     year, month = start.year + month // 12, month % 12 + 1
-    return start.replace(year=year, month=month,
-                         day=min(start.day, calendar.monthrange(year, month)[1]))  # fmt: skip
+    return start.replace(
+        year=year, month=month, day=min(start.day, calendar.monthrange(year, month)[1])
+    )
 
 
-def plan_instalments(*, amount: int, instalments: int, period: int, unit: str,
-                     start: date) -> list[Instalment]:  # fmt: skip
+def plan_instalments(
+    *, amount: int, instalments: int, period: int, unit: str, start: date
+) -> list[Instalment]:
     """The split Chargebee makes: equal parts, the remainder on the last; the first today."""
     part, rest = divmod(amount, instalments)
     return [
-        Instalment(number=n + 1, due_on=_step(start, unit=unit, steps=n * period),
-                   amount=part + (rest if n == instalments - 1 else 0))
+        Instalment(
+            number=n + 1,
+            due_on=_step(start, unit=unit, steps=n * period),
+            amount=part + (rest if n == instalments - 1 else 0),
+        )
         for n in range(instalments)
-    ]  # fmt: skip
+    ]
 
 
-def plan_described(*, invoice: Invoice, instalments: list[Instalment], period: int,
-                   unit: str) -> str:  # fmt: skip
+def plan_described(
+    *, invoice: Invoice, instalments: list[Instalment], period: int, unit: str
+) -> str:
     currency = invoice.currency_code
     every = f"every {UNIT_WORDS[unit]}" if period == 1 else f"every {period} {unit}s"
     parts = "; ".join(f"{i.due_on:%d %b %Y} {amount_text(i.amount, currency)}" for i in instalments)
@@ -73,8 +79,9 @@ def plan_described(*, invoice: Invoice, instalments: list[Instalment], period: i
     )
 
 
-def payment_plan_propose(*, case: Case, user, invoice: Invoice, instalments: int, period: int,
-                         unit: str) -> PaymentPlan:  # fmt: skip
+def payment_plan_propose(
+    *, case: Case, user, invoice: Invoice, instalments: int, period: int, unit: str
+) -> PaymentPlan:
     """Propose the plan: it waits for a manager's approval in the inbox."""
     case_require_work(user=user, case=case)
     if not case.invoices.filter(pk=invoice.pk, status__in=UNPAID_STATUSES).exists():
@@ -94,27 +101,46 @@ def payment_plan_propose(*, case: Case, user, invoice: Invoice, instalments: int
     ).exists():
         raise ValueError(f"{invoice.cb_id} already has a payment plan")
     amount = invoice.amount_due
-    split = plan_instalments(amount=amount, instalments=instalments, period=period, unit=unit,
-                             start=timezone.now().date())  # fmt: skip
+    split = plan_instalments(
+        amount=amount,
+        instalments=instalments,
+        period=period,
+        unit=unit,
+        start=timezone.now().date(),
+    )
     reasoning = f"{user.get_username()} proposes a payment plan. " + plan_described(
         invoice=invoice, instalments=split, period=period, unit=unit
     )
     with transaction.atomic():
         outcome = manual_request_create(
-            invoice=invoice, user=user, kind=ActionKind.PAYMENT_PLAN, amount=amount,
-            self_approve=False, reasoning=reasoning,
+            invoice=invoice,
+            user=user,
+            kind=ActionKind.PAYMENT_PLAN,
+            amount=amount,
+            self_approve=False,
+            reasoning=reasoning,
             approval_reason="a payment plan changes how the invoice is collected: a manager "
             "approves the instalments shown",
-            params={"instalments": instalments, "period": period, "period_unit": unit,
-                    "amount": amount, "currency": invoice.currency_code,
-                    "preview": [{"due_on": i.due_on.isoformat(), "amount": i.amount}
-                                for i in split]},
-        )  # fmt: skip
+            params={
+                "instalments": instalments,
+                "period": period,
+                "period_unit": unit,
+                "amount": amount,
+                "currency": invoice.currency_code,
+                "preview": [{"due_on": i.due_on.isoformat(), "amount": i.amount} for i in split],
+            },
+        )
         return PaymentPlan.objects.create(
-            case=case, invoice=invoice, action=outcome.action, amount=amount,
-            currency=invoice.currency_code, instalments=instalments, period=period,
-            period_unit=unit, proposed_by=user,
-        )  # fmt: skip
+            case=case,
+            invoice=invoice,
+            action=outcome.action,
+            amount=amount,
+            currency=invoice.currency_code,
+            instalments=instalments,
+            period=period,
+            period_unit=unit,
+            proposed_by=user,
+        )
 
 
 # --- following the plan ----------------------------------------------------------------
@@ -130,17 +156,23 @@ def _entries_store(*, plan: PaymentPlan, schedule: dict) -> bool:
     entries = schedule.get("schedule_entries") or []
     for number, entry in enumerate(sorted(entries, key=lambda e: (e["date"], e["id"])), 1):
         PlanInstalment.objects.update_or_create(
-            plan=plan, cb_entry_id=entry["id"],
-            defaults={"number": number, "amount": entry["amount"], "status": entry["status"],
-                      "due_at": datetime.fromtimestamp(entry["date"], tz=UTC)},
-        )  # fmt: skip
+            plan=plan,
+            cb_entry_id=entry["id"],
+            defaults={
+                "number": number,
+                "amount": entry["amount"],
+                "status": entry["status"],
+                "due_at": datetime.fromtimestamp(entry["date"], tz=UTC),
+            },
+        )
     return bool(entries) and all(entry["status"] == "paid" for entry in entries)
 
 
 def _complete(plan: PaymentPlan) -> None:
     PaymentPlan.objects.filter(pk=plan.pk).update(status=PaymentPlan.Status.COMPLETED)
-    for hold in InvoiceHold.objects.filter(invoice_id=plan.invoice.cb_id, released_at=None,
-                                           kind=InvoiceHold.Kind.PAYMENT_PLAN):  # fmt: skip
+    for hold in InvoiceHold.objects.filter(
+        invoice_id=plan.invoice.cb_id, released_at=None, kind=InvoiceHold.Kind.PAYMENT_PLAN
+    ):
         invoice_hold_release(hold=hold, reason="every instalment is paid")
 
 
@@ -160,10 +192,11 @@ def payment_plans_track(*, now: datetime | None = None) -> dict[str, int]:
             started = PaymentPlan.objects.filter(pk=plan.pk, status=PaymentPlan.Status.PROPOSED)
             with transaction.atomic():
                 if started.update(
-                    status=PaymentPlan.Status.ACTIVE, synced_at=now,
+                    status=PaymentPlan.Status.ACTIVE,
+                    synced_at=now,
                     scheme_id=action.result.get("scheme_id", ""),
                     schedule_id=schedule.get("id", ""),
-                ):  # fmt: skip
+                ):
                     plan.schedule_id = schedule.get("id", "")
                     _entries_store(plan=plan, schedule=schedule)
                     counts["started"] += 1

@@ -41,11 +41,14 @@ def case_record_payment_view(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         outcome = manual_record_payment(
-            invoice=data["invoice"], user=request.user,
+            invoice=data["invoice"],
+            user=request.user,
             amount=minor_units(data["amount"], data["invoice"].currency_code),
-            paid_on=data["paid_on"], method=data["method"], reference=data["reference"],
+            paid_on=data["paid_on"],
+            method=data["method"],
+            reference=data["reference"],
             request_id=data.get("request_id") or "",
-        )  # fmt: skip
+        )
     except ManualRequestRefused as refused:
         return _case_refused(request, case, f"Payment not recorded: {refused}", status=400)
     except PermissionDenied as refused:

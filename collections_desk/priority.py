@@ -63,8 +63,11 @@ def priority_expression(*, now: datetime):
         ("opened_at", now - timedelta(days=3), 0.1),
     )
     sla = _bonus(("sla_due_at", now, 1.0), ("sla_due_at", now + DUE_SOON, 0.5))
-    broken = SqlCase(When(promise_broken_at__isnull=False, then=Value(BROKEN_PROMISE_BONUS)),
-                     default=Value(0.0), output_field=FloatField())  # fmt: skip
+    broken = SqlCase(
+        When(promise_broken_at__isnull=False, then=Value(BROKEN_PROMISE_BONUS)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
     value = (
         Cast(F("expected_recovery"), FloatField())
         + Cast(F("amount_due"), FloatField()) * Value(0.1)

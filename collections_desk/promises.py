@@ -35,8 +35,9 @@ def promise_day_end(promised_for: date) -> datetime:
     return datetime.combine(promised_for + timedelta(days=1), time(0), tzinfo=UTC)
 
 
-def promise_record(*, case: Case, user, invoice: Invoice, amount: int,
-                   promised_for: date) -> PromiseToPay:  # fmt: skip
+def promise_record(
+    *, case: Case, user, invoice: Invoice, amount: int, promised_for: date
+) -> PromiseToPay:
     """Record the customer's promise to pay ``amount`` (minor units) by ``promised_for``."""
     case_require_work(user=user, case=case)
     if not case.invoices.filter(pk=invoice.pk, status__in=UNPAID_STATUSES).exists():
@@ -57,19 +58,37 @@ def promise_record(*, case: Case, user, invoice: Invoice, amount: int,
                 status=PromiseToPay.Status.WITHDRAWN, settled_at=timezone.now()
             )
             invoice_hold_release(hold=earlier.hold, reason="replaced by a newer promise", user=user)
-        hold = invoice_hold_place(invoice=invoice, kind=InvoiceHold.Kind.PROMISE_TO_PAY,
-                                  until=promise_day_end(promised_for), reason=reason,
-                                  user=user)  # fmt: skip
+        hold = invoice_hold_place(
+            invoice=invoice,
+            kind=InvoiceHold.Kind.PROMISE_TO_PAY,
+            until=promise_day_end(promised_for),
+            reason=reason,
+            user=user,
+        )
         promise = PromiseToPay.objects.create(
-            case=case, invoice=invoice, amount=amount, currency=invoice.currency_code,
-            promised_for=promised_for, amount_paid_before=invoice.amount_paid, hold=hold,
+            case=case,
+            invoice=invoice,
+            amount=amount,
+            currency=invoice.currency_code,
+            promised_for=promised_for,
+            amount_paid_before=invoice.amount_paid,
+            hold=hold,
             created_by=user,
-        )  # fmt: skip
+        )
         Case.objects.filter(pk=case.pk).update(state=CaseState.PROMISED, promise_broken_at=None)
-        audit_record(action="case.promise_recorded", actor=user, target=case,
-                     data={"case": case.pk, "invoice": invoice.cb_id, "amount": amount,
-                           "currency": invoice.currency_code,
-                           "promised_for": promised_for.isoformat(), "reason": reason})  # fmt: skip
+        audit_record(
+            action="case.promise_recorded",
+            actor=user,
+            target=case,
+            data={
+                "case": case.pk,
+                "invoice": invoice.cb_id,
+                "amount": amount,
+                "currency": invoice.currency_code,
+                "promised_for": promised_for.isoformat(),
+                "reason": reason,
+            },
+        )
     case.state, case.promise_broken_at = CaseState.PROMISED, None
     return promise
 
@@ -120,11 +139,17 @@ def _settle(*, promise: PromiseToPay, status: str, now: datetime) -> int:
         word = "kept" if status == PromiseToPay.Status.KEPT else "broken"
         invoice_hold_release(hold=promise.hold, reason=f"promise {word}")
         audit_record(
-            action=f"case.promise_{word}", actor_label="dunwell", target=promise.case,
-            data={"case": promise.case_id, "invoice": promise.invoice.cb_id,
-                  "amount": promise.amount, "promised_for": promise.promised_for.isoformat(),
-                  "why": f"promise to pay by {promise.promised_for:%Y-%m-%d} {word}"},
-        )  # fmt: skip
+            action=f"case.promise_{word}",
+            actor_label="dunwell",
+            target=promise.case,
+            data={
+                "case": promise.case_id,
+                "invoice": promise.invoice.cb_id,
+                "amount": promise.amount,
+                "promised_for": promise.promised_for.isoformat(),
+                "why": f"promise to pay by {promise.promised_for:%Y-%m-%d} {word}",
+            },
+        )
         if status == PromiseToPay.Status.BROKEN:
             _case_reopen(promise=promise, now=now)
     return 1

@@ -172,9 +172,14 @@ def _payments(invoice_ids: list[str]) -> list[TimelineEntry]:
             card,
         )
         verb = "Payment" if txn.status == "success" else "Declined"
-        entries.append(TimelineEntry(at=txn.date, kind="payment",
-                                     title=f"{verb} on {txn.invoice_id}",
-                                     detail=", ".join(x for x in details if x)))  # fmt: skip
+        entries.append(
+            TimelineEntry(
+                at=txn.date,
+                kind="payment",
+                title=f"{verb} on {txn.invoice_id}",
+                detail=", ".join(x for x in details if x),
+            )
+        )
     return entries
 
 
@@ -209,9 +214,15 @@ def _action_changes(invoice_ids: list[str]) -> list[TimelineEntry]:
         else:
             change = label(entry.action[7:], "action_state").lower()
         kind = label(kinds.get(entry.object_id, "action"), "action_kind")
-        entries.append(TimelineEntry(at=entry.at, kind="action", title=f"{kind}: {change}",
-                                     detail=data.get("reason") or data.get("approval_reason")
-                                     or "", actor=entry.actor_label))  # fmt: skip
+        entries.append(
+            TimelineEntry(
+                at=entry.at,
+                kind="action",
+                title=f"{kind}: {change}",
+                detail=data.get("reason") or data.get("approval_reason") or "",
+                actor=entry.actor_label,
+            )
+        )
     return entries
 
 
@@ -232,8 +243,11 @@ def _notes_and_case_changes(case: Case) -> list[TimelineEntry]:
     for entry in changes.order_by("-seq")[:TIMELINE_PER_SOURCE]:
         title = entry.action.replace("case.", "Case ").replace("_", " ")
         detail = entry.data.get("reason") or entry.data.get("why") or ""
-        entries.append(TimelineEntry(at=entry.at, kind="case", title=title, detail=detail,
-                                     actor=entry.actor_label))  # fmt: skip
+        entries.append(
+            TimelineEntry(
+                at=entry.at, kind="case", title=title, detail=detail, actor=entry.actor_label
+            )
+        )
     return entries
 
 
@@ -247,10 +261,14 @@ def chargebee_changes(*, case: Case, invoice_ids: list[str]) -> list[TimelineEnt
     entries = []
     for noun, rows in sources:
         for obj in rows.exclude(cb_updated_at=None).order_by("-cb_updated_at")[:20]:
-            entries.append(TimelineEntry(at=obj.cb_updated_at, kind="chargebee",
-                                         title=f"{noun} {obj.cb_id} now "
-                                         f"{words(obj.status).lower()}",
-                                         actor="Chargebee"))  # fmt: skip
+            entries.append(
+                TimelineEntry(
+                    at=obj.cb_updated_at,
+                    kind="chargebee",
+                    title=f"{noun} {obj.cb_id} now {words(obj.status).lower()}",
+                    actor="Chargebee",
+                )
+            )
     return entries
 
 

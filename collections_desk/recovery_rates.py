@@ -37,8 +37,9 @@ class RecoveryRates:
     by_decline_category: dict[str, HistoricalRate]
     by_segment: dict[str, HistoricalRate]
 
-    def for_case(self, *, recovery_score: float | None, decline_category: str,
-                 segment: str) -> tuple[float | None, str]:  # fmt: skip
+    def for_case(
+        self, *, recovery_score: float | None, decline_category: str, segment: str
+    ) -> tuple[float | None, str]:
         """The rate a case's expected recovery uses, and where it comes from."""
         if recovery_score is not None:
             return recovery_score, RecoveryBasis.MODEL

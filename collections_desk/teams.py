@@ -20,17 +20,31 @@ DEMO_AGENT_TEAM = "Self-serve & growth"
 
 
 @transaction.atomic
-def team_create(*, name: str, segments: Sequence[str] = (), countries: Sequence[str] = (),
-                routing_order: int = 100, user=None) -> Team:  # fmt: skip
+def team_create(
+    *,
+    name: str,
+    segments: Sequence[str] = (),
+    countries: Sequence[str] = (),
+    routing_order: int = 100,
+    user=None,
+) -> Team:
     group, _ = Group.objects.get_or_create(name=f"team: {name}")
     team = Team.objects.create(
-        name=name, group=group, routing_order=routing_order,
-        segments=list(segments), countries=[c.upper() for c in countries],
-    )  # fmt: skip
+        name=name,
+        group=group,
+        routing_order=routing_order,
+        segments=list(segments),
+        countries=[c.upper() for c in countries],
+    )
     team_grant(team=team)
     routing = {"segments": team.segments, "countries": team.countries, "order": routing_order}
-    audit_record(action="team.created", actor=user, actor_label="" if user else "dunwell",
-                 target=team, data={"name": name, **routing})  # fmt: skip
+    audit_record(
+        action="team.created",
+        actor=user,
+        actor_label="" if user else "dunwell",
+        target=team,
+        data={"name": name, **routing},
+    )
     return team
 
 

@@ -55,9 +55,11 @@ def _teams_for(user):
 
 def _desk_people():
     """Who can be filtered by or assigned: the agents and managers."""
-    return User.objects.filter(
-        is_active=True, groups__name__in=[Role.AGENT.value, Role.MANAGER.value]
-    ).distinct().order_by("username")  # fmt: skip
+    return (
+        User.objects.filter(is_active=True, groups__name__in=[Role.AGENT.value, Role.MANAGER.value])
+        .distinct()
+        .order_by("username")
+    )
 
 
 @login_required
@@ -107,8 +109,12 @@ def queue_bulk(request: HttpRequest) -> HttpResponse:
             messages.error(request, " ".join(map(str, errors)))
         return redirect("collections_desk:queue")
     data = form.cleaned_data
-    report = cases_bulk(user=request.user, case_ids=data["cases"], operation=data["operation"],
-                        assignee=data.get("assignee"))  # fmt: skip
+    report = cases_bulk(
+        user=request.user,
+        case_ids=data["cases"],
+        operation=data["operation"],
+        assignee=data.get("assignee"),
+    )
     report_messages(request, report, verb="Claimed" if data["operation"] == "claim" else "Assigned")
     return redirect(request.POST.get("back") or reverse("collections_desk:queue"))
 
@@ -130,8 +136,11 @@ def _case(request: HttpRequest, pk: int) -> Case:
 def case_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     case = _case(request, pk)
     if request.htmx and request.GET.get("part") == "timeline":
-        return htmx_render(request, "collections_desk/_timeline.html",
-                           {"timeline": queries.case_timeline(case=case)})  # fmt: skip
+        return htmx_render(
+            request,
+            "collections_desk/_timeline.html",
+            {"timeline": queries.case_timeline(case=case)},
+        )
     return htmx_render(request, "collections_desk/case_detail.html", _case_context(request, case))
 
 
@@ -176,8 +185,9 @@ def _case_change(request: HttpRequest, pk: int, change) -> HttpResponse:
 
 def _case_refused(request: HttpRequest, case: Case, why: str, *, status: int) -> HttpResponse:
     messages.error(request, why)
-    return htmx_render(request, "collections_desk/case_detail.html",
-                       _case_context(request, case), status=status)  # fmt: skip
+    return htmx_render(
+        request, "collections_desk/case_detail.html", _case_context(request, case), status=status
+    )
 
 
 @login_required
@@ -197,8 +207,9 @@ def case_claim_view(request: HttpRequest, pk: int) -> HttpResponse:
 def case_assign_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = AssignForm(request.POST)
     if not form.is_valid():
-        return _case_refused(request, _case(request, pk), "Choose someone from the list.",
-                             status=400)  # fmt: skip
+        return _case_refused(
+            request, _case(request, pk), "Choose someone from the list.", status=400
+        )
     assignee = form.cleaned_data["assignee"]
 
     def assign(case: Case) -> str:
@@ -228,8 +239,12 @@ def case_note_view(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {"case": case, "notes": case.notes.select_related("author")[:50], "note_form": form}
     if request.htmx:
         return htmx_render(request, "collections_desk/_notes.html", context, status=status)
-    return htmx_render(request, "collections_desk/case_detail.html",
-                       _case_context(request, case, note_form=form), status=status)  # fmt: skip
+    return htmx_render(
+        request,
+        "collections_desk/case_detail.html",
+        _case_context(request, case, note_form=form),
+        status=status,
+    )
 
 
 @login_required
@@ -239,8 +254,10 @@ def case_escalate_view(request: HttpRequest, pk: int) -> HttpResponse:
     def escalate(case: Case) -> str:
         ticket = case_escalate(case=case, user=request.user)
         if ticket.delivery != EscalationTicket.Delivery.SENT:
-            return (f"Escalation recorded, but the tool did not take it yet: {ticket.last_error}. "
-                    "Dunwell sends it again; the case timeline shows each try.")  # fmt: skip
+            return (
+                f"Escalation recorded, but the tool did not take it yet: {ticket.last_error}. "
+                "Dunwell sends it again; the case timeline shows each try."
+            )
         where = f"ticket {ticket.external_id}" if ticket.external_id else "a local ticket"
         return f"Escalated to the CRM/task tool ({where}) with the case summary."
 

@@ -127,9 +127,12 @@ class ScheduleRunner:
         self.cron = CronScheduler(connection=connect(), name=f"dunwell-schedule-{id(self):x}")
         for job in schedule:
             self.cron.register(
-                periodic_run, queue_name=job.queue, args=(job.name,), interval=job.interval,
+                periodic_run,
+                queue_name=job.queue,
+                args=(job.name,),
+                interval=job.interval,
                 name=job.name,
-            )  # fmt: skip
+            )
         self.enqueued: list[str] = []  # names, in the order they were enqueued
         self.failed_ticks = 0
         self.last_tick_at: datetime | None = None

@@ -17,9 +17,16 @@ from sandbox.store import Sandbox, SandboxError
 PATH = "/card_updater/v1/lookup"
 
 
-def network_knows(sandbox: Sandbox, *, payment_source_id: str, expiry_month: int | None = None,
-                  expiry_year: int | None = None, last4: str | None = None,
-                  closed: bool = False, behaviour: list | None = None) -> None:  # fmt: skip
+def network_knows(
+    sandbox: Sandbox,
+    *,
+    payment_source_id: str,
+    expiry_month: int | None = None,
+    expiry_year: int | None = None,
+    last4: str | None = None,
+    closed: bool = False,
+    behaviour: list | None = None,
+) -> None:
     """Plant what the network knows about a card: a newer one, or that the account closed.
 
     ``behaviour`` is what charges on the updated card do (default: they succeed).
@@ -27,9 +34,12 @@ def network_knows(sandbox: Sandbox, *, payment_source_id: str, expiry_month: int
     with sandbox.lock:
         sandbox.get(sandbox.payment_sources, payment_source_id, "payment_source")
         sandbox.updater_cards[payment_source_id] = {
-            "closed": closed, "expiry_month": expiry_month, "expiry_year": expiry_year,
-            "last4": last4, "behaviour": list(behaviour or []),
-        }  # fmt: skip
+            "closed": closed,
+            "expiry_month": expiry_month,
+            "expiry_year": expiry_year,
+            "last4": last4,
+            "behaviour": list(behaviour or []),
+        }
 
 
 def json_params(raw: str) -> dict[str, list[str]]:

@@ -11,19 +11,34 @@ from __future__ import annotations
 from sandbox.store import Sandbox, SandboxError
 
 
-def offline_customer_create(sandbox: Sandbox, *, first_name: str, last_name: str, email: str,
-                            country: str = "US", currency: str = "USD", company: str = "",
-                            created_at: int | None = None,
-                            source: str = "api") -> dict:  # fmt: skip
+def offline_customer_create(
+    sandbox: Sandbox,
+    *,
+    first_name: str,
+    last_name: str,
+    email: str,
+    country: str = "US",
+    currency: str = "USD",
+    company: str = "",
+    created_at: int | None = None,
+    source: str = "api",
+) -> dict:
     return sandbox.create_customer(
-        first_name=first_name, last_name=last_name, email=email, country=country,
-        currency=currency, company=company, auto_collection="off", created_at=created_at,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        country=country,
+        currency=currency,
+        company=company,
+        auto_collection="off",
+        created_at=created_at,
         source=source,
-    )  # fmt: skip
+    )
 
 
-def offline_subscription_create(sandbox: Sandbox, *, customer_id: str, plan_id: str,
-                                unit_price: int, **kwargs) -> dict:  # fmt: skip
+def offline_subscription_create(
+    sandbox: Sandbox, *, customer_id: str, plan_id: str, unit_price: int, **kwargs
+) -> dict:
     """A subscription that follows its customer's offline collection."""
     with sandbox.lock:
         subscription = sandbox.create_subscription(
@@ -32,14 +47,17 @@ def offline_subscription_create(sandbox: Sandbox, *, customer_id: str, plan_id: 
         subscription["auto_collection"] = "off"
         sandbox._touch(subscription)
         sandbox.emit(
-            "subscription_changed", kwargs.get("source", "api"), subscription=subscription,
+            "subscription_changed",
+            kwargs.get("source", "api"),
+            subscription=subscription,
             customer=sandbox.customers[customer_id],
-        )  # fmt: skip
+        )
         return subscription
 
 
-def offline_invoice_create(sandbox: Sandbox, *, subscription_id: str, net_term_days: int = 0,
-                           source: str = "scheduled_job") -> dict:  # fmt: skip
+def offline_invoice_create(
+    sandbox: Sandbox, *, subscription_id: str, net_term_days: int = 0, source: str = "scheduled_job"
+) -> dict:
     """The renewal invoice of an offline payer: due, never charged."""
     with sandbox.lock:
         subscription = sandbox.get(sandbox.subscriptions, subscription_id, "subscription")
@@ -49,23 +67,32 @@ def offline_invoice_create(sandbox: Sandbox, *, subscription_id: str, net_term_d
                 400, "invalid_state_for_request", "the customer pays automatically (card)"
             )
         invoice = sandbox.create_invoice(
-            subscription_id=subscription_id, source=source, status="payment_due",
+            subscription_id=subscription_id,
+            source=source,
+            status="payment_due",
             net_term_days=net_term_days,
-        )  # fmt: skip
+        )
         sandbox._refresh_dues(subscription)
         return invoice
 
 
-def offline_payment_received(sandbox: Sandbox, *, invoice_id: str, amount: int | None = None,
-                             method: str = "bank_transfer",
-                             reference: str = "") -> dict:  # fmt: skip
+def offline_payment_received(
+    sandbox: Sandbox,
+    *,
+    invoice_id: str,
+    amount: int | None = None,
+    method: str = "bank_transfer",
+    reference: str = "",
+) -> dict:
     """The finance team records a transfer or cheque in Chargebee (all that is due by default)."""
     with sandbox.lock:
         invoice = sandbox.get(sandbox.invoices, invoice_id, "invoice")
         invoice, _txn = sandbox.record_payment(
-            invoice_id=invoice_id, amount=amount or invoice["amount_due"],
-            payment_method=method, reference_number=reference,
-        )  # fmt: skip
+            invoice_id=invoice_id,
+            amount=amount or invoice["amount_due"],
+            payment_method=method,
+            reference_number=reference,
+        )
         subscription = sandbox.subscriptions.get(invoice.get("subscription_id") or "")
         if subscription is not None:
             sandbox._refresh_dues(subscription)

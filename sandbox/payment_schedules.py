@@ -52,8 +52,9 @@ def _later(start: int, *, unit: str, steps: int) -> int:
 def scheme_create(sb: Sandbox, params: dict) -> dict:
     unit = _one(params, "period_unit")
     if unit not in MAX_SCHEDULES:
-        raise SandboxError(400, "param_wrong_value", "period_unit must be day, week or month",
-                           param="period_unit")  # fmt: skip
+        raise SandboxError(
+            400, "param_wrong_value", "period_unit must be day, week or month", param="period_unit"
+        )
     name = _one(params, "name")
     if not name:
         raise SandboxError(400, "param_wrong_value", "name cannot be blank", param="name")
@@ -62,26 +63,36 @@ def scheme_create(sb: Sandbox, params: dict) -> dict:
     if _one(params, "period") not in (None, ""):
         period = _required_int(params, "period", low=1, high=MAX_PERIOD[unit])
     with sb.lock:
-        scheme = sb._touch({
-            "id": sb.new_id("pss"), "name": name[:100], "number_of_schedules": count,
-            "period_unit": unit, "period": period, "created_at": sb.now(),
-            "object": "payment_schedule_scheme",
-        })  # fmt: skip
+        scheme = sb._touch(
+            {
+                "id": sb.new_id("pss"),
+                "name": name[:100],
+                "number_of_schedules": count,
+                "period_unit": unit,
+                "period": period,
+                "created_at": sb.now(),
+                "object": "payment_schedule_scheme",
+            }
+        )
         sb.payment_schedule_schemes[scheme["id"]] = scheme
     return {"payment_schedule_scheme": scheme}
 
 
 def scheme_retrieve(sb: Sandbox, params: dict, scheme_id: str) -> dict:
-    return {"payment_schedule_scheme": sb.get(sb.payment_schedule_schemes, scheme_id,
-                                              "payment_schedule_scheme")}  # fmt: skip
+    return {
+        "payment_schedule_scheme": sb.get(
+            sb.payment_schedule_schemes, scheme_id, "payment_schedule_scheme"
+        )
+    }
 
 
 def scheme_delete(sb: Sandbox, params: dict, scheme_id: str) -> dict:
     with sb.lock:
         scheme = sb.get(sb.payment_schedule_schemes, scheme_id, "payment_schedule_scheme")
         if any(s["scheme_id"] == scheme_id for s in sb.payment_schedules.values()):
-            raise SandboxError(409, "invalid_state_for_request",
-                               "The scheme is used by a payment schedule")  # fmt: skip
+            raise SandboxError(
+                409, "invalid_state_for_request", "The scheme is used by a payment schedule"
+            )
         del sb.payment_schedule_schemes[scheme_id]
     return {"payment_schedule_scheme": scheme}
 
@@ -90,37 +101,55 @@ def invoice_apply(sb: Sandbox, params: dict, invoice_id: str) -> dict:
     with sb.lock:
         invoice = sb.get(sb.invoices, invoice_id, "invoice")
         if invoice["status"] != "payment_due":
-            raise SandboxError(409, "invalid_state_for_request",
-                               f"Invoice {invoice_id} is {invoice['status']}: a payment schedule "
-                               "needs an invoice in payment_due")  # fmt: skip
+            raise SandboxError(
+                409,
+                "invalid_state_for_request",
+                f"Invoice {invoice_id} is {invoice['status']}: a payment schedule "
+                "needs an invoice in payment_due",
+            )
         scheme_id = _one(params, "scheme_id")
         if not scheme_id:
-            raise SandboxError(400, "param_wrong_value", "scheme_id cannot be blank",
-                               param="scheme_id")  # fmt: skip
+            raise SandboxError(
+                400, "param_wrong_value", "scheme_id cannot be blank", param="scheme_id"
+            )
         scheme = sb.get(sb.payment_schedule_schemes, scheme_id, "payment_schedule_scheme")
         amount = invoice["amount_due"]
         if _one(params, "amount") not in (None, ""):
             amount = _required_int(params, "amount", low=1, high=invoice["amount_due"])
-        if any(s["entity_id"] == invoice_id for s in sb.payment_schedules.values()
-               if _open_entries(sb, s)):  # fmt: skip
-            raise SandboxError(409, "invalid_state_for_request",
-                               "The invoice already has a payment schedule")  # fmt: skip
+        if any(
+            s["entity_id"] == invoice_id
+            for s in sb.payment_schedules.values()
+            if _open_entries(sb, s)
+        ):
+            raise SandboxError(
+                409, "invalid_state_for_request", "The invoice already has a payment schedule"
+            )
         count, now = scheme["number_of_schedules"], sb.now()
         part, rest = divmod(amount, count)
         entries = [
-            {"id": sb.new_id("se"),
-             "date": _later(now, unit=scheme["period_unit"], steps=n * scheme["period"]),
-             "amount": part + (rest if n == count - 1 else 0), "object": "schedule_entry"}
+            {
+                "id": sb.new_id("se"),
+                "date": _later(now, unit=scheme["period_unit"], steps=n * scheme["period"]),
+                "amount": part + (rest if n == count - 1 else 0),
+                "object": "schedule_entry",
+            }
             for n in range(count)
-        ]  # fmt: skip
-        schedule = sb._touch({
-            "id": sb.new_id("ps"), "scheme_id": scheme_id, "entity_type": "invoice",
-            "entity_id": invoice_id, "amount": amount, "created_at": now,
-            "currency_code": invoice["currency_code"], "schedule_entries": entries,
-            "object": "payment_schedule",
-            # Not part of Chargebee's answer: what was paid before, to allocate what follows.
-            "_paid_before": invoice["amount_paid"],
-        })  # fmt: skip
+        ]
+        schedule = sb._touch(
+            {
+                "id": sb.new_id("ps"),
+                "scheme_id": scheme_id,
+                "entity_type": "invoice",
+                "entity_id": invoice_id,
+                "amount": amount,
+                "created_at": now,
+                "currency_code": invoice["currency_code"],
+                "schedule_entries": entries,
+                "object": "payment_schedule",
+                # Not part of Chargebee's answer: what was paid before, to allocate what follows.
+                "_paid_before": invoice["amount_paid"],
+            }
+        )
         sb.payment_schedules[schedule["id"]] = schedule
         sb._touch(invoice)
         sb.emit("invoice_updated", "api", invoice=invoice)
@@ -154,8 +183,11 @@ def invoice_schedules(sb: Sandbox, params: dict, invoice_id: str) -> dict:
 
 def schedule_list(sb: Sandbox, params: dict) -> dict:
     invoice_id = _one(params, "invoice_id[is]")
-    schedules = [s for s in sb.payment_schedules.values()
-                 if invoice_id is None or s["entity_id"] == invoice_id]  # fmt: skip
+    schedules = [
+        s
+        for s in sb.payment_schedules.values()
+        if invoice_id is None or s["entity_id"] == invoice_id
+    ]
     return {"list": [{"payment_schedule": shaped(sb, s)} for s in schedules]}
 
 
@@ -164,13 +196,25 @@ def routes(sb: Sandbox) -> list[tuple]:
     r = re.compile
     return [
         ("POST", r(r"^/api/v2/payment_schedule_schemes$"), lambda p: scheme_create(sb, p)),
-        ("GET", r(r"^/api/v2/payment_schedule_schemes/([^/]+)$"),
-         lambda p, i: scheme_retrieve(sb, p, i)),
-        ("POST", r(r"^/api/v2/payment_schedule_schemes/([^/]+)/delete$"),
-         lambda p, i: scheme_delete(sb, p, i)),
-        ("POST", r(r"^/api/v2/invoices/([^/]+)/apply_payment_schedule_scheme$"),
-         lambda p, i: invoice_apply(sb, p, i)),
-        ("GET", r(r"^/api/v2/invoices/([^/]+)/payment_schedules$"),
-         lambda p, i: invoice_schedules(sb, p, i)),
+        (
+            "GET",
+            r(r"^/api/v2/payment_schedule_schemes/([^/]+)$"),
+            lambda p, i: scheme_retrieve(sb, p, i),
+        ),
+        (
+            "POST",
+            r(r"^/api/v2/payment_schedule_schemes/([^/]+)/delete$"),
+            lambda p, i: scheme_delete(sb, p, i),
+        ),
+        (
+            "POST",
+            r(r"^/api/v2/invoices/([^/]+)/apply_payment_schedule_scheme$"),
+            lambda p, i: invoice_apply(sb, p, i),
+        ),
+        (
+            "GET",
+            r(r"^/api/v2/invoices/([^/]+)/payment_schedules$"),
+            lambda p, i: invoice_schedules(sb, p, i),
+        ),
         ("GET", r(r"^/api/v2/payment_schedules$"), lambda p: schedule_list(sb, p)),
-    ]  # fmt: skip
+    ]

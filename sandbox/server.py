@@ -390,15 +390,20 @@ class SandboxAPI:
     # --- dispatch ----------------------------------------------------------------------
     # The operation each write route is (for the limits in sandbox/spec).
     OPERATIONS = {
-        "collect_payment": "invoice.collect_payment", "record_payment": "invoice.record_payment",
-        "pause_dunning": "invoice.pause_dunning", "resume_dunning": "invoice.resume_dunning",
-        "stop_dunning": "invoice.stop_dunning", "write_off": "invoice.write_off",
-        "void_invoice": "invoice.void_invoice", "cancel": "subscription.cancel_for_items",
+        "collect_payment": "invoice.collect_payment",
+        "record_payment": "invoice.record_payment",
+        "pause_dunning": "invoice.pause_dunning",
+        "resume_dunning": "invoice.resume_dunning",
+        "stop_dunning": "invoice.stop_dunning",
+        "write_off": "invoice.write_off",
+        "void_invoice": "invoice.void_invoice",
+        "cancel": "subscription.cancel_for_items",
         "comment_create": "comment.create",
         "hosted_collect_now": "hosted_page.collect_now",
         "hosted_update_payment_method": "hosted_page.update_payment_method",
-        "endpoint_create": "webhook_endpoint.create", "endpoint_update": "webhook_endpoint.update",
-    }  # fmt: skip
+        "endpoint_create": "webhook_endpoint.create",
+        "endpoint_update": "webhook_endpoint.update",
+    }
 
     def handle(self, method: str, path: str, params: dict, headers: dict) -> tuple[int, dict, dict]:
         auth = headers.get("authorization", "")

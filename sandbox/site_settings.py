@@ -36,15 +36,18 @@ def params_within_limits(operation: str, params: dict[str, list[str]]) -> None:
         for value in params.get(key, []):
             if "max_length" in limits and len(value) > limits["max_length"]:
                 raise SandboxError(
-                    400, "param_wrong_value",
+                    400,
+                    "param_wrong_value",
                     f"{key} : cannot be more than {limits['max_length']} characters",
                     param=key,
-                )  # fmt: skip
+                )
             if "min" in limits and value.lstrip("-").isdigit() and int(value) < limits["min"]:
                 raise SandboxError(
-                    400, "param_wrong_value", f"{key} : cannot be less than {limits['min']}",
+                    400,
+                    "param_wrong_value",
+                    f"{key} : cannot be less than {limits['min']}",
                     param=key,
-                )  # fmt: skip
+                )
 
 
 def _listed(params: dict, key: str) -> list[str] | None:
@@ -104,8 +107,11 @@ class SiteAPI:
         return {k: v for k, v in endpoint.items() if not k.startswith("basic_auth_")}
 
     def endpoint_list(self, params):
-        return {"list": [{"webhook_endpoint": self.shown(e)}
-                         for e in self.sb.webhook_endpoints.values()]}  # fmt: skip
+        return {
+            "list": [
+                {"webhook_endpoint": self.shown(e)} for e in self.sb.webhook_endpoints.values()
+            ]
+        }
 
     def endpoint_retrieve(self, params, endpoint_id):
         return {"webhook_endpoint": self.shown(self._endpoint(endpoint_id))}
@@ -116,8 +122,9 @@ class SiteAPI:
                 endpoint[key] = value
         if (version := _one(params, "api_version")) is not None:
             if version not in ("v1", "v2"):
-                raise SandboxError(400, "param_wrong_value", "api_version : invalid value",
-                                   param="api_version")  # fmt: skip
+                raise SandboxError(
+                    400, "param_wrong_value", "api_version : invalid value", param="api_version"
+                )
             endpoint["api_version"] = version
         for key in ("disabled", "primary_url", "send_card_resource"):
             if (flag := _flag(params, key)) is not None:
@@ -126,9 +133,12 @@ class SiteAPI:
         if events is not None:
             unknown = [e for e in events if e not in EVENT_TYPES]
             if unknown:
-                raise SandboxError(400, "param_wrong_value",
-                                   f"enabled_events : {unknown[0]} is not a valid event type",
-                                   param="enabled_events")  # fmt: skip
+                raise SandboxError(
+                    400,
+                    "param_wrong_value",
+                    f"enabled_events : {unknown[0]} is not a valid event type",
+                    param="enabled_events",
+                )
             endpoint["enabled_events"] = events
 
     def endpoint_create(self, params):

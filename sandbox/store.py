@@ -109,10 +109,16 @@ class Sandbox:
     product_catalog_version: str = "v2"
     currencies: list[dict] = field(
         default_factory=lambda: [
-            {"id": "USD", "enabled": True, "forex_type": "manual", "currency_code": "USD",
-             "is_base_currency": True, "object": "currency"},
+            {
+                "id": "USD",
+                "enabled": True,
+                "forex_type": "manual",
+                "currency_code": "USD",
+                "is_base_currency": True,
+                "object": "currency",
+            },
         ]
-    )  # fmt: skip
+    )
     # Reason codes configured on the site (Settings > Reason codes); the API cannot list them.
     cancel_reason_codes: list[str] = field(default_factory=lambda: list(DEFAULT_REASON_CODES))
     webhook_endpoints: dict[str, dict] = field(default_factory=dict)
@@ -214,8 +220,9 @@ class Sandbox:
         with self.lock:
             self.injected_failures.extend([(status, {"error": error})] * count)
 
-    def refuse_next(self, *, path: str, status: int, api_error_code: str, message: str,
-                    param: str | None = None) -> None:  # fmt: skip
+    def refuse_next(
+        self, *, path: str, status: int, api_error_code: str, message: str, param: str | None = None
+    ) -> None:
         """Make the next request to ``path`` (e.g. ``/api/v2/comments``) fail the way
         Chargebee refuses a request it will not carry out (a 4xx with its message)."""
         with self.lock:
@@ -422,8 +429,14 @@ class Sandbox:
             return item["item_price_id"], item["unit_price"]
         return subscription["plan_id"], subscription["plan_unit_price"]
 
-    def create_invoice(self, *, subscription_id: str, source: str = "scheduled_job",
-                       status: str = "posted", net_term_days: int = 0) -> dict:  # fmt: skip
+    def create_invoice(
+        self,
+        *,
+        subscription_id: str,
+        source: str = "scheduled_job",
+        status: str = "posted",
+        net_term_days: int = 0,
+    ) -> dict:
         """A renewal invoice. Offline payers' (``sandbox.offline``) is ``payment_due`` at once,
         due ``net_term_days`` later: Chargebee never charges it."""
         with self.lock:
@@ -788,9 +801,14 @@ class Sandbox:
             )
             return payment_source
 
-    def cancel_subscription(self, *, subscription_id: str, reason: str | None = None,
-                            reason_code: str | None = None,
-                            source: str = "scheduled_job") -> dict:  # fmt: skip
+    def cancel_subscription(
+        self,
+        *,
+        subscription_id: str,
+        reason: str | None = None,
+        reason_code: str | None = None,
+        source: str = "scheduled_job",
+    ) -> dict:
         with self.lock:
             subscription = self.get(self.subscriptions, subscription_id, "subscription")
             subscription.update(status="cancelled", cancelled_at=self.now())
@@ -875,8 +893,12 @@ class Sandbox:
                 "object": "hosted_page",
             }
             # The sandbox remembers whom the page is for; Chargebee does not show it.
-            self.hosted_pages[hpid] = {**page, "kind": kind, "customer_id": customer_id,
-                                       "redirect_url": redirect_url}  # fmt: skip
+            self.hosted_pages[hpid] = {
+                **page,
+                "kind": kind,
+                "customer_id": customer_id,
+                "redirect_url": redirect_url,
+            }
             return page
 
     def snapshot(self) -> dict[str, Any]:

@@ -280,8 +280,9 @@ class Recording:
                     f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) "
                     f"VALUES ({', '.join(['%s'] * len(columns))})"
                 )
-                values = [[f.get_db_prep_save(row[f.attname], connection) for f in columns]
-                          for row in new]  # fmt: skip
+                values = [
+                    [f.get_db_prep_save(row[f.attname], connection) for f in columns] for row in new
+                ]
                 inserted.append((model, sql, values))
         strict = _strict(written)
         r = redis_connection()

@@ -99,6 +99,7 @@ def test_production_installs_no_sandbox_and_offers_no_demo():
         "from django.core.management import get_commands;"
         "print('sandbox' in settings.INSTALLED_APPS, 'demo' in get_commands())"
     )
-    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=production,
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=production, capture_output=True, text=True
+    )
     assert run.stdout.split() == ["False", "False"], run.stderr[-2000:]

@@ -72,10 +72,17 @@ def _covered_subscriptions(now: datetime):
     return CampaignMember.objects.filter(renewal_at__gt=now).values("subscription_cb_id")
 
 
-def campaign_launch(*, user, name: str, within_days: int, min_score: float | None = None,
-                    customer_ids: list[str] | None = None, channel: str = Channel.EMAIL,
-                    holdout_share: float = HOLDOUT_SHARE,
-                    now: datetime | None = None) -> PreDunningCampaign:  # fmt: skip
+def campaign_launch(
+    *,
+    user,
+    name: str,
+    within_days: int,
+    min_score: float | None = None,
+    customer_ids: list[str] | None = None,
+    channel: str = Channel.EMAIL,
+    holdout_share: float = HOLDOUT_SHARE,
+    now: datetime | None = None,
+) -> PreDunningCampaign:
     """Choose the members, split them, and propose a card-update request for the treated."""
     if not user.has_perm(LAUNCH_PERMISSION):
         raise PermissionDenied("only managers and admins launch campaigns")
@@ -92,8 +99,9 @@ def campaign_launch(*, user, name: str, within_days: int, min_score: float | Non
     scorer = renewal_scorer()
     rows = at_risk_subscriptions(
         filters=AtRiskFilters(within_days=within_days, min_score=min_score),
-        scorer=scorer, now=now,
-    ).exclude(cb_id__in=_covered_subscriptions(now))  # fmt: skip
+        scorer=scorer,
+        now=now,
+    ).exclude(cb_id__in=_covered_subscriptions(now))
     if customer_ids is not None:
         rows = rows.filter(customer_id__in=customer_ids)
     chosen = list(rows[:MAX_MEMBERS])
@@ -105,33 +113,52 @@ def campaign_launch(*, user, name: str, within_days: int, min_score: float | Non
     salt = secrets.token_hex(8)
     with transaction.atomic():
         campaign = PreDunningCampaign.objects.create(
-            name=name[:120], salt=salt, holdout_share=holdout_share, channel=channel,
-            renewing_within_days=within_days, min_score=min_score,
-            score_source=scorer.source, created_by=user,
-        )  # fmt: skip
+            name=name[:120],
+            salt=salt,
+            holdout_share=holdout_share,
+            channel=channel,
+            renewing_within_days=within_days,
+            min_score=min_score,
+            score_source=scorer.source,
+            created_by=user,
+        )
         CampaignMember.objects.bulk_create(
             CampaignMember(
-                campaign=campaign, customer_cb_id=row.customer_id,
-                subscription_cb_id=row.cb_id, renewal_at=row.next_billing_at,
+                campaign=campaign,
+                customer_cb_id=row.customer_id,
+                subscription_cb_id=row.cb_id,
+                renewal_at=row.next_billing_at,
                 score=round(float(row.score), 4),
-                reasons=reasons_in_words(row), customer_reason=customer_reason(row),
+                reasons=reasons_in_words(row),
+                customer_reason=customer_reason(row),
                 group=CampaignMember.Group.HOLDOUT
                 if holdout_of(salt=salt, customer_id=row.customer_id, share=holdout_share)
                 else CampaignMember.Group.TREATED,
             )
             for row in chosen
-        )  # fmt: skip
+        )
         counts = dict(
-            campaign.members.order_by().values("group").annotate(n=Count("id"))
+            campaign.members.order_by()
+            .values("group")
+            .annotate(n=Count("id"))
             .values_list("group", "n")
-        )  # fmt: skip
+        )
         audit_record(
-            action="campaign.launched", actor=user, target=campaign,
-            data={"name": campaign.name, "within_days": within_days, "min_score": min_score,
-                  "picked": len(customer_ids) if customer_ids is not None else None,
-                  "members": len(chosen), "groups": counts, "score_source": scorer.source,
-                  "holdout_share": holdout_share, "channel": channel},
-        )  # fmt: skip
+            action="campaign.launched",
+            actor=user,
+            target=campaign,
+            data={
+                "name": campaign.name,
+                "within_days": within_days,
+                "min_score": min_score,
+                "picked": len(customer_ids) if customer_ids is not None else None,
+                "members": len(chosen),
+                "groups": counts,
+                "score_source": scorer.source,
+                "holdout_share": holdout_share,
+                "channel": channel,
+            },
+        )
         campaign_actions_create(campaign=campaign, now=now)
     return campaign
 
@@ -156,9 +183,11 @@ def _segment(customer_id: str) -> str:
 
 def _approval(*, mode: str, segment: str, lifetime_value: int, review_ltv: int):
     """(needs_approval, risk, reason) as the policy sets them for a payment-method link."""
-    high = "customer lifetime value is at or above the review level" if (
-        lifetime_value >= review_ltv
-    ) else ""  # fmt: skip
+    high = (
+        "customer lifetime value is at or above the review level"
+        if (lifetime_value >= review_ltv)
+        else ""
+    )
     risk = Action.Risk.HIGH if high else Action.Risk.LOW
     if mode == AutomationMode.SHADOW:
         return False, risk, f"segment {segment_name(segment)} is in shadow mode: logged, never run"
@@ -193,8 +222,9 @@ def campaign_actions_create(*, campaign: PreDunningCampaign, now: datetime | Non
                 member.skipped = "the subscription has no invoice yet to attach the request to"
                 member.save(update_fields=["skipped"])
                 continue
-            member.action = _propose(campaign=campaign, member=member, invoice=invoice,
-                                     guardrails=guardrails, now=now)  # fmt: skip
+            member.action = _propose(
+                campaign=campaign, member=member, invoice=invoice, guardrails=guardrails, now=now
+            )
             member.save(update_fields=["action"])
             made += 1
     return made
@@ -210,9 +240,11 @@ def _propose(*, campaign, member, invoice: Invoice, guardrails, now: datetime) -
         or 0
     )
     needs_approval, risk, why = _approval(
-        mode=mode, segment=segment, lifetime_value=lifetime_value,
+        mode=mode,
+        segment=segment,
+        lifetime_value=lifetime_value,
         review_ltv=guardrails.review_ltv,
-    )  # fmt: skip
+    )
     reasons = member.reasons
     told = member.customer_reason or "the card on file may be out of date"
     reasoning = (
@@ -221,39 +253,81 @@ def _propose(*, campaign, member, invoice: Invoice, guardrails, now: datetime) -
         "before it."
     )
     features = {
-        "campaign": campaign.pk, "score": member.score, "score_source": campaign.score_source,
-        "renewal_at": member.renewal_at.isoformat(), "subscription": member.subscription_cb_id,
-        "reasons": reasons, "lifetime_value": lifetime_value,
-    }  # fmt: skip
+        "campaign": campaign.pk,
+        "score": member.score,
+        "score_source": campaign.score_source,
+        "renewal_at": member.renewal_at.isoformat(),
+        "subscription": member.subscription_cb_id,
+        "reasons": reasons,
+        "lifetime_value": lifetime_value,
+    }
     decision = Decision.objects.create(
-        invoice=invoice, customer_id=member.customer_cb_id, trigger=Decision.Trigger.PRE_DUNNING,
-        as_of=now, model_version=campaign.score_source, segment=segment, mode=mode,
-        guardrail_version=guardrails.version, features=features, reasoning=reasoning,
-        explanation={"campaign": campaign.pk, "group": member.group, "anchor_invoice":
-                     invoice.cb_id},
-    )  # fmt: skip
+        invoice=invoice,
+        customer_id=member.customer_cb_id,
+        trigger=Decision.Trigger.PRE_DUNNING,
+        as_of=now,
+        model_version=campaign.score_source,
+        segment=segment,
+        mode=mode,
+        guardrail_version=guardrails.version,
+        features=features,
+        reasoning=reasoning,
+        explanation={
+            "campaign": campaign.pk,
+            "group": member.group,
+            "anchor_invoice": invoice.cb_id,
+        },
+    )
     audit_record(
-        action="decision.made", actor_label=campaign.score_source, target=decision,
-        data={"invoice": invoice.cb_id, "trigger": decision.trigger, "as_of": now,
-              "model_version": campaign.score_source, "segment": segment, "mode": mode,
-              "reasoning": reasoning, "inputs": features},
-    )  # fmt: skip
+        action="decision.made",
+        actor_label=campaign.score_source,
+        target=decision,
+        data={
+            "invoice": invoice.cb_id,
+            "trigger": decision.trigger,
+            "as_of": now,
+            "model_version": campaign.score_source,
+            "segment": segment,
+            "mode": mode,
+            "reasoning": reasoning,
+            "inputs": features,
+        },
+    )
     action = Action.objects.create(
-        decision=decision, invoice=invoice, customer_id=member.customer_cb_id,
-        kind=ActionKind.PAYMENT_METHOD_LINK, channel=campaign.channel, scheduled_for=now,
+        decision=decision,
+        invoice=invoice,
+        customer_id=member.customer_cb_id,
+        kind=ActionKind.PAYMENT_METHOD_LINK,
+        channel=campaign.channel,
+        scheduled_for=now,
         params={"template": TEMPLATE, "campaign": campaign.pk, "risk_reason": told},
-        reasoning=reasoning, mode=mode, risk=risk, needs_approval=needs_approval,
+        reasoning=reasoning,
+        mode=mode,
+        risk=risk,
+        needs_approval=needs_approval,
         approval_reason=why[:300],
-    )  # fmt: skip
+    )
     audit_record(
-        action="action.proposed", actor_label=campaign.score_source, target=action,
-        data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
-              "scheduled_for": now, "channel": action.channel, "campaign": campaign.pk,
-              "needs_approval": needs_approval, "risk": risk, "approval_reason": why},
-    )  # fmt: skip
+        action="action.proposed",
+        actor_label=campaign.score_source,
+        target=action,
+        data={
+            "decision": decision.pk,
+            "kind": action.kind,
+            "invoice": invoice.cb_id,
+            "scheduled_for": now,
+            "channel": action.channel,
+            "campaign": campaign.pk,
+            "needs_approval": needs_approval,
+            "risk": risk,
+            "approval_reason": why,
+        },
+    )
     if mode != AutomationMode.SHADOW and not needs_approval:
         action_transition(
-            action=action, to=ActionState.SCHEDULED, actor_label=f"dunwell ({mode} mode)",
+            action=action,
+            to=ActionState.SCHEDULED,
+            actor_label=f"dunwell ({mode} mode)",
             data={"why": "low risk in auto mode", "campaign": campaign.pk},
-        )  # fmt: skip
+        )
     return action

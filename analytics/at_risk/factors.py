@@ -83,7 +83,8 @@ def usage_drop(*, at, customer_ref) -> Coalesce:
         .values("customer_cb_id")
         .annotate(
             recent=Coalesce(
-                Avg(sessions, filter=Q(month_start__gte=recent_from)), Value(0.0),
+                Avg(sessions, filter=Q(month_start__gte=recent_from)),
+                Value(0.0),
                 output_field=FloatField(),
             ),
             earlier=Avg(sessions, filter=Q(month_start__lt=recent_from)),
@@ -96,7 +97,7 @@ def usage_drop(*, at, customer_ref) -> Coalesce:
             )
         )
         .values("drop")[:1]
-    )  # fmt: skip
+    )
     return Coalesce(Subquery(months, output_field=FloatField()), Value(0.0))
 
 

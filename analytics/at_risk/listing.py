@@ -63,14 +63,17 @@ def at_risk_filters_parse(params: QueryDict) -> AtRiskFilters:
     return AtRiskFilters(within_days=days, min_score=min_score, reason=reason)
 
 
-def at_risk_subscriptions(*, filters: AtRiskFilters, scorer: Scorer,
-                          now: datetime | None = None) -> QuerySet[Subscription]:  # fmt: skip
+def at_risk_subscriptions(
+    *, filters: AtRiskFilters, scorer: Scorer, now: datetime | None = None
+) -> QuerySet[Subscription]:
     """Active subscriptions renewing within the window, riskiest first, with their factors."""
     now = now or timezone.now()
     subscriptions = Subscription.objects.filter(
-        status="active", deleted=False, next_billing_at__gt=now,
+        status="active",
+        deleted=False,
+        next_billing_at__gt=now,
         next_billing_at__lte=now + timedelta(days=filters.within_days),
-    ).select_related("customer")  # fmt: skip
+    ).select_related("customer")
     card = PaymentSource.objects.filter(cb_id=OuterRef("customer__primary_payment_source_id"))
     rows = (
         factors_annotate(

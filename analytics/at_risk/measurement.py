@@ -119,8 +119,14 @@ def campaign_results(*, campaign: PreDunningCampaign) -> CampaignResults:
         )
     )
     by_group = {row.pop("group"): row for row in rows}
-    empty = {"members": 0, "renewed": 0, "failed": 0, "card_updates": 0, "requests_sent": 0,
-             "waiting": 0}  # fmt: skip
+    empty = {
+        "members": 0,
+        "renewed": 0,
+        "failed": 0,
+        "card_updates": 0,
+        "requests_sent": 0,
+        "waiting": 0,
+    }
     t = dict(by_group.get(CampaignMember.Group.TREATED, empty))
     h = dict(by_group.get(CampaignMember.Group.HOLDOUT, empty))
     waiting = t.pop("waiting") + h.pop("waiting")

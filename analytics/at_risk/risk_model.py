@@ -63,12 +63,16 @@ class Scorer:
     def base(self):
         """P(fail) from the learnt factors, over a queryset annotated by ``factors``."""
         if not self.is_model:
-            usage = Case(When(usage_drop__gte=USAGE_DROP_NOTABLE, then=Value(RULE_USAGE_DROP)),
-                         default=Value(0.0), output_field=FloatField())  # fmt: skip
-            return Least(
-                Value(0.95), Value(RULE_BASE) + F("past_failures") * RULE_PER_FAILURE + usage,
+            usage = Case(
+                When(usage_drop__gte=USAGE_DROP_NOTABLE, then=Value(RULE_USAGE_DROP)),
+                default=Value(0.0),
                 output_field=FloatField(),
-            )  # fmt: skip
+            )
+            return Least(
+                Value(0.95),
+                Value(RULE_BASE) + F("past_failures") * RULE_PER_FAILURE + usage,
+                output_field=FloatField(),
+            )
         logit = Value(self.intercept)
         for name, weight in zip(MODEL_FEATURES, self.weights, strict=True):
             logit = logit + F(name) * Value(weight)
@@ -85,9 +89,10 @@ class Scorer:
         if not self.is_model:
             return np.minimum(
                 0.95,
-                RULE_BASE + rows[:, 0] * RULE_PER_FAILURE
+                RULE_BASE
+                + rows[:, 0] * RULE_PER_FAILURE
                 + (rows[:, 1] >= USAGE_DROP_NOTABLE) * RULE_USAGE_DROP,
-            )  # fmt: skip
+            )
         return 1 / (1 + np.exp(-(self.intercept + rows @ np.array(self.weights))))
 
 
@@ -114,9 +119,13 @@ def renewal_examples(*, until=None):
     """Past renewal invoices with their factors as of their date and whether they failed."""
     until = until or timezone.now()
     invoices = Invoice.objects.filter(
-        recurring=True, subscription__isnull=False, date__isnull=False, date__lt=until,
-        deleted=False, total__gt=0,
-    ).order_by("date", "id")  # fmt: skip
+        recurring=True,
+        subscription__isnull=False,
+        date__isnull=False,
+        date__lt=until,
+        deleted=False,
+        total__gt=0,
+    ).order_by("date", "id")
     rows = factors_annotate(
         invoices,
         at=OuterRef("date"),

@@ -44,8 +44,9 @@ def bucket_of(*, salt: str, invoice_id: str, weights: list[int]) -> int:
 
 def variant_for(*, experiment: Experiment, invoice_id: str) -> Variant:
     variants = list(experiment.variants.order_by("id"))
-    index = bucket_of(salt=experiment.salt, invoice_id=invoice_id,
-                      weights=[v.weight for v in variants])  # fmt: skip
+    index = bucket_of(
+        salt=experiment.salt, invoice_id=invoice_id, weights=[v.weight for v in variants]
+    )
     return variants[index]
 
 
@@ -58,10 +59,12 @@ def assignment_ensure(*, experiment: Experiment, invoice_id: str, first_failed_a
     try:
         with transaction.atomic():
             return Assignment.objects.create(
-                experiment=experiment, variant=variant, invoice_id=invoice_id,
+                experiment=experiment,
+                variant=variant,
+                invoice_id=invoice_id,
                 first_failed_at=first_failed_at,
                 window_end=first_failed_at + timedelta(days=experiment.window_days),
-            )  # fmt: skip
+            )
     except IntegrityError:
         return Assignment.objects.get(experiment=experiment, invoice_id=invoice_id)
 
@@ -81,8 +84,9 @@ def _experiment_for(*, invoice_id: str, context: DecisionContext, segment: str):
     for experiment in candidates:
         if experiment.segment and experiment.segment != segment:
             continue
-        return assignment_ensure(experiment=experiment, invoice_id=invoice_id,
-                                 first_failed_at=context.first_failed_at)  # fmt: skip
+        return assignment_ensure(
+            experiment=experiment, invoice_id=invoice_id, first_failed_at=context.first_failed_at
+        )
     return None
 
 
@@ -99,11 +103,13 @@ def sequence_choose(*, invoice_id: str, context: DecisionContext, segment: str) 
     source = f"default sequence v{active.version}" if active else "default sequence (built in)"
     assignment = _experiment_for(invoice_id=invoice_id, context=context, segment=segment)
     if assignment is None:
-        return SequenceChoice(sequence_for_segment(document=document, segment=segment,
-                                                   source=source), None)  # fmt: skip
+        return SequenceChoice(
+            sequence_for_segment(document=document, segment=segment, source=source), None
+        )
     experiment, variant = assignment.experiment, assignment.variant
-    merged = sequence_merge(document=document, overrides=variant.params,
-                            segment=experiment.segment or None)  # fmt: skip
+    merged = sequence_merge(
+        document=document, overrides=variant.params, segment=experiment.segment or None
+    )
     label = f"experiment {experiment.name!r} / variant {variant.key}"
     return SequenceChoice(
         sequence_for_segment(document=merged, segment=segment, source=label),

@@ -103,19 +103,35 @@ def experiment_results(*, experiment: Experiment, now: datetime | None = None) -
         low, high = wilson(rec, rec + failed)
         results.append(
             VariantResult(
-                key=variant.key, label=variant.label, is_control=variant.is_control,
-                weight=variant.weight, params=variant.params, assigned=assigned, recovered=rec,
-                failed=failed, pending=pending,
-                rate=rec / (rec + failed) if rec + failed else None, low=low, high=high,
-                arm=Arm(variant.key, variant.is_control, row.get("h_assigned", 0),
-                        row.get("h_decided", 0), row.get("h_recovered", 0)),
+                key=variant.key,
+                label=variant.label,
+                is_control=variant.is_control,
+                weight=variant.weight,
+                params=variant.params,
+                assigned=assigned,
+                recovered=rec,
+                failed=failed,
+                pending=pending,
+                rate=rec / (rec + failed) if rec + failed else None,
+                low=low,
+                high=high,
+                arm=Arm(
+                    variant.key,
+                    variant.is_control,
+                    row.get("h_assigned", 0),
+                    row.get("h_decided", 0),
+                    row.get("h_recovered", 0),
+                ),
             )
-        )  # fmt: skip
+        )
     return Results(
         results,
-        verdict(arms=[r.arm for r in results], planned=experiment.planned_per_variant,
-                alpha=experiment.alpha),
-    )  # fmt: skip
+        verdict(
+            arms=[r.arm for r in results],
+            planned=experiment.planned_per_variant,
+            alpha=experiment.alpha,
+        ),
+    )
 
 
 def results_figure(results: Results) -> dict:
@@ -125,14 +141,20 @@ def results_figure(results: Results) -> dict:
     y = [round(v.rate * 100, 1) for v in shown]
     data = [
         {
-            "type": "scatter", "mode": "markers", "name": "recovery rate % (95% CI)", "x": x,
+            "type": "scatter",
+            "mode": "markers",
+            "name": "recovery rate % (95% CI)",
+            "x": x,
             "y": y,
-            "error_y": {"type": "data", "symmetric": False,
-                        "array": [round((v.high - v.rate) * 100, 1) for v in shown],
-                        "arrayminus": [round((v.rate - v.low) * 100, 1) for v in shown]},
+            "error_y": {
+                "type": "data",
+                "symmetric": False,
+                "array": [round((v.high - v.rate) * 100, 1) for v in shown],
+                "arrayminus": [round((v.rate - v.low) * 100, 1) for v in shown],
+            },
             "marker": {"size": 12, "color": [MUTED if v.is_control else ACCENT for v in shown]},
         }
-    ]  # fmt: skip
+    ]
     layout = {
         **BASE_LAYOUT,
         "yaxis": {**BASE_LAYOUT["yaxis"], "title": {"text": "recovered %"}, "range": [0, 100]},

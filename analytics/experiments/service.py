@@ -44,40 +44,81 @@ def _require(user, permission: str, what: str) -> None:
         raise PermissionDenied(f"you may not {what}")
 
 
-def experiment_create(*, user, name: str, hypothesis: str, segment: str, baseline_rate: float,
-                      minimum_effect: float, alpha: float, power: float, window_days: int,
-                      variants: list[VariantSpec]) -> Experiment:  # fmt: skip
+def experiment_create(
+    *,
+    user,
+    name: str,
+    hypothesis: str,
+    segment: str,
+    baseline_rate: float,
+    minimum_effect: float,
+    alpha: float,
+    power: float,
+    window_days: int,
+    variants: list[VariantSpec],
+) -> Experiment:
     """A draft experiment with its planned sample per variant, computed from the design."""
     _require(user, RUN_PERMISSION, "design experiments")
     if sum(1 for v in variants if v.is_control) != 1 or len(variants) < 2:
         raise ExperimentRefused("an experiment has exactly one control and at least one variant")
     planned = sample_size_per_variant(
-        baseline=baseline_rate, effect=minimum_effect, alpha=alpha, power=power,
+        baseline=baseline_rate,
+        effect=minimum_effect,
+        alpha=alpha,
+        power=power,
         comparisons=len(variants) - 1,
-    )  # fmt: skip
+    )
     with transaction.atomic():
         experiment = Experiment.objects.create(
-            name=name, hypothesis=hypothesis, segment=segment, baseline_rate=baseline_rate,
-            minimum_effect=minimum_effect, alpha=alpha, power=power, window_days=window_days,
-            planned_per_variant=planned, created_by=user,
-        )  # fmt: skip
+            name=name,
+            hypothesis=hypothesis,
+            segment=segment,
+            baseline_rate=baseline_rate,
+            minimum_effect=minimum_effect,
+            alpha=alpha,
+            power=power,
+            window_days=window_days,
+            planned_per_variant=planned,
+            created_by=user,
+        )
         for spec in variants:
             Variant.objects.create(
-                experiment=experiment, key=spec.key, label=spec.label, params=spec.params,
-                weight=spec.weight, is_control=spec.is_control,
-            )  # fmt: skip
+                experiment=experiment,
+                key=spec.key,
+                label=spec.label,
+                params=spec.params,
+                weight=spec.weight,
+                is_control=spec.is_control,
+            )
         audit_record(
-            action="experiment.created", actor=user, target=experiment,
-            data={"name": name, "segment": segment, "planned_per_variant": planned,
-                  "baseline_rate": baseline_rate, "minimum_effect": minimum_effect,
-                  "alpha": alpha, "power": power, "window_days": window_days,
-                  "variants": [vars(spec) for spec in variants]},
-        )  # fmt: skip
+            action="experiment.created",
+            actor=user,
+            target=experiment,
+            data={
+                "name": name,
+                "segment": segment,
+                "planned_per_variant": planned,
+                "baseline_rate": baseline_rate,
+                "minimum_effect": minimum_effect,
+                "alpha": alpha,
+                "power": power,
+                "window_days": window_days,
+                "variants": [vars(spec) for spec in variants],
+            },
+        )
     return experiment
 
 
-def _move(*, experiment: Experiment, user, expected: tuple[str, ...], to: str, action: str,
-          data: dict | None = None, **fields) -> Experiment:  # fmt: skip
+def _move(
+    *,
+    experiment: Experiment,
+    user,
+    expected: tuple[str, ...],
+    to: str,
+    action: str,
+    data: dict | None = None,
+    **fields,
+) -> Experiment:
     with transaction.atomic():
         changed = Experiment.objects.filter(pk=experiment.pk, status__in=expected).update(
             status=to, **fields
@@ -85,8 +126,12 @@ def _move(*, experiment: Experiment, user, expected: tuple[str, ...], to: str, a
         if changed != 1:
             current = Experiment.objects.get(pk=experiment.pk).get_status_display().lower()
             raise ExperimentRefused(f"the experiment is {current}; it cannot become {to}")
-        audit_record(action=action, actor=user, target=experiment,
-                     data={"name": experiment.name, "to": to, **(data or {})})  # fmt: skip
+        audit_record(
+            action=action,
+            actor=user,
+            target=experiment,
+            data={"name": experiment.name, "to": to, **(data or {})},
+        )
     experiment.refresh_from_db()
     return experiment
 
@@ -94,18 +139,28 @@ def _move(*, experiment: Experiment, user, expected: tuple[str, ...], to: str, a
 def experiment_start(*, experiment: Experiment, user) -> Experiment:
     """From now on, new failures are assigned to its variants."""
     _require(user, RUN_PERMISSION, "start experiments")
-    return _move(experiment=experiment, user=user, expected=(Experiment.Status.DRAFT,),
-                 to=Experiment.Status.RUNNING, action="experiment.started",
-                 started_at=timezone.now())  # fmt: skip
+    return _move(
+        experiment=experiment,
+        user=user,
+        expected=(Experiment.Status.DRAFT,),
+        to=Experiment.Status.RUNNING,
+        action="experiment.started",
+        started_at=timezone.now(),
+    )
 
 
 def experiment_stop(*, experiment: Experiment, user, reason: str = "") -> Experiment:
     """No new assignments; invoices already in it go back to the default sequence."""
     _require(user, RUN_PERMISSION, "stop experiments")
-    return _move(experiment=experiment, user=user, expected=(Experiment.Status.RUNNING,),
-                 to=Experiment.Status.STOPPED, action="experiment.stopped",
-                 data={"reason": reason} if reason else None,
-                 stopped_at=timezone.now())  # fmt: skip
+    return _move(
+        experiment=experiment,
+        user=user,
+        expected=(Experiment.Status.RUNNING,),
+        to=Experiment.Status.STOPPED,
+        action="experiment.stopped",
+        data={"reason": reason} if reason else None,
+        stopped_at=timezone.now(),
+    )
 
 
 def _conclusive_winner(experiment: Experiment, key: str) -> Variant:
@@ -128,10 +183,13 @@ def experiment_propose(*, experiment: Experiment, user, key: str) -> Experiment:
     if experiment.status not in (Experiment.Status.RUNNING, Experiment.Status.STOPPED):
         raise ExperimentRefused("only a running or stopped experiment has a winner to propose")
     variant = _conclusive_winner(experiment, key)
-    Experiment.objects.filter(pk=experiment.pk).update(proposed_variant=variant,
-                                                       proposed_by=user)  # fmt: skip
-    audit_record(action="experiment.winner_proposed", actor=user, target=experiment,
-                 data={"name": experiment.name, "variant": key})  # fmt: skip
+    Experiment.objects.filter(pk=experiment.pk).update(proposed_variant=variant, proposed_by=user)
+    audit_record(
+        action="experiment.winner_proposed",
+        actor=user,
+        target=experiment,
+        data={"name": experiment.name, "variant": key},
+    )
     experiment.refresh_from_db()
     return experiment
 
@@ -144,16 +202,20 @@ def experiment_promote(*, experiment: Experiment, user, key: str, note: str) -> 
     variant = _conclusive_winner(experiment, key)
     if variant.is_control:
         raise ExperimentRefused("the control is today's sequence: stop the experiment instead")
-    document = sequence_merge(document=sequence_current(), overrides=variant.params,
-                              segment=experiment.segment or None)  # fmt: skip
+    document = sequence_merge(
+        document=sequence_current(), overrides=variant.params, segment=experiment.segment or None
+    )
     why = f"experiment {experiment.name!r}: variant {key} promoted. {note}".strip()
     with transaction.atomic():
         saved = config_update(kind=SEQUENCE, data=document, user=user, note=why)
         return _move(
-            experiment=experiment, user=user,
+            experiment=experiment,
+            user=user,
             expected=(Experiment.Status.RUNNING, Experiment.Status.STOPPED),
-            to=Experiment.Status.PROMOTED, action="experiment.promoted",
+            to=Experiment.Status.PROMOTED,
+            action="experiment.promoted",
             data={"variant": key, "config_version": saved.version, "note": note},
-            promoted_version=saved.version, proposed_variant=variant,
+            promoted_version=saved.version,
+            proposed_variant=variant,
             stopped_at=experiment.stopped_at or timezone.now(),
-        )  # fmt: skip
+        )

@@ -54,8 +54,9 @@ def holm(p_values: dict[str, float]) -> dict[str, float]:
     return adjusted
 
 
-def sample_size_per_variant(*, baseline: float, effect: float, alpha: float, power: float,
-                            comparisons: int = 1) -> int:  # fmt: skip
+def sample_size_per_variant(
+    *, baseline: float, effect: float, alpha: float, power: float, comparisons: int = 1
+) -> int:
     """Outcomes per variant to detect ``baseline`` -> ``baseline + effect`` (two-sided test,
     alpha split over ``comparisons`` by Bonferroni)."""
     if not (0 < baseline < 1 and 0 < baseline + effect < 1 and effect != 0):
@@ -162,5 +163,6 @@ def verdict(*, arms: list[Arm], planned: int, alpha: float) -> Verdict:
         )
     if worse:
         text += " Significantly worse: " + ", ".join(c.key for c in worse) + "."
-    return Verdict(True, text, outcomes_in, outcomes_planned, tuple(comparisons),
-                   winner.key if winner else "")  # fmt: skip
+    return Verdict(
+        True, text, outcomes_in, outcomes_planned, tuple(comparisons), winner.key if winner else ""
+    )

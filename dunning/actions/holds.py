@@ -20,27 +20,44 @@ from dunning.models import ActionKind, Invoice, InvoiceHold
 
 # What a hold holds back: retries and anything that reaches the customer.
 HELD_KINDS = frozenset(
-    {ActionKind.RETRY, ActionKind.MESSAGE, ActionKind.PAYMENT_METHOD_LINK,
-     ActionKind.AUTHENTICATION_LINK}
-)  # fmt: skip
+    {
+        ActionKind.RETRY,
+        ActionKind.MESSAGE,
+        ActionKind.PAYMENT_METHOD_LINK,
+        ActionKind.AUTHENTICATION_LINK,
+    }
+)
 _NOT_HELD = tuple(kind for kind in ActionKind.values if kind not in HELD_KINDS)
 
 
-def invoice_hold_place(*, invoice: Invoice, kind: str, until: datetime, reason: str,
-                       user=None) -> InvoiceHold:  # fmt: skip
+def invoice_hold_place(
+    *, invoice: Invoice, kind: str, until: datetime, reason: str, user=None
+) -> InvoiceHold:
     if until <= timezone.now():
         raise ValueError("a hold must end in the future")
     with transaction.atomic():
-        hold = InvoiceHold.objects.create(invoice=invoice, kind=kind, until=until,
-                                          reason=reason[:300], created_by=user)  # fmt: skip
+        hold = InvoiceHold.objects.create(
+            invoice=invoice, kind=kind, until=until, reason=reason[:300], created_by=user
+        )
         cancelled = actions_cancel_pending(
-            invoice_id=invoice.cb_id, reason=f"held: {reason}"[:300], keep_kinds=_NOT_HELD,
+            invoice_id=invoice.cb_id,
+            reason=f"held: {reason}"[:300],
+            keep_kinds=_NOT_HELD,
             keep_manual=True,
-        )  # fmt: skip
-        audit_record(action="invoice.hold_placed", actor=user,
-                     actor_label="" if user else "dunwell", target=hold,
-                     data={"invoice": invoice.cb_id, "kind": kind, "until": until,
-                           "reason": reason, "actions_cancelled": cancelled})  # fmt: skip
+        )
+        audit_record(
+            action="invoice.hold_placed",
+            actor=user,
+            actor_label="" if user else "dunwell",
+            target=hold,
+            data={
+                "invoice": invoice.cb_id,
+                "kind": kind,
+                "until": until,
+                "reason": reason,
+                "actions_cancelled": cancelled,
+            },
+        )
     return hold
 
 
@@ -52,8 +69,11 @@ def invoice_hold_release(*, hold: InvoiceHold, reason: str, user=None) -> bool:
             released_at=now, release_reason=reason[:300]
         )
         if lifted:
-            audit_record(action="invoice.hold_released", actor=user,
-                         actor_label="" if user else "dunwell", target=hold,
-                         data={"invoice": hold.invoice_id, "kind": hold.kind,
-                               "reason": reason})  # fmt: skip
+            audit_record(
+                action="invoice.hold_released",
+                actor=user,
+                actor_label="" if user else "dunwell",
+                target=hold,
+                data={"invoice": hold.invoice_id, "kind": hold.kind, "reason": reason},
+            )
     return bool(lifted)

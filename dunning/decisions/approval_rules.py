@@ -17,8 +17,9 @@ NO_APPROVAL_KINDS = frozenset(
 )
 
 
-def _high_risk_reason(*, context: DecisionContext, guardrails: GuardrailSnapshot,
-                      recovery: float | None) -> str:  # fmt: skip
+def _high_risk_reason(
+    *, context: DecisionContext, guardrails: GuardrailSnapshot, recovery: float | None
+) -> str:
     ctx, g = context, guardrails
     if ctx.amount_due >= g.review_amount:
         amount = f"{amount_text(ctx.amount_due, ctx.currency)} {ctx.currency}"

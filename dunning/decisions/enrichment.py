@@ -181,8 +181,9 @@ def _store_read(*, key: str, read) -> None:
         mirror_store(key=key, obj=obj.raw_data)
 
 
-def _card_updater_finding(*, invoice: Invoice, last: Transaction | None, decline,
-                          card_changed: bool) -> CardUpdaterFinding | None:  # fmt: skip
+def _card_updater_finding(
+    *, invoice: Invoice, last: Transaction | None, decline, card_changed: bool
+) -> CardUpdaterFinding | None:
     """Ask the card updater, but only where the policy would otherwise ask the customer."""
     if last is None or card_changed or not last.payment_source_cb_id:
         return None
@@ -193,8 +194,9 @@ def _card_updater_finding(*, invoice: Invoice, last: Transaction | None, decline
     source = PaymentSource.objects.filter(cb_id=last.payment_source_cb_id).first()
     if source is None or source.type not in ("", "card"):
         return None
-    return card_update_lookup(customer_id=invoice.customer_id, payment_source=source,
-                              failed_at=last.date)  # fmt: skip
+    return card_update_lookup(
+        customer_id=invoice.customer_id, payment_source=source, failed_at=last.date
+    )
 
 
 def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> DecisionContext:
@@ -226,9 +228,11 @@ def decision_context_build(*, invoice: Invoice, at: datetime, trigger: str) -> D
     if first is not None:
         source = PaymentSource.objects.filter(cb_id=first.payment_source_cb_id).first()
         recovery_features = failure_features(
-            transaction=first, invoice=invoice, source=source,
+            transaction=first,
+            invoice=invoice,
+            source=source,
             prior_failures=counted["prior_failures"],
-        )  # fmt: skip
+        )
     zone = billing_time_zone(customer)
     return DecisionContext(
         invoice_id=invoice.cb_id,
@@ -287,8 +291,9 @@ def _scalar(queryset, function: str, column: str = "pk") -> Subquery:
     )
 
 
-def _counts(*, invoice: Invoice, at: datetime, first: Transaction | None,
-            last: Transaction | None) -> dict:  # fmt: skip
+def _counts(
+    *, invoice: Invoice, at: datetime, first: Transaction | None, last: Transaction | None
+) -> dict:
     """What the context counts about the customer and Dunwell's own actions, in one
     statement: each count a subquery on the invoice's row."""
     customer_id = invoice.customer_id
@@ -321,18 +326,21 @@ def _counts(*, invoice: Invoice, at: datetime, first: Transaction | None,
         # The customer's failures in the year before this invoice's first (other invoices).
         values["prior_failures"] = _scalar(
             payments.filter(
-                status="failure", date__gte=first.date - timedelta(days=365),
+                status="failure",
+                date__gte=first.date - timedelta(days=365),
                 date__lt=first.date,
             ).exclude(invoice_id=invoice.cb_id),
             "COUNT",
-        )  # fmt: skip
+        )
     if last is not None:
         values["card_changed"] = Exists(
             PaymentSource.objects.filter(
-                customer_id=customer_id, cb_updated_at__gt=last.date, cb_updated_at__lte=at,
+                customer_id=customer_id,
+                cb_updated_at__gt=last.date,
+                cb_updated_at__lte=at,
                 status="valid",
             )
-        )  # fmt: skip
+        )
     if invoice.subscription_id is not None:
         values["cancellation_pending"] = Exists(
             Action.objects.filter(
@@ -343,9 +351,11 @@ def _counts(*, invoice: Invoice, at: datetime, first: Transaction | None,
         )
     counted = Invoice.objects.filter(pk=invoice.pk).values(**values).get()
     return {
-        "card_changed": False, "cancellation_pending": False, "prior_failures": 0,
+        "card_changed": False,
+        "cancellation_pending": False,
+        "prior_failures": 0,
         **counted,
-    }  # fmt: skip
+    }
 
 
 def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float, float]]:

@@ -35,17 +35,20 @@ class GuardrailForm(forms.Form):
 
     default_mode = forms.ChoiceField(choices=MODE_CHOICES, label=FIELD_LABELS["default_mode"])
     review_threshold = forms.DecimalField(
-        label=f"{FIELD_LABELS['review_threshold']} (%)", **PERCENT,
+        label=f"{FIELD_LABELS['review_threshold']} (%)",
+        **PERCENT,
         help_text="A human looks at decisions less likely than this to recover.",
-    )  # fmt: skip
+    )
     review_amount = forms.DecimalField(
-        label=f"{FIELD_LABELS['review_amount']} (amount)", **MONEY,
+        label=f"{FIELD_LABELS['review_amount']} (amount)",
+        **MONEY,
         help_text="In the main currency, e.g. 1,000.00. Invoices at or above always need review.",
-    )  # fmt: skip
+    )
     review_ltv = forms.DecimalField(
-        label=f"{FIELD_LABELS['review_ltv']} (amount)", **MONEY,
+        label=f"{FIELD_LABELS['review_ltv']} (amount)",
+        **MONEY,
         help_text="In the main currency. Customers worth this much or more always get a human.",
-    )  # fmt: skip
+    )
     contacts_per_week = forms.IntegerField(
         label=FIELD_LABELS["contacts_per_week"], min_value=0, max_value=21
     )
@@ -62,11 +65,14 @@ class GuardrailForm(forms.Form):
     )
     exploration_share = forms.DecimalField(
         label=f"{FIELD_LABELS['exploration_share']} (%)",
-        min_value=0, max_value=MAX_EXPLORATION_SHARE * 100, max_digits=5, decimal_places=2,
+        min_value=0,
+        max_value=MAX_EXPLORATION_SHARE * 100,
+        max_digits=5,
+        decimal_places=2,
         help_text="In auto mode only (shadow and approve never explore): this share of "
         "retries goes to a random slot the rules allow, so a new retry model can be judged "
         "on Dunwell's own retries before anyone activates it.",
-    )  # fmt: skip
+    )
     note = forms.CharField(
         label="Why are you changing this?",
         max_length=300,

@@ -52,22 +52,37 @@ SHORT = {
 # Most codes read right as words ("soft_decline" -> "Soft decline", "adyen" -> "Adyen"); the
 # tables hold the ones that do not.
 GATEWAYS = {
-    "paypal": "PayPal", "authorize_net": "Authorize.Net", "checkout_com": "Checkout.com",
-    "gocardless": "GoCardless", "chargebee": "Chargebee Payments", "bluesnap": "BlueSnap",
-}  # fmt: skip
+    "paypal": "PayPal",
+    "authorize_net": "Authorize.Net",
+    "checkout_com": "Checkout.com",
+    "gocardless": "GoCardless",
+    "chargebee": "Chargebee Payments",
+    "bluesnap": "BlueSnap",
+}
 # The decline categories Chargebee reports, offered even before a case carries one.
-CATEGORIES = ("soft_decline", "hard_decline", "gateway_error", "processing_error",
-              "authentication_required")  # fmt: skip
+CATEGORIES = (
+    "soft_decline",
+    "hard_decline",
+    "gateway_error",
+    "processing_error",
+    "authentication_required",
+)
 DUNNING_STATUSES = {
-    "in_progress": "in progress", "exhausted": "exhausted", "stopped": "stopped",
+    "in_progress": "in progress",
+    "exhausted": "exhausted",
+    "stopped": "stopped",
     "success": "succeeded",
-}  # fmt: skip
+}
 MODES = {"shadow": "Shadow", "approve": "Approve", "auto": "Auto"}
 TIMINGS = {"best_slot": "The retry model's best slot", "fixed_delay": "A fixed delay"}
 EVENT_SOURCES = {
-    "scheduled_job": "scheduled job", "admin_console": "admin console", "api": "API",
-    "hosted_page": "hosted page", "portal": "customer portal", "system": "Chargebee",
-}  # fmt: skip
+    "scheduled_job": "scheduled job",
+    "admin_console": "admin console",
+    "api": "API",
+    "hosted_page": "hosted page",
+    "portal": "customer portal",
+    "system": "Chargebee",
+}
 CHOICES = {
     "action_kind": dict(ActionKind.choices),
     "action_state": dict(ActionState.choices),
@@ -91,8 +106,19 @@ TABLES: dict[str, Mapping[str, str]] = {
     **CHOICES,
 }
 # Words that stay in capitals when a code becomes words.
-ACRONYMS = {"sms": "SMS", "crm": "CRM", "api": "API", "cvc": "CVC", "sca": "SCA", "id": "id",
-            "url": "URL", "llm": "LLM", "ltv": "LTV", "csat": "CSAT", "auc": "AUC"}  # fmt: skip
+ACRONYMS = {
+    "sms": "SMS",
+    "crm": "CRM",
+    "api": "API",
+    "cvc": "CVC",
+    "sca": "SCA",
+    "id": "id",
+    "url": "URL",
+    "llm": "LLM",
+    "ltv": "LTV",
+    "csat": "CSAT",
+    "auc": "AUC",
+}
 
 
 def words(code: str) -> str:
@@ -161,11 +187,19 @@ CHARGEBEE_ID = re.compile(r"^(inv|cus|sub|txn|pm|ev|cn|hp|evt|card)_[A-Za-z0-9_]
 CODE = re.compile(r"^[a-z][a-z0-9]*(?:[_.][a-z0-9]+)+$")
 # Keys whose values are codes of a known kind.
 KEY_KINDS = {
-    "segment": "segment", "mode": "mode", "default_mode": "mode", "kind": "action_kind",
-    "error_category": "category", "category": "category", "decline_category": "category",
-    "gateway": "gateway", "trigger": "trigger", "channel": "channel", "state": "action_state",
+    "segment": "segment",
+    "mode": "mode",
+    "default_mode": "mode",
+    "kind": "action_kind",
+    "error_category": "category",
+    "category": "category",
+    "decline_category": "category",
+    "gateway": "gateway",
+    "trigger": "trigger",
+    "channel": "channel",
+    "state": "action_state",
     "purpose": "purpose",
-}  # fmt: skip
+}
 
 
 def value_text(value, key: str = "") -> str:

@@ -82,16 +82,25 @@ def plan_decide(
     recovery = None
     if scorers.recovery is not None and context.recovery_features:
         recovery = float(scorers.recovery(context.recovery_features))
-    draft = _Draft(context=context, guardrails=guardrails, recovery=recovery, sequence=sequence,
-                   exploration_share=guardrails.exploration_for(mode))  # fmt: skip
+    draft = _Draft(
+        context=context,
+        guardrails=guardrails,
+        recovery=recovery,
+        sequence=sequence,
+        exploration_share=guardrails.exploration_for(mode),
+    )
     draft.choose(scorers.retry)
     actions = [
         action_with_approval(
-            a, context=draft.context, guardrails=draft.guardrails, recovery=draft.recovery,
-            mode=mode, segment=segment,
+            a,
+            context=draft.context,
+            guardrails=draft.guardrails,
+            recovery=draft.recovery,
+            mode=mode,
+            segment=segment,
         )
         for a in draft.actions
-    ]  # fmt: skip
+    ]
     return Plan(
         segment=segment,
         mode=mode,
@@ -159,8 +168,9 @@ class _Draft:
         updater = f"; {finding_described(ctx.card_updater)}" if ctx.card_updater else ""
         if ctx.card_updater is not None:
             self.notes["card_updater"] = {
-                **ctx.card_updater.as_dict(), "said": finding_described(ctx.card_updater)
-            }  # fmt: skip
+                **ctx.card_updater.as_dict(),
+                "said": finding_described(ctx.card_updater),
+            }
         if rules.verdict is Verdict.NEVER:
             self._ask_for_payment_method(
                 ActionKind.PAYMENT_METHOD_LINK, f"No retry: {rules.fired[0]}{updater}"
@@ -236,10 +246,12 @@ class _Draft:
                 # The search itself, so an off-policy estimate can ask another model the
                 # same question (off_policy.py).
                 self.notes["exploration"]["search"] = {
-                    "earliest": earliest.isoformat(), "window_end": window_end.isoformat(),
-                    "budget": budget, "spacing_hours": spacing.total_seconds() / 3600,
+                    "earliest": earliest.isoformat(),
+                    "window_end": window_end.isoformat(),
+                    "budget": budget,
+                    "spacing_hours": spacing.total_seconds() / 3600,
                     "floor": self.guardrails.confidence_floor,
-                }  # fmt: skip
+                }
         self.notes["slots_considered"] = [
             {"at": s.at.isoformat(), "probability": round(s.probability, 4), "because": s.because}
             for s in top
@@ -256,8 +268,9 @@ class _Draft:
             return
         best = slot
         if choice is not None and choice.explored:
-            slot = Slot(choice.at, choice.probability,
-                        scorer.slot_reason(context=ctx, slot=choice.at))  # fmt: skip
+            slot = Slot(
+                choice.at, choice.probability, scorer.slot_reason(context=ctx, slot=choice.at)
+            )
         self.retry_score = slot.probability
         when = local_label(slot.at, ctx.time_zone)
         because = f"{slot.because} and " if slot.because else ""
@@ -320,21 +333,28 @@ class _Draft:
         """The best slot, or (a share of auto's retries) a random allowed one."""
         ctx = self.context
         choice = retry_choose(
-            greedy=(best.at, best.probability), options=options,
-            share=self.exploration_share, invoice_id=ctx.invoice_id,
-            attempt=ctx.dunwell_retries + 1, floor=self.guardrails.confidence_floor,
-            time_zone=ctx.time_zone, quiet=ctx.quiet_hours,
-        )  # fmt: skip
+            greedy=(best.at, best.probability),
+            options=options,
+            share=self.exploration_share,
+            invoice_id=ctx.invoice_id,
+            attempt=ctx.dunwell_retries + 1,
+            floor=self.guardrails.confidence_floor,
+            time_zone=ctx.time_zone,
+            quiet=ctx.quiet_hours,
+        )
         self.notes["exploration"] = {
-            "share": self.exploration_share, "explored": choice.explored,
-            "propensity": round(choice.propensity, 6), "allowed_slots": choice.allowed,
+            "share": self.exploration_share,
+            "explored": choice.explored,
+            "propensity": round(choice.propensity, 6),
+            "allowed_slots": choice.allowed,
             "best_allowed": choice.best_allowed,
             "best_at": best.at.isoformat(),
-        }  # fmt: skip
+        }
         return choice
 
-    def _fixed_slot(self, earliest: datetime, window_end: datetime,
-                    scorer: RetryScorer) -> tuple[Slot | None, list[Slot]]:  # fmt: skip
+    def _fixed_slot(
+        self, earliest: datetime, window_end: datetime, scorer: RetryScorer
+    ) -> tuple[Slot | None, list[Slot]]:
         """The sequence's fixed delay after the decline, never before the rules allow."""
         hours = self.sequence.delay_hours
         at = max(
@@ -429,9 +449,10 @@ class _Draft:
         ctx = self.context
         shadow = self.guardrails.mode_for(segment_of(ctx)) == AutomationMode.SHADOW
         taken = frozenset(
-            step for step, mode in ctx.offline_steps_taken
+            step
+            for step, mode in ctx.offline_steps_taken
             if shadow or mode != AutomationMode.SHADOW
-        )  # fmt: skip
+        )
         planned, skipped = offline_steps_plan(
             due_at=ctx.due_at or ctx.at, at=ctx.at, schedule=ctx.offline_schedule, taken=taken
         )

@@ -21,9 +21,11 @@ from dunning.decisions.policy_settings.sequence import SequenceParams
 def decision_plan(*, context: DecisionContext, sequence: SequenceParams) -> Plan:
     """The plan for ``context`` under the active guardrails, models and ``sequence``."""
     return plan_decide(
-        context=context, guardrails=GuardrailSnapshot.of(guardrails_active()),
-        scorers=active_scorers(), sequence=sequence,
-    )  # fmt: skip
+        context=context,
+        guardrails=GuardrailSnapshot.of(guardrails_active()),
+        scorers=active_scorers(),
+        sequence=sequence,
+    )
 
 
 def jsonable(value):

@@ -106,8 +106,9 @@ def guardrails_rollback_view(request: HttpRequest, version: int) -> HttpResponse
     if refused:
         return refused
     try:
-        restored = guardrails_restore(user=request.user, version=version,
-                                      note=f"rollback to v{version}: {reason}")  # fmt: skip
+        restored = guardrails_restore(
+            user=request.user, version=version, note=f"rollback to v{version}: {reason}"
+        )
     except GuardrailPolicy.DoesNotExist:
         raise Http404(f"There is no guardrails version {version}.") from None
     except GuardrailEditRefused as refused:

@@ -182,9 +182,10 @@ def audit_chain_walk() -> ChainReport:
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=2000):
         if entry.seq != expected_seq:
             missing = (
-                f"#{expected_seq}" if entry.seq == expected_seq + 1
+                f"#{expected_seq}"
+                if entry.seq == expected_seq + 1
                 else f"#{expected_seq}-#{entry.seq - 1}"
-            )  # fmt: skip
+            )
             report.add(expected_seq, f"entry {missing} is missing (a gap before #{entry.seq})")
         elif entry.prev_hash != expected_prev:
             report.add(entry.seq, "does not follow the previous entry")
@@ -192,8 +193,10 @@ def audit_chain_walk() -> ChainReport:
             report.add(entry.seq, problem)
         elif entry.key_id == UNKEYED and keyed_since is not None:
             # Unkeyed hashes anyone can compute: after keyed entries, a recomputed chain.
-            report.add(entry.seq, f"is unkeyed after keyed entries began (#{keyed_since}): "
-                       "the chain was recomputed")  # fmt: skip
+            report.add(
+                entry.seq,
+                f"is unkeyed after keyed entries began (#{keyed_since}): the chain was recomputed",
+            )
         if entry.key_id != UNKEYED and keyed_since is None:
             keyed_since = entry.seq
         if not report.problems:
@@ -283,9 +286,12 @@ def _checkpoint_read(line: str) -> Checkpoint | None:
     try:
         fields = json.loads(line)
         checkpoint = Checkpoint(
-            seq=int(fields["seq"]), head=str(fields["head"]), at=str(fields["at"]),
-            key_id=str(fields["key_id"]), signature=str(fields["signature"]),
-        )  # fmt: skip
+            seq=int(fields["seq"]),
+            head=str(fields["head"]),
+            at=str(fields["at"]),
+            key_id=str(fields["key_id"]),
+            signature=str(fields["signature"]),
+        )
         expected = _sign(checkpoint.key_id, checkpoint.signed_text)
     except (ValueError, KeyError, TypeError, UnknownAuditKey):
         return None
@@ -300,8 +306,9 @@ def checkpoints_check(*, report: ChainReport) -> None:
     for number, line in enumerate(checkpoint_store().lines(), start=1):
         checkpoint = _checkpoint_read(line)
         if checkpoint is None:
-            report.add(0, f"checkpoint line {number} is not signed by a configured key "
-                       "(forged or damaged)")  # fmt: skip
+            report.add(
+                0, f"checkpoint line {number} is not signed by a configured key (forged or damaged)"
+            )
         else:
             checkpoints.append(checkpoint)
     report.checkpoint = max(checkpoints, key=lambda c: (c.seq, c.at), default=None)
@@ -309,13 +316,18 @@ def checkpoints_check(*, report: ChainReport) -> None:
     stored = dict(AuditEntry.objects.filter(seq__in=seen).values_list("seq", "hash"))
     latest = report.checkpoint
     if latest is not None and latest.seq > report.head_seq:
-        report.add(latest.seq, f"is missing: the checkpoint of {latest.at} saw the trail up to "
-                   f"#{latest.seq}, it now ends at #{report.head_seq} (truncated)")  # fmt: skip
+        report.add(
+            latest.seq,
+            f"is missing: the checkpoint of {latest.at} saw the trail up to "
+            f"#{latest.seq}, it now ends at #{report.head_seq} (truncated)",
+        )
     for checkpoint in sorted(checkpoints, key=lambda c: c.seq):
         hash_now = stored.get(checkpoint.seq)
         if hash_now is not None and not hmac.compare_digest(hash_now, checkpoint.head):
-            report.add(checkpoint.seq, f"differs from the checkpoint of {checkpoint.at}: "
-                       "the chain was recomputed")  # fmt: skip
+            report.add(
+                checkpoint.seq,
+                f"differs from the checkpoint of {checkpoint.at}: the chain was recomputed",
+            )
 
 
 def audit_checkpoint_job() -> int:

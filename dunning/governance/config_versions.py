@@ -80,8 +80,7 @@ def config_changes(*, before: dict | None, after: dict) -> list[ConfigChange]:
 
 
 # Inside ``config_snapshot``: every document's active version, read once.
-_snapshot: ContextVar[dict[str, ConfigVersion] | None] = ContextVar("config_snapshot",
-                                                                   default=None)  # fmt: skip
+_snapshot: ContextVar[dict[str, ConfigVersion] | None] = ContextVar("config_snapshot", default=None)
 
 
 @contextmanager
@@ -122,9 +121,12 @@ def config_current(*, kind: ConfigKind) -> dict:
 def config_store(*, kind: ConfigKind) -> VersionedStore:
     """``kind``'s versions: one JSON document per key, in the table all documents share."""
     return VersionedStore(
-        model=ConfigVersion, scope={"key": kind.key}, values=lambda version: version.data,
-        columns=lambda data: {"data": data}, defaults=lambda: _plain(kind.defaults()),
-    )  # fmt: skip
+        model=ConfigVersion,
+        scope={"key": kind.key},
+        values=lambda version: version.data,
+        columns=lambda data: {"data": data},
+        defaults=lambda: _plain(kind.defaults()),
+    )
 
 
 def _check_person(*, kind: ConfigKind, user, note: str) -> str:
@@ -135,25 +137,36 @@ def _check_person(*, kind: ConfigKind, user, note: str) -> str:
     return note.strip()
 
 
-def config_update(*, kind: ConfigKind, data: dict, user, note: str,
-                  based_on: int | None = None) -> ConfigVersion:  # fmt: skip
+def config_update(
+    *, kind: ConfigKind, data: dict, user, note: str, based_on: int | None = None
+) -> ConfigVersion:
     """A person saves a new version of ``kind`` (permission and reason required)."""
     note = _check_person(kind=kind, user=user, note=note)
     if problems := kind.problems(data):
         raise ConfigEditRefused("; ".join(problems))
     return version_save(
-        store=config_store(kind=kind), values=_plain(data), user=user, note=note,
-        action="config.changed", based_on=based_on, unchanged="nothing changed",
-    )  # fmt: skip
+        store=config_store(kind=kind),
+        values=_plain(data),
+        user=user,
+        note=note,
+        action="config.changed",
+        based_on=based_on,
+        unchanged="nothing changed",
+    )
 
 
 def config_rollback(*, kind: ConfigKind, version: int, user, note: str = "") -> ConfigVersion:
     """Make an earlier version current again, as a new version so the history stays whole."""
     note = _check_person(kind=kind, user=user, note=note or f"rolled back to version {version}")
     return version_rollback(
-        store=config_store(kind=kind), version=version, user=user, note=note,
-        action="config.rolled_back", unchanged="nothing changed", problems=kind.problems,
-    )  # fmt: skip
+        store=config_store(kind=kind),
+        version=version,
+        user=user,
+        note=note,
+        action="config.rolled_back",
+        unchanged="nothing changed",
+        problems=kind.problems,
+    )
 
 
 def config_history(*, kind: ConfigKind, limit: int = 50) -> list[ConfigVersionRow]:
@@ -181,6 +194,10 @@ def config_record_outside(*, kind: ConfigKind, data: dict, note: str) -> ConfigV
     No person is named (nobody here made it); the audit entry says where it was seen.
     """
     return version_save(
-        store=config_store(kind=kind), values=_plain(data), user=None, note=note,
-        action="config.changed_outside", unchanged="nothing changed",
-    )  # fmt: skip
+        store=config_store(kind=kind),
+        values=_plain(data),
+        user=None,
+        note=note,
+        action="config.changed_outside",
+        unchanged="nothing changed",
+    )

@@ -12,8 +12,9 @@ REASON_MAX = 240
 
 
 class RiskyConfirmForm(forms.Form):
-    reason = forms.CharField(max_length=REASON_MAX, strip=True, error_messages={
-        "required": "say why"})  # fmt: skip
+    reason = forms.CharField(
+        max_length=REASON_MAX, strip=True, error_messages={"required": "say why"}
+    )
     confirm = forms.BooleanField(error_messages={"required": "tick the box to confirm"})
 
 
@@ -25,6 +26,8 @@ def risky_confirmation(
     if form.is_valid():
         return form.cleaned_data["reason"], None
     missing = "; ".join(str(e) for errors in form.errors.values() for e in errors)
-    context = {"message": f"Not done: {what} needs a reason and a confirmation ({missing}).",
-               "back": back}  # fmt: skip
+    context = {
+        "message": f"Not done: {what} needs a reason and a confirmation ({missing}).",
+        "back": back,
+    }
     return "", render(request, "dunning/confirmation_refused.html", context, status=400)

@@ -93,9 +93,12 @@ def reporting_total(*, amounts: dict[str, int]) -> ReportingTotal:
         counted.append(code)
     step = Decimal(1).scaleb(-decimals(target))
     return ReportingTotal(
-        currency=target, amount=total.quantize(step), version=active.version if active else 0,
-        counted=counted, missing=missing,
-    )  # fmt: skip
+        currency=target,
+        amount=total.quantize(step),
+        version=active.version if active else 0,
+        counted=counted,
+        missing=missing,
+    )
 
 
 def rates_text(data: dict) -> str:

@@ -110,9 +110,12 @@ def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | Non
         return 400
     try:
         saved = config_update(
-            kind=kind, data=form.document(), user=request.user,
-            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"],
-        )  # fmt: skip
+            kind=kind,
+            data=form.document(),
+            user=request.user,
+            note=form.cleaned_data["note"],
+            based_on=form.cleaned_data["based_on"],
+        )
     except ConfigEditRefused as refused:
         return refusal_status(form, refused)
     messages.success(request, f"Saved as version {saved.version}.")
@@ -120,9 +123,16 @@ def versioned_save(request: HttpRequest, *, kind: ConfigKind, form) -> int | Non
 
 
 def versioned_settings_page(
-    request: HttpRequest, *, kind: ConfigKind, form_class, initial: dict,
-    change_permission: str, template: str, page: str, context: dict,
-) -> HttpResponse:  # fmt: skip
+    request: HttpRequest,
+    *,
+    kind: ConfigKind,
+    form_class,
+    initial: dict,
+    change_permission: str,
+    template: str,
+    page: str,
+    context: dict,
+) -> HttpResponse:
     """A page of one versioned document: readers see it; who may change it saves a new
     version (with a reason) through ``form_class``, whose ``document()`` is the new value."""
     can_change = request.user.has_perm(change_permission)
@@ -157,8 +167,9 @@ def rollback_from_request(
     if refused:
         return refused
     try:
-        restored = restore(user=request.user, version=version,
-                           note=f"rolled back to version {version}: {reason}")  # fmt: skip
+        restored = restore(
+            user=request.user, version=version, note=f"rolled back to version {version}: {reason}"
+        )
     except ConfigEditRefused as refused:
         messages.error(request, f"Not rolled back: {refused}.")
     else:
@@ -178,7 +189,8 @@ def config_rollback_view(*, kind: ConfigKind, change_permission: str, page: str)
     @require_POST
     @permission_required(change_permission, raise_exception=True)
     def view(request: HttpRequest, version: int) -> HttpResponse:
-        return rollback_from_request(request, kind=kind, version=version, restore=restore,
-                                     page=page)  # fmt: skip
+        return rollback_from_request(
+            request, kind=kind, version=version, restore=restore, page=page
+        )
 
     return view

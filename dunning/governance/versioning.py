@@ -103,10 +103,17 @@ def version_values(*, store: VersionedStore[Doc], version: Doc | None) -> dict:
 
 
 def version_save(
-    *, store: VersionedStore[Doc], values: dict, user, note: str, action: str,
-    based_on: int | None = None, merge: bool = False, unchanged: str | None = None,
+    *,
+    store: VersionedStore[Doc],
+    values: dict,
+    user,
+    note: str,
+    action: str,
+    based_on: int | None = None,
+    merge: bool = False,
+    unchanged: str | None = None,
     extra: Mapping[str, object] | None = None,
-) -> Doc:  # fmt: skip
+) -> Doc:
     """Add a version holding ``values``, make it the one in force, and audit it with its diff.
 
     ``based_on`` is the version the person saw (0: the defaults); if another one is in force
@@ -121,15 +128,22 @@ def version_save(
         before = version_values(store=store, version=current)
         after = {**before, **values} if merge else dict(values)
         first = current is None and not store.defaults_are_version_0
-        if unchanged and not first and not versions_diff(before=before, after=after,
-                                                         nested=store.nested):  # fmt: skip
+        if (
+            unchanged
+            and not first
+            and not versions_diff(before=before, after=after, nested=store.nested)
+        ):
             raise VersionEditRefused(unchanged)
         number = (versions_of(store=store).aggregate(n=Max("version"))["n"] or 0) + 1
         versions_of(store=store).filter(active=True).update(active=False)
         saved = store.model._default_manager.create(
-            **store.scope, version=number, active=True, created_by=user, note=note,
+            **store.scope,
+            version=number,
+            active=True,
+            created_by=user,
+            note=note,
             **store.columns(after),
-        )  # fmt: skip
+        )
         previous = current.version if current else (0 if store.defaults_are_version_0 else None)
         audit_record(
             action=action,
@@ -150,9 +164,15 @@ def version_save(
 
 
 def version_rollback(
-    *, store: VersionedStore[Doc], version: int, user, note: str, action: str,
-    unchanged: str | None = None, problems: Callable[[dict], list[str]] | None = None,
-) -> Doc:  # fmt: skip
+    *,
+    store: VersionedStore[Doc],
+    version: int,
+    user,
+    note: str,
+    action: str,
+    unchanged: str | None = None,
+    problems: Callable[[dict], list[str]] | None = None,
+) -> Doc:
     """Make ``version``'s values current again as a new version (its audit entry names the
     version restored). Raises the model's DoesNotExist for a version there never was, and
     ``VersionEditRefused`` when the old values have ``problems`` by today's rules."""
@@ -160,6 +180,11 @@ def version_rollback(
     if problems and (found := problems(values)):
         raise VersionEditRefused("; ".join(found))
     return version_save(
-        store=store, values=values, user=user, note=note, action=action, unchanged=unchanged,
+        store=store,
+        values=values,
+        user=user,
+        note=note,
+        action=action,
+        unchanged=unchanged,
         extra={"restored_version": version},
-    )  # fmt: skip
+    )

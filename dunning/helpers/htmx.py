@@ -17,9 +17,15 @@ def vary_on_htmx(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def htmx_render(request: HttpRequest, template: str, context: dict | None = None, *,
-                fragment: str | None = None, status: int = 200,
-                headers: dict[str, str] | None = None) -> HttpResponse:  # fmt: skip
+def htmx_render(
+    request: HttpRequest,
+    template: str,
+    context: dict | None = None,
+    *,
+    fragment: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
     """``template`` for a full load, ``fragment`` (when given) for htmx; varies on HX-Request."""
     chosen = fragment if fragment is not None and getattr(request, "htmx", False) else template
     response = render(request, chosen, context, status=status)

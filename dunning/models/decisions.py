@@ -150,9 +150,12 @@ class Action(models.Model):
     )
     state_changed_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
-    )  # fmt: skip
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     # A fingerprint of kind, time, channel and params as shown when it was approved: if any
     # of them changes afterwards, the approval no longer holds.
@@ -161,9 +164,12 @@ class Action(models.Model):
     # The last person who changed what the action does (text, channel, time) before approval:
     # they may not approve it themselves.
     edited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
-    )  # fmt: skip
+    )
     edited_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -290,10 +296,11 @@ class GatewayPause(models.Model):
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["gateway"], condition=models.Q(ended_at__isnull=True),
+                fields=["gateway"],
+                condition=models.Q(ended_at__isnull=True),
                 name="one_open_pause_per_gateway",
             )
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.gateway} paused {self.started_at:%Y-%m-%d %H:%M}"

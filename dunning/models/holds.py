@@ -25,17 +25,25 @@ class InvoiceHold(models.Model):
     until = models.DateTimeField()
     reason = models.CharField(max_length=300)  # one sentence, shown in the decision's reasoning
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
-    )  # fmt: skip
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)
     release_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-until", "-id"]
-        indexes = [models.Index(fields=["invoice", "until"], name="hold_invoice_until",
-                                condition=models.Q(released_at__isnull=True))]  # fmt: skip
+        indexes = [
+            models.Index(
+                fields=["invoice", "until"],
+                name="hold_invoice_until",
+                condition=models.Q(released_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} hold on {self.invoice_id} until {self.until:%Y-%m-%d}"

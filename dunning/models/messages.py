@@ -61,9 +61,13 @@ class OutboundMessage(models.Model):
         "Customer", to_field="cb_id", on_delete=models.PROTECT, related_name="messages"
     )
     invoice = models.ForeignKey(
-        "Invoice", to_field="cb_id", on_delete=models.PROTECT, null=True, blank=True,
+        "Invoice",
+        to_field="cb_id",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="messages",
-    )  # fmt: skip
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     purpose = models.CharField(max_length=30, choices=Purpose.choices)
     recipient = models.CharField(max_length=254)  # address, phone number or customer id
@@ -120,10 +124,11 @@ class PromptTemplate(VersionedDocument):
                 fields=["purpose", "channel", "version"], name="prompt_version_unique"
             ),
             models.UniqueConstraint(
-                fields=["purpose", "channel"], condition=models.Q(active=True),
+                fields=["purpose", "channel"],
+                condition=models.Q(active=True),
                 name="one_active_prompt",
             ),
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose}/{self.channel} v{self.version}"

@@ -36,8 +36,9 @@ class EventFilter(FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     # A prefix: the admin pastes the part of the id a log line or Chargebee showed.
-    q = CharFilter(field_name="event_id", lookup_expr="startswith", max_length=100,
-                   label="Event id")  # fmt: skip
+    q = CharFilter(
+        field_name="event_id", lookup_expr="startswith", max_length=100, label="Event id"
+    )
 
     class Meta:
         form = OccurredRangeForm

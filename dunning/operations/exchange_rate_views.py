@@ -22,13 +22,15 @@ def exchange_rates(request: HttpRequest) -> HttpResponse:
     """Managers read; admins save a new version of the rates (with a reason) or roll back."""
     current = config_current(kind=EXCHANGE_RATES)
     return versioned_settings_page(
-        request, kind=EXCHANGE_RATES, form_class=ExchangeRatesForm,
-        initial={"reporting_currency": current["reporting_currency"],
-                 "rates": rates_text(current)},
-        change_permission=CHANGE_PERMISSION, template="dunning/exchange_rates.html",
+        request,
+        kind=EXCHANGE_RATES,
+        form_class=ExchangeRatesForm,
+        initial={"reporting_currency": current["reporting_currency"], "rates": rates_text(current)},
+        change_permission=CHANGE_PERMISSION,
+        template="dunning/exchange_rates.html",
         page="dunning:exchange_rates",
         context={"rollback_url": "dunning:exchange_rates_rollback"},
-    )  # fmt: skip
+    )
 
 
 exchange_rates_rollback = config_rollback_view(

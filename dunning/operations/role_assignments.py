@@ -139,8 +139,9 @@ def people_person(*, username: str) -> dict:
     return {"roles": person.get("roles", []), "teams": person.get("teams", [])}
 
 
-def people_update(*, user, username: str, roles: list[str], teams: list[str], note: str,
-                  based_on: int) -> ConfigVersion:  # fmt: skip
+def people_update(
+    *, user, username: str, roles: list[str], teams: list[str], note: str, based_on: int
+) -> ConfigVersion:
     """Give ``username`` these roles and teams (a new version, applied to the groups)."""
     if not get_user_model().objects.filter(username=username).exists():
         raise ConfigEditRefused(f"there is nobody called {username!r}")

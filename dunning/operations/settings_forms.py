@@ -14,9 +14,11 @@ from dunning.models import Channel
 
 class ChannelSettingsForm(VersionedForm):
     quiet_hours = forms.CharField(
-        max_length=11, required=False, label="Quiet hours",
+        max_length=11,
+        required=False,
+        label="Quiet hours",
         help_text="Customer's local time, e.g. 21:00-08:00. Empty: no quiet hours.",
-    )  # fmt: skip
+    )
     email = forms.BooleanField(required=False, label="Email on")
     sms = forms.BooleanField(required=False, label="SMS on")
     in_app = forms.BooleanField(required=False, label="In-app on")
@@ -26,8 +28,17 @@ class ChannelSettingsForm(VersionedForm):
         required=False, label="Satisfaction survey after a resolved case"
     )
 
-    field_order = ["quiet_hours", "email", "sms", "in_app", "sender_name", "sender_address",
-                   "csat_survey", "note", "based_on"]  # fmt: skip
+    field_order = [
+        "quiet_hours",
+        "email",
+        "sms",
+        "in_app",
+        "sender_name",
+        "sender_address",
+        "csat_survey",
+        "note",
+        "based_on",
+    ]
 
     @classmethod
     def initial_from(cls, data: dict) -> dict:
@@ -55,8 +66,9 @@ class PersonForm(VersionedForm):
     username = forms.CharField(max_length=150, label="Person (username)")
     roles = forms.MultipleChoiceField(
         choices=[(role.value, role.value) for role in Role],
-        widget=forms.CheckboxSelectMultiple, required=False,
-    )  # fmt: skip
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
     teams = forms.MultipleChoiceField(
         choices=[], widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -65,8 +77,9 @@ class PersonForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["teams"].choices = [(name, name) for name in Team.objects.values_list(
-            "name", flat=True)]  # fmt: skip
+        self.fields["teams"].choices = [
+            (name, name) for name in Team.objects.values_list("name", flat=True)
+        ]
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
@@ -77,14 +90,18 @@ class PersonForm(VersionedForm):
 
 class ExchangeRatesForm(VersionedForm):
     reporting_currency = forms.RegexField(
-        regex=r"^[A-Za-z]{3}$", max_length=3, label="Reporting currency",
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        label="Reporting currency",
         help_text="The one currency dashboard headlines are shown in, e.g. EUR.",
-    )  # fmt: skip
+    )
     rates = forms.CharField(
-        required=False, label="Rates", widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+        label="Rates",
+        widget=forms.Textarea(attrs={"rows": 8}),
         help_text="One a line: a currency and what one unit of it is worth in the reporting "
         "currency, e.g. “USD 0.92” or “JPY 0.0061”.",
-    )  # fmt: skip
+    )
     field_order = ["reporting_currency", "rates", "note", "based_on"]
 
     def clean_rates(self) -> dict[str, str]:

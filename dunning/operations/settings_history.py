@@ -95,8 +95,15 @@ def _row(entry: AuditEntry) -> HistoryRow:
             after={name: d.get("to") for name, d in diff.items()},
         )
         lines = [ChangeLine(c.label, c.before, c.after) for c in changes]
-        return HistoryRow(entry, "Guardrails", how, data.get("version"), data.get("note", ""),
-                          lines, _guardrails_at(data.get("version")))  # fmt: skip
+        return HistoryRow(
+            entry,
+            "Guardrails",
+            how,
+            data.get("version"),
+            data.get("note", ""),
+            lines,
+            _guardrails_at(data.get("version")),
+        )
     if entry.action == "prompt_template.changed":
         purpose, channel = data.get("purpose", ""), data.get("channel", "")
         purposes, channels = dict(Purpose.choices), dict(Channel.choices)
@@ -114,8 +121,15 @@ def _row(entry: AuditEntry) -> HistoryRow:
     if data.get("restored_version"):
         how = f"rolled back to v{data['restored_version']}"
     url = _at_version(reverse(PAGES[key]), data) if key in PAGES else ""
-    return HistoryRow(entry, kind.label if kind else key, how, data.get("version"),
-                      data.get("note", ""), diff_lines(data.get("diff") or {}), url)  # fmt: skip
+    return HistoryRow(
+        entry,
+        kind.label if kind else key,
+        how,
+        data.get("version"),
+        data.get("note", ""),
+        diff_lines(data.get("diff") or {}),
+        url,
+    )
 
 
 def settings_history_rows(entries) -> list[HistoryRow]:

@@ -63,13 +63,18 @@ VERSIONS_SHOWN = 20
 def channel_settings(request: HttpRequest) -> HttpResponse:
     """Managers read; admins save a new version (with a reason) or roll back."""
     return versioned_settings_page(
-        request, kind=CHANNEL_SETTINGS, form_class=ChannelSettingsForm,
+        request,
+        kind=CHANNEL_SETTINGS,
+        form_class=ChannelSettingsForm,
         initial=ChannelSettingsForm.initial_from(config_current(kind=CHANNEL_SETTINGS)),
-        change_permission=CHANGE_CHANNELS, template="dunning/channel_settings.html",
+        change_permission=CHANGE_CHANNELS,
+        template="dunning/channel_settings.html",
         page="dunning:channel_settings",
-        context={"fallback_order": [c.label for c in FALLBACK_ORDER],
-                 "rollback_url": "dunning:channel_settings_rollback"},
-    )  # fmt: skip
+        context={
+            "fallback_order": [c.label for c in FALLBACK_ORDER],
+            "rollback_url": "dunning:channel_settings_rollback",
+        },
+    )
 
 
 channel_settings_rollback = config_rollback_view(
@@ -113,9 +118,13 @@ def people(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             try:
                 saved = people_update(
-                    user=request.user, username=data["username"], roles=data["roles"],
-                    teams=data["teams"], note=data["note"], based_on=data["based_on"],
-                )  # fmt: skip
+                    user=request.user,
+                    username=data["username"],
+                    roles=data["roles"],
+                    teams=data["teams"],
+                    note=data["note"],
+                    based_on=data["based_on"],
+                )
             except ConfigEditRefused as refused:
                 status = refusal_status(form, refused)
             else:
@@ -146,8 +155,9 @@ def people(request: HttpRequest) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE_ROLES, raise_exception=True)
 def people_rollback_view(request: HttpRequest, version: int) -> HttpResponse:
-    return rollback_from_request(request, kind=ROLES, version=version, restore=people_rollback,
-                                 page="dunning:people")  # fmt: skip
+    return rollback_from_request(
+        request, kind=ROLES, version=version, restore=people_rollback, page="dunning:people"
+    )
 
 
 @login_required
@@ -163,5 +173,10 @@ def settings_history(request: HttpRequest) -> HttpResponse:
         "query": query,
         "rows": settings_history_rows(page),
     }
-    return htmx_render(request, "dunning/settings_history.html", context, status=filtered.status,
-                       fragment="dunning/_settings_history_table.html")  # fmt: skip
+    return htmx_render(
+        request,
+        "dunning/settings_history.html",
+        context,
+        status=filtered.status,
+        fragment="dunning/_settings_history_table.html",
+    )

@@ -44,8 +44,9 @@ logger = logging.getLogger("dunwell.decisions")
 CLOSED_STATUSES = ("paid", "voided")
 
 
-def decision_make(*, invoice_id: str, trigger: str, at: datetime,
-                  event: ChargebeeEvent | None = None) -> Decision:  # fmt: skip
+def decision_make(
+    *, invoice_id: str, trigger: str, at: datetime, event: ChargebeeEvent | None = None
+) -> Decision:
     """Decide about one invoice as of ``at``. Deciding twice for one event returns the first."""
     invoice = Invoice.objects.select_related("customer", "subscription").get(cb_id=invoice_id)
     if event is not None:
@@ -57,19 +58,25 @@ def decision_make(*, invoice_id: str, trigger: str, at: datetime,
         return _decide(invoice=invoice, trigger=trigger, at=at, event=event)
 
 
-def _decide(*, invoice: Invoice, trigger: str, at: datetime,
-            event: ChargebeeEvent | None) -> Decision:  # fmt: skip
+def _decide(
+    *, invoice: Invoice, trigger: str, at: datetime, event: ChargebeeEvent | None
+) -> Decision:
     context = decision_context_build(invoice=invoice, at=at, trigger=trigger)
     # The dunning sequence (a settings document), or the variant of a running experiment
     # this invoice's first failure was assigned to.
-    choice = sequence_choose(invoice_id=invoice.cb_id, context=context,
-                             segment=segment_of(context))  # fmt: skip
+    choice = sequence_choose(invoice_id=invoice.cb_id, context=context, segment=segment_of(context))
     plan = decision_plan(context=context, sequence=choice.params)
     if choice.experiment is not None:
         plan.explanation["experiment"] = choice.experiment
     try:
-        return _record(invoice=invoice, trigger=trigger, at=at, event=event, plan=plan,
-                       features=decision_inputs(context))  # fmt: skip
+        return _record(
+            invoice=invoice,
+            trigger=trigger,
+            at=at,
+            event=event,
+            plan=plan,
+            features=decision_inputs(context),
+        )
     except IntegrityError:
         # Another worker decided about the same event first: theirs stands.
         return Decision.objects.get(trigger_event=event, invoice=invoice)
@@ -83,17 +90,20 @@ def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
     }
 
 
-def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
-            features: dict) -> Decision:  # fmt: skip
+def _record(
+    *, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan, features: dict
+) -> Decision:
     with transaction.atomic(), audit_batch():
         # The invoice row serialises everything that plans or cancels its actions: two
         # decisions at once (a duplicate or a second event) must not both plan the same
         # reminder step, and a payment settled meanwhile must see this decision's actions
         # or be seen by it. Its status and steps are read again under the lock.
         status_now = (
-            Invoice.objects.select_for_update().filter(pk=invoice.pk)
-            .values_list("status", flat=True).first()
-        )  # fmt: skip
+            Invoice.objects.select_for_update()
+            .filter(pk=invoice.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
         superseded = actions_cancel_pending(
             invoice_id=invoice.cb_id,
             reason="superseded by a newer decision",
@@ -116,27 +126,43 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
             )
             plan.explanation["closed_before_recorded"] = status_now
         decision = Decision.objects.create(
-            invoice=invoice, customer_id=invoice.customer_id, trigger=trigger,
-            trigger_event=event, as_of=at, recovery_score=plan.recovery_score,
-            retry_score=plan.retry_score, model_version=plan.model_version,
-            segment=plan.segment, mode=plan.mode,
+            invoice=invoice,
+            customer_id=invoice.customer_id,
+            trigger=trigger,
+            trigger_event=event,
+            as_of=at,
+            recovery_score=plan.recovery_score,
+            retry_score=plan.retry_score,
+            model_version=plan.model_version,
+            segment=plan.segment,
+            mode=plan.mode,
             guardrail_version=plan.explanation.get("guardrail_version"),
-            features=features, rules_fired=plan.rules_fired, reasoning=reasoning,
+            features=features,
+            rules_fired=plan.rules_fired,
+            reasoning=reasoning,
             explanation=jsonable({**plan.explanation, "superseded_actions": superseded}),
-        )  # fmt: skip
+        )
         audit_record(
             action="decision.made",
             actor_label=plan.model_version,
             target=decision,
-            data={"invoice": invoice.cb_id, "trigger": trigger,
-                  "event": event.event_id if event else None, "as_of": at,
-                  "model_version": plan.model_version, "recovery_score": plan.recovery_score,
-                  "retry_score": plan.retry_score, "segment": plan.segment, "mode": plan.mode,
-                  "rules_fired": plan.rules_fired, "reasoning": reasoning,
-                  "sequence": plan.explanation.get("sequence"),
-                  "experiment": plan.explanation.get("experiment"),
-                  "inputs": features},
-        )  # fmt: skip
+            data={
+                "invoice": invoice.cb_id,
+                "trigger": trigger,
+                "event": event.event_id if event else None,
+                "as_of": at,
+                "model_version": plan.model_version,
+                "recovery_score": plan.recovery_score,
+                "retry_score": plan.retry_score,
+                "segment": plan.segment,
+                "mode": plan.mode,
+                "rules_fired": plan.rules_fired,
+                "reasoning": reasoning,
+                "sequence": plan.explanation.get("sequence"),
+                "experiment": plan.explanation.get("experiment"),
+                "inputs": features,
+            },
+        )
         channels = channel_settings_read()
         planned = [
             proposed
@@ -145,40 +171,56 @@ def _record(*, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan,
         ]
         actions = Action.objects.bulk_create(
             Action(
-                decision=decision, invoice=invoice, customer_id=invoice.customer_id,
+                decision=decision,
+                invoice=invoice,
+                customer_id=invoice.customer_id,
                 kind=proposed.kind,
                 # A channel switched off in the channel settings is never planned on.
-                channel=proposed.channel and (
-                    channel_choose(proposed.channel, current=channels) or proposed.channel
-                ),
-                scheduled_for=proposed.scheduled_for, params=jsonable(proposed.params),
-                reasoning=proposed.reasoning, mode=plan.mode, risk=proposed.risk,
+                channel=proposed.channel
+                and (channel_choose(proposed.channel, current=channels) or proposed.channel),
+                scheduled_for=proposed.scheduled_for,
+                params=jsonable(proposed.params),
+                reasoning=proposed.reasoning,
+                mode=plan.mode,
+                risk=proposed.risk,
                 needs_approval=proposed.needs_approval,
                 approval_reason=proposed.approval_reason,
-                propensity=proposed.propensity, explored=proposed.explored,
+                propensity=proposed.propensity,
+                explored=proposed.explored,
             )
             for proposed in planned
-        )  # fmt: skip
+        )
         for action in actions:
             audit_record(
                 action="action.proposed",
                 actor_label=plan.model_version,
                 target=action,
-                data={"decision": decision.pk, "kind": action.kind, "invoice": invoice.cb_id,
-                      "scheduled_for": action.scheduled_for, "channel": action.channel,
-                      "needs_approval": action.needs_approval, "risk": action.risk,
-                      "approval_reason": action.approval_reason,
-                      "propensity": action.propensity, "explored": action.explored},
-            )  # fmt: skip
+                data={
+                    "decision": decision.pk,
+                    "kind": action.kind,
+                    "invoice": invoice.cb_id,
+                    "scheduled_for": action.scheduled_for,
+                    "channel": action.channel,
+                    "needs_approval": action.needs_approval,
+                    "risk": action.risk,
+                    "approval_reason": action.approval_reason,
+                    "propensity": action.propensity,
+                    "explored": action.explored,
+                },
+            )
             if plan.mode != AutomationMode.SHADOW and action.needs_approval:
                 message_draft_enqueue(action=action)  # read by its approver, not drafted then
             if plan.mode != AutomationMode.SHADOW and not action.needs_approval:
                 action_transition(
-                    action=action, to=ActionState.SCHEDULED,
+                    action=action,
+                    to=ActionState.SCHEDULED,
                     actor_label=f"dunwell ({plan.mode} mode)",
-                    data={"why": "low risk in auto mode" if plan.mode == AutomationMode.AUTO
-                          else "needs no approval"},
-                )  # fmt: skip
+                    data={
+                        "why": "low risk in auto mode"
+                        if plan.mode == AutomationMode.AUTO
+                        else "needs no approval"
+                    },
+                )
         cases_sync_for_decision(decision=decision)
     return decision
 

@@ -31,8 +31,9 @@ def shadow_replay_candidates(*, since: datetime, until: datetime):
     )
 
 
-def shadow_period_replay(*, since: datetime, until: datetime,
-                         on_decision: Callable[[], None] | None = None) -> int:  # fmt: skip
+def shadow_period_replay(
+    *, since: datetime, until: datetime, on_decision: Callable[[], None] | None = None
+) -> int:
     """Decide about each candidate as of its first failure; returns how many were decided.
 
     Gateway pauses are checked at each moment first, as the minute-by-minute check would

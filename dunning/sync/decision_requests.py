@@ -85,9 +85,11 @@ def decision_job_id(event_pk: int) -> str:
 def decisions_enqueue(*, event_pk: int) -> bool:
     try:
         get_queue("default").enqueue(
-            DECIDE_FOR_EVENT_JOB, event_pk, job_id=decision_job_id(event_pk),
+            DECIDE_FOR_EVENT_JOB,
+            event_pk,
+            job_id=decision_job_id(event_pk),
             failure_ttl=7 * 86400,
-        )  # fmt: skip
+        )
     except (RedisError, OSError) as error:
         logger.warning(
             "could not enqueue decision for event %s, relay retries: %s", event_pk, error

@@ -94,20 +94,30 @@ def site_check(*, site: str | None = None, api_key: str | None = None) -> SiteCh
             return check
         currencies = read(lambda: client.Currency.list()).list
         check.currencies = [
-            {"currency_code": c.currency.currency_code, "enabled": c.currency.enabled,
-             "is_base_currency": bool(c.currency.is_base_currency)}
+            {
+                "currency_code": c.currency.currency_code,
+                "enabled": c.currency.enabled,
+                "is_base_currency": bool(c.currency.is_base_currency),
+            }
             for c in currencies
-        ]  # fmt: skip
-        in_dunning = read(lambda: client.Invoice.list(
-            {"limit": READ_LIMIT, "dunning_status": {"is": "in_progress"}}))  # fmt: skip
+        ]
+        in_dunning = read(
+            lambda: client.Invoice.list(
+                {"limit": READ_LIMIT, "dunning_status": {"is": "in_progress"}}
+            )
+        )
         check.invoices_in_dunning = len(in_dunning.list)
         check.more_in_dunning = bool(in_dunning.next_offset)
-        cancelled = read(lambda: client.Subscription.list(
-            {"limit": READ_LIMIT, "status": {"is": "cancelled"}}))  # fmt: skip
+        cancelled = read(
+            lambda: client.Subscription.list({"limit": READ_LIMIT, "status": {"is": "cancelled"}})
+        )
         check.reason_codes_seen = sorted(
-            {e.subscription.cancel_reason_code for e in cancelled.list
-             if e.subscription.cancel_reason_code}
-        )  # fmt: skip
+            {
+                e.subscription.cancel_reason_code
+                for e in cancelled.list
+                if e.subscription.cancel_reason_code
+            }
+        )
     except APIError as error:
         check.problem = _refusal(site, error)
         return check
@@ -129,8 +139,9 @@ def _notes(check: SiteCheck) -> list[str]:
     ]
     code = settings.CHARGEBEE_CANCEL_REASON_CODE
     if not code:
-        notes.append("Cancellations are sent without a reason code (CHARGEBEE_CANCEL_REASON_CODE "
-                     "is blank).")  # fmt: skip
+        notes.append(
+            "Cancellations are sent without a reason code (CHARGEBEE_CANCEL_REASON_CODE is blank)."
+        )
     elif check.reason_codes_seen and code not in check.reason_codes_seen:
         notes.append(
             f"CHARGEBEE_CANCEL_REASON_CODE is {code!r}, which none of the site's recent "
@@ -168,10 +179,14 @@ def webhook_endpoint_ensure(*, url: str, user=None, actor_label: str = "") -> En
     existing = None
     offset = None
     while existing is None:
-        page = call_with_backoff(lambda o=offset: client.WebhookEndpoint.list(
-            {"limit": 100, **({"offset": o} if o else {})}))  # fmt: skip
-        existing = next((e.webhook_endpoint for e in page.list if e.webhook_endpoint.url == url),
-                        None)  # fmt: skip
+        page = call_with_backoff(
+            lambda o=offset: client.WebhookEndpoint.list(
+                {"limit": 100, **({"offset": o} if o else {})}
+            )
+        )
+        existing = next(
+            (e.webhook_endpoint for e in page.list if e.webhook_endpoint.url == url), None
+        )
         offset = page.next_offset
         if not offset:
             break
@@ -184,22 +199,31 @@ def webhook_endpoint_ensure(*, url: str, user=None, actor_label: str = "") -> En
             lambda: client.WebhookEndpoint.update(existing.id, params)
         ).webhook_endpoint
     result = EndpointResult(
-        endpoint_id=endpoint.id, url=endpoint.url, created=existing is None,
+        endpoint_id=endpoint.id,
+        url=endpoint.url,
+        created=existing is None,
         enabled_events=list(endpoint.enabled_events or []),
-    )  # fmt: skip
+    )
     audit_record(
-        action="chargebee.webhook_endpoint", actor=user, actor_label=actor_label,
-        data={"endpoint_id": result.endpoint_id, "url": url, "created": result.created,
-              "events": len(result.enabled_events)},
-    )  # fmt: skip
+        action="chargebee.webhook_endpoint",
+        actor=user,
+        actor_label=actor_label,
+        data={
+            "endpoint_id": result.endpoint_id,
+            "url": url,
+            "created": result.created,
+            "events": len(result.enabled_events),
+        },
+    )
     return result
 
 
 def backfill_start(*, since: datetime, user=None) -> BackfillRun:
     """Queue a replay of the site's events since ``since``; the page follows its row."""
     run = BackfillRun.objects.create(since=since, started_by=user)
-    audit_record(action="chargebee.backfill_start", actor=user, target=run,
-                 data={"since": since.isoformat()})  # fmt: skip
+    audit_record(
+        action="chargebee.backfill_start", actor=user, target=run, data={"since": since.isoformat()}
+    )
     # Named by path: the job module imports this one.
     transaction.on_commit(lambda: get_queue("backfill").enqueue(BACKFILL_RUN_JOB, run.pk))
     return run
@@ -227,8 +251,12 @@ def backfill_run(*, run_id: int, on_page: Callable[[int], None] | None = None) -
         )
     else:
         BackfillRun.objects.filter(pk=run_id).update(
-            state=BackfillRun.State.DONE, finished_at=timezone.now(), fetched=result.fetched,
-            stored=result.stored, duplicates=result.duplicates, invalid=result.invalid,
-        )  # fmt: skip
+            state=BackfillRun.State.DONE,
+            finished_at=timezone.now(),
+            fetched=result.fetched,
+            stored=result.stored,
+            duplicates=result.duplicates,
+            invalid=result.invalid,
+        )
     run.refresh_from_db()
     return run

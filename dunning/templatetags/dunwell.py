@@ -54,10 +54,14 @@ def delivery(message) -> str:
 # (54)"), ``{{ 60000.0|number }}`` ("60,000"), ``{{ entry.data|readable }}`` (rows for
 # ``_readable.html``), ``{{ "action.proposed"|words }}`` ("Action proposed").
 for _name, _function in {
-    "label": labels.label, "decline": labels.decline_label, "number": labels.number,
-    "readable": labels.readable_items, "model_label": labels.model_label,
-    "words": labels.words, "value_text": labels.value_text,
-}.items():  # fmt: skip
+    "label": labels.label,
+    "decline": labels.decline_label,
+    "number": labels.number,
+    "readable": labels.readable_items,
+    "model_label": labels.model_label,
+    "words": labels.words,
+    "value_text": labels.value_text,
+}.items():
     register.filter(_name, _function)
 
 

@@ -38,9 +38,10 @@ class CardRequests:
         sim = self.simulator
         with sim.sandbox.lock:
             pages = [
-                page for page in sim.sandbox.hosted_pages.values()
+                page
+                for page in sim.sandbox.hosted_pages.values()
                 if page["id"] not in self.seen and page["kind"] == REQUEST_PAGE
-            ]  # fmt: skip
+            ]
             scheduled = 0
             for page in sorted(pages, key=lambda page: page["id"]):
                 self.seen.add(page["id"])

@@ -37,8 +37,11 @@ from sandbox.simulator.policy_replay import (
 from sandbox.simulator.run import simulate_history
 from sandbox.store import Sandbox
 
-WAYS = ("batch (Chargebee +1/+3/+5 days)", "real time (Dunwell re-decides)",
-        "real time + card updater")  # fmt: skip
+WAYS = (
+    "batch (Chargebee +1/+3/+5 days)",
+    "real time (Dunwell re-decides)",
+    "real time + card updater",
+)
 
 
 class TimedRun(InvoiceRun):
@@ -133,8 +136,9 @@ class CardUpdateEvaluation:
     seconds: dict
 
 
-def card_update_evaluate(*, customers: int, months: int, seed: int, holdout_months: int = 3,
-                         cold_start: bool = False) -> CardUpdateEvaluation:  # fmt: skip
+def card_update_evaluate(
+    *, customers: int, months: int, seed: int, holdout_months: int = 3, cold_start: bool = False
+) -> CardUpdateEvaluation:
     with threadpool_limits(limits=1):
         clock = time.perf_counter()
         sandbox = Sandbox(id_token=f"{seed % 65536:04x}")

@@ -70,18 +70,25 @@ class OfflineBusiness:
         n = len(self.customers)
         started = now - rng.uniform(60, 700) * DAY
         customer = offline_customer_create(
-            self.sandbox, first_name=first, last_name=last,
+            self.sandbox,
+            first_name=first,
+            last_name=last,
             email=f"{first}.{last}.offline{n}@example.com".lower(),
-            country=rng.choice(COUNTRIES), company=f"{last} Holdings",
+            country=rng.choice(COUNTRIES),
+            company=f"{last} Holdings",
             created_at=int(started),
-        )  # fmt: skip
+        )
         plan = rng.choice(list(PLANS))
         term_start = now - rng.uniform(0, 30) * DAY
         subscription = offline_subscription_create(
-            self.sandbox, customer_id=customer["id"], plan_id=f"{plan}-USD-monthly",
-            unit_price=PLANS[plan], started_at=int(started), term_start=int(term_start),
+            self.sandbox,
+            customer_id=customer["id"],
+            plan_id=f"{plan}-USD-monthly",
+            unit_price=PLANS[plan],
+            started_at=int(started),
+            term_start=int(term_start),
             term_end=int(term_start + 30 * DAY),
-        )  # fmt: skip
+        )
         sim = OfflineCustomer(customer["id"], subscription["id"], rng.choice(NET_TERM_DAYS))
         self.customers[sim.customer_id] = sim
         self.simulator.schedule(term_start + 30 * DAY, "offline", "renewal", sim.customer_id)
@@ -118,7 +125,9 @@ class OfflineBusiness:
         if invoice["status"] not in ("payment_due", "not_paid") or invoice["amount_due"] <= 0:
             return
         offline_payment_received(
-            self.sandbox, invoice_id=invoice_id, amount=amount or None,
+            self.sandbox,
+            invoice_id=invoice_id,
+            amount=amount or None,
             method=self.rng.choice(("bank_transfer", "bank_transfer", "check")),
             reference=f"TRF-{self.rng.randint(10_000, 99_999)}",
-        )  # fmt: skip
+        )

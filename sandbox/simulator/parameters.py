@@ -32,17 +32,27 @@ DECLINE_MIX = {
 # Network codes per reason: Visa categories and Mastercard Merchant Advice Codes ([N1][N2]
 # [N14][N15], peers.md §4.1-4.2). (code, text, error_category, Mastercard MAC choices)
 DECLINE_CODES = {
-    "insufficient_funds": ("51", "Insufficient funds", "soft_decline", ["24", "25", "26", "02", None]),
+    "insufficient_funds": (
+        "51",
+        "Insufficient funds",
+        "soft_decline",
+        ["24", "25", "26", "02", None],
+    ),
     "do_not_honor": ("05", "Do not honor", "soft_decline", ["02", None, None]),
     "issuer_unavailable": ("91", "Issuer or switch inoperative", "soft_decline", [None]),
     "processing_error": ("96", "System malfunction", "processing_error", ["02", None]),
     "expired_card": ("54", "Expired card", "hard_decline", ["01"]),
-    "authentication_required": ("1A", "Additional customer authentication required", "authentication_required", [None]),
+    "authentication_required": (
+        "1A",
+        "Additional customer authentication required",
+        "authentication_required",
+        [None],
+    ),
     "card_cancelled_by_holder": ("R1", "Revocation of authorization order", "hard_decline", ["21"]),
     "lost_or_stolen": ("43", "Stolen card, pick up", "hard_decline", ["03"]),
     "suspected_fraud": ("59", "Suspected fraud", "soft_decline", ["03", None]),
     "gateway_unavailable": ("gateway_timeout", "Gateway timed out", "gateway_error", [None]),
-}  # fmt: skip
+}
 
 # --- recovery ----------------------------------------------------------------------------
 # Targets the generated history is tested against ([CB3] native platform tools recover
@@ -111,7 +121,12 @@ CHURN_INTENT_SHARE = 0.10  # customers who will not fight to keep the subscripti
 
 COUNTRIES = {
     # country: (share, currency, time zones, payday weights)
-    "US": (0.38, "USD", ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"], "us"),
+    "US": (
+        0.38,
+        "USD",
+        ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"],
+        "us",
+    ),
     "CA": (0.05, "USD", ["America/Toronto", "America/Vancouver"], "us"),
     "GB": (0.12, "GBP", ["Europe/London"], "eu"),
     "DE": (0.10, "EUR", ["Europe/Berlin"], "eu"),
@@ -122,15 +137,23 @@ COUNTRIES = {
     "AU": (0.07, "AUD", ["Australia/Sydney", "Australia/Perth"], "au"),
     "BR": (0.04, "USD", ["America/Sao_Paulo"], "us"),
     "JP": (0.04, "JPY", ["Asia/Tokyo"], "eu"),
-}  # fmt: skip
+}
 # The billing state a customer in a zone gives (only where a country spans several zones).
 STATE_OF_ZONE = {
-    "America/New_York": "NY", "America/Chicago": "IL", "America/Denver": "CO",
-    "America/Los_Angeles": "CA", "America/Phoenix": "AZ", "America/Toronto": "ON",
-    "America/Vancouver": "BC", "America/Halifax": "NS", "Australia/Sydney": "NSW",
-    "Australia/Perth": "WA", "Australia/Brisbane": "QLD", "America/Manaus": "AM",
+    "America/New_York": "NY",
+    "America/Chicago": "IL",
+    "America/Denver": "CO",
+    "America/Los_Angeles": "CA",
+    "America/Phoenix": "AZ",
+    "America/Toronto": "ON",
+    "America/Vancouver": "BC",
+    "America/Halifax": "NS",
+    "Australia/Sydney": "NSW",
+    "Australia/Perth": "WA",
+    "Australia/Brisbane": "QLD",
+    "America/Manaus": "AM",
     "America/Tijuana": "BCN",
-}  # fmt: skip
+}
 PAYDAY_MIX = {
     "us": {
         "biweekly_friday": 0.40,

@@ -98,12 +98,14 @@ def policy_evaluate(
     # One thread, as one worker decides: the booster's threads only fight over a few hundred
     # rows per decision.
     with threadpool_limits(limits=1), world_applied(world):
-        return _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress,
-                         exploration_share)  # fmt: skip
+        return _evaluate(
+            customers, months, seed, world, holdout_months, budgets, on_progress, exploration_share
+        )
 
 
-def _evaluate(customers, months, seed, world, holdout_months, budgets, on_progress,
-              exploration_share=0.0):  # fmt: skip
+def _evaluate(
+    customers, months, seed, world, holdout_months, budgets, on_progress, exploration_share=0.0
+):
     progress = on_progress or (lambda stage, done, total: None)
     clock = time.perf_counter()
     sandbox = Sandbox(id_token=f"{seed % 65536:04x}")
@@ -159,11 +161,17 @@ def worlds_evaluate(
     ``jobs`` > 1 runs worlds in that many processes (each applies its own world)."""
     drawn = [world_draw(i) for i in range(1, worlds + 1)] if worlds else [None]
     runs = [
-        {"customers": customers, "months": months, "seed": seed, "world": world,
-         "holdout_months": holdout_months, "exploration_share": exploration_share}
+        {
+            "customers": customers,
+            "months": months,
+            "seed": seed,
+            "world": world,
+            "holdout_months": holdout_months,
+            "exploration_share": exploration_share,
+        }
         for world in drawn
         for seed in seeds
-    ]  # fmt: skip
+    ]
     results = []
     if jobs <= 1:
         for run in runs:
@@ -270,18 +278,27 @@ def summarise(results: list[Evaluation]) -> Summary:
     cold_mean = share[COLD][0]
     faster = median_days.get(headline, 99) <= median_days.get(SMART, 0)
     checks = [
-        (mean >= TARGET_MEAN_SHARE, f"mean share of the oracle at 4 retries {mean:.1%} "
-                                    f"(target >= {TARGET_MEAN_SHARE:.0%})"),
-        (worst >= TARGET_WORST_SHARE, f"worst world {worst:.1%} "
-                                      f"(target >= {TARGET_WORST_SHARE:.0%})"),
+        (
+            mean >= TARGET_MEAN_SHARE,
+            f"mean share of the oracle at 4 retries {mean:.1%} (target >= {TARGET_MEAN_SHARE:.0%})",
+        ),
+        (
+            worst >= TARGET_WORST_SHARE,
+            f"worst world {worst:.1%} (target >= {TARGET_WORST_SHARE:.0%})",
+        ),
         (beats_smart, "more revenue than Chargebee's smart dunning on every world"),
         (not violations, f"network-rule violations by Dunwell: {sum(violations.values())}"),
-        (faster, f"median days to recovery {median_days.get(headline, 0):.1f} vs smart's "
-                 f"{median_days.get(SMART, 0):.1f} (target: no longer)"),
-        (cold_mean >= TARGET_COLD_MEAN_SHARE, f"cold start mean share {cold_mean:.1%} "
-                                              f"(target >= {TARGET_COLD_MEAN_SHARE:.0%})"),
+        (
+            faster,
+            f"median days to recovery {median_days.get(headline, 0):.1f} vs smart's "
+            f"{median_days.get(SMART, 0):.1f} (target: no longer)",
+        ),
+        (
+            cold_mean >= TARGET_COLD_MEAN_SHARE,
+            f"cold start mean share {cold_mean:.1%} (target >= {TARGET_COLD_MEAN_SHARE:.0%})",
+        ),
         (cold_ok, "cold start never below Chargebee's custom dunning"),
-    ]  # fmt: skip
+    ]
     lines = [("met   " if ok else "MISSED") + f" {text}" for ok, text in checks]
     return Summary(
         rows, beats_smart, cold_ok, violations, median_days, lines, all(ok for ok, _ in checks)
@@ -295,9 +312,10 @@ def summary_lines(results: list[Evaluation]) -> list[str]:
     for name, mean, worst, where in s.rows:
         lines.append(f"{name:<34} {mean:>14.1%} {worst:>7.1%}  {where}")
     if s.violations:
-        lines.append("Dunwell violations by brand: " + ", ".join(
-            f"{brand or 'unknown'} {n}" for brand, n in s.violations.most_common()
-        ))  # fmt: skip
+        lines.append(
+            "Dunwell violations by brand: "
+            + ", ".join(f"{brand or 'unknown'} {n}" for brand, n in s.violations.most_common())
+        )
     lines += s.target_lines
     lines.append("Targets met." if s.targets_met else "Targets missed.")
     return lines

@@ -267,8 +267,9 @@ def decision_context(
     )
 
 
-def play_dunwell(run: InvoiceRun, *, guardrails: GuardrailSnapshot, scorers: Scorers,
-                 card_updater=None) -> int:  # fmt: skip
+def play_dunwell(
+    run: InvoiceRun, *, guardrails: GuardrailSnapshot, scorers: Scorers, card_updater=None
+) -> int:
     """Dunwell's policy, deciding after the decline and again after every event.
 
     Actions that need a person's approval are taken as approved (the replay measures the
@@ -456,5 +457,4 @@ def train_retry_scorer(simulator, *, before: float) -> tuple[RetryModelScorer | 
 def guardrails_for_replay(*, exploration_share: float = 0.0) -> GuardrailSnapshot:
     """Auto mode, without exploration unless asked for: the evaluation measures the policy's
     own choices (exploring costs a little recovery now for what the log teaches later)."""
-    return GuardrailSnapshot(default_mode=AutomationMode.AUTO,
-                             exploration_share=exploration_share)  # fmt: skip
+    return GuardrailSnapshot(default_mode=AutomationMode.AUTO, exploration_share=exploration_share)

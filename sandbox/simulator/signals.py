@@ -9,22 +9,50 @@ from sandbox.simulator.population import SimCustomer
 # (topic, subject, body, sentiment in [-1, 1])
 TICKETS = {
     "payment_failed": [
-        ("Payment declined?", "Hi, I got an email that my payment failed but there should be money on the card. Can you check?", -0.2),
-        ("Card declined again", "This is the second time my card is declined. My bank says nothing is wrong on their side. Annoying.", -0.6),
-        ("New card", "My bank sent me a new card last week. Where do I update it in my account?", 0.1),
-        ("Will pay on Friday", "Sorry about the failed payment, I get paid on Friday and will sort it out then.", 0.2),
+        (
+            "Payment declined?",
+            "Hi, I got an email that my payment failed but there should be money on the card. Can you check?",
+            -0.2,
+        ),
+        (
+            "Card declined again",
+            "This is the second time my card is declined. My bank says nothing is wrong on their side. Annoying.",
+            -0.6,
+        ),
+        (
+            "New card",
+            "My bank sent me a new card last week. Where do I update it in my account?",
+            0.1,
+        ),
+        (
+            "Will pay on Friday",
+            "Sorry about the failed payment, I get paid on Friday and will sort it out then.",
+            0.2,
+        ),
     ],
     "cancel": [
-        ("Cancel please", "We are not using the product much anymore. Please cancel our subscription at the end of the term.", -0.5),
-        ("Too expensive", "Honestly the price went up and we can't justify it. How do we downgrade or cancel?", -0.7),
+        (
+            "Cancel please",
+            "We are not using the product much anymore. Please cancel our subscription at the end of the term.",
+            -0.5,
+        ),
+        (
+            "Too expensive",
+            "Honestly the price went up and we can't justify it. How do we downgrade or cancel?",
+            -0.7,
+        ),
     ],
     "product": [
         ("Export question", "How can I export last month's report as CSV? Thanks!", 0.4),
         ("Love the new dashboard", "The new dashboard is great, the team uses it every day.", 0.9),
-        ("Bug in the editor", "The editor freezes when I paste a large table. Can you look into it?", -0.3),
+        (
+            "Bug in the editor",
+            "The editor freezes when I paste a large table. Can you look into it?",
+            -0.3,
+        ),
         ("Add a teammate", "How do I invite a colleague to our workspace?", 0.3),
     ],
-}  # fmt: skip
+}
 
 
 def monthly_usage(

@@ -34,12 +34,20 @@ EXTRA_COUNTRIES = {
 # The calibrated business, as imported: every world is drawn from it (not from whatever
 # world is applied at the time).
 CALIBRATED = {
-    "PAYDAY_MIX": p.PAYDAY_MIX, "COUNTRIES": p.COUNTRIES, "DECLINE_MIX": p.DECLINE_MIX,
-    "BRAND_MIX": p.BRAND_MIX, "FUNDING_MIX": p.FUNDING_MIX,
+    "PAYDAY_MIX": p.PAYDAY_MIX,
+    "COUNTRIES": p.COUNTRIES,
+    "DECLINE_MIX": p.DECLINE_MIX,
+    "BRAND_MIX": p.BRAND_MIX,
+    "FUNDING_MIX": p.FUNDING_MIX,
     "RETRY_BASE_SUCCESS": p.RETRY_BASE_SUCCESS,
-}  # fmt: skip
-US_ZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-            "America/Phoenix"]  # fmt: skip
+}
+US_ZONES = [
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Phoenix",
+]
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,14 @@ def _shuffle_weights(rng: random.Random, weights: dict, *, spread: float) -> dic
 def world_draw(index: int) -> World:
     """The ``index``-th random world (the same index always gives the same world)."""
     rng = random.Random(f"world:{index}")
-    kinds = ["biweekly_friday", "weekly_friday", "first", "semi_monthly",
-             "last_business_day", "twenty_fifth"]  # fmt: skip
+    kinds = [
+        "biweekly_friday",
+        "weekly_friday",
+        "first",
+        "semi_monthly",
+        "last_business_day",
+        "twenty_fifth",
+    ]
     payday_mix = {
         region: _shuffle_weights(rng, {k: mix.get(k, 0.03) for k in kinds}, spread=4.0)
         for region, mix in CALIBRATED["PAYDAY_MIX"].items()

@@ -12,16 +12,23 @@ from tests.analytics.mirror import days_ago, failed_invoice
 
 def decide(invoice: Invoice, *, score: float | None, segment: str = "self_serve", age=1.0):
     return Decision.objects.create(
-        invoice=invoice, customer_id=invoice.customer_id, trigger=Decision.Trigger.PAYMENT_FAILED,
-        as_of=timezone.now() - timedelta(days=age), recovery_score=score,
-        model_version="recovery v1", segment=segment, mode="shadow", reasoning="test",
-    )  # fmt: skip
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        trigger=Decision.Trigger.PAYMENT_FAILED,
+        as_of=timezone.now() - timedelta(days=age),
+        recovery_score=score,
+        model_version="recovery v1",
+        segment=segment,
+        mode="shadow",
+        reasoning="test",
+    )
 
 
 def hard_decline_history(first: int = 100, *, days: float = 60) -> None:
     """Four hard declines settled ``days`` ago: one recovered (after 5 days), three not."""
-    failed_invoice(first, failed_at=days_ago(days), category="hard_decline",
-                   paid_after=timedelta(days=5))  # fmt: skip
+    failed_invoice(
+        first, failed_at=days_ago(days), category="hard_decline", paid_after=timedelta(days=5)
+    )
     for n in range(first + 1, first + 4):
         failed_invoice(n, failed_at=days_ago(days), category="hard_decline", ended="not_paid")
 

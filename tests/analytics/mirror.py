@@ -40,9 +40,13 @@ def failed_invoice(
         cb_id=f"pm_{n}", customer=customer, gateway=gateway, card_brand="visa", resource_version=1
     )
     subscription = Subscription.objects.create(
-        cb_id=f"sub_{n}", customer=customer, status="active", plan_id=plan,
-        currency_code=currency, resource_version=1,
-    )  # fmt: skip
+        cb_id=f"sub_{n}",
+        customer=customer,
+        status="active",
+        plan_id=plan,
+        currency_code=currency,
+        resource_version=1,
+    )
     paid_at = failed_at + paid_after if paid_after is not None else None
     status, dunning = "payment_due", "in_progress"
     if paid_at:
@@ -52,21 +56,37 @@ def failed_invoice(
     elif ended in ("void", "not_paid"):
         status, dunning = {"void": "voided", "not_paid": "not_paid"}[ended], "exhausted"
     invoice = Invoice.objects.create(
-        cb_id=f"inv_{n}", customer=customer, subscription=subscription, status=status,
-        dunning_status=dunning, currency_code=currency, total=amount,
-        amount_due=0 if status == "paid" else amount, date=failed_at, paid_at=paid_at,
+        cb_id=f"inv_{n}",
+        customer=customer,
+        subscription=subscription,
+        status=status,
+        dunning_status=dunning,
+        currency_code=currency,
+        total=amount,
+        amount_due=0 if status == "paid" else amount,
+        date=failed_at,
+        paid_at=paid_at,
         amount_paid=amount if paid_after is not None else 0,
-        write_off_amount=amount if ended == "write_off" else 0, resource_version=1,
-    )  # fmt: skip
+        write_off_amount=amount if ended == "write_off" else 0,
+        resource_version=1,
+    )
 
     def payment(suffix: str, *, status: str, at: datetime, card: str = f"pm_{n}"):
         Transaction.objects.create(
-            cb_id=f"txn_{n}_{suffix}", customer=customer, invoice=invoice, type="payment",
-            status=status, amount=amount, currency_code=currency, date=at, gateway=gateway,
+            cb_id=f"txn_{n}_{suffix}",
+            customer=customer,
+            invoice=invoice,
+            type="payment",
+            status=status,
+            amount=amount,
+            currency_code=currency,
+            date=at,
+            gateway=gateway,
             error_category=category if status == "failure" else "",
             decline_code=decline_code if status == "failure" else "",
-            payment_source_cb_id=card, resource_version=1,
-        )  # fmt: skip
+            payment_source_cb_id=card,
+            resource_version=1,
+        )
 
     payment("first", status="failure", at=failed_at)
     for i in range(retries_failed):
@@ -81,21 +101,42 @@ def paid_invoice(n: int, *, paid_at: datetime, amount: int = 10_000, currency: s
     """Invoice ``inv_<n>``, paid by its first payment attempt at ``paid_at``."""
     customer = Customer.objects.create(cb_id=f"cus_{n}", resource_version=1, country="DE")
     invoice = Invoice.objects.create(
-        cb_id=f"inv_{n}", customer=customer, status="paid", currency_code=currency,
-        total=amount, amount_paid=amount, date=paid_at, paid_at=paid_at, resource_version=1,
-    )  # fmt: skip
+        cb_id=f"inv_{n}",
+        customer=customer,
+        status="paid",
+        currency_code=currency,
+        total=amount,
+        amount_paid=amount,
+        date=paid_at,
+        paid_at=paid_at,
+        resource_version=1,
+    )
     Transaction.objects.create(
-        cb_id=f"txn_{n}_first", customer=customer, invoice=invoice, type="payment",
-        status="success", amount=amount, currency_code=currency, date=paid_at,
-        gateway="stripe", payment_source_cb_id=f"pm_{n}", resource_version=1,
-    )  # fmt: skip
+        cb_id=f"txn_{n}_first",
+        customer=customer,
+        invoice=invoice,
+        type="payment",
+        status="success",
+        amount=amount,
+        currency_code=currency,
+        date=paid_at,
+        gateway="stripe",
+        payment_source_cb_id=f"pm_{n}",
+        resource_version=1,
+    )
     return invoice
 
 
 def cancelled_subscription(n: int, *, at: datetime, reason: str, currency: str = "USD", mrr=4900):
     customer = Customer.objects.create(cb_id=f"cus_c{n}", resource_version=1, country="DE")
     return Subscription.objects.create(
-        cb_id=f"sub_c{n}", customer=customer, status="cancelled", cancelled_at=at,
-        cancel_reason=reason, currency_code=currency, mrr=mrr, plan_id="pro-monthly",
+        cb_id=f"sub_c{n}",
+        customer=customer,
+        status="cancelled",
+        cancelled_at=at,
+        cancel_reason=reason,
+        currency_code=currency,
+        mrr=mrr,
+        plan_id="pro-monthly",
         resource_version=1,
-    )  # fmt: skip
+    )

@@ -142,9 +142,14 @@ def _past_renewals(count: int, seed: int = 1) -> None:
             earlier.append((f"inv_p{i}", at))
         for invoice_id, when in earlier if failed_before else earlier[2:]:
             failures.append(
-                InvoiceFailure(invoice_cb_id=invoice_id, customer_cb_id=f"cus_p{i}",
-                               first_failure_cb_id="t", first_failed_at=when, refreshed_at=now)
-            )  # fmt: skip
+                InvoiceFailure(
+                    invoice_cb_id=invoice_id,
+                    customer_cb_id=f"cus_p{i}",
+                    first_failure_cb_id="t",
+                    first_failed_at=when,
+                    refreshed_at=now,
+                )
+            )
         for months_ago in range(1, 7):
             sessions = 20 if dropped and months_ago <= 2 else 100
             usage.append(

@@ -96,8 +96,9 @@ def test_in_approve_mode_the_requests_wait_in_the_approval_inbox(
     client, manager, admin_user, customers
 ):
     guardrails_update(changes={"default_mode": "approve", "segment_modes": {}}, user=admin_user)
-    campaign_launch(user=manager, name="Approve me", within_days=30, min_score=0.2,
-                    holdout_share=0.0)  # fmt: skip
+    campaign_launch(
+        user=manager, name="Approve me", within_days=30, min_score=0.2, holdout_share=0.0
+    )
     client.force_login(manager)
 
     inbox = client.get("/collections/approvals/")

@@ -21,21 +21,24 @@ pytestmark = pytest.mark.django_db
 def test_automation_rate_and_agreement_count_who_let_each_action_run():
     person = UserFactory()
     auto = DecisionFactory(invoice=failed_invoice(1, failed_at=days_ago(3)), mode="auto")
-    approve = DecisionFactory(invoice=failed_invoice(2, failed_at=days_ago(3)), mode="approve",
-                              segment="growth")  # fmt: skip
+    approve = DecisionFactory(
+        invoice=failed_invoice(2, failed_at=days_ago(3)), mode="approve", segment="growth"
+    )
     # Self-serve in auto: two ran by themselves, one was approved by a person.
     ActionFactory(decision=auto, state="executed", needs_approval=False)
     ActionFactory(decision=auto, state="executed", needs_approval=False, kind="message")
     ActionFactory(decision=auto, state="executed", decided_by=person, kind="escalate")
     # Growth in approve: approved unchanged, edited then approved, rejected, waiting.
     ActionFactory(decision=approve, state="scheduled", decided_by=person)
-    ActionFactory(decision=approve, state="executed", decided_by=person, edited_by=person,
-                  kind="message")  # fmt: skip
+    ActionFactory(
+        decision=approve, state="executed", decided_by=person, edited_by=person, kind="message"
+    )
     ActionFactory(decision=approve, state="rejected", decided_by=person, kind="message")
     ActionFactory(decision=approve, state="proposed", needs_approval=True, kind="message")
     # A person's own request and a shadow decision are not Dunwell's automation.
-    manual = DecisionFactory(invoice_id="inv_2", customer_id="cus_2", mode="approve",
-                             trigger="manual", as_of=days_ago(1))  # fmt: skip
+    manual = DecisionFactory(
+        invoice_id="inv_2", customer_id="cus_2", mode="approve", trigger="manual", as_of=days_ago(1)
+    )
     ActionFactory(decision=manual, state="executed", decided_by=person)
     shadow_decision(3, failed_days_ago=2, retry_in=timedelta(days=1))
 
@@ -55,10 +58,15 @@ def test_manual_work_saved_counts_cases_resolved_by_themselves():
     def resolved(n, how, segment="self_serve", days=2):
         invoice = failed_invoice(n, failed_at=days_ago(10))
         Case.objects.create(
-            customer_id=invoice.customer_id, state="resolved", reason="declined",
-            opened_at=days_ago(9), sla_due_at=days_ago(8), resolved_at=days_ago(days),
-            resolution_type=how, segment=segment,
-        )  # fmt: skip
+            customer_id=invoice.customer_id,
+            state="resolved",
+            reason="declined",
+            opened_at=days_ago(9),
+            sla_due_at=days_ago(8),
+            resolved_at=days_ago(days),
+            resolution_type=how,
+            segment=segment,
+        )
 
     resolved(1, "automatic")
     resolved(2, "automatic")
@@ -93,13 +101,24 @@ def test_calibration_groups_settled_invoices_by_score_tenth():
 def test_the_active_model_hold_out_figures_are_read_as_stored():
     now = timezone.now()
     ModelVersion.objects.create(
-        kind="recovery", version=3, trained_at=now, examples=900, window_start=now,
-        window_end=now, active=True, artifact=b"",
-        metrics={"model": {"roc_auc": 0.71, "brier": 0.2,
-                           "calibration": [{"predicted": 0.2, "observed": 0.25, "n": 30}]},
-                 "baseline": {"name": "decline code rate", "roc_auc": 0.6, "brier": 0.23},
-                 "holdout": {"examples": 300, "from": "2026-08-01T00:00:00+00:00"}},
-    )  # fmt: skip
+        kind="recovery",
+        version=3,
+        trained_at=now,
+        examples=900,
+        window_start=now,
+        window_end=now,
+        active=True,
+        artifact=b"",
+        metrics={
+            "model": {
+                "roc_auc": 0.71,
+                "brier": 0.2,
+                "calibration": [{"predicted": 0.2, "observed": 0.25, "n": 30}],
+            },
+            "baseline": {"name": "decline code rate", "roc_auc": 0.6, "brier": 0.23},
+            "holdout": {"examples": 300, "from": "2026-08-01T00:00:00+00:00"},
+        },
+    )
 
     metrics = active_model_metrics()
 

@@ -14,38 +14,61 @@ from dunning.models import ChargebeeEvent, Customer, Invoice, InvoiceFailure, Su
 pytestmark = pytest.mark.django_db
 
 
-def member(campaign, n: int, *, group: str, renewed_days_ago: float | None, failed=False,
-           card_updated_days_ago: float | None = None) -> None:  # fmt: skip
+def member(
+    campaign,
+    n: int,
+    *,
+    group: str,
+    renewed_days_ago: float | None,
+    failed=False,
+    card_updated_days_ago: float | None = None,
+) -> None:
     now = timezone.now()
     renewal_at = now - timedelta(days=renewed_days_ago if renewed_days_ago else -10)
     customer = Customer.objects.create(cb_id=f"cus_m{n}", resource_version=1)
     Subscription.objects.create(cb_id=f"sub_m{n}", customer=customer, resource_version=1)
     CampaignMember.objects.create(
-        campaign=campaign, customer_cb_id=customer.cb_id, subscription_cb_id=f"sub_m{n}",
-        renewal_at=renewal_at, score=0.6, group=group,
-    )  # fmt: skip
+        campaign=campaign,
+        customer_cb_id=customer.cb_id,
+        subscription_cb_id=f"sub_m{n}",
+        renewal_at=renewal_at,
+        score=0.6,
+        group=group,
+    )
     # The invoice before the campaign does not count as the renewal.
     Invoice.objects.create(
-        cb_id=f"inv_m{n}_old", customer=customer, subscription_id=f"sub_m{n}",
-        date=renewal_at - timedelta(days=40), status="paid", resource_version=1,
-    )  # fmt: skip
+        cb_id=f"inv_m{n}_old",
+        customer=customer,
+        subscription_id=f"sub_m{n}",
+        date=renewal_at - timedelta(days=40),
+        status="paid",
+        resource_version=1,
+    )
     if renewed_days_ago is not None:
         Invoice.objects.create(
-            cb_id=f"inv_m{n}", customer=customer, subscription_id=f"sub_m{n}",
-            date=renewal_at + timedelta(minutes=5), resource_version=1, recurring=True,
+            cb_id=f"inv_m{n}",
+            customer=customer,
+            subscription_id=f"sub_m{n}",
+            date=renewal_at + timedelta(minutes=5),
+            resource_version=1,
+            recurring=True,
             status="payment_due" if failed else "paid",
-        )  # fmt: skip
+        )
         if failed:
             InvoiceFailure.objects.create(
-                invoice_cb_id=f"inv_m{n}", customer_cb_id=customer.cb_id, first_failure_cb_id="t",
-                first_failed_at=renewal_at + timedelta(minutes=5), refreshed_at=now,
-            )  # fmt: skip
+                invoice_cb_id=f"inv_m{n}",
+                customer_cb_id=customer.cb_id,
+                first_failure_cb_id="t",
+                first_failed_at=renewal_at + timedelta(minutes=5),
+                refreshed_at=now,
+            )
     if card_updated_days_ago is not None:
         ChargebeeEvent.objects.create(
-            event_id=f"ev_m{n}", event_type="payment_source_updated",
+            event_id=f"ev_m{n}",
+            event_type="payment_source_updated",
             occurred_at=now - timedelta(days=card_updated_days_ago),
             payload={"content": {"customer": {"id": customer.cb_id}}},
-        )  # fmt: skip
+        )
 
 
 def test_failures_avoided_is_the_rate_difference_times_treated_renewals(manager):
@@ -58,11 +81,23 @@ def test_failures_avoided_is_the_rate_difference_times_treated_renewals(manager)
     campaign.refresh_from_db()
     n = iter(range(100))
     for i in range(10):  # treated: 2 of 10 failed, 4 updated their card before renewing
-        member(campaign, next(n), group="treated", renewed_days_ago=5, failed=i < 2,
-               card_updated_days_ago=10 if i < 4 else None)  # fmt: skip
+        member(
+            campaign,
+            next(n),
+            group="treated",
+            renewed_days_ago=5,
+            failed=i < 2,
+            card_updated_days_ago=10 if i < 4 else None,
+        )
     for i in range(10):  # hold-out: 5 of 10 failed, 1 updated the card
-        member(campaign, next(n), group="holdout", renewed_days_ago=5, failed=i < 5,
-               card_updated_days_ago=10 if i < 1 else None)  # fmt: skip
+        member(
+            campaign,
+            next(n),
+            group="holdout",
+            renewed_days_ago=5,
+            failed=i < 5,
+            card_updated_days_ago=10 if i < 1 else None,
+        )
     # Not renewed yet: counted as waiting, not in the rates.
     member(campaign, next(n), group="treated", renewed_days_ago=None)
     member(campaign, next(n), group="holdout", renewed_days_ago=None)

@@ -36,17 +36,29 @@ def test_a_small_cohort_matches_the_hand_computed_rates():
     assert table.rows[0][:2] == [cohort, 4]
     # 1 of 4 within a day; 2 of 4 by day 2; 3 of 4 from day 10 on; never more.
     assert shares(table, cohort) == {
-        0: 25.0, 1: 25.0, 2: 50.0, 3: 50.0, 5: 50.0, 7: 50.0, 10: 75.0, 14: 75.0,
-        21: 75.0, 28: 75.0, 45: 75.0, 60: 75.0, 90: 75.0,
-    }  # fmt: skip
+        0: 25.0,
+        1: 25.0,
+        2: 50.0,
+        3: 50.0,
+        5: 50.0,
+        7: 50.0,
+        10: 75.0,
+        14: 75.0,
+        21: 75.0,
+        28: 75.0,
+        45: 75.0,
+        60: 75.0,
+        90: 75.0,
+    }
 
 
 def test_every_row_only_rises_and_young_cohorts_stay_blank_where_not_yet_seen():
     for n in range(12):
         failed_invoice(
-            n, failed_at=days_ago(3.5 + 25 * n),
+            n,
+            failed_at=days_ago(3.5 + 25 * n),
             paid_after=timedelta(days=(n * 7) % 40) if n % 3 else None,
-        )  # fmt: skip
+        )
 
     table = cohort_recovery(filters=filters_parse(params={"period": "365"}), by="failure")
 
@@ -61,8 +73,12 @@ def test_every_row_only_rises_and_young_cohorts_stay_blank_where_not_yet_seen():
 
 
 def test_cohorts_by_signup_month_group_customers_by_when_they_joined():
-    failed_invoice(1, failed_at=days_ago(100), signed_up=datetime(2025, 3, 5, tzinfo=UTC),
-                   paid_after=timedelta(days=1))  # fmt: skip
+    failed_invoice(
+        1,
+        failed_at=days_ago(100),
+        signed_up=datetime(2025, 3, 5, tzinfo=UTC),
+        paid_after=timedelta(days=1),
+    )
     failed_invoice(2, failed_at=days_ago(100), signed_up=datetime(2025, 3, 20, tzinfo=UTC))
     failed_invoice(3, failed_at=days_ago(100), signed_up=datetime(2025, 7, 1, tzinfo=UTC))
 

@@ -25,8 +25,9 @@ COHORTS = reverse("analytics:cohorts")
 def failures():
     failed_invoice(1, failed_at=days_ago(20), amount=12_345, paid_after=timedelta(days=2))
     failed_invoice(2, failed_at=days_ago(15), amount=5_000, gateway="adyen")
-    failed_invoice(3, failed_at=days_ago(50), amount=7_000, currency="EUR",
-                   paid_after=timedelta(hours=2))  # fmt: skip
+    failed_invoice(
+        3, failed_at=days_ago(50), amount=7_000, currency="EUR", paid_after=timedelta(hours=2)
+    )
 
 
 def figures(body: str) -> dict[str, dict]:
@@ -47,10 +48,15 @@ def test_manager_sees_the_recovery_figures_and_every_chart(client, manager, fail
     assert "USD 123.45" in body  # recovered
     assert "71.2% of failed revenue" in body
     assert set(figures(body)) == {
-        "over_time", "by_decline_category", "by_decline_code", "by_gateway", "by_path", "by_plan",
+        "over_time",
+        "by_decline_category",
+        "by_decline_code",
+        "by_gateway",
+        "by_path",
+        "by_plan",
         "by_country",
         "time_to_recovery",
-    }  # fmt: skip
+    }
     assert 'id="chart-churn"' in body  # no cancellations: the chart says there is nothing
     assert "js/vendor/plotly-cartesian.min.js" in body and "<script>" not in body  # no inline
     assert "A failed invoice" not in body or "first</em> failure" in body

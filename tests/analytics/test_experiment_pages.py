@@ -18,17 +18,29 @@ LIST = reverse("analytics:experiments")
 
 def design(**overrides) -> dict:
     data = {
-        "name": "SMS first", "hypothesis": "An SMS is read sooner.", "segment": "",
-        "baseline_rate": "30", "minimum_effect": "10", "alpha": "0.05", "power": "0.8",
+        "name": "SMS first",
+        "hypothesis": "An SMS is read sooner.",
+        "segment": "",
+        "baseline_rate": "30",
+        "minimum_effect": "10",
+        "alpha": "0.05",
+        "power": "0.8",
         "window_days": "28",
-        "form-TOTAL_FORMS": "3", "form-INITIAL_FORMS": "0", "form-MIN_NUM_FORMS": "0",
+        "form-TOTAL_FORMS": "3",
+        "form-INITIAL_FORMS": "0",
+        "form-MIN_NUM_FORMS": "0",
         "form-MAX_NUM_FORMS": "6",
-        "form-0-key": "control", "form-0-label": "Today", "form-0-weight": "1",
+        "form-0-key": "control",
+        "form-0-label": "Today",
+        "form-0-weight": "1",
         "form-0-is_control": "on",
-        "form-1-key": "sms", "form-1-label": "SMS first", "form-1-channel": "sms",
+        "form-1-key": "sms",
+        "form-1-label": "SMS first",
+        "form-1-channel": "sms",
         "form-1-weight": "1",
-        "form-2-key": "", "form-2-label": "",
-    }  # fmt: skip
+        "form-2-key": "",
+        "form-2-label": "",
+    }
     return {**data, **overrides}
 
 
@@ -123,8 +135,9 @@ def test_the_detail_page_shows_estimates_as_not_conclusive_with_a_ci_chart(clien
         ).group(1)
     )
     assert figure["data"][0]["y"] == [30.0, 60.0]
-    fragment = client.get(reverse("analytics:experiment", args=[experiment.pk]),
-                          headers={"HX-Request": "true"})  # fmt: skip
+    fragment = client.get(
+        reverse("analytics:experiment", args=[experiment.pk]), headers={"HX-Request": "true"}
+    )
     assert b"<html" not in fragment.content and b'id="verdict"' in fragment.content
     assert client.get(reverse("analytics:experiment", args=[9999])).status_code == 404
 
@@ -140,8 +153,9 @@ def test_stopping_an_experiment_needs_a_reason_and_a_confirmation(client, manage
     )
     assert Experiment.objects.get(pk=experiment.pk).status == "running"
 
-    stopped = client.post(step(experiment.pk, "stop"), {"reason": "the variant upset customers",
-                                                        "confirm": "yes"})  # fmt: skip
+    stopped = client.post(
+        step(experiment.pk, "stop"), {"reason": "the variant upset customers", "confirm": "yes"}
+    )
 
     assert stopped.status_code == 302
     assert Experiment.objects.get(pk=experiment.pk).status == "stopped"

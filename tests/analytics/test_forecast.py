@@ -57,9 +57,12 @@ def test_a_paid_invoice_leaves_the_forecast():
     one, _, _ = three_open_invoices()
 
     Invoice.objects.filter(pk=one.pk).update(
-        status="paid", dunning_status="", amount_paid=10_000, amount_due=0,
+        status="paid",
+        dunning_status="",
+        amount_paid=10_000,
+        amount_due=0,
         paid_at=days_ago(0.1),
-    )  # fmt: skip
+    )
     failure_summary_refresh(invoice_ids=[one.cb_id])
 
     usd = forecast_compute().currencies["USD"].total
@@ -95,8 +98,13 @@ def test_a_forecast_for_a_past_day_uses_what_was_known_that_day():
     """Ten days ago invoice 1 (failed 12 days ago, paid 4 days ago) was open; invoice 2 had
     not failed yet; the decision made 1 day ago did not exist."""
     hard_decline_history()
-    paid = failed_invoice(1, failed_at=days_ago(12), amount=8_000, category="hard_decline",
-                          paid_after=timedelta(days=8))  # fmt: skip
+    paid = failed_invoice(
+        1,
+        failed_at=days_ago(12),
+        amount=8_000,
+        category="hard_decline",
+        paid_after=timedelta(days=8),
+    )
     later = failed_invoice(2, failed_at=days_ago(3), amount=6_000)
     decide(paid, score=0.9)
     decide(later, score=0.9)

@@ -109,11 +109,16 @@ def test_every_currency_shows_in_its_own_units_and_one_total_at_the_saved_rates(
     from tests.analytics.forecast_data import days_ago, decide
     from tests.analytics.mirror import failed_invoice
 
-    yen = failed_invoice(9, failed_at=days_ago(1), amount=22_000, currency="JPY",
-                         category="soft_decline")  # fmt: skip
+    yen = failed_invoice(
+        9, failed_at=days_ago(1), amount=22_000, currency="JPY", category="soft_decline"
+    )
     decide(yen, score=0.5)
-    config_update(kind=EXCHANGE_RATES, data={"reporting_currency": "USD",
-                  "rates": {"JPY": "0.0065"}}, user=admin_user, note="month end")  # fmt: skip
+    config_update(
+        kind=EXCHANGE_RATES,
+        data={"reporting_currency": "USD", "rates": {"JPY": "0.0065"}},
+        user=admin_user,
+        note="month end",
+    )
     client.force_login(manager)
 
     body = client.get(FORECAST).content.decode()

@@ -18,10 +18,14 @@ URL = reverse("analytics:impact")
 
 @pytest.fixture
 def shadowed():
-    shadow_decision(1, paid_after=timedelta(days=3), score=0.8, retry_in=timedelta(days=1),
-                    chargebee_retry_in=timedelta(days=1, hours=2))  # fmt: skip
-    shadow_decision(2, score=0.4, retry_in=timedelta(days=3),
-                    chargebee_retry_in=timedelta(days=2))  # fmt: skip
+    shadow_decision(
+        1,
+        paid_after=timedelta(days=3),
+        score=0.8,
+        retry_in=timedelta(days=1),
+        chargebee_retry_in=timedelta(days=1, hours=2),
+    )
+    shadow_decision(2, score=0.4, retry_in=timedelta(days=3), chargebee_retry_in=timedelta(days=2))
 
 
 def test_manager_sees_the_shadow_comparison_and_every_chart(client, manager, shadowed):

@@ -48,9 +48,12 @@ def expiring(sandbox, settings):
     customer = sandbox.create_customer(first_name="Bea", last_name="Test", email="bea@x.test")
     sandbox.add_card(customer_id=customer["id"], expiry_month=month, expiry_year=year)
     subscription = sandbox.create_subscription(
-        customer_id=customer["id"], plan_id="pro-USD-monthly", unit_price=4900,
-        term_start=int((now - timedelta(days=20)).timestamp()), term_end=int(renewal.timestamp()),
-    )  # fmt: skip
+        customer_id=customer["id"],
+        plan_id="pro-USD-monthly",
+        unit_price=4900,
+        term_start=int((now - timedelta(days=20)).timestamp()),
+        term_end=int(renewal.timestamp()),
+    )
     invoice = sandbox.create_invoice(subscription_id=subscription["id"])
     sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
     mirror_from_sandbox(sandbox, invoice["id"])
@@ -64,9 +67,13 @@ def mode(admin_user, value: str):
 def launch(manager, customer_id, capture, **kwargs):
     with capture(execute=True):  # scheduled runs are enqueued on commit
         return campaign_launch(
-            user=manager, name="Expiring before renewal", within_days=30,
-            customer_ids=[customer_id], holdout_share=0.0, **kwargs,
-        )  # fmt: skip
+            user=manager,
+            name="Expiring before renewal",
+            within_days=30,
+            customer_ids=[customer_id],
+            holdout_share=0.0,
+            **kwargs,
+        )
 
 
 def test_in_auto_mode_the_customer_gets_one_card_update_request_with_chargebees_link(

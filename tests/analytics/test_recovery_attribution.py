@@ -33,44 +33,73 @@ def recovered(n: int, **kwargs):
     return failed_invoice(n, failed_at=FAILED, paid_after=PAID_AFTER, **kwargs)
 
 
-def message(invoice, *, before: timedelta, channel="email", purpose=Purpose.RETRY_SCHEDULED,
-            opened: timedelta | None = None, clicked: timedelta | None = None):  # fmt: skip
+def message(
+    invoice,
+    *,
+    before: timedelta,
+    channel="email",
+    purpose=Purpose.RETRY_SCHEDULED,
+    opened: timedelta | None = None,
+    clicked: timedelta | None = None,
+):
     """A message sent ``before`` the payment; opened/clicked that long before it (negative:
     after the payment)."""
     return OutboundMessage.objects.create(
-        customer=invoice.customer, invoice=invoice, channel=channel, purpose=purpose,
-        recipient="someone", body="...", status="sent", sent_at=PAID - before, drafter="builtin",
+        customer=invoice.customer,
+        invoice=invoice,
+        channel=channel,
+        purpose=purpose,
+        recipient="someone",
+        body="...",
+        status="sent",
+        sent_at=PAID - before,
+        drafter="builtin",
         opened_at=PAID - opened if opened is not None else None,
         clicked_at=PAID - clicked if clicked is not None else None,
-    )  # fmt: skip
+    )
 
 
 def decision(invoice, *, before: timedelta, card_updater: str = "") -> Decision:
     explanation = {"card_updater": {"outcome": card_updater}} if card_updater else {}
     return Decision.objects.create(
-        invoice=invoice, customer=invoice.customer, trigger="payment_failed",
-        as_of=PAID - before, model_version="test", segment="self_serve", mode="auto",
-        reasoning="test", explanation=explanation,
-    )  # fmt: skip
+        invoice=invoice,
+        customer=invoice.customer,
+        trigger="payment_failed",
+        as_of=PAID - before,
+        model_version="test",
+        segment="self_serve",
+        mode="auto",
+        reasoning="test",
+        explanation=explanation,
+    )
 
 
 def retry(invoice, *, before: timedelta) -> Action:
     return Action.objects.create(
-        decision=decision(invoice, before=before + timedelta(hours=1)), invoice=invoice,
-        customer=invoice.customer, kind=ActionKind.RETRY, mode="auto",
-        state=ActionState.EXECUTED, state_changed_at=PAID - before,
-    )  # fmt: skip
+        decision=decision(invoice, before=before + timedelta(hours=1)),
+        invoice=invoice,
+        customer=invoice.customer,
+        kind=ActionKind.RETRY,
+        mode="auto",
+        state=ActionState.EXECUTED,
+        state_changed_at=PAID - before,
+    )
 
 
 def test_each_kind_of_touch_is_credited_when_it_came_last():
-    message(recovered(1), before=timedelta(days=2), opened=timedelta(days=1),
-            clicked=timedelta(hours=1))  # fmt: skip
+    message(
+        recovered(1), before=timedelta(days=2), opened=timedelta(days=1), clicked=timedelta(hours=1)
+    )
     message(recovered(2), before=timedelta(days=2), opened=timedelta(days=1))
     message(recovered(3), before=timedelta(days=2))
     message(recovered(4), before=timedelta(days=1), channel="sms")
     message(recovered(5), before=timedelta(days=1), channel="in_app")
-    message(recovered(6, new_card=True), before=timedelta(days=1),
-            purpose=Purpose.PAYMENT_METHOD_UPDATE, clicked=timedelta(minutes=5))  # fmt: skip
+    message(
+        recovered(6, new_card=True),
+        before=timedelta(days=1),
+        purpose=Purpose.PAYMENT_METHOD_UPDATE,
+        clicked=timedelta(minutes=5),
+    )
     message(recovered(7), before=timedelta(days=1), purpose=Purpose.AUTHENTICATION_NEEDED)
     decision(recovered(8), before=timedelta(days=1), card_updater="updated")
     retry(recovered(9), before=-timedelta(seconds=2))  # its own payment is dated just before
@@ -78,11 +107,18 @@ def test_each_kind_of_touch_is_credited_when_it_came_last():
     recovered(11)
 
     assert credited() == {
-        "Email, link clicked": 1, "Email, opened": 1, "Email, no open seen": 1, "SMS": 1,
-        "In-app message": 1, "Payment-method link, clicked": 1,
-        "Payment-method link, no click seen": 1, "Card updater": 1, "Dunwell retry": 1,
-        "Customer's own new payment method": 1, "Chargebee's own retry": 1,
-    }  # fmt: skip
+        "Email, link clicked": 1,
+        "Email, opened": 1,
+        "Email, no open seen": 1,
+        "SMS": 1,
+        "In-app message": 1,
+        "Payment-method link, clicked": 1,
+        "Payment-method link, no click seen": 1,
+        "Card updater": 1,
+        "Dunwell retry": 1,
+        "Customer's own new payment method": 1,
+        "Chargebee's own retry": 1,
+    }
 
 
 def test_the_last_touch_wins_and_a_click_makes_an_old_message_the_last():
@@ -99,8 +135,12 @@ def test_the_last_touch_wins_and_a_click_makes_an_old_message_the_last():
 def test_touches_older_than_7_days_and_opens_after_the_payment_do_not_count():
     message(recovered(1), before=timedelta(days=8))
     retry(recovered(2), before=timedelta(days=7, hours=1))
-    message(recovered(3), before=timedelta(days=1), opened=-timedelta(hours=2),
-            clicked=-timedelta(hours=1))  # fmt: skip
+    message(
+        recovered(3),
+        before=timedelta(days=1),
+        opened=-timedelta(hours=2),
+        clicked=-timedelta(hours=1),
+    )
     decision(recovered(4), before=timedelta(days=1), card_updater="no_update")
 
     assert credited() == {"Chargebee's own retry": 3, "Email, no open seen": 1}
@@ -115,9 +155,11 @@ def test_the_rows_add_up_to_the_recovered_headline_and_the_rule_is_stated():
     table = recovery_by_path(filters=filters())
 
     assert [row[0] for row in table.rows] == list(ATTRIBUTION_LABELS)
-    assert sum(table.column("recovered invoices")) == recovery_summary(filters=filters())[
-        "recovered"
-    ] == 3  # fmt: skip
+    assert (
+        sum(table.column("recovered invoices"))
+        == recovery_summary(filters=filters())["recovered"]
+        == 3
+    )
     assert table.note.startswith(
         "Each recovery is credited to the last thing that happened to the invoice before "
         "the payment, within 7 days"

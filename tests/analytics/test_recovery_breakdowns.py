@@ -44,13 +44,16 @@ def test_the_previous_period_is_the_same_length_just_before():
     assert current.previous_period().until == current.since
     assert current.previous_period().since == current.since - timedelta(days=30)
     assert (previous["failed"], previous["failed_amount"], previous["recovered_amount"]) == (
-        2, 100.0, 60.0,
-    )  # fmt: skip
+        2,
+        100.0,
+        60.0,
+    )
 
 
 def test_recovery_by_decline_code_is_labelled_and_adds_up_to_the_headlines():
-    failed_invoice(1, failed_at=days_ago(5), amount=10_000, decline_code="51",
-                   paid_after=timedelta(days=2))  # fmt: skip
+    failed_invoice(
+        1, failed_at=days_ago(5), amount=10_000, decline_code="51", paid_after=timedelta(days=2)
+    )
     failed_invoice(2, failed_at=days_ago(6), amount=5_000, decline_code="51")
     failed_invoice(3, failed_at=days_ago(7), amount=3_000, decline_code="54")
     failed_invoice(4, failed_at=days_ago(8), amount=2_000)  # no code
@@ -62,10 +65,13 @@ def test_recovery_by_decline_code_is_labelled_and_adds_up_to_the_headlines():
     rows = {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
     assert list(rows) == ["Insufficient funds (51)", "Expired card (54)", "No code"]
     assert rows["Insufficient funds (51)"] == {
-        "decline code": "Insufficient funds (51)", "failed invoices": 2,
-        "recovered invoices": 1, "rate %": 66.7, "failed revenue": 150.0,
+        "decline code": "Insufficient funds (51)",
+        "failed invoices": 2,
+        "recovered invoices": 1,
+        "rate %": 66.7,
+        "failed revenue": 150.0,
         "recovered revenue": 100.0,
-    }  # fmt: skip
+    }
     assert sum(table.column("failed invoices")) == summary["failed"]
     assert sum(table.column("recovered revenue")) == summary["recovered_amount"]
 

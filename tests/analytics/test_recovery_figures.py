@@ -55,15 +55,18 @@ def test_the_period_filter_leaves_out_older_failures():
     counts = {p: recovery_summary(filters=filters(period=p))["failed"] for p in ("30", "90", "365")}
 
     assert counts == {"30": 1, "90": 2, "365": 3}
-    custom = filters(period="custom", **{"from": days_ago(70).date().isoformat(),
-                                          "to": days_ago(50).date().isoformat()})  # fmt: skip
+    custom = filters(
+        period="custom",
+        **{"from": days_ago(70).date().isoformat(), "to": days_ago(50).date().isoformat()},
+    )
     assert recovery_summary(filters=custom)["failed"] == 1
 
 
 def test_currencies_are_never_added_together():
     failed_invoice(1, failed_at=days_ago(3), amount=90_000, currency="EUR")
-    failed_invoice(2, failed_at=days_ago(3), amount=10_000, currency="USD",
-                   paid_after=timedelta(hours=3))  # fmt: skip
+    failed_invoice(
+        2, failed_at=days_ago(3), amount=10_000, currency="USD", paid_after=timedelta(hours=3)
+    )
 
     default = recovery_summary(filters=filters())
     usd = recovery_summary(filters=filters(currency="usd"))
@@ -85,8 +88,12 @@ def test_recovery_by_gateway_and_decline_category():
     by_category = recovery_by(filters=filters(), dimension="decline_category")
 
     assert by_gateway.columns == [
-        "gateway", "failed invoices", "failed revenue", "recovered revenue", "rate %",
-    ]  # fmt: skip
+        "gateway",
+        "failed invoices",
+        "failed revenue",
+        "recovered revenue",
+        "rate %",
+    ]
     assert by_gateway.rows == [["Stripe", 2, 200.0, 100.0, 50.0], ["Adyen", 1, 100.0, 0, 0.0]]
     assert by_category.rows[0][:2] == ["Soft decline", 2]
 
@@ -117,19 +124,32 @@ def test_recoveries_with_no_message_are_split_by_how_the_invoice_was_paid():
     failed_invoice(2, failed_at=days_ago(9), paid_after=timedelta(days=2))
     invoice = failed_invoice(3, failed_at=days_ago(9), paid_after=timedelta(days=3))
     decision = Decision.objects.create(
-        invoice=invoice, customer=invoice.customer, trigger="payment_failed", as_of=days_ago(9),
-        model_version="test", segment="self_serve", mode="auto", reasoning="retry on payday",
-    )  # fmt: skip
+        invoice=invoice,
+        customer=invoice.customer,
+        trigger="payment_failed",
+        as_of=days_ago(9),
+        model_version="test",
+        segment="self_serve",
+        mode="auto",
+        reasoning="retry on payday",
+    )
     Action.objects.create(
-        decision=decision, invoice=invoice, customer=invoice.customer, kind=ActionKind.RETRY,
-        mode="auto", state=ActionState.EXECUTED, state_changed_at=days_ago(6),
-    )  # fmt: skip
+        decision=decision,
+        invoice=invoice,
+        customer=invoice.customer,
+        kind=ActionKind.RETRY,
+        mode="auto",
+        state=ActionState.EXECUTED,
+        state_changed_at=days_ago(6),
+    )
 
     table = recovery_by_path(filters=filters())
 
     assert {row[0]: row[1] for row in table.rows if row[1]} == {
-        "Customer's own new payment method": 1, "Dunwell retry": 1, "Chargebee's own retry": 1,
-    }  # fmt: skip
+        "Customer's own new payment method": 1,
+        "Dunwell retry": 1,
+        "Chargebee's own retry": 1,
+    }
     assert "No delivery, open or click has been reported" in table.note
 
 

@@ -24,8 +24,9 @@ INVOICES = reverse("analytics:recovery_invoices")
 
 @pytest.fixture
 def failures():
-    failed_invoice(1, failed_at=days_ago(5), amount=10_000, decline_code="51",
-                   paid_after=timedelta(days=2))  # fmt: skip
+    failed_invoice(
+        1, failed_at=days_ago(5), amount=10_000, decline_code="51", paid_after=timedelta(days=2)
+    )
     failed_invoice(2, failed_at=days_ago(6), amount=5_000, decline_code="51")
     failed_invoice(3, failed_at=days_ago(7), amount=3_000, decline_code="54", gateway="adyen")
     for n in range(4, 10):
@@ -46,8 +47,9 @@ def test_manager_reads_the_failure_rate_with_its_denominator_and_the_previous_pe
 
 
 def test_manager_sees_who_owes_most_with_a_link_to_their_case(client, manager, failures):
-    case = Case.objects.create(customer_id="cus_2", reason="owes", opened_at=days_ago(4),
-                               sla_due_at=days_ago(3))  # fmt: skip
+    case = Case.objects.create(
+        customer_id="cus_2", reason="owes", opened_at=days_ago(4), sla_due_at=days_ago(3)
+    )
     client.force_login(manager)
 
     body = client.get(RECOVERY).content.decode()
@@ -112,8 +114,11 @@ def test_a_click_on_a_recovery_path_opens_the_invoices_recovered_that_way(
     client.force_login(manager)
     bars = figures(client.get(RECOVERY).content.decode())["by_path"]["data"][0]
 
-    text = visible_text(client.get(bars["customdata"][bars["x"].index("Customer's own new payment method")])
-                        .content.decode())  # fmt: skip
+    text = visible_text(
+        client.get(
+            bars["customdata"][bars["x"].index("Customer's own new payment method")]
+        ).content.decode()
+    )
 
     assert set(re.findall(r"inv_\d+", text)) == {"inv_10"}
     assert "Path: Customer's own new payment method" in text
@@ -136,8 +141,13 @@ def test_agent_sees_only_the_invoices_of_customers_their_teams_work(client, agen
     ours, theirs = team_create(name="Ours"), team_create(name="Theirs")
     team_member_add(team=ours, user=agent)
     for customer, team in (("cus_1", theirs), ("cus_2", ours)):
-        Case.objects.create(customer_id=customer, team=team, reason="owes",
-                            opened_at=days_ago(4), sla_due_at=days_ago(3))  # fmt: skip
+        Case.objects.create(
+            customer_id=customer,
+            team=team,
+            reason="owes",
+            opened_at=days_ago(4),
+            sla_due_at=days_ago(3),
+        )
     client.force_login(agent)
 
     text = visible_text(client.get(f"{INVOICES}?by=decline_code&value=51").content.decode())
@@ -158,12 +168,18 @@ def test_the_invoices_behind_a_figure_come_as_csv_with_labels(client, manager, f
 
 @pytest.mark.parametrize(
     ("query", "reason"),
-    [("by=colour&value=red", "By: one of"), ("bucket=yesterday", "Bucket: a date"),
-     ("outcome=maybe", "Outcome: recovered"), ("days=99", "Days: one of"),
-     ("path=by+carrier+pigeon", "Path: one of"), ("value=51", "A value needs a by"),
-     ("bucket=2026-13-01", "Bucket: a date"), ("format=xml", "format is html or csv"),
-     ("colour=red", "Unknown filter: colour")],
-)  # fmt: skip
+    [
+        ("by=colour&value=red", "By: one of"),
+        ("bucket=yesterday", "Bucket: a date"),
+        ("outcome=maybe", "Outcome: recovered"),
+        ("days=99", "Days: one of"),
+        ("path=by+carrier+pigeon", "Path: one of"),
+        ("value=51", "A value needs a by"),
+        ("bucket=2026-13-01", "Bucket: a date"),
+        ("format=xml", "format is html or csv"),
+        ("colour=red", "Unknown filter: colour"),
+    ],
+)
 def test_a_link_that_names_no_bucket_is_refused_with_the_reason(client, manager, query, reason):
     client.force_login(manager)
 

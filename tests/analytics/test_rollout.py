@@ -21,17 +21,35 @@ CONFIRMED = {"reason": "the shadow comparison is good enough", "confirm": "yes"}
 
 def shadow_figures(*, settled=250, predicted=46.0, observed=44.0) -> ShadowSegment:
     return ShadowSegment(
-        segment="growth", decisions=settled, invoices=settled, settled=settled, awaiting=0,
-        recovered=int(settled * observed / 100), observed_rate=observed, scored=settled,
-        predicted_rate=predicted, observed_rate_scored=observed, compared=0, near=0,
-        near_rate=None, far_rate=None, chargebee_attempts=0, dunwell_retries=0,
+        segment="growth",
+        decisions=settled,
+        invoices=settled,
+        settled=settled,
+        awaiting=0,
+        recovered=int(settled * observed / 100),
+        observed_rate=observed,
+        scored=settled,
+        predicted_rate=predicted,
+        observed_rate_scored=observed,
+        compared=0,
+        near=0,
+        near_rate=None,
+        far_rate=None,
+        chargebee_attempts=0,
+        dunwell_retries=0,
         would_escalate=0,
-    )  # fmt: skip
+    )
 
 
 def approvals(*, approved, edited=0, rejected=0) -> AutomationFigures:
-    return AutomationFigures(segment="growth", automatic=0, approved=approved, edited=edited,
-                             rejected=rejected, waiting=0)  # fmt: skip
+    return AutomationFigures(
+        segment="growth",
+        automatic=0,
+        approved=approved,
+        edited=edited,
+        rejected=rejected,
+        waiting=0,
+    )
 
 
 # --- the recommendation (pure) ----------------------------------------------------------
@@ -50,10 +68,12 @@ def test_shadow_segment_with_enough_calibrated_decisions_is_ready_for_approve():
     [
         (None, "stay in shadow: 0 settled shadow decisions < 200"),
         (shadow_figures(settled=120), "stay in shadow: 120 settled shadow decisions < 200"),
-        (shadow_figures(predicted=60.0), "stay in shadow: predicted recovery 60% vs observed "
-                                         "44%, 16 pts apart > 5"),
+        (
+            shadow_figures(predicted=60.0),
+            "stay in shadow: predicted recovery 60% vs observed 44%, 16 pts apart > 5",
+        ),
     ],
-)  # fmt: skip
+)
 def test_shadow_segment_stays_without_enough_or_good_enough_evidence(figures, text):
     advice = rollout_recommendation(mode="shadow", shadow=figures, approvals=None)
 
@@ -61,10 +81,12 @@ def test_shadow_segment_stays_without_enough_or_good_enough_evidence(figures, te
 
 
 def test_approve_segment_moves_to_auto_only_when_people_agree():
-    agree = rollout_recommendation(mode="approve", shadow=None, approvals=approvals(approved=95,
-                                   edited=3, rejected=2))  # fmt: skip
-    disagree = rollout_recommendation(mode="approve", shadow=None,
-                                      approvals=approvals(approved=71, edited=19, rejected=10))  # fmt: skip
+    agree = rollout_recommendation(
+        mode="approve", shadow=None, approvals=approvals(approved=95, edited=3, rejected=2)
+    )
+    disagree = rollout_recommendation(
+        mode="approve", shadow=None, approvals=approvals(approved=71, edited=19, rejected=10)
+    )
     too_few = rollout_recommendation(mode="approve", shadow=None, approvals=approvals(approved=9))
 
     assert agree.ready and agree.to_mode == "auto"
@@ -103,8 +125,9 @@ def test_manager_cannot_switch_a_mode(client, manager):
     before = guardrails_active()
     client.force_login(manager)
 
-    response = client.post(URL, {"segment": "growth", "mode": "approve",
-                                 "based_on": before.version})  # fmt: skip
+    response = client.post(
+        URL, {"segment": "growth", "mode": "approve", "based_on": before.version}
+    )
 
     assert response.status_code == 403
     assert guardrails_active().version == before.version
@@ -118,8 +141,9 @@ def test_admin_moves_a_segment_one_step_as_a_new_audited_version_and_the_next_de
     assert before.mode_for("self_serve") == "shadow"
     client.force_login(admin_user)
 
-    response = client.post(URL, {"segment": "self_serve", "mode": "approve",
-                                 "based_on": before.version, **CONFIRMED})  # fmt: skip
+    response = client.post(
+        URL, {"segment": "self_serve", "mode": "approve", "based_on": before.version, **CONFIRMED}
+    )
 
     assert response.status_code == 302
     after = guardrails_active()
@@ -144,8 +168,9 @@ def test_admin_switching_from_a_stale_page_gets_409_and_nothing_changes(client, 
     guardrails_update(changes={"review_threshold": 0.3}, user=None, note="someone else")
     client.force_login(admin_user)
 
-    response = client.post(URL, {"segment": "growth", "mode": "approve",
-                                 "based_on": shown.version, **CONFIRMED})  # fmt: skip
+    response = client.post(
+        URL, {"segment": "growth", "mode": "approve", "based_on": shown.version, **CONFIRMED}
+    )
 
     assert response.status_code == 409
     assert "the system saved guardrails version" in response.content.decode()
@@ -159,12 +184,26 @@ def test_admin_switching_must_say_why_and_confirm(client, admin_user):
     client.force_login(admin_user)
 
     refused = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version})
-    unconfirmed = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version,
-                                    "reason": "pilot customers agreed"})  # fmt: skip
+    unconfirmed = client.post(
+        URL,
+        {
+            "segment": "growth",
+            "mode": "auto",
+            "based_on": version,
+            "reason": "pilot customers agreed",
+        },
+    )
     assert guardrails_active().version == version
-    allowed = client.post(URL, {"segment": "growth", "mode": "auto", "based_on": version,
-                                "reason": "pilot customers agreed to automatic retries",
-                                "confirm": "yes"})  # fmt: skip
+    allowed = client.post(
+        URL,
+        {
+            "segment": "growth",
+            "mode": "auto",
+            "based_on": version,
+            "reason": "pilot customers agreed to automatic retries",
+            "confirm": "yes",
+        },
+    )
 
     assert refused.status_code == 400 and "say why" in refused.content.decode()
     assert unconfirmed.status_code == 400 and "tick the box" in unconfirmed.content.decode()

@@ -29,10 +29,10 @@ def desk(db):
     team_member_add(team=general, user=agent)
     cases = [case_for(1), case_for(2, total=250_000)]
     Customer.objects.filter(cb_id="cus_1").update(
-        email="ana@lima.test", phone="+49 30 1234567",
-        billing_address={"line1": "Hauptstr. 5", "zip": "10115", "city": "Berlin",
-                         "country": "DE"},
-    )  # fmt: skip
+        email="ana@lima.test",
+        phone="+49 30 1234567",
+        billing_address={"line1": "Hauptstr. 5", "zip": "10115", "city": "Berlin", "country": "DE"},
+    )
     return {"agent": agent, "cases": cases}
 
 

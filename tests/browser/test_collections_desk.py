@@ -33,8 +33,9 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
     page, live_server, log_in, desk, screenshot
 ):
     case = desk["cases"][0]
-    link = Action.objects.filter(customer_id=case.customer_id,
-                                 kind=ActionKind.PAYMENT_METHOD_LINK).order_by("scheduled_for")[0]  # fmt: skip
+    link = Action.objects.filter(
+        customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK
+    ).order_by("scheduled_for")[0]
     log_in("alice.agent")
 
     open_from_nav(page, "Queue")
@@ -77,7 +78,11 @@ def test_agent_claims_and_edits_a_payment_method_request_that_a_manager_approves
 
     link.refresh_from_db()
     assert (link.state, link.channel, link.edited_by, link.decided_by) == (
-        ActionState.SCHEDULED, "sms", desk["agent"], desk["manager"])  # fmt: skip
+        ActionState.SCHEDULED,
+        "sms",
+        desk["agent"],
+        desk["manager"],
+    )
 
 
 def test_agent_cannot_open_the_guardrails_page_nor_another_teams_case(
@@ -119,8 +124,9 @@ def test_manager_filters_the_inbox_reads_the_count_and_approves_the_set_with_a_r
     open_from_nav(page, "Approvals")
     page.select_option("select[name=kind]", "payment_method_link")
     page.click("#inbox-filters button[type=submit]")
-    expected = Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK, risk="low",
-                                     state=ActionState.PROPOSED).count()  # fmt: skip
+    expected = Action.objects.filter(
+        kind=ActionKind.PAYMENT_METHOD_LINK, risk="low", state=ActionState.PROPOSED
+    ).count()
     screenshot("collections-inbox-filtered")
 
     page.click("#bulk-approve-filtered")
@@ -131,5 +137,9 @@ def test_manager_filters_the_inbox_reads_the_count_and_approves_the_set_with_a_r
     page.click("#bulk-confirm button.primary")
 
     expect(page.locator(".messages")).to_contain_text("Approved and scheduled")
-    assert Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK,
-                                 state=ActionState.SCHEDULED).count() == expected  # fmt: skip
+    assert (
+        Action.objects.filter(
+            kind=ActionKind.PAYMENT_METHOD_LINK, state=ActionState.SCHEDULED
+        ).count()
+        == expected
+    )

@@ -21,9 +21,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def open_and_past_invoices():
     hard_decline_history(days=90)
     for n in range(10, 20):  # failures of the past two months, half of them recovered
-        failed_invoice(n, failed_at=days_ago(30 + 3 * n - 30), amount=5_000,
-                       paid_after=timedelta(days=2) if n % 2 else None,
-                       ended="" if n % 2 else "not_paid")  # fmt: skip
+        failed_invoice(
+            n,
+            failed_at=days_ago(30 + 3 * n - 30),
+            amount=5_000,
+            paid_after=timedelta(days=2) if n % 2 else None,
+            ended="" if n % 2 else "not_paid",
+        )
     three_open_invoices()
     call_command("forecast_backfill", days=60, stdout=io.StringIO())
 

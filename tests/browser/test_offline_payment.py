@@ -29,8 +29,10 @@ def olga(sandbox):
     """Olga pays by transfer; her invoice is due and its reminders wait for approval."""
     guardrails_active()  # a transactional test flushed the migration's first version
     guardrails_update(changes={"default_mode": "approve"}, user=None, note="a person approves")
-    team_member_add(team=team_create(name="Self-serve & growth"),
-                    user=UserFactory(username="alice.agent", role="collections agent"))  # fmt: skip
+    team_member_add(
+        team=team_create(name="Self-serve & growth"),
+        user=UserFactory(username="alice.agent", role="collections agent"),
+    )
     customer = offline_customer_create(
         sandbox, first_name="Olga", last_name="Berg", email="olga@berg.test"
     )

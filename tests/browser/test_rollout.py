@@ -45,8 +45,13 @@ def test_manager_sees_the_rollout_without_a_switch_and_the_impact_charts(
     page, live_server, log_in, manager, screenshot
 ):
     guardrails_active()
-    shadow_decision(1, paid_after=timedelta(days=2), score=0.6, retry_in=timedelta(days=1),
-                    chargebee_retry_in=timedelta(days=1, hours=1))  # fmt: skip
+    shadow_decision(
+        1,
+        paid_after=timedelta(days=2),
+        score=0.6,
+        retry_in=timedelta(days=1),
+        chargebee_retry_in=timedelta(days=1, hours=1),
+    )
     log_in("mona.manager")
 
     open_from_nav(page, "Rollout")

@@ -22,13 +22,22 @@ pytestmark = pytest.mark.django_db
 
 
 def link_of(case) -> Action:
-    return Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK
-                                 ).order_by("scheduled_for").first()  # fmt: skip
+    return (
+        Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK)
+        .order_by("scheduled_for")
+        .first()
+    )
 
 
 def edit(action: Action, user, text="Hi Ana, please update your card: {pay_link}") -> Action:
-    return action_edit(action=action, user=user, fingerprint=action_fingerprint(action), text=text,
-                       channel="sms", scheduled_for=action.scheduled_for)  # fmt: skip
+    return action_edit(
+        action=action,
+        user=user,
+        fingerprint=action_fingerprint(action),
+        text=text,
+        channel="sms",
+        scheduled_for=action.scheduled_for,
+    )
 
 
 def test_agent_edits_a_draft_and_a_manager_approves_the_edited_version(
@@ -41,7 +50,10 @@ def test_agent_edits_a_draft_and_a_manager_approves_the_edited_version(
 
     link.refresh_from_db()
     assert (link.params["message_text"], link.channel, link.edited_by) == (
-        "Hi Ana, please update your card: {pay_link}", "sms", agent)  # fmt: skip
+        "Hi Ana, please update your card: {pay_link}",
+        "sms",
+        agent,
+    )
     with pytest.raises(PermissionDenied, match="you edited this action"):
         action_approve(action=link, user=agent, fingerprint=action_fingerprint(link))
     with pytest.raises(ApprovalOutdated):
@@ -56,8 +68,10 @@ def test_agent_of_another_team_may_not_approve_or_even_see_it(client, general_ca
 
     allowed, why = action_may_approve(action=link, user=other_agent)
     client.force_login(other_agent)
-    response = client.post(reverse("collections_desk:action_approve", args=[link.pk]),
-                           {"fingerprint": action_fingerprint(link)})  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:action_approve", args=[link.pk]),
+        {"fingerprint": action_fingerprint(link)},
+    )
 
     assert (allowed, why) == (False, "this case belongs to another team")
     assert response.status_code == 404
@@ -109,17 +123,27 @@ def test_the_executor_refuses_a_scheduled_action_changed_after_its_approval(gene
 
 
 def test_bulk_approval_approves_low_risk_and_names_each_refusal(approve_mode, teams, agent):
-    low, high, foreign = link_of(case_for(1)), link_of(case_for(2)), link_of(case_for(3,
-                                                                                     enterprise=True))  # fmt: skip
+    low, high, foreign = (
+        link_of(case_for(1)),
+        link_of(case_for(2)),
+        link_of(case_for(3, enterprise=True)),
+    )
     Action.objects.filter(pk=high.pk).update(risk="high")
 
-    report = actions_bulk_approve(user=agent, shown={
-        low.pk: action_fingerprint(low), high.pk: action_fingerprint(high),
-        foreign.pk: action_fingerprint(foreign)})  # fmt: skip
+    report = actions_bulk_approve(
+        user=agent,
+        shown={
+            low.pk: action_fingerprint(low),
+            high.pk: action_fingerprint(high),
+            foreign.pk: action_fingerprint(foreign),
+        },
+    )
 
     assert report.done == [low.pk]
-    assert dict(report.refused) == {high.pk: "only low-risk actions are approved in bulk",
-                                    foreign.pk: "no such action in your inbox"}  # fmt: skip
+    assert dict(report.refused) == {
+        high.pk: "only low-risk actions are approved in bulk",
+        foreign.pk: "no such action in your inbox",
+    }
 
 
 def test_shadow_mode_actions_never_reach_the_inbox(client, teams, manager):
@@ -144,8 +168,11 @@ def test_inbox_groups_high_risk_first_and_plain_form_approval_works(
     cards = body[body.index('id="inbox-groups"') :]
     assert cards.index("High risk: a manager approves") < cards.index("Low risk")
 
-    response = client.post(reverse("collections_desk:action_approve", args=[low.pk]),
-                           {"fingerprint": action_fingerprint(low)}, follow=True)  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:action_approve", args=[low.pk]),
+        {"fingerprint": action_fingerprint(low)},
+        follow=True,
+    )
     assert f"#{low.pk} approved and scheduled" in response.content.decode()
 
 
@@ -153,8 +180,11 @@ def test_an_outdated_approval_through_htmx_is_a_409_with_the_reason(client, gene
     link = link_of(general_case)
     client.force_login(manager)
 
-    response = client.post(reverse("collections_desk:action_approve", args=[link.pk]),
-                           {"fingerprint": "0" * 64}, HTTP_HX_REQUEST="true")  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:action_approve", args=[link.pk]),
+        {"fingerprint": "0" * 64},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 409
     assert "changed since it was shown" in response.content.decode()
@@ -169,5 +199,11 @@ def test_an_edit_with_a_placeholder_dunwell_cannot_fill_is_refused_with_the_know
     link = link_of(general_case)
 
     with pytest.raises(ValueError, match=r"unknown placeholder \{link\}: use \{first_name\}"):
-        action_edit(action=link, user=agent, fingerprint=action_fingerprint(link),
-                    text="Update your card: {link}", channel="email", scheduled_for=None)  # fmt: skip
+        action_edit(
+            action=link,
+            user=agent,
+            fingerprint=action_fingerprint(link),
+            text="Update your card: {link}",
+            channel="email",
+            scheduled_for=None,
+        )

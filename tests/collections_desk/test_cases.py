@@ -55,8 +55,14 @@ def test_an_escalation_opens_a_case_even_without_approvals(teams):
 
 
 def test_the_customers_other_unpaid_invoices_join_their_one_open_case(general_case):
-    Invoice.objects.create(cb_id="inv_1b", customer_id="cus_1", status="not_paid",
-                           amount_due=1000, currency_code="EUR", resource_version=1)  # fmt: skip
+    Invoice.objects.create(
+        cb_id="inv_1b",
+        customer_id="cus_1",
+        status="not_paid",
+        amount_due=1000,
+        currency_code="EUR",
+        resource_version=1,
+    )
     Invoice.objects.create(cb_id="inv_1c", customer_id="cus_1", status="paid", resource_version=1)
 
     from dunning.pipeline.decide import decision_make
@@ -105,8 +111,9 @@ def test_agent_cannot_assign_a_case_to_someone_else(general_case, agent):
         case_assign(case=general_case, user=agent, assignee=agent)
 
 
-def test_manager_reassigns_only_to_someone_who_works_that_team(general_case, manager, agent,
-                                                               other_agent):  # fmt: skip
+def test_manager_reassigns_only_to_someone_who_works_that_team(
+    general_case, manager, agent, other_agent
+):
     with pytest.raises(ValueError, match="does not work the cases of Self-serve & growth"):
         case_assign(case=general_case, user=manager, assignee=other_agent)
 
@@ -127,8 +134,9 @@ def test_an_empty_note_is_refused(general_case, agent):
 def test_priority_puts_breached_sla_and_older_money_first(approve_mode, teams):
     fresh, old = case_for(1), case_for(2)
     now = timezone.now()
-    Case.objects.filter(pk=old.pk).update(opened_at=now - timedelta(days=10),
-                                          sla_due_at=now - timedelta(hours=1))  # fmt: skip
+    Case.objects.filter(pk=old.pk).update(
+        opened_at=now - timedelta(days=10), sla_due_at=now - timedelta(hours=1)
+    )
     cases_refresh(now=now)
 
     ranked = list(Case.objects.order_by("-priority").values_list("pk", flat=True))

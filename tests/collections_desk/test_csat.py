@@ -129,8 +129,9 @@ def test_a_forged_or_foreign_survey_link_is_refused(settled_case, client):
 def test_manager_sees_satisfaction_beside_recovery_and_work_saved(settled_case, client, manager):
     case = pay_and_refresh(settled_case)
     survey = Action.objects.get(**SURVEY)
-    client.post(reverse("collections_desk:csat_answer", args=[csat_token(action=survey)]),
-                {"score": "5"})  # fmt: skip
+    client.post(
+        reverse("collections_desk:csat_answer", args=[csat_token(action=survey)]), {"score": "5"}
+    )
     assert CsatAnswer.objects.filter(case=case).exists()
 
     client.force_login(manager)

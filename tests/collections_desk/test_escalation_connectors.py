@@ -168,9 +168,11 @@ def _zendesk_signed(body: bytes, timestamp: str = "2026-11-20T12:00:00Z") -> dic
     import hmac
 
     digest = hmac.new(ZENDESK_SECRET.encode(), timestamp.encode() + body, hashlib.sha256).digest()
-    return {"HTTP_X_ZENDESK_WEBHOOK_SIGNATURE": base64.b64encode(digest).decode(),
-            "HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP": timestamp,
-            "HTTP_X_ZENDESK_WEBHOOK_INVOCATION_ID": "inv-1"}  # fmt: skip
+    return {
+        "HTTP_X_ZENDESK_WEBHOOK_SIGNATURE": base64.b64encode(digest).decode(),
+        "HTTP_X_ZENDESK_WEBHOOK_SIGNATURE_TIMESTAMP": timestamp,
+        "HTTP_X_ZENDESK_WEBHOOK_INVOCATION_ID": "inv-1",
+    }
 
 
 @pytest.fixture
@@ -191,10 +193,15 @@ def test_a_signed_zendesk_webhook_brings_the_status_to_the_timeline_at_once(
     body = b'{"ticket_id": "35436"}'
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("zendesk_webhook"), body, content_type="application/json",
-                               **_zendesk_signed(body))  # fmt: skip
-    redelivered = client.post(reverse("zendesk_webhook"), body, content_type="application/json",
-                              **_zendesk_signed(body))  # fmt: skip
+        response = client.post(
+            reverse("zendesk_webhook"),
+            body,
+            content_type="application/json",
+            **_zendesk_signed(body),
+        )
+    redelivered = client.post(
+        reverse("zendesk_webhook"), body, content_type="application/json", **_zendesk_signed(body)
+    )
     run_jobs()
 
     assert response.status_code == 200 and redelivered.json()["duplicate"] is True

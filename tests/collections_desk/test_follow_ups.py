@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 def add_task(client, case, *, title="Call back about the transfer", days=0, **extra):
     due = timezone.now().date() + timedelta(days=days)
-    return client.post(f"/collections/cases/{case.pk}/tasks/",
-                       {"title": title, "due_on": due.isoformat(), **extra})  # fmt: skip
+    return client.post(
+        f"/collections/cases/{case.pk}/tasks/", {"title": title, "due_on": due.isoformat(), **extra}
+    )
 
 
 def test_a_task_due_today_is_on_my_tasks_today_and_one_due_later_is_not(
@@ -36,9 +37,12 @@ def test_an_overdue_task_comes_first_and_says_so(client, general_case, agent):
     client.force_login(agent)
     add_task(client, general_case, title="Today's call")
     task = FollowUpTask.objects.create(
-        case=general_case, title="Yesterday's call", assignee=agent, created_by=agent,
+        case=general_case,
+        title="Yesterday's call",
+        assignee=agent,
+        created_by=agent,
         due_on=timezone.now().date() - timedelta(days=1),
-    )  # fmt: skip
+    )
 
     page = client.get("/collections/tasks/").content.decode()
 
@@ -72,8 +76,7 @@ def test_a_manager_gives_a_task_to_an_agent_of_the_team(client, general_case, ma
     assert "Call back about the transfer" in client.get("/collections/tasks/").content.decode()
 
 
-def test_a_task_for_someone_outside_the_team_is_refused(client, general_case, manager,
-                                                        other_agent):  # fmt: skip
+def test_a_task_for_someone_outside_the_team_is_refused(client, general_case, manager, other_agent):
     client.force_login(manager)
 
     response = add_task(client, general_case, assignee=other_agent.username)

@@ -27,8 +27,11 @@ pytestmark = pytest.mark.django_db
 
 def link_of(case) -> Action:
     Customer.objects.filter(cb_id=case.customer_id, email="").update(email="ana@example.test")
-    return Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK
-                                 ).order_by("scheduled_for").first()  # fmt: skip
+    return (
+        Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK)
+        .order_by("scheduled_for")
+        .first()
+    )
 
 
 def inbox(client, **params) -> str:
@@ -147,9 +150,14 @@ def test_who_edits_what_they_approved_loses_that_approval(approve_mode, teams, a
     link = link_of(case_for(1))
     action_approve(action=link, user=agent, fingerprint=action_fingerprint(link))
 
-    action_edit(action=link, user=agent, fingerprint=action_fingerprint(link),
-                text="Hi {first_name}, please update your card: {pay_link}", channel="email",
-                scheduled_for=link.scheduled_for)  # fmt: skip
+    action_edit(
+        action=link,
+        user=agent,
+        fingerprint=action_fingerprint(link),
+        text="Hi {first_name}, please update your card: {pay_link}",
+        channel="email",
+        scheduled_for=link.scheduled_for,
+    )
 
     link.refresh_from_db()
     counted = ActionApproval.objects.filter(action=link, fingerprint=action_fingerprint(link))
@@ -170,8 +178,9 @@ def test_bulk_approval_asks_with_the_count_and_total_and_approves_exactly_those(
     client, approve_mode, teams, manager
 ):
     link_of(case_for(1)), link_of(case_for(2, total=12_000))
-    counted = list(Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK)
-                   .values_list("pk", flat=True))  # a link and its reminder per case  # fmt: skip
+    counted = list(
+        Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK).values_list("pk", flat=True)
+    )  # a link and its reminder per case
     client.force_login(manager)
 
     page = client.get(bulk_url(kind="payment_method_link")).content.decode()
@@ -183,8 +192,9 @@ def test_bulk_approval_asks_with_the_count_and_total_and_approves_exactly_those(
     assert refused.status_code == 400 and "Say why" in refused.content.decode()
     assert not Action.objects.filter(state=ActionState.SCHEDULED).exists()
 
-    done = client.post(bulk_url(), {"approve": fields, "count": 4, "reason": "month-end batch",
-                             "confirm": "yes"})  # fmt: skip
+    done = client.post(
+        bulk_url(), {"approve": fields, "count": 4, "reason": "month-end batch", "confirm": "yes"}
+    )
     assert done.status_code == 302
     scheduled = set(Action.objects.filter(state="scheduled").values_list("pk", flat=True))
     assert scheduled == set(counted) and late.pk not in scheduled
@@ -194,8 +204,15 @@ def test_a_bulk_confirmation_whose_count_does_not_match_is_refused(client, gener
     link = link_of(general_case)
     client.force_login(manager)
 
-    response = client.post(bulk_url(), {"approve": [f"{link.pk}:{action_fingerprint(link)}"],
-                                        "count": 3, "reason": "x", "confirm": "yes"})  # fmt: skip
+    response = client.post(
+        bulk_url(),
+        {
+            "approve": [f"{link.pk}:{action_fingerprint(link)}"],
+            "count": 3,
+            "reason": "x",
+            "confirm": "yes",
+        },
+    )
 
     assert (
         response.status_code == 400 and "You confirmed 3 actions but 1" in response.content.decode()

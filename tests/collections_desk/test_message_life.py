@@ -21,8 +21,11 @@ BERLIN = ZoneInfo("Europe/Berlin")  # the customers are in Germany
 
 def link_of(case) -> Action:
     Customer.objects.filter(cb_id=case.customer_id).update(email="ana@example.test")
-    return Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK
-                                 ).order_by("scheduled_for").first()  # fmt: skip
+    return (
+        Action.objects.filter(customer_id=case.customer_id, kind=ActionKind.PAYMENT_METHOD_LINK)
+        .order_by("scheduled_for")
+        .first()
+    )
 
 
 def quiet_now(settings) -> str:
@@ -71,9 +74,10 @@ def test_the_outbox_shows_what_waits_and_why_until_when_in_the_customers_time(
     link = link_of(general_case)
     until = timezone.now() + timedelta(hours=9)
     Action.objects.filter(pk=link.pk).update(
-        state=ActionState.SCHEDULED, next_attempt_at=until,
+        state=ActionState.SCHEDULED,
+        next_attempt_at=until,
         last_error="quiet hours in the customer's time zone (Europe/Berlin)",
-    )  # fmt: skip
+    )
     client.force_login(manager)
 
     body = client.get(reverse("dunning:outbox")).content.decode()
@@ -88,10 +92,16 @@ def test_the_outbox_shows_what_waits_and_why_until_when_in_the_customers_time(
 def test_sent_failed_and_withdrawn_are_told_apart(general_case):
     link = link_of(general_case)
     message = OutboundMessage.objects.create(
-        action=link, customer_id=link.customer_id, invoice_id=link.invoice_id, channel="email",
-        purpose="payment_method_update", recipient="ana@example.test", body="Hi",
-        status=OutboundMessage.Status.FAILED, error="smtp timeout",
-    )  # fmt: skip
+        action=link,
+        customer_id=link.customer_id,
+        invoice_id=link.invoice_id,
+        channel="email",
+        purpose="payment_method_update",
+        recipient="ana@example.test",
+        body="Hi",
+        status=OutboundMessage.Status.FAILED,
+        error="smtp timeout",
+    )
 
     assert message_life(action=link).state == "failed"
     OutboundMessage.objects.filter(pk=message.pk).update(

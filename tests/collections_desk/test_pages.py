@@ -25,8 +25,9 @@ def queue_queries(client) -> int:
     return len(captured)
 
 
-def test_the_queue_costs_the_same_queries_for_3_cases_as_for_12(client, approve_mode, teams,
-                                                                manager):  # fmt: skip
+def test_the_queue_costs_the_same_queries_for_3_cases_as_for_12(
+    client, approve_mode, teams, manager
+):
     client.force_login(manager)
     for n in range(1, 4):
         case_for(n)
@@ -77,8 +78,11 @@ def test_case_page_shows_the_ai_summary_timeline_and_invoice_link(client, genera
 def test_a_note_posted_through_htmx_returns_the_notes_fragment(client, general_case, agent):
     client.force_login(agent)
 
-    response = client.post(reverse("collections_desk:case_note", args=[general_case.pk]),
-                           {"text": "Customer will pay Friday"}, HTTP_HX_REQUEST="true")  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:case_note", args=[general_case.pk]),
+        {"text": "Customer will pay Friday"},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 200
     assert "<html" not in response.content.decode()
@@ -86,11 +90,26 @@ def test_a_note_posted_through_htmx_returns_the_notes_fragment(client, general_c
 
 
 SUMMARY_FIELDS = {
-    "case_id", "customer_id", "team", "segment", "invoices", "amount_due", "currency",
-    "lifetime_value", "recovery_score", "attempts", "failed_attempts", "last_decline_category",
-    "why", "ai_summary", "recommended_actions", "opened_at", "escalated_by", "escalated_at",
+    "case_id",
+    "customer_id",
+    "team",
+    "segment",
+    "invoices",
+    "amount_due",
+    "currency",
+    "lifetime_value",
+    "recovery_score",
+    "attempts",
+    "failed_attempts",
+    "last_decline_category",
+    "why",
+    "ai_summary",
+    "recommended_actions",
+    "opened_at",
+    "escalated_by",
+    "escalated_at",
     "case_url",
-}  # fmt: skip
+}
 
 
 class TaskTool(BaseHTTPRequestHandler):
@@ -98,8 +117,9 @@ class TaskTool(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        TaskTool.received.append({"auth": self.headers.get("Authorization"),
-                                  "json": json.loads(body)})  # fmt: skip
+        TaskTool.received.append(
+            {"auth": self.headers.get("Authorization"), "json": json.loads(body)}
+        )
         self.send_response(201)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -123,8 +143,9 @@ def task_tool(settings):
 def test_escalating_posts_the_case_summary_to_the_task_tool(client, general_case, agent, task_tool):
     client.force_login(agent)
 
-    response = client.post(reverse("collections_desk:case_escalate", args=[general_case.pk]),
-                           follow=True)  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:case_escalate", args=[general_case.pk]), follow=True
+    )
 
     assert "ticket TASK-42" in response.content.decode()
     sent = task_tool.received[0]
@@ -151,8 +172,9 @@ def test_a_task_tool_that_is_down_keeps_the_escalation_to_send_again(
     settings.ESCALATION_WEBHOOK_URL = "http://127.0.0.1:1/tasks"
     client.force_login(agent)
 
-    response = client.post(reverse("collections_desk:case_escalate", args=[general_case.pk]),
-                           follow=True)  # fmt: skip
+    response = client.post(
+        reverse("collections_desk:case_escalate", args=[general_case.pk]), follow=True
+    )
 
     assert "could not be reached" in response.content.decode()
     ticket = EscalationTicket.objects.get()

@@ -46,8 +46,7 @@ def test_agent_proposes_a_plan_that_waits_for_a_manager(client, ana, agent):
     assert plan.action.state == ActionState.PROPOSED and plan.action.risk == "high"
     assert "40.00; " in plan.action.reasoning and "120.00 USD due" in plan.action.reasoning
     with pytest.raises(PermissionDenied, match="need a manager"):
-        action_approve(action=plan.action, user=agent,
-                       fingerprint=action_fingerprint(plan.action))  # fmt: skip
+        action_approve(action=plan.action, user=agent, fingerprint=action_fingerprint(plan.action))
     page = client.get(f"/collections/cases/{case.pk}/").content.decode()
     assert "Waiting for a manager&#x27;s approval" in page
 
@@ -76,7 +75,10 @@ def test_approved_plan_is_written_to_chargebee_and_each_instalment_followed(
     assert (schedule["entity_id"], schedule["amount"]) == (invoice.cb_id, 12_000)
     assert plan.status == "active" and plan.schedule_id == schedule["id"]
     assert [(e.number, e.amount, e.status) for e in plan.entries.all()] == [
-        (1, 4000, "payment_due"), (2, 4000, "posted"), (3, 4000, "posted")]  # fmt: skip
+        (1, 4000, "payment_due"),
+        (2, 4000, "posted"),
+        (3, 4000, "posted"),
+    ]
     hold = invoice_hold_active(invoice_id=invoice.cb_id, at=timezone.now())
     assert hold is not None and hold.kind == "payment_plan"
 

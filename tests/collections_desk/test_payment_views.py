@@ -35,14 +35,21 @@ def record_calls(sandbox, invoice_id: str) -> int:
 
 def pending_reminders(invoice_id: str):
     return Action.objects.filter(
-        invoice_id=invoice_id, params__has_key="offline_step",
+        invoice_id=invoice_id,
+        params__has_key="offline_step",
         state__in=(ActionState.PROPOSED, ActionState.SCHEDULED),
-    )  # fmt: skip
+    )
 
 
 def form(invoice: dict, amount: str, request_id: str = "form-1") -> dict:
-    return {"invoice": invoice["id"], "amount": amount, "paid_on": "2026-11-20",
-            "method": "bank_transfer", "reference": "SEPA-1", "request_id": request_id}  # fmt: skip
+    return {
+        "invoice": invoice["id"],
+        "amount": amount,
+        "paid_on": "2026-11-20",
+        "method": "bank_transfer",
+        "reference": "SEPA-1",
+        "request_id": request_id,
+    }
 
 
 def test_agent_records_a_payment_once_even_when_the_form_is_submitted_twice(

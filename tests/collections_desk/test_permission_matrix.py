@@ -92,8 +92,20 @@ def _data(kind, *, case, action, agent):
     ("method", "url_name", "target", "data", "htmx", "expected"),
     [pytest.param(*r[1:], id=r[0]) for r in REQUESTS],
 )
-def test_permission_matrix(request, client, general_case, agent, other_agent, persona, method,
-                           url_name, target, data, htmx, expected):  # fmt: skip
+def test_permission_matrix(
+    request,
+    client,
+    general_case,
+    agent,
+    other_agent,
+    persona,
+    method,
+    url_name,
+    target,
+    data,
+    htmx,
+    expected,
+):
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
     action = link_of(general_case)
@@ -142,10 +154,15 @@ CUSTOMER_PAGES = [
 def _message_to(case) -> OutboundMessage:
     invoice = case.invoices.first()
     return OutboundMessage.objects.create(
-        customer_id=case.customer_id, invoice=invoice, channel="email",
-        purpose="payment_method_update", recipient="ana@x.test", body="Please update your card",
-        status=OutboundMessage.Status.SENT, drafter="builtin",
-    )  # fmt: skip
+        customer_id=case.customer_id,
+        invoice=invoice,
+        channel="email",
+        purpose="payment_method_update",
+        recipient="ana@x.test",
+        body="Please update your card",
+        status=OutboundMessage.Status.SENT,
+        drafter="builtin",
+    )
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -153,8 +170,9 @@ def _message_to(case) -> OutboundMessage:
     ("url_name", "takes_invoice", "htmx", "expected"),
     [pytest.param(*r[1:], id=r[0]) for r in CUSTOMER_PAGES],
 )
-def test_pages_showing_a_customer_follow_the_case_team(request, client, general_case, persona,
-                                                       url_name, takes_invoice, htmx, expected):  # fmt: skip
+def test_pages_showing_a_customer_follow_the_case_team(
+    request, client, general_case, persona, url_name, takes_invoice, htmx, expected
+):
     _message_to(general_case)
     if persona != "anonymous":
         client.force_login(request.getfixturevalue(persona))
@@ -176,8 +194,15 @@ def test_the_decisions_export_as_a_person_holds_only_their_reach(request, genera
     user = request.getfixturevalue(persona)
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("export_decisions", "--since", "2000-01-01", "--as-user", user.username,
-                 stdout=out, stderr=err)  # fmt: skip
+    call_command(
+        "export_decisions",
+        "--since",
+        "2000-01-01",
+        "--as-user",
+        user.username,
+        stdout=out,
+        stderr=err,
+    )
 
     customers = {json.loads(line)["customer_id"] for line in out.getvalue().splitlines()}
     expected = set() if persona == "other_agent" else {general_case.customer_id}

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.django_db
 
 def promise(client, case, *, amount="49.00", days=3):
     day = timezone.now().date() + timedelta(days=days)
-    return client.post(f"/collections/cases/{case.pk}/promise/",
-                       {"invoice": "inv_1", "amount": amount, "promised_for": day.isoformat()})  # fmt: skip
+    return client.post(
+        f"/collections/cases/{case.pk}/promise/",
+        {"invoice": "inv_1", "amount": amount, "promised_for": day.isoformat()},
+    )
 
 
 def test_a_promise_holds_dunwells_pending_messages_and_leaves_the_working_queue(
@@ -128,8 +130,7 @@ def test_a_promise_above_what_is_due_is_refused_with_the_reason(client, general_
     assert not PromiseToPay.objects.exists()
 
 
-def test_an_agent_of_another_team_cannot_record_a_promise(client, approve_mode, teams,
-                                                          other_agent):  # fmt: skip
+def test_an_agent_of_another_team_cannot_record_a_promise(client, approve_mode, teams, other_agent):
     case = case_for(1)
     client.force_login(other_agent)
 
@@ -145,8 +146,9 @@ def test_what_a_person_asks_for_during_the_promise_is_not_held(
     invoice = Invoice.objects.get(cb_id="inv_1")
     collect = propose(invoice, "retry", params={"amount": 4900})
     Decision.objects.filter(pk=collect.decision_id).update(trigger="manual")
-    Action.objects.filter(pk=collect.pk).update(state=ActionState.SCHEDULED, decided_by=manager,
-                                                needs_approval=False)  # fmt: skip
+    Action.objects.filter(pk=collect.pk).update(
+        state=ActionState.SCHEDULED, decided_by=manager, needs_approval=False
+    )
     collect.refresh_from_db()
     Action.objects.filter(pk=collect.pk).update(approved_fingerprint=action_fingerprint(collect))
 

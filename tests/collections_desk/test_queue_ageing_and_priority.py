@@ -21,11 +21,17 @@ def settled_failures(n: int, *, recovered: int, category: str = "soft_decline") 
     """``n`` invoices that failed two months ago, ``recovered`` of them paid since."""
     at = timezone.now() - timedelta(days=60)
     InvoiceFailure.objects.bulk_create(
-        InvoiceFailure(invoice_cb_id=f"old_{category}_{i}", first_failure_cb_id=f"t{i}",
-                       first_failed_at=at, decline_category=category, amount=1000,
-                       is_recovered=i < recovered, refreshed_at=at)
+        InvoiceFailure(
+            invoice_cb_id=f"old_{category}_{i}",
+            first_failure_cb_id=f"t{i}",
+            first_failed_at=at,
+            decline_category=category,
+            amount=1000,
+            is_recovered=i < recovered,
+            refreshed_at=at,
+        )
         for i in range(n)
-    )  # fmt: skip
+    )
 
 
 def test_a_case_without_a_score_and_without_history_expects_no_recovery(
@@ -105,10 +111,10 @@ def test_the_case_page_shows_contact_details_and_links_into_chargebee(
 ):
     settings.CHARGEBEE_SITE = "acme"
     Customer.objects.filter(cb_id="cus_1").update(
-        email="ana@lima.test", phone="+49 30 1234567",
-        billing_address={"line1": "Hauptstr. 5", "zip": "10115", "city": "Berlin",
-                         "country": "DE"},
-    )  # fmt: skip
+        email="ana@lima.test",
+        phone="+49 30 1234567",
+        billing_address={"line1": "Hauptstr. 5", "zip": "10115", "city": "Berlin", "country": "DE"},
+    )
     client.force_login(agent)
 
     page = client.get(f"/collections/cases/{general_case.pk}/").content.decode()
@@ -130,12 +136,25 @@ def test_another_teams_agent_never_sees_the_customers_contact_details(
 
 
 def test_the_mirror_keeps_the_customers_phone_and_billing_address(db):
-    mirror_store(key="customer", obj={
-        "id": "cus_9", "first_name": "Ivo", "email": "ivo@x.test", "phone": "+351 21 000",
-        "resource_version": 5, "updated_at": 1764000000, "object": "customer",
-        "billing_address": {"line1": "Rua A 1", "city": "Lisboa", "country": "PT",
-                            "object": "billing_address", "validation_status": "valid"},
-    })  # fmt: skip
+    mirror_store(
+        key="customer",
+        obj={
+            "id": "cus_9",
+            "first_name": "Ivo",
+            "email": "ivo@x.test",
+            "phone": "+351 21 000",
+            "resource_version": 5,
+            "updated_at": 1764000000,
+            "object": "customer",
+            "billing_address": {
+                "line1": "Rua A 1",
+                "city": "Lisboa",
+                "country": "PT",
+                "object": "billing_address",
+                "validation_status": "valid",
+            },
+        },
+    )
 
     customer = Customer.objects.get(cb_id="cus_9")
     assert customer.phone == "+351 21 000"

@@ -43,10 +43,24 @@ def test_stopping_the_demo_stops_the_chargebee_sandbox_it_started(tmp_path, stop
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     demo = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--customers", "30", "--months", "2",
-         "--port", str(free_port()), "--sandbox-port", str(sandbox_port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "manage.py",
+            "demo",
+            "--customers",
+            "30",
+            "--months",
+            "2",
+            "--port",
+            str(free_port()),
+            "--sandbox-port",
+            str(sandbox_port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert wait_for(lambda: listening(sandbox_port), 120), "the sandbox never started"
 

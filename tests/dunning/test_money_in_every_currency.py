@@ -19,9 +19,14 @@ pytestmark = pytest.mark.django_db
 def invoice_in(currency: str, amount_due: int, *, cb_id: str = "inv_1") -> Invoice:
     Customer.objects.get_or_create(cb_id="cus_1", defaults={"resource_version": 1})
     return Invoice.objects.create(
-        cb_id=cb_id, customer_id="cus_1", status="payment_due", dunning_status="in_progress",
-        currency_code=currency, amount_due=amount_due, resource_version=1,
-    )  # fmt: skip
+        cb_id=cb_id,
+        customer_id="cus_1",
+        status="payment_due",
+        dunning_status="in_progress",
+        currency_code=currency,
+        amount_due=amount_due,
+        resource_version=1,
+    )
 
 
 def test_a_yen_invoice_prefills_whole_yen_in_collect_now_and_offline_payment():
@@ -85,10 +90,15 @@ def save_rates(client, text: str, *, note: str = "month-end rates", currency: st
     from dunning.governance.exchange_rates import EXCHANGE_RATES
 
     active = config_active(kind=EXCHANGE_RATES)
-    return client.post(reverse("dunning:exchange_rates"), {
-        "reporting_currency": currency, "rates": text, "note": note,
-        "based_on": active.version if active else 0,
-    })  # fmt: skip
+    return client.post(
+        reverse("dunning:exchange_rates"),
+        {
+            "reporting_currency": currency,
+            "rates": text,
+            "note": note,
+            "based_on": active.version if active else 0,
+        },
+    )
 
 
 def test_the_overview_adds_every_currency_up_at_the_saved_rates(client, admin_user):
@@ -155,8 +165,12 @@ def test_the_reporting_total_rounds_to_the_reporting_currency():
     from tests.factories import UserFactory
 
     admin = UserFactory(role="admin")
-    config_update(kind=EXCHANGE_RATES, data={"reporting_currency": "JPY",
-                  "rates": {"EUR": "160.123"}}, user=admin, note="yen books")  # fmt: skip
+    config_update(
+        kind=EXCHANGE_RATES,
+        data={"reporting_currency": "JPY", "rates": {"EUR": "160.123"}},
+        user=admin,
+        note="yen books",
+    )
 
     total = reporting_total(amounts={"EUR": 1_001, "JPY": 5})
 

@@ -40,12 +40,19 @@ class WorkingDesk:
 def message_before_payment(invoice: Invoice, *, channel: str, engaged: int) -> None:
     """An email or SMS a day before the payment; ``engaged`` 1: opened, 2+: clicked too."""
     OutboundMessage.objects.create(
-        customer=invoice.customer, invoice=invoice, channel=channel, purpose="retry_scheduled",
-        recipient="someone", body="Your payment failed.", status="sent", drafter="builtin",
-        sent_at=invoice.paid_at - timedelta(days=1), delivery="delivered",
+        customer=invoice.customer,
+        invoice=invoice,
+        channel=channel,
+        purpose="retry_scheduled",
+        recipient="someone",
+        body="Your payment failed.",
+        status="sent",
+        drafter="builtin",
+        sent_at=invoice.paid_at - timedelta(days=1),
+        delivery="delivered",
         opened_at=invoice.paid_at - timedelta(hours=20) if engaged else None,
         clicked_at=invoice.paid_at - timedelta(hours=19) if engaged > 1 else None,
-    )  # fmt: skip
+    )
 
 
 def working_desk() -> WorkingDesk:
@@ -68,22 +75,32 @@ def working_desk() -> WorkingDesk:
     for n in range(100, 130):
         outcome = n % 5
         invoice = failed_invoice(
-            n, failed_at=days_ago(3 + (n - 100) * 2.5), amount=2_900 + 1_000 * (n % 7),
+            n,
+            failed_at=days_ago(3 + (n - 100) * 2.5),
+            amount=2_900 + 1_000 * (n % 7),
             paid_after=timedelta(days=(n % 9) + 0.3) if outcome < 3 else None,
-            ended="not_paid" if outcome == 4 else "", gateway=GATEWAYS[n % 3],
-            category=CATEGORIES[n % 3], country=("DE", "US", "FR", "GB")[n % 4],
+            ended="not_paid" if outcome == 4 else "",
+            gateway=GATEWAYS[n % 3],
+            category=CATEGORIES[n % 3],
+            country=("DE", "US", "FR", "GB")[n % 4],
             decline_code=("" if n % 7 == 0 else DECLINES[n % len(DECLINES)]),
-        )  # fmt: skip
+        )
         if invoice.paid_at and n % 3 == 0:  # a message before the payment, some read
             message_before_payment(invoice, channel=("email", "sms")[n % 2], engaged=n % 4)
         if outcome == 4:
             cancelled_subscription(n, at=days_ago((n - 100) * 2.5), reason="not_paid")
     experiment = running_experiment(manager, name="Firm tone")
     event = ChargebeeEvent.objects.create(
-        event_id="ev_1", event_type="payment_failed", occurred_at=now, source="scheduled_job",
-        api_version="v2", payload={"id": "ev_1", "event_type": "payment_failed", "content": {}},
-        state="processed", processed_at=now,
-    )  # fmt: skip
+        event_id="ev_1",
+        event_type="payment_failed",
+        occurred_at=now,
+        source="scheduled_job",
+        api_version="v2",
+        payload={"id": "ev_1", "event_type": "payment_failed", "content": {}},
+        state="processed",
+        processed_at=now,
+    )
     case = Case.objects.filter(customer_id="cus_1").get()
-    return WorkingDesk(agent, manager, admin, case, experiment, event, Invoice.objects.get(
-        cb_id="inv_1").cb_id)  # fmt: skip
+    return WorkingDesk(
+        agent, manager, admin, case, experiment, event, Invoice.objects.get(cb_id="inv_1").cb_id
+    )

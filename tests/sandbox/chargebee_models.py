@@ -83,8 +83,13 @@ OPEN_FIELDS = {"transaction": {"gateway"}}
 def response_problems(resource: str, obj: dict, *, path: str | None = None) -> list[str]:
     """What in ``obj`` (a ``resource`` as JSON) Chargebee would never send."""
     path = path or resource
-    problems = _model_problems(response_model(resource), obj, path, _enum_classes(resource),
-                               open_fields=OPEN_FIELDS.get(resource, set()))  # fmt: skip
+    problems = _model_problems(
+        response_model(resource),
+        obj,
+        path,
+        _enum_classes(resource),
+        open_fields=OPEN_FIELDS.get(resource, set()),
+    )
     required = list(ALWAYS_SENT.get(resource, []))
     if resource == "subscription" and "subscription_items" not in obj:
         required += ALWAYS_SENT["subscription_pc1"]
@@ -92,8 +97,15 @@ def response_problems(resource: str, obj: dict, *, path: str | None = None) -> l
     return problems
 
 
-def _model_problems(model: type, obj: dict, path: str, enum_for: dict, *,
-                    open_fields: set[str] = frozenset(), top: bool = True) -> list[str]:  # fmt: skip
+def _model_problems(
+    model: type,
+    obj: dict,
+    path: str,
+    enum_for: dict,
+    *,
+    open_fields: set[str] = frozenset(),
+    top: bool = True,
+) -> list[str]:
     fields = {f.name: f.type for f in dataclasses.fields(model) if f.name != "raw_data"}
     problems = []
     for key, value in obj.items():
@@ -159,8 +171,9 @@ def operation_of(method: str, path: str) -> tuple[str, str] | None:
 
 def _params_class(resource: str, operation: str):
     ops = operations_class(resource)
-    hints = typing.get_type_hints(getattr(ops, operation), localns=vars(ops) | {
-        camel(resource): ops})  # fmt: skip
+    hints = typing.get_type_hints(
+        getattr(ops, operation), localns=vars(ops) | {camel(resource): ops}
+    )
     return hints.get("params")
 
 
@@ -213,8 +226,11 @@ def request_problems(method: str, path: str, params: dict[str, list[str]]) -> li
             annotation = _resolve(inner_hints[inner], ops)
         if isinstance(annotation, type) and issubclass(annotation, Enum):
             allowed = {member.value for member in annotation}
-            problems += [f"{resource}.{name}: {key}={v!r} not in {annotation.__qualname__}"
-                         for v in values if v not in allowed]  # fmt: skip
+            problems += [
+                f"{resource}.{name}: {key}={v!r} not in {annotation.__qualname__}"
+                for v in values
+                if v not in allowed
+            ]
         limits = REQUEST_LIMITS.get(f"{resource}.{name}", {}).get(key, {})
         for value in values:
             if "max_length" in limits and len(value) > limits["max_length"]:

@@ -17,10 +17,11 @@ def business():
 
 def card_updates(sandbox, customer_id: str) -> list[dict]:
     return [
-        event for event in sandbox.events
+        event
+        for event in sandbox.events
         if event["event_type"] == "payment_source_updated"
         and event["content"]["customer"]["id"] == customer_id
-    ]  # fmt: skip
+    ]
 
 
 def test_a_customer_asked_to_update_the_card_replaces_it_through_the_hosted_page():

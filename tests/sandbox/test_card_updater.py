@@ -18,26 +18,34 @@ def card(sandbox):
 
 def ask(sandbox_server, body, *, key=None, content=None):
     return httpx.post(
-        sandbox_server.url + PATH, json=body if content is None else None, content=content,
+        sandbox_server.url + PATH,
+        json=body if content is None else None,
+        content=content,
         headers={"Content-Type": "application/json"},
         auth=(key or sandbox_server.sandbox.api_key, ""),
-    )  # fmt: skip
+    )
 
 
 def test_a_lookup_that_finds_a_newer_card_updates_chargebee_and_fires_the_event(
     sandbox, sandbox_server, card
 ):
-    network_knows(sandbox, payment_source_id=card["id"], expiry_month=3, expiry_year=2031,
-                  last4="1881")  # fmt: skip
+    network_knows(
+        sandbox, payment_source_id=card["id"], expiry_month=3, expiry_year=2031, last4="1881"
+    )
 
-    answer = ask(sandbox_server, {"customer_id": card["customer_id"],
-                                  "payment_source_id": card["id"]})  # fmt: skip
+    answer = ask(
+        sandbox_server, {"customer_id": card["customer_id"], "payment_source_id": card["id"]}
+    )
 
     assert answer.status_code == 200
     body = answer.json()
     assert body["result"] == "updated" and body["reference"].startswith("au_")
-    assert body["card"] == {"last4": "1881", "expiry_month": 3, "expiry_year": 2031,
-                            "brand": "visa"}  # fmt: skip
+    assert body["card"] == {
+        "last4": "1881",
+        "expiry_month": 3,
+        "expiry_year": 2031,
+        "brand": "visa",
+    }
     seen_by_sdk = chargebee_client().PaymentSource.retrieve(card["id"]).payment_source
     assert (seen_by_sdk.card.last4, seen_by_sdk.card.expiry_year) == ("1881", 2031)
     event = sandbox.events[-1]

@@ -67,8 +67,9 @@ def every_call_of_a_dunning_month(sandbox) -> None:
     client.HostedPage.collect_now({"customer": {"id": customer_id}})
     client.HostedPage.update_payment_method({"customer": {"id": customer_id}})
     client.Invoice.stop_dunning(invoice_id, {"comment": "stopped"})
-    client.Invoice.record_payment(invoice_id, {"transaction": {"amount": 100,
-                                                               "payment_method": "check"}})  # fmt: skip
+    client.Invoice.record_payment(
+        invoice_id, {"transaction": {"amount": 100, "payment_method": "check"}}
+    )
     client.Invoice.collect_payment(invoice_id, {"amount": 100})
     client.Invoice.write_off(invoice_id, {"comment": "written off"})
     second = failed_renewal(sandbox, name="Bo")
@@ -77,11 +78,16 @@ def every_call_of_a_dunning_month(sandbox) -> None:
     client.Configuration.list()
     client.Currency.list()
     client.Subscription.list({"limit": 100, "status": {"is": "cancelled"}})
-    created = client.WebhookEndpoint.create({
-        "name": "Dunwell", "url": "https://dunwell.example/webhooks/chargebee",
-        "api_version": "v2", "basic_auth_username": "cb", "basic_auth_password": "s3cret",
-        "enabled_events": ["payment_failed", "invoice_updated"],
-    }).webhook_endpoint  # fmt: skip
+    created = client.WebhookEndpoint.create(
+        {
+            "name": "Dunwell",
+            "url": "https://dunwell.example/webhooks/chargebee",
+            "api_version": "v2",
+            "basic_auth_username": "cb",
+            "basic_auth_password": "s3cret",
+            "enabled_events": ["payment_failed", "invoice_updated"],
+        }
+    ).webhook_endpoint
     client.WebhookEndpoint.update(created.id, {"enabled_events": ["payment_failed"]})
     client.WebhookEndpoint.list()
     client.WebhookEndpoint.retrieve(created.id)
@@ -158,16 +164,28 @@ def test_the_sandbox_refuses_what_chargebee_refuses(sandbox):
 
 
 def test_the_checks_catch_an_invented_state_a_null_and_a_missing_field():
-    invented = {"id": "inv_1", "customer_id": "c", "recurring": True, "status": "payment_due",
-                "price_type": "tax_exclusive", "currency_code": "USD", "tax": 0, "sub_total": 1,
-                "is_gifted": False, "deleted": False, "dunning_status": "paused",
-                "next_retry_at": None, "made_up": 1}  # fmt: skip
+    invented = {
+        "id": "inv_1",
+        "customer_id": "c",
+        "recurring": True,
+        "status": "payment_due",
+        "price_type": "tax_exclusive",
+        "currency_code": "USD",
+        "tax": 0,
+        "sub_total": 1,
+        "is_gifted": False,
+        "deleted": False,
+        "dunning_status": "paused",
+        "next_retry_at": None,
+        "made_up": 1,
+    }
 
     problems = response_problems("invoice", invented)
     too_long = request_problems(
-        "POST", "/api/v2/comments",
+        "POST",
+        "/api/v2/comments",
         {"entity_type": ["invoice"], "entity_id": ["inv_1"], "notes": ["n" * 1001]},
-    )  # fmt: skip
+    )
 
     assert sorted(problems) == [
         "invoice.dunning_status='paused' is not in Invoice.DunningStatus",

@@ -24,9 +24,10 @@ def quarter():
 
 def offline_invoices(sandbox) -> list[dict]:
     return [
-        i for i in sandbox.invoices.values()
+        i
+        for i in sandbox.invoices.values()
         if sandbox.customers[i["customer_id"]]["auto_collection"] == "off"
-    ]  # fmt: skip
+    ]
 
 
 def test_offline_payers_are_invoiced_but_never_charged(quarter):
@@ -35,8 +36,11 @@ def test_offline_payers_are_invoiced_but_never_charged(quarter):
 
     assert len(simulator.offline.customers) == 16  # 4% of 400
     assert invoices and all(i["dunning_attempts"] == [] for i in invoices)
-    charged = {t["linked_invoices"][0]["invoice_id"] for t in sandbox.transactions.values()
-               if t.get("payment_source_id")}  # fmt: skip
+    charged = {
+        t["linked_invoices"][0]["invoice_id"]
+        for t in sandbox.transactions.values()
+        if t.get("payment_source_id")
+    }
     assert not charged & {i["id"] for i in invoices}
 
 
@@ -48,8 +52,12 @@ def test_some_pay_after_a_reminder_and_some_stay_unpaid(quarter):
     assert late  # paid a week or more after the due date: after a reminder
     assert simulator.offline.paid_after_reminder >= len(late)
     assert any(i["status"] == "payment_due" for i in invoices)
-    payments = [e for e in sandbox.events if e["event_type"] == "payment_succeeded"
-                and e["content"]["transaction"]["gateway"] == "not_applicable"]  # fmt: skip
+    payments = [
+        e
+        for e in sandbox.events
+        if e["event_type"] == "payment_succeeded"
+        and e["content"]["transaction"]["gateway"] == "not_applicable"
+    ]
     assert payments  # the finance team's recorded transfers reach Dunwell as events
 
 
@@ -82,8 +90,9 @@ def test_the_demo_records_a_transfer_through_the_control_route(sandbox_server):
 
     response = httpx.post(
         f"{sandbox_server.url}/__sandbox/offline_payment",
-        data={"invoice_id": invoice["id"], "amount": "1900"}, auth=(sandbox.api_key, ""),
-    )  # fmt: skip
+        data={"invoice_id": invoice["id"], "amount": "1900"},
+        auth=(sandbox.api_key, ""),
+    )
 
     assert response.status_code == 200
     assert response.json()["invoice"]["status"] == "payment_due"  # a part payment

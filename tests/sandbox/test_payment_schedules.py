@@ -24,13 +24,17 @@ def test_a_scheme_applied_to_an_invoice_splits_what_is_due_into_dated_entries(du
     client = chargebee_client()
     scheme = monthly_scheme(client)
 
-    applied = client.Invoice.apply_payment_schedule_scheme(due_invoice["id"],
-                                                           {"scheme_id": scheme.id})  # fmt: skip
+    applied = client.Invoice.apply_payment_schedule_scheme(
+        due_invoice["id"], {"scheme_id": scheme.id}
+    )
     [schedule] = client.Invoice.payment_schedules(due_invoice["id"]).payment_schedules
 
     assert applied.invoice.id == due_invoice["id"]
     assert (schedule.scheme_id, schedule.entity_type, schedule.amount) == (
-        scheme.id, "invoice", 10_000)  # fmt: skip
+        scheme.id,
+        "invoice",
+        10_000,
+    )
     entries = schedule.schedule_entries
     assert [e.amount for e in entries] == [3333, 3333, 3334]
     assert entries[0].status == "payment_due" and entries[1].status == "posted"

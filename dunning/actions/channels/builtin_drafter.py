@@ -6,7 +6,8 @@ same words. Self-serve customers get a friendly tone, growth and enterprise a mo
 one, unless the dunning sequence (dunning/decisions/policy_settings/sequence.py) names a tone;
 long-standing customers are thanked for it. SMS and in-app texts are tried from the
 fullest to the shortest and the first that fits the channel (with the real lengths of the
-values that will be filled in) is used.
+values that will be filled in) is used. Most of its length is that copy (``Tone``), kept
+beside the code that picks from it.
 """
 
 from __future__ import annotations
@@ -233,21 +234,31 @@ CALL_TO_ACTION = {
 # a link; the first that fits the channel wins.
 SHORT = {
     "retry_scheduled": (
-        ("Hi {first_name}, your {plan} payment of {amount} didn't go through ({short_reason}). "
-         "We'll retry on {retry_date}.", " To use another card: {pay_link}"),
-        ("{first_name}, your {plan} payment of {amount} failed. We'll retry {retry_date}.",
-         " Update card: {pay_link}"),
+        (
+            "Hi {first_name}, your {plan} payment of {amount} didn't go through ({short_reason}). "
+            "We'll retry on {retry_date}.",
+            " To use another card: {pay_link}",
+        ),
+        (
+            "{first_name}, your {plan} payment of {amount} failed. We'll retry {retry_date}.",
+            " Update card: {pay_link}",
+        ),
         ("Payment of {amount} failed, retry {retry_date}.", " Card: {pay_link}"),
     ),
     "payment_method_update": (
-        ("Hi {first_name}, your {plan} payment of {amount} was declined ({short_reason}).",
-         " Please update your card: {pay_link}"),
+        (
+            "Hi {first_name}, your {plan} payment of {amount} was declined ({short_reason}).",
+            " Please update your card: {pay_link}",
+        ),
         ("{first_name}, your {amount} payment was declined.", " Update your card: {pay_link}"),
         ("Payment declined.", " Update card: {pay_link}"),
     ),
     "authentication_needed": (
-        ("Hi {first_name}, your bank needs you to confirm the {amount} payment for your {plan} "
-         "plan.", " Confirm here: {pay_link}"),
+        (
+            "Hi {first_name}, your bank needs you to confirm the {amount} payment for your {plan} "
+            "plan.",
+            " Confirm here: {pay_link}",
+        ),
         ("{first_name}, please confirm your {amount} payment.", " {pay_link}"),
         ("Confirm your payment:", " {pay_link}"),
     ),
@@ -256,42 +267,59 @@ SHORT = {
         ("Invoice of {amount} due.", " Pay: {pay_link}"),
     ),
     "final_notice": (
-        ("{first_name}, final notice: {amount} for your {plan} plan is unpaid and your service "
-         "will be interrupted.", " Pay or update your card: {pay_link}"),
+        (
+            "{first_name}, final notice: {amount} for your {plan} plan is unpaid and your service "
+            "will be interrupted.",
+            " Pay or update your card: {pay_link}",
+        ),
         ("Final notice: {amount} unpaid.", " Pay now: {pay_link}"),
     ),
     "csat_survey": (
-        ("Hi {first_name}, your {plan} billing is sorted. How did we do? Rate us 1-5:",
-         " {survey_link}"),
+        (
+            "Hi {first_name}, your {plan} billing is sorted. How did we do? Rate us 1-5:",
+            " {survey_link}",
+        ),
         ("Rate your billing support:", " {survey_link}"),
     ),
     "offline_due": (
-        ("Hi {first_name}, your {plan} invoice of {amount} is due today.",
-         " Invoice and payment options: {pay_link}"),
+        (
+            "Hi {first_name}, your {plan} invoice of {amount} is due today.",
+            " Invoice and payment options: {pay_link}",
+        ),
         ("Invoice of {amount} due today.", " {pay_link}"),
     ),
     "offline_follow_up": (
-        ("Hi {first_name}, a friendly reminder: your {plan} invoice of {amount} is a week "
-         "overdue.", " Invoice: {pay_link}"),
+        (
+            "Hi {first_name}, a friendly reminder: your {plan} invoice of {amount} is a week "
+            "overdue.",
+            " Invoice: {pay_link}",
+        ),
         ("Reminder: {amount} invoice overdue.", " {pay_link}"),
     ),
     "offline_second_follow_up": (
-        ("{first_name}, your {plan} invoice of {amount} is two weeks overdue. Please arrange "
-         "payment.", " Invoice: {pay_link}"),
+        (
+            "{first_name}, your {plan} invoice of {amount} is two weeks overdue. Please arrange "
+            "payment.",
+            " Invoice: {pay_link}",
+        ),
         ("Second reminder: {amount} overdue.", " {pay_link}"),
     ),
     "offline_final_notice": (
-        ("{first_name}, final notice: your {plan} invoice of {amount} is unpaid.",
-         " Pay now: {pay_link}"),
+        (
+            "{first_name}, final notice: your {plan} invoice of {amount} is unpaid.",
+            " Pay now: {pay_link}",
+        ),
         ("Final notice: {amount} unpaid.", " {pay_link}"),
     ),
     "pre_dunning_card_update": (
-        ("Hi {first_name}, your {plan} plan renews soon and {short_reason}.",
-         " Update your card: {pay_link}"),
+        (
+            "Hi {first_name}, your {plan} plan renews soon and {short_reason}.",
+            " Update your card: {pay_link}",
+        ),
         ("{first_name}, please check your card before your {plan} renewal.", " {pay_link}"),
         ("Renewal soon: please check your card.", " {pay_link}"),
     ),
-}  # fmt: skip
+}
 NO_LINK = " Reply to this message if you need help."
 
 

@@ -58,9 +58,13 @@ TEMPLATE_PURPOSES = {
     "pre_dunning_card_update": Purpose.PRE_DUNNING_CARD_UPDATE,
 }
 OFFLINE_PURPOSES = frozenset(
-    {Purpose.OFFLINE_DUE, Purpose.OFFLINE_FOLLOW_UP, Purpose.OFFLINE_SECOND_FOLLOW_UP,
-     Purpose.OFFLINE_FINAL_NOTICE}
-)  # fmt: skip
+    {
+        Purpose.OFFLINE_DUE,
+        Purpose.OFFLINE_FOLLOW_UP,
+        Purpose.OFFLINE_SECOND_FOLLOW_UP,
+        Purpose.OFFLINE_FINAL_NOTICE,
+    }
+)
 # Messages that ask for nothing owed: sent whatever the status of the invoice they hang on.
 NOTHING_OWED = (Purpose.CSAT_SURVEY, Purpose.PRE_DUNNING_CARD_UPDATE)
 TICKETS_SHOWN = 3
@@ -74,16 +78,20 @@ SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 PLAIN_REASONS = (
     ({"51", "insufficient_funds"}, "your bank declined it because the card had insufficient funds"),
     ({"54", "expired_card"}, "the card on file has expired"),
-    (AUTHENTICATION_CODES | {"authentication_required"},
-     "your bank asked for an extra security check before approving it"),
-    ({"91", "96", "processing_error", "gateway_error", "gateway_timeout"},
-     "a temporary problem at the bank or the payment processor stopped it"),
+    (
+        AUTHENTICATION_CODES | {"authentication_required"},
+        "your bank asked for an extra security check before approving it",
+    ),
+    (
+        {"91", "96", "processing_error", "gateway_error", "gateway_timeout"},
+        "a temporary problem at the bank or the payment processor stopped it",
+    ),
     ({"R0", "R1", "R3"}, "the bank says recurring payments on this card were stopped"),
     ({"41", "43"}, "the bank reports that this card can no longer be used"),
     ({"59", "suspected_fraud"}, "the bank's fraud checks stopped the payment"),
     ({"14", "15", "55", "82", "N7", "6P"}, "the bank could not verify the card details"),
     ({"05", "do_not_honor"}, "your bank declined it without giving us a reason"),
-)  # fmt: skip
+)
 
 
 class DeliveryRefused(ApplicationError):
@@ -141,9 +149,10 @@ def amount_label(minor: int, currency: str) -> str:
 def plan_label(plan_id: str) -> str:
     """``pro-USD-monthly`` -> ``Pro``: the plan's name without currency or billing period."""
     words = [
-        word for word in re.split(r"[-_\s]+", plan_id)
+        word
+        for word in re.split(r"[-_\s]+", plan_id)
         if word and not (len(word) == 3 and word.isupper()) and word.lower() not in PERIOD_WORDS
-    ]  # fmt: skip
+    ]
     return " ".join(word.capitalize() for word in words)[:40]
 
 
@@ -192,10 +201,11 @@ def case_facts_read(*, invoice_ids: list[str]) -> dict[str, CaseFacts]:
     for customer_id, subject, body in recent:
         tickets.setdefault(customer_id, []).append((subject, body))
     return {
-        i.cb_id: CaseFacts(i, failures.get(i.cb_id), sources,
-                           tuple(tickets.get(i.customer_id, ())[:TICKETS_SHOWN]))
+        i.cb_id: CaseFacts(
+            i, failures.get(i.cb_id), sources, tuple(tickets.get(i.customer_id, ())[:TICKETS_SHOWN])
+        )
         for i in invoices
-    }  # fmt: skip
+    }
 
 
 def case_read(

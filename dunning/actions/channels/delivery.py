@@ -87,9 +87,12 @@ def message_deliver(*, action: Action, links: dict[str, str]) -> DeliveryResult:
     if edited := (action.params.get("message_text") or "").strip():
         draft = _person_written(draft, text=edited, required=case.brief.required, action=action)
     problems = draft_problems(
-        draft, channel=case.channel, required=case.brief.required,
-        offers_allowed=case.brief.offers_allowed, filled_lengths=case.brief.filled_lengths,
-    )  # fmt: skip
+        draft,
+        channel=case.channel,
+        required=case.brief.required,
+        offers_allowed=case.brief.offers_allowed,
+        filled_lengths=case.brief.filled_lengths,
+    )
     if problems:  # only the built-in drafter's text gets here unchecked: a bug, say so
         logger.error("draft for action %s refused: %s", action.pk, problems)
         return DeliveryResult("refused", f"the drafted text was refused: {'; '.join(problems)}")
@@ -161,8 +164,9 @@ def delivery_wait(case: Case, *, now: datetime, current: ChannelSettings) -> Del
     return DeliveryResult("deferred", reason, frees_at)
 
 
-def _claim(*, action: Action, case: Case, draft: Draft, retry: OutboundMessage | None
-           ) -> OutboundMessage | None:  # fmt: skip
+def _claim(
+    *, action: Action, case: Case, draft: Draft, retry: OutboundMessage | None
+) -> OutboundMessage | None:
     """Take the action's one message row (a new one, or a failed one to try again)."""
     fields = {
         "customer_id": case.customer.cb_id,
@@ -192,8 +196,9 @@ def _claim(*, action: Action, case: Case, draft: Draft, retry: OutboundMessage |
         return None
 
 
-def _send(message: OutboundMessage, *, case: Case, action: Action, now: datetime,
-          sender: str) -> DeliveryResult:  # fmt: skip
+def _send(
+    message: OutboundMessage, *, case: Case, action: Action, now: datetime, sender: str
+) -> DeliveryResult:
     outgoing = Outgoing(
         sender=sender,
         channel=message.channel,

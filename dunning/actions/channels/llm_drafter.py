@@ -69,9 +69,12 @@ class LlmDrafter:
         except ValueError as error:
             return self._fallback(brief, prompt, f"the LLM's answer was not usable: {error}")
         problems = draft_problems(
-            draft, channel=brief.channel, required=brief.required,
-            offers_allowed=brief.offers_allowed, filled_lengths=brief.filled_lengths,
-        )  # fmt: skip
+            draft,
+            channel=brief.channel,
+            required=brief.required,
+            offers_allowed=brief.offers_allowed,
+            filled_lengths=brief.filled_lengths,
+        )
         if problems:
             return self._fallback(
                 brief, prompt, f"the LLM's text was refused: {'; '.join(problems)}"

@@ -26,8 +26,15 @@ DELIVERY_ORDER = {
 OPENED, CLICKED = "opened", "clicked"
 
 
-def message_event_record(*, source_id: int, provider: str, provider_message_id: str, kind: str,
-                         at: datetime, detail: str = "") -> str:  # fmt: skip
+def message_event_record(
+    *,
+    source_id: int,
+    provider: str,
+    provider_message_id: str,
+    kind: str,
+    at: datetime,
+    detail: str = "",
+) -> str:
     """Record one provider event on the message it is about; the outcome in words."""
     if not provider_message_id:
         return f"{provider} {kind}: no message id in the event"
@@ -41,9 +48,14 @@ def message_event_record(*, source_id: int, provider: str, provider_message_id: 
             return f"{provider} {kind}: no Dunwell message {provider_message_id}"
         try:
             with transaction.atomic():
-                MessageEvent.objects.create(message=message, source_id=source_id, kind=kind[:20],
-                                            provider=provider[:20], at=at,
-                                            detail=detail[:300])  # fmt: skip
+                MessageEvent.objects.create(
+                    message=message,
+                    source_id=source_id,
+                    kind=kind[:20],
+                    provider=provider[:20],
+                    at=at,
+                    detail=detail[:300],
+                )
         except IntegrityError:
             return f"{provider} {kind}: already recorded on message {message.pk}"
         changes = _changes(message, kind=kind, at=at, detail=detail)

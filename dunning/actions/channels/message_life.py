@@ -76,8 +76,9 @@ def message_wait_ahead(*, action: Action, now: datetime | None = None) -> Messag
     return MessageLife("waiting", "waiting", wait.reason, wait.retry_at, case.time_zone)
 
 
-def message_life(*, action: Action, message: OutboundMessage | None = None,
-                 now: datetime | None = None) -> MessageLife:  # fmt: skip
+def message_life(
+    *, action: Action, message: OutboundMessage | None = None, now: datetime | None = None
+) -> MessageLife:
     """Where ``action``'s message is in its life, in words."""
     now = now or timezone.now()
     if message is None:
@@ -92,8 +93,9 @@ def message_life(*, action: Action, message: OutboundMessage | None = None,
         why = action.rejection_reason or str(action.result.get("cancelled", ""))
         return MessageLife("withdrawn", "withdrawn", why)
     if message is not None:  # failed; the executor tries again
-        return MessageLife("failed", "failed, tried again", message.error,
-                           action.next_attempt_at, _zone(action))  # fmt: skip
+        return MessageLife(
+            "failed", "failed, tried again", message.error, action.next_attempt_at, _zone(action)
+        )
     if action.state == ActionState.EXECUTED:
         return MessageLife("sent", "sent")
     if action.state == ActionState.FAILED:
@@ -101,11 +103,13 @@ def message_life(*, action: Action, message: OutboundMessage | None = None,
     if action.state == ActionState.PROPOSED:
         return MessageLife("drafted", "drafted, waiting for approval", action.approval_reason)
     if action.next_attempt_at and action.next_attempt_at > now and action.last_error:
-        return MessageLife("waiting", "waiting", action.last_error, action.next_attempt_at,
-                           _zone(action))  # fmt: skip
+        return MessageLife(
+            "waiting", "waiting", action.last_error, action.next_attempt_at, _zone(action)
+        )
     if action.scheduled_for and action.scheduled_for > now:
-        return MessageLife("waiting", "waiting", "planned for later", action.scheduled_for,
-                           _zone(action))  # fmt: skip
+        return MessageLife(
+            "waiting", "waiting", "planned for later", action.scheduled_for, _zone(action)
+        )
     return message_wait_ahead(action=action, now=now) or MessageLife("on_its_way", "on its way")
 
 

@@ -79,9 +79,12 @@ def _keep(action: Action, case) -> None:
     """Draft ``action``'s message for ``case`` and keep it on the action (if still as read)."""
     draft = drafter_configured().draft(case.brief)
     problems = draft_problems(
-        draft, channel=case.channel, required=case.brief.required,
-        offers_allowed=case.brief.offers_allowed, filled_lengths=case.brief.filled_lengths,
-    )  # fmt: skip
+        draft,
+        channel=case.channel,
+        required=case.brief.required,
+        offers_allowed=case.brief.offers_allowed,
+        filled_lengths=case.brief.filled_lengths,
+    )
     if problems:
         return
     with transaction.atomic():
@@ -176,11 +179,14 @@ def message_previews(
     drafting, _ = _drafts_split(actions, drafts_on_view)
     drafted_here = {a.pk for a in drafting}
     return {
-        action.pk: message_preview(action=action, keep=action.pk in drafted_here,
-                                   facts=facts.get(action.invoice_id),
-                                   drafting=action.pk not in drafted_here)
+        action.pk: message_preview(
+            action=action,
+            keep=action.pk in drafted_here,
+            facts=facts.get(action.invoice_id),
+            drafting=action.pk not in drafted_here,
+        )
         for action in actions
-    }  # fmt: skip
+    }
 
 
 def message_preview(
@@ -201,8 +207,9 @@ def message_preview(
         # Not sendable as it stands (no contact for the channel, say): the text, unfilled.
         draft = stored_draft(action, channel=channel)
         text = edited or (draft.body if draft else "")
-        return MessagePreview(channel, draft.subject if draft and not edited else "", text, text,
-                              refused=str(refused))  # fmt: skip
+        return MessagePreview(
+            channel, draft.subject if draft and not edited else "", text, text, refused=str(refused)
+        )
     if keep and _needs_draft(action, channel):
         _keep(action, case)
     draft = stored_draft(action, channel=channel)

@@ -78,11 +78,14 @@ def _prompt_stale(current: PromptTemplate | None, based_on: int) -> str:
 def prompt_store(*, purpose: str, channel: str) -> VersionedStore:
     """One purpose and channel's versions; the built-in text is version 0."""
     return VersionedStore(
-        model=PromptTemplate, scope={"purpose": purpose, "channel": channel},
-        values=lambda version: {"text": version.text}, defaults=lambda: {"text": DEFAULT_PROMPT},
+        model=PromptTemplate,
+        scope={"purpose": purpose, "channel": channel},
+        values=lambda version: {"text": version.text},
+        defaults=lambda: {"text": DEFAULT_PROMPT},
         audited=lambda values: {"text_sha256": _sha256(values["text"])},
-        defaults_are_version_0=True, stale=_prompt_stale,
-    )  # fmt: skip
+        defaults_are_version_0=True,
+        stale=_prompt_stale,
+    )
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,9 @@ def prompt_problems(text: str) -> list[str]:
     return problems
 
 
-def prompt_template_update(*, purpose: str, channel: str, text: str, user, note: str,
-                           based_on: int | None = None) -> PromptTemplate:  # fmt: skip
+def prompt_template_update(
+    *, purpose: str, channel: str, text: str, user, note: str, based_on: int | None = None
+) -> PromptTemplate:
     """Save ``text`` as the next version for ``purpose``/``channel`` (admins only)."""
     if user is None or not user.has_perm(CHANGE_PERMISSION):
         raise PermissionDenied("only an admin may change prompt templates")
@@ -131,7 +135,12 @@ def prompt_template_update(*, purpose: str, channel: str, text: str, user, note:
     if not note.strip():
         raise PromptEditRefused("say why the template changes")
     return version_save(
-        store=prompt_store(purpose=purpose, channel=channel), values={"text": text}, user=user,
-        note=note.strip(), action="prompt_template.changed", based_on=based_on,
-        unchanged="nothing changed", extra={"text_sha256": _sha256(text)},
-    )  # fmt: skip
+        store=prompt_store(purpose=purpose, channel=channel),
+        values={"text": text},
+        user=user,
+        note=note.strip(),
+        action="prompt_template.changed",
+        based_on=based_on,
+        unchanged="nothing changed",
+        extra={"text_sha256": _sha256(text)},
+    )

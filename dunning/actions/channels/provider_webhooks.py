@@ -46,10 +46,17 @@ MAX_BYTES = 64 * 1024
 EMAIL_VENDORS = ("postmark", "sendgrid", "mailgun", "amazon_ses")
 # Twilio's MessageStatus -> the message's delivery state (docs/connectors.md).
 TWILIO_KINDS = {
-    "accepted": "queued", "scheduled": "queued", "queued": "queued",
-    "sending": "sent", "sent": "sent", "delivered": "delivered", "read": "delivered",
-    "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
-}  # fmt: skip
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
 # anymail's normalized event types -> the message's (others are kept as they are).
 EMAIL_KINDS = {"rejected": "failed"}
 
@@ -70,9 +77,13 @@ def message_webhook_process(*, event_id: int) -> str:
         at = _moment(payload.get("at"))
     if kind:
         outcome = message_event_record(
-            source_id=event.pk, provider=event.vendor, provider_message_id=str(message_id or ""),
-            kind=str(kind), at=at or event.received_at, detail=detail,
-        )  # fmt: skip
+            source_id=event.pk,
+            provider=event.vendor,
+            provider_message_id=str(message_id or ""),
+            kind=str(kind),
+            at=at or event.received_at,
+            detail=detail,
+        )
     else:
         outcome = f"ignored: {event.event_type} says nothing about delivery"
     connector_event_done(event_id=event.pk, outcome=outcome)
@@ -111,11 +122,16 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "the X-Twilio-Signature does not match"}, status=400)
     sid, status = params.get("MessageSid", ""), params.get("MessageStatus", "")
     if not (sid and status):
-        return JsonResponse({"error": "a status callback has MessageSid and MessageStatus"},
-                            status=400)  # fmt: skip
-    stored = connector_event_store(vendor="twilio", event_id=f"{sid}:{status}",
-                                   event_type=f"message.{status}", payload=params,
-                                   job=message_webhook_job)  # fmt: skip
+        return JsonResponse(
+            {"error": "a status callback has MessageSid and MessageStatus"}, status=400
+        )
+    stored = connector_event_store(
+        vendor="twilio",
+        event_id=f"{sid}:{status}",
+        event_type=f"message.{status}",
+        payload=params,
+        job=message_webhook_job,
+    )
     return JsonResponse({"received": True, **({} if stored else {"duplicate": True})})
 
 
@@ -140,9 +156,13 @@ def email_event_store(*, event, esp_name: str) -> bool:
         "detail": str(event.description or event.reject_reason or "")[:300],
         "esp_event": raw,
     }
-    return connector_event_store(vendor=vendor, event_id=str(event_id),
-                                 event_type=str(event.event_type), payload=payload,
-                                 job=message_webhook_job)  # fmt: skip
+    return connector_event_store(
+        vendor=vendor,
+        event_id=str(event_id),
+        event_type=str(event.event_type),
+        payload=payload,
+        job=message_webhook_job,
+    )
 
 
 def email_tracking_received(sender, event, esp_name, **kwargs) -> None:
@@ -156,19 +176,23 @@ def _guarded(view):
     @wraps(view)
     def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not (getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"):
-            return JsonResponse({"error": "no email webhook secret is configured "
-                                 "(DUNWELL_ANYMAIL_WEBHOOK_SECRET)"}, status=403)  # fmt: skip
+            return JsonResponse(
+                {"error": "no email webhook secret is configured (DUNWELL_ANYMAIL_WEBHOOK_SECRET)"},
+                status=403,
+            )
         try:
             return view(request, *args, **kwargs)
         except AnymailWebhookValidationFailure:
             return JsonResponse({"error": "the webhook's credentials do not match"}, status=400)
         except ImproperlyConfigured as error:
-            return JsonResponse({"error": f"this provider is not configured: {error}"[:300]},
-                                status=403)  # fmt: skip
+            return JsonResponse(
+                {"error": f"this provider is not configured: {error}"[:300]}, status=403
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             logger.warning("email webhook refused: %s", error)
-            return JsonResponse({"error": "the body is not this provider's tracking event"},
-                                status=400)  # fmt: skip
+            return JsonResponse(
+                {"error": "the body is not this provider's tracking event"}, status=400
+            )
 
     return csrf_exempt(guarded)
 
@@ -179,6 +203,9 @@ def anymail_webhook_urls() -> list[URLPattern]:
 
     patterns = []
     for pattern in urls.urlpatterns:
-        patterns.append(URLPattern(pattern.pattern, _guarded(pattern.callback),
-                                   pattern.default_args, pattern.name))  # fmt: skip
+        patterns.append(
+            URLPattern(
+                pattern.pattern, _guarded(pattern.callback), pattern.default_args, pattern.name
+            )
+        )
     return patterns

@@ -13,9 +13,14 @@ from dunning.actions.channels.drafting import LENGTH_LIMITS, PLACEHOLDERS, Draft
 from dunning.helpers.message_text import LINK, MONEY, OFFER, PLACEHOLDER
 
 
-def draft_problems(draft: Draft, *, channel: str, required: tuple[str, ...],
-                   offers_allowed: bool = False, filled_lengths: dict[str, int] | None = None
-                   ) -> list[str]:  # fmt: skip
+def draft_problems(
+    draft: Draft,
+    *,
+    channel: str,
+    required: tuple[str, ...],
+    offers_allowed: bool = False,
+    filled_lengths: dict[str, int] | None = None,
+) -> list[str]:
     """What is wrong with ``draft``; an empty list means it may be used."""
     problems = []
     text = f"{draft.subject}\n{draft.body}"

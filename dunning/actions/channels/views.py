@@ -66,19 +66,26 @@ def prompt_templates(request: HttpRequest) -> HttpResponse:
     purpose, channel = choice.cleaned_data["purpose"], choice.cleaned_data["channel"]
     active = prompt_template_active(purpose=purpose, channel=channel)
     form = PromptTemplateForm(
-        initial={"purpose": purpose, "channel": channel, "text": active.text,
-                 "based_on": active.version},
-    )  # fmt: skip
+        initial={
+            "purpose": purpose,
+            "channel": channel,
+            "text": active.text,
+            "based_on": active.version,
+        },
+    )
     status = 200
     if request.method == "POST":
         form, status = PromptTemplateForm(request.POST), 400
         if form.is_valid():
             try:
                 saved = prompt_template_update(
-                    purpose=purpose, channel=channel, text=form.cleaned_data["text"],
-                    user=request.user, note=form.cleaned_data["note"],
+                    purpose=purpose,
+                    channel=channel,
+                    text=form.cleaned_data["text"],
+                    user=request.user,
+                    note=form.cleaned_data["note"],
                     based_on=form.cleaned_data["based_on"],
-                )  # fmt: skip
+                )
             except PromptEditRefused as refused:
                 form.add_error(None, str(refused))
                 status = 409 if isinstance(refused, PromptChangedMeanwhile) else 400
@@ -109,8 +116,13 @@ def _prompt_overview() -> list[dict]:
         )
     }
     return [
-        {"purpose": purpose, "purpose_label": purpose_label, "channel": channel,
-         "channel_label": channel_label, "version": versions.get((purpose, channel), 0)}
+        {
+            "purpose": purpose,
+            "purpose_label": purpose_label,
+            "channel": channel,
+            "channel_label": channel_label,
+            "version": versions.get((purpose, channel), 0),
+        }
         for purpose, purpose_label in Purpose.choices
         for channel, channel_label in Channel.choices
-    ]  # fmt: skip
+    ]

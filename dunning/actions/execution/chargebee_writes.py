@@ -67,32 +67,43 @@ def _short(text: str, link: str = "") -> str:
     return within_limit(text, limit=COMMENT_LIMIT, link=link)
 
 
-def invoice_pause_dunning(*, invoice_id: str, until: datetime, comment: str, key: str,
-                          link: str = "", sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_pause_dunning(
+    *,
+    invoice_id: str,
+    until: datetime,
+    comment: str,
+    key: str,
+    link: str = "",
+    sleep: Sleep = time.sleep,
+) -> WriteResult:
     """Chargebee stops retrying and mailing until ``until``; if Dunwell stopped working,
     Chargebee would try again on that date and its own dunning would carry on."""
     client = chargebee_client()
     params = {"expected_payment_date": int(until.timestamp()), "comment": _short(comment, link)}
     return _send(
         lambda: client.Invoice.pause_dunning(invoice_id, params, headers=_key(key)),
-        sleep=sleep, keys=("invoice",),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice",),
+    )
 
 
-def invoice_stop_dunning(*, invoice_id: str, comment: str, key: str, link: str = "",
-                         sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_stop_dunning(
+    *, invoice_id: str, comment: str, key: str, link: str = "", sleep: Sleep = time.sleep
+) -> WriteResult:
     """The invoice stays unpaid (``not_paid``) and Chargebee's own final action never runs."""
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.stop_dunning(
             invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
-        sleep=sleep, keys=("invoice",),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice",),
+    )
 
 
-def invoice_collect_payment(*, invoice_id: str, amount: int | None, key: str,
-                            sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_collect_payment(
+    *, invoice_id: str, amount: int | None, key: str, sleep: Sleep = time.sleep
+) -> WriteResult:
     """Charge the invoice's payment method now (``amount`` None: what is left to collect).
 
     A declined charge raises the SDK's ``PaymentError`` (``payment_processing_failed``).
@@ -101,23 +112,28 @@ def invoice_collect_payment(*, invoice_id: str, amount: int | None, key: str,
     params = {"amount": amount} if amount else {}
     return _send(
         lambda: client.Invoice.collect_payment(invoice_id, params, headers=_key(key)),
-        sleep=sleep, keys=("invoice", "transaction"),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice", "transaction"),
+    )
 
 
-def invoice_comment_add(*, invoice_id: str, notes: str, key: str, link: str = "",
-                        sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_comment_add(
+    *, invoice_id: str, notes: str, key: str, link: str = "", sleep: Sleep = time.sleep
+) -> WriteResult:
     """A comment on the invoice; notes over Chargebee's 1,000 characters end in ``link``."""
     client = chargebee_client()
-    params = {"entity_type": "invoice", "entity_id": invoice_id, "added_by": "Dunwell",
-              "notes": within_limit(notes, limit=NOTES_LIMIT, link=link)}  # fmt: skip
+    params = {
+        "entity_type": "invoice",
+        "entity_id": invoice_id,
+        "added_by": "Dunwell",
+        "notes": within_limit(notes, limit=NOTES_LIMIT, link=link),
+    }
     return _send(
         lambda: client.Comment.create(params, headers=_key(key)), sleep=sleep, keys=("comment",)
     )
 
 
-def hosted_page_link(*, kind: str, customer_id: str, key: str,
-                     sleep: Sleep = time.sleep) -> str:  # fmt: skip
+def hosted_page_link(*, kind: str, customer_id: str, key: str, sleep: Sleep = time.sleep) -> str:
     """A hosted-page URL for the customer (valid 5 days): ``collect_now`` pays the
     outstanding invoices and can change the card; ``update_payment_method`` only the card."""
     client = chargebee_client()
@@ -132,45 +148,64 @@ def hosted_page_link(*, kind: str, customer_id: str, key: str,
     return result.get("hosted_page")["url"]
 
 
-def invoice_record_payment(*, invoice_id: str, amount: int, paid_at: datetime, method: str,
-                           reference: str, comment: str, key: str, link: str = "",
-                           sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_record_payment(
+    *,
+    invoice_id: str,
+    amount: int,
+    paid_at: datetime,
+    method: str,
+    reference: str,
+    comment: str,
+    key: str,
+    link: str = "",
+    sleep: Sleep = time.sleep,
+) -> WriteResult:
     client = chargebee_client()
     params = {
-        "transaction": {"amount": amount, "payment_method": method,
-                        "reference_number": reference, "date": int(paid_at.timestamp())},
+        "transaction": {
+            "amount": amount,
+            "payment_method": method,
+            "reference_number": reference,
+            "date": int(paid_at.timestamp()),
+        },
         "comment": _short(comment, link),
-    }  # fmt: skip
+    }
     return _send(
         lambda: client.Invoice.record_payment(invoice_id, params, headers=_key(key)),
-        sleep=sleep, keys=("invoice", "transaction"),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice", "transaction"),
+    )
 
 
-def invoice_write_off(*, invoice_id: str, comment: str, key: str, link: str = "",
-                      sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_write_off(
+    *, invoice_id: str, comment: str, key: str, link: str = "", sleep: Sleep = time.sleep
+) -> WriteResult:
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.write_off(
             invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
-        sleep=sleep, keys=("invoice", "credit_note"),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice", "credit_note"),
+    )
 
 
-def invoice_void(*, invoice_id: str, comment: str, key: str, link: str = "",
-                 sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_void(
+    *, invoice_id: str, comment: str, key: str, link: str = "", sleep: Sleep = time.sleep
+) -> WriteResult:
     client = chargebee_client()
     return _send(
         lambda: client.Invoice.void_invoice(
             invoice_id, {"comment": _short(comment, link)}, headers=_key(key)
         ),
-        sleep=sleep, keys=("invoice", "credit_note"),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("invoice", "credit_note"),
+    )
 
 
-def subscription_cancel(*, subscription_id: str, key: str, reason_code: str = "",
-                        sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def subscription_cancel(
+    *, subscription_id: str, key: str, reason_code: str = "", sleep: Sleep = time.sleep
+) -> WriteResult:
     """Cancel now (not at the term's end): the end-of-dunning "cancel" final action.
 
     ``reason_code`` must be one the site has configured (Chargebee's API cannot list them:
@@ -182,39 +217,52 @@ def subscription_cancel(*, subscription_id: str, key: str, reason_code: str = ""
         params["cancel_reason_code"] = reason_code
     return _send(
         lambda: client.Subscription.cancel_for_items(subscription_id, params, headers=_key(key)),
-        sleep=sleep, keys=("subscription", "customer"),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("subscription", "customer"),
+    )
 
 
-def payment_schedule_scheme_create(*, name: str, number_of_schedules: int, period_unit: str,
-                                   period: int, key: str,
-                                   sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def payment_schedule_scheme_create(
+    *,
+    name: str,
+    number_of_schedules: int,
+    period_unit: str,
+    period: int,
+    key: str,
+    sleep: Sleep = time.sleep,
+) -> WriteResult:
     """A scheme: ``number_of_schedules`` parts, one every ``period`` ``period_unit``s."""
     client = chargebee_client()
-    params = {"name": name[:100], "number_of_schedules": number_of_schedules,
-              "period_unit": period_unit, "period": period}  # fmt: skip
+    params = {
+        "name": name[:100],
+        "number_of_schedules": number_of_schedules,
+        "period_unit": period_unit,
+        "period": period,
+    }
     return _send(
         lambda: client.PaymentScheduleScheme.create(params, headers=_key(key)),
-        sleep=sleep, keys=("payment_schedule_scheme",),
-    )  # fmt: skip
+        sleep=sleep,
+        keys=("payment_schedule_scheme",),
+    )
 
 
-def invoice_apply_payment_schedule_scheme(*, invoice_id: str, scheme_id: str, amount: int,
-                                          key: str,
-                                          sleep: Sleep = time.sleep) -> WriteResult:  # fmt: skip
+def invoice_apply_payment_schedule_scheme(
+    *, invoice_id: str, scheme_id: str, amount: int, key: str, sleep: Sleep = time.sleep
+) -> WriteResult:
     """Chargebee splits ``amount`` of the invoice (payment due) by the scheme and collects
     each part on its date."""
     client = chargebee_client()
     params = {"scheme_id": scheme_id, "amount": amount}
     return _send(
-        lambda: client.Invoice.apply_payment_schedule_scheme(invoice_id, params,
-                                                             headers=_key(key)),
-        sleep=sleep, keys=("invoice",),
-    )  # fmt: skip
+        lambda: client.Invoice.apply_payment_schedule_scheme(invoice_id, params, headers=_key(key)),
+        sleep=sleep,
+        keys=("invoice",),
+    )
 
 
-def invoice_payment_schedules(*, invoice_id: str, priority: Priority = Priority.BACKFILL,
-                              sleep: Sleep = time.sleep) -> list[dict]:  # fmt: skip
+def invoice_payment_schedules(
+    *, invoice_id: str, priority: Priority = Priority.BACKFILL, sleep: Sleep = time.sleep
+) -> list[dict]:
     """The invoice's payment schedules as Chargebee reports them now (a read)."""
     client = chargebee_client()
     response = call_with_backoff(

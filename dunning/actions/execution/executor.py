@@ -57,9 +57,16 @@ RUNNABLE_MODES = (AutomationMode.APPROVE, AutomationMode.AUTO)
 OPEN_STATUSES = ("payment_due", "not_paid", "posted")
 # Writes Chargebee refuses on a paid or voided invoice: calling again is only ever a replay.
 REPLAYABLE = frozenset(
-    {ActionKind.RETRY, ActionKind.RECORD_PAYMENT, ActionKind.TAKE_OVER, ActionKind.STOP_DUNNING,
-     ActionKind.WRITE_OFF, ActionKind.VOID, ActionKind.PAYMENT_PLAN}
-)  # fmt: skip
+    {
+        ActionKind.RETRY,
+        ActionKind.RECORD_PAYMENT,
+        ActionKind.TAKE_OVER,
+        ActionKind.STOP_DUNNING,
+        ActionKind.WRITE_OFF,
+        ActionKind.VOID,
+        ActionKind.PAYMENT_PLAN,
+    }
+)
 
 
 class Outcome(StrEnum):
@@ -203,17 +210,24 @@ def _still_allowed(*, action: Action, now: datetime) -> Outcome | None:
 def _finish(*, action: Action, result: dict) -> Outcome:
     try:
         action_transition(
-            action=action, to=ActionState.EXECUTED, actor_label=ACTOR, result=result,
-            claimed_at=None, last_error="", data={"result": result, "attempt": action.attempts},
-        )  # fmt: skip
+            action=action,
+            to=ActionState.EXECUTED,
+            actor_label=ACTOR,
+            result=result,
+            claimed_at=None,
+            last_error="",
+            data={"result": result, "attempt": action.attempts},
+        )
     except ActionConflict:
         # Cancelled while Chargebee was being called (a payment arrived): what was done in
         # Chargebee is still recorded, so nobody wonders where a charge came from.
         logger.warning("action %s done in Chargebee after it was cancelled", action.pk)
         audit_record(
-            action="action.done_after_cancel", actor_label=ACTOR, target=action,
+            action="action.done_after_cancel",
+            actor_label=ACTOR,
+            target=action,
             data={"invoice": action.invoice_id, "kind": action.kind, "result": result},
-        )  # fmt: skip
+        )
         Action.objects.filter(pk=action.pk).update(claimed_at=None, result=result)
     return Outcome.EXECUTED
 
@@ -226,28 +240,44 @@ def _fail(*, action: Action, error: Exception) -> Outcome:
     }
     with suppress(ActionConflict):  # cancelled meanwhile; nothing was done
         action_transition(
-            action=action, to=ActionState.FAILED, actor_label=ACTOR, result=result,
-            claimed_at=None, last_error=result["error"], data={"reason": result["error"]},
-        )  # fmt: skip
+            action=action,
+            to=ActionState.FAILED,
+            actor_label=ACTOR,
+            result=result,
+            claimed_at=None,
+            last_error=result["error"],
+            data={"reason": result["error"]},
+        )
     return Outcome.FAILED
 
 
 def _cancel(*, action: Action, reason: str) -> Outcome:
     with suppress(ActionConflict):
         action_transition(
-            action=action, to=ActionState.CANCELLED, actor_label=ACTOR,
-            result={"cancelled": reason}, claimed_at=None, data={"reason": reason},
-        )  # fmt: skip
+            action=action,
+            to=ActionState.CANCELLED,
+            actor_label=ACTOR,
+            result={"cancelled": reason},
+            claimed_at=None,
+            data={"reason": reason},
+        )
     return Outcome.CANCELLED
 
 
 def _back_to_approval(*, action: Action, reason: str) -> Outcome:
     with suppress(ActionConflict):
         action_transition(
-            action=action, to=ActionState.PROPOSED, actor_label=ACTOR, claimed_at=None,
-            decided_by=None, decided_at=None, approved_fingerprint="", needs_approval=True,
-            approval_reason=f"approve again: {reason}"[:300], data={"reason": reason},
-        )  # fmt: skip
+            action=action,
+            to=ActionState.PROPOSED,
+            actor_label=ACTOR,
+            claimed_at=None,
+            decided_by=None,
+            decided_at=None,
+            approved_fingerprint="",
+            needs_approval=True,
+            approval_reason=f"approve again: {reason}"[:300],
+            data={"reason": reason},
+        )
     return Outcome.BACK_TO_APPROVAL
 
 
@@ -259,9 +289,16 @@ def _defer(*, action: Action, until: datetime, reason: str) -> Outcome:
         )
         if moved:
             audit_record(
-                action="action.deferred", actor_label=ACTOR, target=action,
-                data={"invoice": action.invoice_id, "kind": action.kind, "until": until,
-                      "reason": reason, "attempt": action.attempts},
-            )  # fmt: skip
+                action="action.deferred",
+                actor_label=ACTOR,
+                target=action,
+                data={
+                    "invoice": action.invoice_id,
+                    "kind": action.kind,
+                    "until": until,
+                    "reason": reason,
+                    "attempt": action.attempts,
+                },
+            )
             action_enqueue_on_commit(action_id=action.pk)
     return Outcome.DEFERRED

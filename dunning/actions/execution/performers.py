@@ -95,10 +95,13 @@ def take_over(action: Action, sleep) -> dict:
     window = timedelta(days=guardrails_active().dunning_window_days)
     until = max((started or action.decision.as_of) + window, timezone.now() + timedelta(days=1))
     result = cb.invoice_pause_dunning(
-        invoice_id=invoice.cb_id, until=until, key=action.idempotency_key, sleep=sleep,
+        invoice_id=invoice.cb_id,
+        until=until,
+        key=action.idempotency_key,
+        sleep=sleep,
         comment=f"Dunwell takes over the retries of this invoice: {action.decision.reasoning}",
         link=reasoning_link(action),
-    )  # fmt: skip
+    )
     _mirror(result, "invoice")
     return {"dunning": "paused", "until": until.isoformat(), "replayed": result.replayed}
 
@@ -141,9 +144,12 @@ def _comment(*, action: Action, notes: str, sleep) -> dict:
     """The reasoning on the invoice in Chargebee; a comment that fails loses no payment."""
     try:
         added = cb.invoice_comment_add(
-            invoice_id=action.invoice_id, notes=notes, link=reasoning_link(action),
-            key=f"{action.idempotency_key}-comment", sleep=sleep,
-        )  # fmt: skip
+            invoice_id=action.invoice_id,
+            notes=notes,
+            link=reasoning_link(action),
+            key=f"{action.idempotency_key}-comment",
+            sleep=sleep,
+        )
     except (APIError, ChargebeeUnavailable) as error:
         return {"chargebee_refused": [refused(write="comment", error=error)]}
     return {"comment_id": added.get("comment").get("id")}
@@ -162,9 +168,11 @@ def message(action: Action, sleep) -> dict:
     page = LINK_PAGES[action.kind]
     # A fresh link per attempt: hosted pages expire after 5 days, deliveries may wait.
     url = cb.hosted_page_link(
-        kind=page, customer_id=action.customer_id, sleep=sleep,
+        kind=page,
+        customer_id=action.customer_id,
+        sleep=sleep,
         key=f"{action.idempotency_key}-link-{action.attempts}",
-    )  # fmt: skip
+    )
     sent = _delivered(action=action, links={"pay_link": url})
     return {"message_id": sent.message_id, "pay_link": url, "link_page": page}
 
@@ -191,10 +199,12 @@ def nothing_to_call(action: Action, sleep) -> dict:
 
 def stop_dunning(action: Action, sleep) -> dict:
     result = cb.invoice_stop_dunning(
-        invoice_id=action.invoice_id, key=action.idempotency_key, sleep=sleep,
+        invoice_id=action.invoice_id,
+        key=action.idempotency_key,
+        sleep=sleep,
         comment=f"Dunwell, end of dunning: left unpaid. {action.reasoning}",
         link=reasoning_link(action),
-    )  # fmt: skip
+    )
     _mirror(result, "invoice")
     return {"invoice_status": result.get("invoice").get("status"), "replayed": result.replayed}
 
@@ -209,10 +219,12 @@ def void(action: Action, sleep) -> dict:
 
 def _close(action: Action, sleep, write: Callable, what: str) -> dict:
     result = write(
-        invoice_id=action.invoice_id, key=action.idempotency_key, sleep=sleep,
+        invoice_id=action.invoice_id,
+        key=action.idempotency_key,
+        sleep=sleep,
         comment=f"Dunwell, end of dunning: {what}. {action.reasoning}",
         link=reasoning_link(action),
-    )  # fmt: skip
+    )
     _mirror(result, "invoice")
     return {
         "invoice_status": result.get("invoice").get("status"),
@@ -226,9 +238,11 @@ def cancel_subscription(action: Action, sleep) -> dict:
     if not subscription_id:
         raise NotExecutable("the invoice belongs to no subscription")
     result = cb.subscription_cancel(
-        subscription_id=subscription_id, key=action.idempotency_key, sleep=sleep,
+        subscription_id=subscription_id,
+        key=action.idempotency_key,
+        sleep=sleep,
         reason_code=settings.CHARGEBEE_CANCEL_REASON_CODE,
-    )  # fmt: skip
+    )
     _mirror(result, "subscription")
     return {
         "subscription_id": subscription_id,
@@ -242,11 +256,16 @@ def record_payment(action: Action, sleep) -> dict:
     paid_on = date.fromisoformat(params["paid_on"])
     paid_at = datetime(paid_on.year, paid_on.month, paid_on.day, 12, tzinfo=UTC)
     result = cb.invoice_record_payment(
-        invoice_id=action.invoice_id, amount=params["amount"], paid_at=paid_at,
-        method=params["method"], reference=params.get("reference", ""),
-        comment=f"Recorded in Dunwell: {action.reasoning}", key=action.idempotency_key,
-        link=reasoning_link(action), sleep=sleep,
-    )  # fmt: skip
+        invoice_id=action.invoice_id,
+        amount=params["amount"],
+        paid_at=paid_at,
+        method=params["method"],
+        reference=params.get("reference", ""),
+        comment=f"Recorded in Dunwell: {action.reasoning}",
+        key=action.idempotency_key,
+        link=reasoning_link(action),
+        sleep=sleep,
+    )
     _mirror(result, "invoice", "transaction")
     invoice_payment_settle_on_commit(invoice_id=action.invoice_id)
     return {
@@ -266,15 +285,21 @@ def payment_plan(action: Action, sleep) -> dict:
     params = action.params
     scheme = cb.payment_schedule_scheme_create(
         name=f"Dunwell plan {action.pk}: {params['instalments']} x {params['period']} "
-        f"{params['period_unit']}", number_of_schedules=params["instalments"],
-        period_unit=params["period_unit"], period=params["period"],
-        key=f"{action.idempotency_key}-scheme", sleep=sleep,
-    )  # fmt: skip
+        f"{params['period_unit']}",
+        number_of_schedules=params["instalments"],
+        period_unit=params["period_unit"],
+        period=params["period"],
+        key=f"{action.idempotency_key}-scheme",
+        sleep=sleep,
+    )
     scheme_id = scheme.get("payment_schedule_scheme")["id"]
     applied = cb.invoice_apply_payment_schedule_scheme(
-        invoice_id=action.invoice_id, scheme_id=scheme_id, amount=params["amount"],
-        key=action.idempotency_key, sleep=sleep,
-    )  # fmt: skip
+        invoice_id=action.invoice_id,
+        scheme_id=scheme_id,
+        amount=params["amount"],
+        key=action.idempotency_key,
+        sleep=sleep,
+    )
     _mirror(applied, "invoice")
     schedules = cb.invoice_payment_schedules(
         invoice_id=action.invoice_id, priority=Priority.EXECUTE, sleep=sleep
@@ -285,14 +310,17 @@ def payment_plan(action: Action, sleep) -> dict:
     entries = schedule.get("schedule_entries") or []
     last = max((entry["date"] for entry in entries), default=int(timezone.now().timestamp()))
     until = datetime.fromtimestamp(last, tz=UTC) + PLAN_HOLD_AFTER_LAST
-    held = InvoiceHold.objects.filter(invoice_id=action.invoice_id, until=until,
-                                      kind=InvoiceHold.Kind.PAYMENT_PLAN)  # fmt: skip
+    held = InvoiceHold.objects.filter(
+        invoice_id=action.invoice_id, until=until, kind=InvoiceHold.Kind.PAYMENT_PLAN
+    )
     if not held.exists():  # a re-run after a crash: the first run placed it
         invoice_hold_place(
-            invoice=action.invoice, kind=InvoiceHold.Kind.PAYMENT_PLAN, until=until,
+            invoice=action.invoice,
+            kind=InvoiceHold.Kind.PAYMENT_PLAN,
+            until=until,
             reason=f"the invoice is on a payment plan of {len(entries)} instalments",
             user=action.decided_by,
-        )  # fmt: skip
+        )
     return {"scheme_id": scheme_id, "payment_schedule": schedule, "replayed": applied.replayed}
 
 

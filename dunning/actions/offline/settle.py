@@ -45,16 +45,22 @@ def invoice_actions_settle(*, invoice_id: str) -> dict:
             cancelled = actions_cancel_pending(
                 invoice_id=invoice_id, reason=f"the invoice was {invoice.status or 'closed'}"
             )
-    return {"invoice": invoice_id, "status": invoice.status, "cancelled": cancelled,
-            "customer_id": invoice.customer_id}  # fmt: skip
+    return {
+        "invoice": invoice_id,
+        "status": invoice.status,
+        "cancelled": cancelled,
+        "customer_id": invoice.customer_id,
+    }
 
 
 def _enqueue(invoice_id: str) -> None:
     try:
         get_queue("default").enqueue(
-            SETTLE_JOB, invoice_id, job_id=f"settle-{invoice_id}",
+            SETTLE_JOB,
+            invoice_id,
+            job_id=f"settle-{invoice_id}",
             failure_ttl=7 * 86400,
-        )  # fmt: skip
+        )
     except (RedisError, OSError) as error:  # cases_refresh resolves it within minutes
         logger.warning("could not enqueue the payment settle of %s: %s", invoice_id, error)
 

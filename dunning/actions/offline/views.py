@@ -47,9 +47,10 @@ class OfflineRemindersForm(forms.Form):
     final = forms.IntegerField(min_value=0, max_value=MAX_DAYS)
     channel = forms.ChoiceField(choices=CHANNELS)
     payment_instructions = forms.CharField(
-        max_length=INSTRUCTIONS_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=INSTRUCTIONS_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
         label="How to pay offline (shown in every reminder)",
-    )  # fmt: skip
+    )
     note = forms.CharField(max_length=300, label="Why this change")
     based_on = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -59,32 +60,39 @@ class OfflineRemindersForm(forms.Form):
             self.fields[step].label = f"{STEP_LABELS[step].capitalize()}: days after the due date"
 
     def document(self) -> dict:
-        return {name: self.cleaned_data[name] for name in (*STEPS, "channel",
-                                                           "payment_instructions")}  # fmt: skip
+        return {
+            name: self.cleaned_data[name] for name in (*STEPS, "channel", "payment_instructions")
+        }
 
 
 def _history() -> list:
     """Each version and what it changed; the first one against the defaults it replaced."""
     rows = config_history(kind=OFFLINE_REMINDERS, limit=20)
     return [
-        replace(row, changes=config_changes(before=OFFLINE_REMINDERS.defaults(),
-                                            after=row.version.data))
-        if row.first else row
+        replace(
+            row, changes=config_changes(before=OFFLINE_REMINDERS.defaults(), after=row.version.data)
+        )
+        if row.first
+        else row
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def _page(request: HttpRequest, form: OfflineRemindersForm | None, *, status: int = 200):
     active = config_active(kind=OFFLINE_REMINDERS)
     can_change = request.user.has_perm(OFFLINE_REMINDERS.change_permission)
     if form is None:
-        initial = {**config_current(kind=OFFLINE_REMINDERS),
-                   "based_on": active.version if active else 0}  # fmt: skip
+        initial = {
+            **config_current(kind=OFFLINE_REMINDERS),
+            "based_on": active.version if active else 0,
+        }
         form = OfflineRemindersForm(initial=initial)
     context = {
-        "form": form, "active": active, "can_change": can_change,
+        "form": form,
+        "active": active,
+        "can_change": can_change,
         "history": _history(),
-    }  # fmt: skip
+    }
     return htmx_render(request, "dunning/offline_reminders.html", context, status=status)
 
 
@@ -100,9 +108,12 @@ def offline_reminders(request: HttpRequest) -> HttpResponse:
         return _page(request, form, status=400)
     try:
         saved = config_update(
-            kind=OFFLINE_REMINDERS, data=form.document(), user=request.user,
-            note=form.cleaned_data["note"], based_on=form.cleaned_data["based_on"] or 0,
-        )  # fmt: skip
+            kind=OFFLINE_REMINDERS,
+            data=form.document(),
+            user=request.user,
+            note=form.cleaned_data["note"],
+            based_on=form.cleaned_data["based_on"] or 0,
+        )
     except ConfigChangedMeanwhile as stale:
         messages.error(request, str(stale))
         return _page(request, None, status=409)
@@ -124,8 +135,12 @@ def offline_reminders_rollback(request: HttpRequest, version: int) -> HttpRespon
     if refused:
         return refused
     try:
-        saved = config_rollback(kind=OFFLINE_REMINDERS, version=version, user=request.user,
-                                note=f"rolled back to version {version}: {reason}")  # fmt: skip
+        saved = config_rollback(
+            kind=OFFLINE_REMINDERS,
+            version=version,
+            user=request.user,
+            note=f"rolled back to version {version}: {reason}",
+        )
     except ConfigEditRefused as refused:
         messages.error(request, str(refused))
         return _page(request, None, status=400)

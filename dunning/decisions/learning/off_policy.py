@@ -73,24 +73,28 @@ class Estimate:
 
 
 # --- the estimators (pure) --------------------------------------------------------------
-def ips_terms(*, rewards: np.ndarray, propensities: np.ndarray,
-              matched: np.ndarray) -> np.ndarray:  # fmt: skip
+def ips_terms(*, rewards: np.ndarray, propensities: np.ndarray, matched: np.ndarray) -> np.ndarray:
     """Each logged row's contribution to the IPS estimate (their mean is the estimate)."""
     return np.where(matched, rewards / propensities, 0.0)
 
 
 def dr_terms(
-    *, rewards: np.ndarray, propensities: np.ndarray, matched: np.ndarray,
-    predicted_logged: np.ndarray, predicted_candidate: np.ndarray,
-) -> np.ndarray:  # fmt: skip
+    *,
+    rewards: np.ndarray,
+    propensities: np.ndarray,
+    matched: np.ndarray,
+    predicted_logged: np.ndarray,
+    predicted_candidate: np.ndarray,
+) -> np.ndarray:
     """Direct method (the candidate's predicted reward at its own slot) plus the weighted
     residual where it agrees with the logged slot."""
     correction = np.where(matched, (rewards - predicted_logged) / propensities, 0.0)
     return predicted_candidate + correction
 
 
-def bootstrap_interval(terms: np.ndarray, *, draws: int = BOOTSTRAP_DRAWS,
-                       seed: int = 0) -> tuple[float, float]:  # fmt: skip
+def bootstrap_interval(
+    terms: np.ndarray, *, draws: int = BOOTSTRAP_DRAWS, seed: int = 0
+) -> tuple[float, float]:
     """The 95% interval of the mean of ``terms``, resampling the rows (seeded: the page
     shows the same interval every time for the same log)."""
     if len(terms) == 0:
@@ -101,14 +105,19 @@ def bootstrap_interval(terms: np.ndarray, *, draws: int = BOOTSTRAP_DRAWS,
     return float(low), float(high)
 
 
-def estimate_from_arrays(*, rewards, propensities, matched, predicted_logged,
-                         predicted_candidate) -> Estimate:  # fmt: skip
+def estimate_from_arrays(
+    *, rewards, propensities, matched, predicted_logged, predicted_candidate
+) -> Estimate:
     rewards, propensities = np.asarray(rewards, float), np.asarray(propensities, float)
     matched = np.asarray(matched, bool)
     ips = ips_terms(rewards=rewards, propensities=propensities, matched=matched)
-    dr = dr_terms(rewards=rewards, propensities=propensities, matched=matched,
-                  predicted_logged=np.asarray(predicted_logged, float),
-                  predicted_candidate=np.asarray(predicted_candidate, float))  # fmt: skip
+    dr = dr_terms(
+        rewards=rewards,
+        propensities=propensities,
+        matched=matched,
+        predicted_logged=np.asarray(predicted_logged, float),
+        predicted_candidate=np.asarray(predicted_candidate, float),
+    )
     n = len(rewards)
     return Estimate(
         logged=n,
@@ -157,8 +166,13 @@ def off_policy_estimate(*, scorer: RetryScorer, log: list[LoggedRetry]) -> Estim
         matched.append(slot == row.at)
         at_logged.append(logged_chance * row.amount)
         at_own.append(own_chance * row.amount if slot is not None else 0.0)
-    return estimate_from_arrays(rewards=rewards, propensities=propensities, matched=matched,
-                                predicted_logged=at_logged, predicted_candidate=at_own)  # fmt: skip
+    return estimate_from_arrays(
+        rewards=rewards,
+        propensities=propensities,
+        matched=matched,
+        predicted_logged=at_logged,
+        predicted_candidate=at_own,
+    )
 
 
 # --- the site's log ---------------------------------------------------------------------
@@ -166,21 +180,29 @@ def _moment(value) -> datetime | None:
     return parse_datetime(value) if isinstance(value, str) else None
 
 
-def context_from_snapshot(*, features: dict, at: datetime, invoice_id: str,
-                          customer_id: str) -> DecisionContext:  # fmt: skip
+def context_from_snapshot(
+    *, features: dict, at: datetime, invoice_id: str, customer_id: str
+) -> DecisionContext:
     """The decision's context as far as a retry model reads it, from the inputs it stored."""
     decline = features.get("decline")
     known = {f.name for f in fields(Decline)}
     recovery = features.get("recovery_features") or {}
     return DecisionContext(
-        invoice_id=invoice_id, customer_id=customer_id, at=at, trigger="replay",
-        currency=features.get("currency", ""), amount_due=int(features.get("amount_due") or 0),
-        invoice_open=True, auto_collection=True,
+        invoice_id=invoice_id,
+        customer_id=customer_id,
+        at=at,
+        trigger="replay",
+        currency=features.get("currency", ""),
+        amount_due=int(features.get("amount_due") or 0),
+        invoice_open=True,
+        auto_collection=True,
         decline=Decline(**{k: v for k, v in decline.items() if k in known}) if decline else None,
         first_failed_at=_moment(features.get("first_failed_at")),
         last_failed_at=_moment(features.get("last_failed_at")),
-        invoice_failures=int(features.get("invoice_failures") or 0), card_attempts=(),
-        gateway=features.get("gateway", ""), gateway_down=bool(features.get("gateway_down")),
+        invoice_failures=int(features.get("invoice_failures") or 0),
+        card_attempts=(),
+        gateway=features.get("gateway", ""),
+        gateway_down=bool(features.get("gateway_down")),
         gateway_reason="",
         card_changed_since_failure=bool(features.get("card_changed_since_failure")),
         country=features.get("country") or recovery.get("country", ""),
@@ -192,9 +214,10 @@ def context_from_snapshot(*, features: dict, at: datetime, invoice_id: str,
         dunwell_retries=int(features.get("dunwell_retries") or 0),
         dunwell_in_charge=bool(features.get("dunwell_in_charge", True)),
         recovery_features=recovery,
-        payday_shares=tuple((name, float(share))
-                            for name, share in features.get("payday_shares") or ()),
-    )  # fmt: skip
+        payday_shares=tuple(
+            (name, float(share)) for name, share in features.get("payday_shares") or ()
+        ),
+    )
 
 
 def _recovered(action: Action) -> int:
@@ -209,21 +232,26 @@ def logged_retries(*, limit: int = MAX_LOGGED) -> list[LoggedRetry]:
     (the most recent ``limit``; shadow proposals never ran, so they are not here)."""
     actions = (
         Action.objects.filter(
-            kind=ActionKind.RETRY, state=ActionState.EXECUTED, propensity__gt=0,
+            kind=ActionKind.RETRY,
+            state=ActionState.EXECUTED,
+            propensity__gt=0,
             decision__explanation__exploration__has_key="search",
         )
         .exclude(mode=AutomationMode.SHADOW)
         .select_related("decision")
         .order_by("-scheduled_for", "-pk")[:limit]
-    )  # fmt: skip
+    )
     return [_logged(a) for a in actions]
 
 
 def _logged(action: Action) -> LoggedRetry:
     decision = action.decision
-    context = context_from_snapshot(features=decision.features, at=decision.as_of,
-                                    invoice_id=action.invoice_id,
-                                    customer_id=action.customer_id)  # fmt: skip
+    context = context_from_snapshot(
+        features=decision.features,
+        at=decision.as_of,
+        invoice_id=action.invoice_id,
+        customer_id=action.customer_id,
+    )
     return LoggedRetry(
         context=context,
         at=action.scheduled_for,
@@ -248,9 +276,10 @@ def _scorer_of(version: ModelVersion) -> RetryScorer:
 
 
 def retry_models_estimated(
-    *, log: list[LoggedRetry] | None = None,
+    *,
+    log: list[LoggedRetry] | None = None,
     scorer_of: Callable[[ModelVersion], RetryScorer] = _scorer_of,
-) -> tuple[list[ModelEstimate], int]:  # fmt: skip
+) -> tuple[list[ModelEstimate], int]:
     """The active retry policy (its model, or the prior) and the most recent trained but
     inactive retry models, each estimated on the same log; and how many retries it holds."""
     log = logged_retries() if log is None else log
@@ -264,10 +293,12 @@ def retry_models_estimated(
             continue  # trained on code that is gone: it cannot be asked
     estimates = []
     for version, scorer in rows:
-        estimates.append(ModelEstimate(
-            label=f"retry v{version.version}" if version else PRIOR_VERSION_LABEL,
-            active=version is None or version.active,
-            trained_at=version.trained_at if version else None,
-            estimate=off_policy_estimate(scorer=scorer, log=log),
-        ))  # fmt: skip
+        estimates.append(
+            ModelEstimate(
+                label=f"retry v{version.version}" if version else PRIOR_VERSION_LABEL,
+                active=version is None or version.active,
+                trained_at=version.trained_at if version else None,
+                estimate=off_policy_estimate(scorer=scorer, log=log),
+            )
+        )
     return estimates, len(log)

@@ -70,9 +70,11 @@ def actions_done_by(*, at: datetime) -> QuerySet:
 def shadow_retries_would_run() -> QuerySet:
     """Shadow retries auto would have run once their time came (none superseded before)."""
     return Action.objects.annotate(superseded=superseded_before_due()).filter(
-        mode=AutomationMode.SHADOW, kind=ActionKind.RETRY, state=ActionState.PROPOSED,
+        mode=AutomationMode.SHADOW,
+        kind=ActionKind.RETRY,
+        state=ActionState.PROPOSED,
         superseded=False,
-    )  # fmt: skip
+    )
 
 
 def shadow_retries_run(*, invoice_id: str, at: datetime) -> list[datetime]:

@@ -84,9 +84,12 @@ def guardrail_changes(*, before: dict, after: dict) -> list[Change]:
         if old != new:
             label = f"Mode for {SEGMENT_LABELS.get(segment, segment)}"
             changes.append(
-                Change(label, guardrail_value_label("mode", old) if before else "—",
-                       guardrail_value_label("mode", new))
-            )  # fmt: skip
+                Change(
+                    label,
+                    guardrail_value_label("mode", old) if before else "—",
+                    guardrail_value_label("mode", new),
+                )
+            )
     for name, label in FIELD_LABELS.items():
         old, new = before.get(name), after.get(name)
         if old != new:
@@ -126,9 +129,12 @@ def guardrails_edit(*, user, changes: dict, note: str, based_on: int) -> Guardra
         raise GuardrailEditRefused("Say why you are changing the guardrails.")
     guardrails_active()  # the defaults, as a version to edit on top of
     return guardrails_update(
-        changes=changes, user=user, note=note, based_on=based_on,
+        changes=changes,
+        user=user,
+        note=note,
+        based_on=based_on,
         unchanged="Nothing changed: these are the guardrails in force.",
-    )  # fmt: skip
+    )
 
 
 def guardrails_restore(*, user, version: int, note: str = "") -> GuardrailPolicy:
@@ -136,6 +142,8 @@ def guardrails_restore(*, user, version: int, note: str = "") -> GuardrailPolicy
     _require_permission(user)
     guardrails_active()
     return guardrails_rollback(
-        version=version, user=user, note=note,
+        version=version,
+        user=user,
+        note=note,
         unchanged=f"Version {version}'s values are already in force.",
-    )  # fmt: skip
+    )

@@ -58,22 +58,40 @@ def guardrails_problems(changes: dict) -> list[str]:
     return []
 
 
-def guardrails_update(*, changes: dict, user, note: str = "", based_on: int | None = None,
-                      unchanged: str | None = None) -> GuardrailPolicy:  # fmt: skip
+def guardrails_update(
+    *,
+    changes: dict,
+    user,
+    note: str = "",
+    based_on: int | None = None,
+    unchanged: str | None = None,
+) -> GuardrailPolicy:
     """Add a version with ``changes`` applied to the active one, and make it active
     (``based_on`` and ``unchanged``: see ``version_save``)."""
     if problems := guardrails_problems(changes):
         raise ValueError(problems[0])
     return version_save(
-        store=GUARDRAILS, values=changes, merge=True, user=user, note=note,
-        action="guardrails.changed", based_on=based_on, unchanged=unchanged,
-    )  # fmt: skip
+        store=GUARDRAILS,
+        values=changes,
+        merge=True,
+        user=user,
+        note=note,
+        action="guardrails.changed",
+        based_on=based_on,
+        unchanged=unchanged,
+    )
 
 
-def guardrails_rollback(*, version: int, user, note: str = "",
-                        unchanged: str | None = None) -> GuardrailPolicy:  # fmt: skip
+def guardrails_rollback(
+    *, version: int, user, note: str = "", unchanged: str | None = None
+) -> GuardrailPolicy:
     """Make an earlier version's values current again (as a new version, so history stays)."""
     return version_rollback(
-        store=GUARDRAILS, version=version, user=user, note=note or f"rollback to v{version}",
-        action="guardrails.changed", unchanged=unchanged, problems=guardrails_problems,
-    )  # fmt: skip
+        store=GUARDRAILS,
+        version=version,
+        user=user,
+        note=note or f"rollback to v{version}",
+        action="guardrails.changed",
+        unchanged=unchanged,
+        problems=guardrails_problems,
+    )

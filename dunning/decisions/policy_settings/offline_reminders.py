@@ -38,9 +38,13 @@ PAYMENT_INSTRUCTIONS = (
     "invoice number as the reference. Cheques can be sent to the address on the invoice."
 )
 DEFAULTS = {
-    "due": 0, "reminder_7": 7, "reminder_14": 14, "final": 21, "channel": "email",
+    "due": 0,
+    "reminder_7": 7,
+    "reminder_14": 14,
+    "final": 21,
+    "channel": "email",
     "payment_instructions": PAYMENT_INSTRUCTIONS,
-}  # fmt: skip
+}
 INSTRUCTIONS_MAX_CHARS = 600
 MAX_DAYS = 120
 
@@ -107,8 +111,9 @@ class PlannedStep:
     template: str
 
 
-def offline_steps_plan(*, due_at: datetime, at: datetime, schedule: OfflineSchedule,
-                       taken: frozenset[str]) -> tuple[list[PlannedStep], list[str]]:  # fmt: skip
+def offline_steps_plan(
+    *, due_at: datetime, at: datetime, schedule: OfflineSchedule, taken: frozenset[str]
+) -> tuple[list[PlannedStep], list[str]]:
     """The steps to propose now, and those skipped because their day passed unsent.
 
     A step already taken (proposed, approved, scheduled, sent, rejected) is never proposed

@@ -97,13 +97,16 @@ def gateway_recovery(*, pause: GatewayPause, at: datetime) -> str | None:
         return f"no gateway-side failures on {pause.gateway} in the last window"
     success = (
         Transaction.objects.filter(
-            gateway=pause.gateway, type="payment", status="success",
-            date__gt=pause.started_at, date__lte=at,
+            gateway=pause.gateway,
+            type="payment",
+            status="success",
+            date__gt=pause.started_at,
+            date__lte=at,
         )
         .order_by("date")
         .values_list("date", flat=True)
         .first()
-    )  # fmt: skip
+    )
     if success is None:
         return None
     return f"a payment on {pause.gateway} succeeded at {success:%Y-%m-%d %H:%M:%S} UTC"

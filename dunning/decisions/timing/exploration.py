@@ -44,8 +44,9 @@ class RetryChoice:
     best_allowed: bool  # the best slot is one of them (not in the customer's quiet hours)
 
 
-def allowed_slots(*, options: list[tuple[datetime, float]], floor: float, time_zone: str,
-                  quiet: QuietHours | None) -> list[tuple[datetime, float]]:  # fmt: skip
+def allowed_slots(
+    *, options: list[tuple[datetime, float]], floor: float, time_zone: str, quiet: QuietHours | None
+) -> list[tuple[datetime, float]]:
     """The candidate (slot, chance) pairs exploration may pick: worth a retry, not at night."""
     zone = ZoneInfo(time_zone)
     night = quiet or NIGHT
@@ -56,8 +57,9 @@ def allowed_slots(*, options: list[tuple[datetime, float]], floor: float, time_z
     ]
 
 
-def slot_propensity(*, at: datetime, greedy: datetime, allowed: list[datetime],
-                    share: float) -> float:  # fmt: skip
+def slot_propensity(
+    *, at: datetime, greedy: datetime, allowed: list[datetime], share: float
+) -> float:
     """P(the policy picks ``at``): the best slot with 1 - share, any allowed with share / n."""
     explored = share / len(allowed) if at in allowed else 0.0
     return (1.0 - share if at == greedy else 0.0) + explored
@@ -69,9 +71,17 @@ def exploration_draw(*, invoice_id: str, attempt: int) -> random.Random:
     return random.Random(int.from_bytes(seed[:8], "big"))
 
 
-def retry_choose(*, greedy: tuple[datetime, float], options: list[tuple[datetime, float]],
-                 share: float, invoice_id: str, attempt: int, floor: float, time_zone: str,
-                 quiet: QuietHours | None) -> RetryChoice:  # fmt: skip
+def retry_choose(
+    *,
+    greedy: tuple[datetime, float],
+    options: list[tuple[datetime, float]],
+    share: float,
+    invoice_id: str,
+    attempt: int,
+    floor: float,
+    time_zone: str,
+    quiet: QuietHours | None,
+) -> RetryChoice:
     """The best slot, or with probability ``share`` a random allowed one."""
     allowed = allowed_slots(options=options, floor=floor, time_zone=time_zone, quiet=quiet)
     moments = [at for at, _ in allowed]

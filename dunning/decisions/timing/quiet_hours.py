@@ -39,8 +39,9 @@ def quiet_hours_parse(text: str) -> QuietHours | None:
     return None if start == end else QuietHours(start, end)
 
 
-def quiet_hours_next_allowed(*, at: datetime, time_zone: str, quiet: QuietHours | None
-                             ) -> datetime | None:  # fmt: skip
+def quiet_hours_next_allowed(
+    *, at: datetime, time_zone: str, quiet: QuietHours | None
+) -> datetime | None:
     """The moment ``quiet`` hours end if ``at`` falls in them (in the customer's zone), else
     None (also when there are no quiet hours)."""
     if quiet is None:

@@ -94,9 +94,12 @@ class HttpCardUpdater:
         }
         try:
             response = httpx.post(
-                self.url, json=request, auth=(self.token, "") if self.token else None,
-                headers={"Accept": "application/json"}, timeout=self.timeout,
-            )  # fmt: skip
+                self.url,
+                json=request,
+                auth=(self.token, "") if self.token else None,
+                headers={"Accept": "application/json"},
+                timeout=self.timeout,
+            )
         except httpx.HTTPError as error:
             raise CardUpdaterUnavailable(f"{type(error).__name__}: {error}") from error
         if response.status_code == 404:

@@ -65,9 +65,11 @@ def finding_described(finding: CardUpdaterFinding) -> str:
     """The updater's answer in words, for the decision's sentence and explanation."""
     ref = f" (ref {finding.reference})" if finding.reference else ""
     if finding.updated:
-        what = f"a replacement card ending {finding.last4}" if finding.kind == "new_card" else (
-            "a new expiry date for the same card"
-        )  # fmt: skip
+        what = (
+            f"a replacement card ending {finding.last4}"
+            if finding.kind == "new_card"
+            else ("a new expiry date for the same card")
+        )
         return f"the card updater found {what}{ref}"
     if finding.closed:
         return f"the card updater says the card's account is closed{ref}"

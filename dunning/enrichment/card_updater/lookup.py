@@ -45,9 +45,11 @@ def card_update_lookup(
         return CardUpdaterFinding.of({**cached, "cached": True})
     updater = card_updater_configured()
     finding = CardUpdaterFinding(
-        outcome=Outcome.NOT_CONFIGURED, adapter=updater.name,
-        payment_source_id=payment_source.cb_id, asked_at=timezone.now().isoformat(),
-    )  # fmt: skip
+        outcome=Outcome.NOT_CONFIGURED,
+        adapter=updater.name,
+        payment_source_id=payment_source.cb_id,
+        asked_at=timezone.now().isoformat(),
+    )
     if isinstance(updater, NoCardUpdater):
         return finding
     seconds = settings.CARD_UPDATER_CACHE_SECONDS
@@ -64,9 +66,12 @@ def card_update_lookup(
         else:
             outcome = Outcome.CLOSED if update.kind == UpdateKind.CLOSED else Outcome.UPDATED
             finding = _with(
-                finding, outcome=outcome, reference=update.reference, kind=update.kind,
+                finding,
+                outcome=outcome,
+                reference=update.reference,
+                kind=update.kind,
                 last4=update.last4,
-            )  # fmt: skip
+            )
     cache.set(key, finding.as_dict(), timeout=seconds)
     return finding
 

@@ -114,10 +114,12 @@ def _url_problem(value: object, label: str) -> str | None:
 def _problems(data: dict) -> list[str]:
     problems = []
     for key, choices in (
-        ("escalation", ESCALATION_CHOICES), ("support_signals", SUPPORT_SIGNAL_CHOICES),
-        ("usage_signals", USAGE_SIGNAL_CHOICES), ("card_updater", CARD_UPDATER_CHOICES),
+        ("escalation", ESCALATION_CHOICES),
+        ("support_signals", SUPPORT_SIGNAL_CHOICES),
+        ("usage_signals", USAGE_SIGNAL_CHOICES),
+        ("card_updater", CARD_UPDATER_CHOICES),
         ("sms", SMS_CHOICES),
-    ):  # fmt: skip
+    ):
         if data.get(key) not in choices:
             problems.append(f"{key.replace('_', ' ')} must be one of {', '.join(choices)}")
     for section, key, label in (

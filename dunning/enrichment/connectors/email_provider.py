@@ -51,19 +51,28 @@ def esp_error(body: object) -> str:
 def email_provider_check() -> str:
     provider = email_provider()
     if not provider:
-        return (f"Email goes through {settings.EMAIL_BACKEND}, not an email provider: "
-                "set EMAIL_PROVIDER to test one.")  # fmt: skip
+        return (
+            f"Email goes through {settings.EMAIL_BACKEND}, not an email provider: "
+            "set EMAIL_PROVIDER to test one."
+        )
     if provider not in DEFAULT_URLS:
         return f"{provider} has no read-only check: only sending an email tests it."
     base = (_setting(f"{provider.upper()}_API_URL") or DEFAULT_URLS[provider]).rstrip("/")
-    call = {"connector": "email", "method": "GET", "credential": CREDENTIALS[provider],
-            "detail": esp_error}  # fmt: skip
+    call = {
+        "connector": "email",
+        "method": "GET",
+        "credential": CREDENTIALS[provider],
+        "detail": esp_error,
+    }
     if provider == "postmark":
         token = _setting("POSTMARK_SERVER_TOKEN")
         if not token:
             raise ConnectorError(f"Postmark has no server token: set {CREDENTIALS[provider]}")
-        server = vendor_call(url=f"{base}/server", **call, headers={
-            "X-Postmark-Server-Token": token, "Accept": "application/json"})  # fmt: skip
+        server = vendor_call(
+            url=f"{base}/server",
+            **call,
+            headers={"X-Postmark-Server-Token": token, "Accept": "application/json"},
+        )
         return f"Postmark answered: server {server.get('Name', '?')} (id {server.get('ID', '?')})."
     if provider == "sendgrid":
         key = _setting("SENDGRID_API_KEY")

@@ -26,15 +26,28 @@ def hubspot_error(body: object) -> str:
 class HubSpotEscalation:
     name = "hubspot"
 
-    def __init__(self, *, base_url: str = "https://api.hubapi.com", pipeline: str = "0",
-                 stage: str = "1", token: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://api.hubapi.com",
+        pipeline: str = "0",
+        stage: str = "1",
+        token: str | None = None,
+    ):
         self.base = f"{base_url.rstrip('/')}/crm/v3/objects/tickets"
         self.pipeline, self.stage = pipeline, stage
         self.token = connector_secret("HUBSPOT_TOKEN") if token is None else token
 
     def _call(self, method: str, url: str, **request):
-        return bearer_call(connector=self.name, token=self.token, credential=CREDENTIAL,
-                           method=method, url=url, detail=hubspot_error, **request)  # fmt: skip
+        return bearer_call(
+            connector=self.name,
+            token=self.token,
+            credential=CREDENTIAL,
+            method=method,
+            url=url,
+            detail=hubspot_error,
+            **request,
+        )
 
     def send(self, *, summary: dict) -> str:
         properties = {
@@ -53,11 +66,16 @@ class HubSpotEscalation:
         return ""  # HubSpot's record URL needs the portal id, which the token does not tell
 
     def status(self, *, external_id: str) -> TicketStatus:
-        answer = self._call("GET", f"{self.base}/{external_id}",
-                            params={"properties": "hs_pipeline_stage,closed_date"})  # fmt: skip
+        answer = self._call(
+            "GET",
+            f"{self.base}/{external_id}",
+            params={"properties": "hs_pipeline_stage,closed_date"},
+        )
         properties = answer.get("properties") or {}
-        return TicketStatus(status=f"stage {properties.get('hs_pipeline_stage', '?')}"[:60],
-                            closed=bool(properties.get("closed_date")))  # fmt: skip
+        return TicketStatus(
+            status=f"stage {properties.get('hs_pipeline_stage', '?')}"[:60],
+            closed=bool(properties.get("closed_date")),
+        )
 
     def check(self) -> str:
         answer = self._call("GET", self.base, params={"limit": 1})

@@ -26,16 +26,29 @@ def salesforce_errors(body: object) -> str:
 class SalesforceEscalation:
     name = "salesforce"
 
-    def __init__(self, *, instance_url: str, api_version: str = "v60.0", case_origin: str = "Web",
-                 token: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        instance_url: str,
+        api_version: str = "v60.0",
+        case_origin: str = "Web",
+        token: str | None = None,
+    ):
         self.instance_url = instance_url.rstrip("/")
         self.base = f"{self.instance_url}/services/data/{api_version}/sobjects/Case"
         self.origin = case_origin
         self.token = connector_secret("SALESFORCE_TOKEN") if token is None else token
 
     def _call(self, method: str, url: str, **request):
-        return bearer_call(connector=self.name, token=self.token, credential=CREDENTIAL,
-                           method=method, url=url, detail=salesforce_errors, **request)  # fmt: skip
+        return bearer_call(
+            connector=self.name,
+            token=self.token,
+            credential=CREDENTIAL,
+            method=method,
+            url=url,
+            detail=salesforce_errors,
+            **request,
+        )
 
     def send(self, *, summary: dict) -> str:
         body = {
@@ -56,8 +69,9 @@ class SalesforceEscalation:
         answer = self._call(
             "GET", f"{self.base}/{external_id}", params={"fields": "Status,IsClosed"}
         )
-        return TicketStatus(status=str(answer.get("Status", ""))[:60],
-                            closed=bool(answer.get("IsClosed")))  # fmt: skip
+        return TicketStatus(
+            status=str(answer.get("Status", ""))[:60], closed=bool(answer.get("IsClosed"))
+        )
 
     def check(self) -> str:
         answer = self._call("GET", f"{self.base}/describe")

@@ -47,9 +47,15 @@ class StripeCardUpdater:
         self.key = connector_secret("STRIPE_SECRET_KEY") if key is None else key
 
     def _call(self, path: str, **params):
-        return bearer_call(connector=self.name, token=self.key, credential=CREDENTIAL,
-                           method="GET", url=f"{self.base}{path}", detail=stripe_error,
-                           params=params or None)  # fmt: skip
+        return bearer_call(
+            connector=self.name,
+            token=self.key,
+            credential=CREDENTIAL,
+            method="GET",
+            url=f"{self.base}{path}",
+            detail=stripe_error,
+            params=params or None,
+        )
 
     def lookup(self, *, customer_id: str, payment_source) -> CardUpdate | None:
         if payment_source.gateway and payment_source.gateway != "stripe":
@@ -88,14 +94,16 @@ def card_update_of(method: dict, *, payment_source) -> CardUpdate | None:
         return None
     return CardUpdate(
         kind=UpdateKind.NEW_EXPIRY if same_number else UpdateKind.NEW_CARD,
-        reference=str(method.get("id", ""))[:100], last4=last4,
+        reference=str(method.get("id", ""))[:100],
+        last4=last4,
         expiry_month=month if isinstance(month, int) else None,
         expiry_year=year if isinstance(year, int) else None,
-    )  # fmt: skip
+    )
 
 
-def stripe_signature_valid(*, payload: bytes, header: str, secret: str,
-                           now: float | None = None) -> bool:  # fmt: skip
+def stripe_signature_valid(
+    *, payload: bytes, header: str, secret: str, now: float | None = None
+) -> bool:
     """Stripe's scheme: ``t=<unix>,v1=<hex hmac>[,v1=...]``, within the tolerance."""
     if not secret or not header:
         return False

@@ -36,9 +36,15 @@ class TwilioRefused(ConnectorError):
 class TwilioSms:
     name = "twilio"
 
-    def __init__(self, *, base_url: str = "https://api.twilio.com", account_sid: str = "",
-                 from_number: str = "", messaging_service_sid: str = "",
-                 token: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        *,
+        base_url: str = "https://api.twilio.com",
+        account_sid: str = "",
+        from_number: str = "",
+        messaging_service_sid: str = "",
+        token: str | None = None,
+    ):
         self.base = f"{base_url.rstrip('/')}/{API_VERSION}/Accounts/{account_sid}"
         self.account_sid = account_sid
         self.from_number, self.messaging_service_sid = from_number, messaging_service_sid
@@ -48,10 +54,15 @@ class TwilioSms:
         if not (self.account_sid and self.token):
             raise ConnectorError(f"Twilio needs the Account SID and {CREDENTIAL}")
         return vendor_call(
-            connector=self.name, method=method, url=f"{self.base}{path}", credential=CREDENTIAL,
-            detail=twilio_error, auth=(self.account_sid, self.token),
-            headers={"Accept": "application/json"}, **request,
-        )  # fmt: skip
+            connector=self.name,
+            method=method,
+            url=f"{self.base}{path}",
+            credential=CREDENTIAL,
+            detail=twilio_error,
+            auth=(self.account_sid, self.token),
+            headers={"Accept": "application/json"},
+            **request,
+        )
 
     def send(self, *, to: str, body: str, status_callback: str) -> str:
         """The message's SID (``SM…``); ``TwilioRefused`` for good, ``ConnectorError`` for now."""
@@ -80,8 +91,7 @@ class TwilioSms:
         )
 
 
-def twilio_signature_valid(*, url: str, params: dict[str, str], signature: str,
-                           token: str) -> bool:  # fmt: skip
+def twilio_signature_valid(*, url: str, params: dict[str, str], signature: str, token: str) -> bool:
     """Twilio's scheme: base64 HMAC-SHA1 of the full URL followed by each POST parameter's
     name and value, sorted by name, with the account's auth token."""
     if not (token and signature):

@@ -97,8 +97,9 @@ def usage_trend(rows: list[dict]) -> float | None:
 class SqlUsageSignals:
     name = "usage_sql"
 
-    def __init__(self, *, query: str, row_limit: int = 1000, timeout_seconds: int = 5,
-                 dsn: str | None = None):  # fmt: skip
+    def __init__(
+        self, *, query: str, row_limit: int = 1000, timeout_seconds: int = 5, dsn: str | None = None
+    ):
         self.query, self.row_limit, self.timeout_seconds = query, row_limit, timeout_seconds
         self.dsn = connector_secret("USAGE_DSN") if dsn is None else dsn
 
@@ -107,9 +108,12 @@ class SqlUsageSignals:
             raise ConnectorError(f"Usage database has no DSN: set {CREDENTIAL}")
         try:
             rows = usage_rows(
-                dsn=self.dsn, query=self.query, params=params,
-                row_limit=self.row_limit, timeout_seconds=self.timeout_seconds,
-            )  # fmt: skip
+                dsn=self.dsn,
+                query=self.query,
+                params=params,
+                row_limit=self.row_limit,
+                timeout_seconds=self.timeout_seconds,
+            )
         except ConnectorError as error:
             health_record(connector=self.name, error=str(error))
             raise

@@ -88,8 +88,9 @@ def _refusal(label: str, response: httpx.Response, detail: str, credential: str)
     elif status == 429:
         wait = retry_after_seconds(response.headers)
         when = f"; retry after {wait} s" if wait is not None else ""
-        return ConnectorError(f"{label} is rate-limiting Dunwell (429){when}{said}",
-                              status=429, retry_after=wait)  # fmt: skip
+        return ConnectorError(
+            f"{label} is rate-limiting Dunwell (429){when}{said}", status=429, retry_after=wait
+        )
     elif status >= 500:
         reason = f"{label} had a server error ({status}){said}"
     else:
@@ -98,9 +99,15 @@ def _refusal(label: str, response: httpx.Response, detail: str, credential: str)
 
 
 def vendor_call(
-    *, connector: str, method: str, url: str, credential: str,
-    detail: Callable[[object], str] = lambda body: "", record: bool = True, **request,
-) -> dict | list:  # fmt: skip
+    *,
+    connector: str,
+    method: str,
+    url: str,
+    credential: str,
+    detail: Callable[[object], str] = lambda body: "",
+    record: bool = True,
+    **request,
+) -> dict | list:
     """One request; the JSON answer of a 2xx, else ``ConnectorError`` (health recorded).
 
     ``credential`` names the environment variable to check when the vendor answers 401.
@@ -108,8 +115,9 @@ def vendor_call(
     label = LABELS.get(connector, connector)
     try:
         try:
-            response = httpx.request(method, url, timeout=request.pop("timeout", TIMEOUT),
-                                     **request)  # fmt: skip
+            response = httpx.request(
+                method, url, timeout=request.pop("timeout", TIMEOUT), **request
+            )
         except httpx.TimeoutException as error:
             raise ConnectorError(
                 f"{label} did not answer in time ({type(error).__name__})"
@@ -136,11 +144,26 @@ def vendor_call(
     return body
 
 
-def bearer_call(*, connector: str, token: str, credential: str, method: str, url: str,
-                detail: Callable[[object], str], **request) -> dict | list:  # fmt: skip
+def bearer_call(
+    *,
+    connector: str,
+    token: str,
+    credential: str,
+    method: str,
+    url: str,
+    detail: Callable[[object], str],
+    **request,
+) -> dict | list:
     """``vendor_call`` with an OAuth/API bearer token (refused before any call when unset)."""
     if not token:
         raise ConnectorError(f"{LABELS.get(connector, connector)} has no token: set {credential}")
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    return vendor_call(connector=connector, method=method, url=url, credential=credential,
-                       detail=detail, headers=headers, **request)  # fmt: skip
+    return vendor_call(
+        connector=connector,
+        method=method,
+        url=url,
+        credential=credential,
+        detail=detail,
+        headers=headers,
+        **request,
+    )

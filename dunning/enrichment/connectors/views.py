@@ -42,8 +42,9 @@ MAX_WEBHOOK_BYTES = 1024 * 1024
 def connector_health_rows() -> list[dict]:
     """Each connector's last success and failure, for this page and System status."""
     rows = {row.connector: row for row in ConnectorHealth.objects.all()}
-    return [{"connector": name, "label": LABELS[name], "health": rows.get(name)}
-            for name in CONNECTORS]  # fmt: skip
+    return [
+        {"connector": name, "label": LABELS[name], "health": rows.get(name)} for name in CONNECTORS
+    ]
 
 
 @login_required
@@ -52,9 +53,12 @@ def connections(request: HttpRequest) -> HttpResponse:
     secrets = secrets_present()
     rows = [{**row, "secrets": secrets[row["connector"]]} for row in connector_health_rows()]
     return versioned_settings_page(
-        request, kind=CONNECTIONS, form_class=ConnectionsForm,
+        request,
+        kind=CONNECTIONS,
+        form_class=ConnectionsForm,
         initial=ConnectionsForm.initial_from(connections_read(), version=0),
-        change_permission=CHANGE_PERMISSION, template="dunning/connections.html",
+        change_permission=CHANGE_PERMISSION,
+        template="dunning/connections.html",
         page="dunning:connections",
         context={
             "connectors": rows,
@@ -65,7 +69,7 @@ def connections(request: HttpRequest) -> HttpResponse:
             "email_backend": settings.EMAIL_BACKEND,
             "rollback_url": "dunning:connections_rollback",
         },
-    )  # fmt: skip
+    )
 
 
 connections_rollback = config_rollback_view(
@@ -101,16 +105,22 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     secret = connector_secret("STRIPE_WEBHOOK_SECRET")
     if not secret:
         return JsonResponse({"error": "no Stripe webhook secret is configured"}, status=403)
-    if not stripe_signature_valid(payload=body, header=request.headers.get("Stripe-Signature", ""),
-                                  secret=secret):  # fmt: skip
+    if not stripe_signature_valid(
+        payload=body, header=request.headers.get("Stripe-Signature", ""), secret=secret
+    ):
         return JsonResponse({"error": "the Stripe-Signature does not match"}, status=400)
     try:
         event = json.loads(body)
         event_id, event_type = str(event["id"]), str(event.get("type", ""))
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "the body is not a Stripe event"}, status=400)
-    stored = connector_event_store(vendor="stripe", event_id=event_id, event_type=event_type,
-                                   payload=event, job=connector_event_job)  # fmt: skip
+    stored = connector_event_store(
+        vendor="stripe",
+        event_id=event_id,
+        event_type=event_type,
+        payload=event,
+        job=connector_event_job,
+    )
     if not stored:
         return JsonResponse({"received": True, "duplicate": True})
     return JsonResponse({"received": True})

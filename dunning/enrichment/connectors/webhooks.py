@@ -31,16 +31,23 @@ def connector_event_process(*, event_id: int) -> str:
     if event.vendor == "stripe" and event.event_type == "payment_method.automatically_updated":
         method = (event.payload.get("data") or {}).get("object") or {}
         pm_id = str(method.get("id", ""))
-        sources = list(
-            PaymentSource.objects.filter(raw__reference_id__endswith=f"/{pm_id}").values_list(
-                "cb_id", flat=True
+        sources = (
+            list(
+                PaymentSource.objects.filter(raw__reference_id__endswith=f"/{pm_id}").values_list(
+                    "cb_id", flat=True
+                )
             )
-        ) if pm_id else []  # fmt: skip
+            if pm_id
+            else []
+        )
         for cb_id in sources:
             card_update_forget(payment_source_id=cb_id)
-        outcome = (f"card {pm_id} updated by the network: the next decision asks Stripe again "
-                   f"({', '.join(sources)})" if sources
-                   else f"card {pm_id} is on no mirrored payment source")  # fmt: skip
+        outcome = (
+            f"card {pm_id} updated by the network: the next decision asks Stripe again "
+            f"({', '.join(sources)})"
+            if sources
+            else f"card {pm_id} is on no mirrored payment source"
+        )
     connector_event_done(event_id=event.pk, outcome=outcome)
     return outcome
 
@@ -68,9 +75,11 @@ def connector_event_store(
     try:
         with transaction.atomic():
             stored = ConnectorEvent.objects.create(
-                vendor=vendor, event_id=event_id[:200], event_type=event_type[:100],
+                vendor=vendor,
+                event_id=event_id[:200],
+                event_type=event_type[:100],
                 payload=payload,
-            )  # fmt: skip
+            )
             transaction.on_commit(partial(_enqueue, job, stored.pk), robust=True)
     except IntegrityError:
         return False

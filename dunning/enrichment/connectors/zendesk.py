@@ -52,10 +52,15 @@ class ZendeskClient:
         if not self.token or not self.email:
             raise ConnectorError(f"Zendesk needs the agent's email and {CREDENTIAL}")
         return vendor_call(
-            connector=self.name, method=method, url=f"{self.base_url}/api/v2/{path}",
-            credential=CREDENTIAL, detail=zendesk_error, auth=(f"{self.email}/token", self.token),
-            headers={"Accept": "application/json"}, **request,
-        )  # fmt: skip
+            connector=self.name,
+            method=method,
+            url=f"{self.base_url}/api/v2/{path}",
+            credential=CREDENTIAL,
+            detail=zendesk_error,
+            auth=(f"{self.email}/token", self.token),
+            headers={"Accept": "application/json"},
+            **request,
+        )
 
     def check(self) -> str:
         user = (self.call("GET", "users/me.json").get("user")) or {}
@@ -91,8 +96,7 @@ class ZendeskEscalation(ZendeskClient):
 class ZendeskSignals(ZendeskClient):
     """Support signals from the requester's tickets in the 30 days before ``at``."""
 
-    def __init__(self, *, base_url: str, email: str, token: str | None = None,
-                 email_of=None):  # fmt: skip
+    def __init__(self, *, base_url: str, email: str, token: str | None = None, email_of=None):
         super().__init__(base_url=base_url, email=email, token=token)
         self.email_of = email_of or _customer_email
 
@@ -101,10 +105,14 @@ class ZendeskSignals(ZendeskClient):
         if not requester:
             return Signals(sources=("zendesk: no email for the customer",))
         since, until = (at - WINDOW).date().isoformat(), (at + timedelta(days=1)).date().isoformat()
-        answer = self.call("GET", "search.json", params={
-            "query": f"type:ticket requester:{requester} created>{since} created<{until}",
-            "per_page": PAGE,
-        })  # fmt: skip
+        answer = self.call(
+            "GET",
+            "search.json",
+            params={
+                "query": f"type:ticket requester:{requester} created>{since} created<{until}",
+                "per_page": PAGE,
+            },
+        )
         tickets = [t for t in answer.get("results") or [] if _created(t) <= at]
         texts = [f"{t.get('subject') or ''} {t.get('description') or ''}" for t in tickets]
         scores = [s for s in map(sentiment_score, texts) if s is not None]

@@ -189,10 +189,12 @@ def customers_to_sync(*, at: datetime, everyone: bool) -> list[str]:
     else:
         ids = Invoice.objects.filter(
             Q(status__in=("payment_due", "not_paid"))
-            | Q(cb_id__in=Transaction.objects.filter(
-                status="failure", date__gte=at - RECENT_FAILURE
-            ).values("invoice_id"))
-        ).values_list("customer_id", flat=True)  # fmt: skip
+            | Q(
+                cb_id__in=Transaction.objects.filter(
+                    status="failure", date__gte=at - RECENT_FAILURE
+                ).values("invoice_id")
+            )
+        ).values_list("customer_id", flat=True)
     return sorted(set(ids))
 
 
@@ -211,9 +213,13 @@ def _usage_since(customers: list[str], since: datetime | None) -> dict[str, date
 
 
 def usage_sync(
-    source: _Source, *, customers: list[str], since: datetime | None, deadline: float,
+    source: _Source,
+    *,
+    customers: list[str],
+    since: datetime | None,
+    deadline: float,
     report: SyncReport,
-) -> None:  # fmt: skip
+) -> None:
     consecutive_errors = 0
     starts = _usage_since(customers, since)
     for position, customer_id in enumerate(customers):
@@ -244,9 +250,11 @@ def usage_sync(
 
 
 def signals_sync(
-    *, since: datetime | None = None, all_customers: bool = False,
+    *,
+    since: datetime | None = None,
+    all_customers: bool = False,
     time_budget: float = 120.0,
-) -> SyncReport:  # fmt: skip
+) -> SyncReport:
     """Fill SupportTicket and UsageMonth from the signals source; never raises on its errors.
 
     ``since``: tickets created and usage months starting after it (default: tickets from a
@@ -268,9 +276,12 @@ def signals_sync(
         except (SignalsSourceError, httpx.HTTPError) as error:
             report.errors.append(f"tickets: {error}")
         usage_sync(
-            source, customers=customers_to_sync(at=now, everyone=all_customers),
-            since=since, deadline=deadline, report=report,
-        )  # fmt: skip
+            source,
+            customers=customers_to_sync(at=now, everyone=all_customers),
+            since=since,
+            deadline=deadline,
+            report=report,
+        )
     log = logger.info if report.ok else logger.warning
     log("signals sync: %s", report.summary())
     return report

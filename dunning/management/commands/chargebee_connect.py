@@ -62,10 +62,12 @@ class Command(BaseCommand):
             url=webhook_url or webhook_url_default(), actor_label="chargebee_connect"
         )
         verb = "Created" if endpoint.created else "Updated"
-        self.stdout.write(self.style.SUCCESS(
-            f"{verb} webhook endpoint {endpoint.endpoint_id}: {endpoint.url}, Basic auth, "
-            f"{len(endpoint.enabled_events)} event types."
-        ))  # fmt: skip
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{verb} webhook endpoint {endpoint.endpoint_id}: {endpoint.url}, Basic auth, "
+                f"{len(endpoint.enabled_events)} event types."
+            )
+        )
         if since is None:
             self.stdout.write("Replay history with --backfill-since YYYY-MM-DD when ready.")
             return

@@ -17,9 +17,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--max-backoff", type=float, default=30.0,
+            "--max-backoff",
+            type=float,
+            default=30.0,
             help="longest wait between tries while Redis is down (seconds)",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options):
         stop = threading.Event()

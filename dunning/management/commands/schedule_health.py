@@ -19,10 +19,13 @@ class Command(BaseCommand):
         if late:
             lines = [
                 f"{job.name}: last finished "
-                + (f"{(now - job.last_finished_at).total_seconds():.0f} s ago"
-                   if job.last_finished_at else "never")
+                + (
+                    f"{(now - job.last_finished_at).total_seconds():.0f} s ago"
+                    if job.last_finished_at
+                    else "never"
+                )
                 + f" (allowed {job.late_after.total_seconds():.0f} s)"
                 for job in late
-            ]  # fmt: skip
+            ]
             raise CommandError("schedule late:\n  " + "\n  ".join(lines))
         self.stdout.write(self.style.SUCCESS(f"schedule healthy: {len(SCHEDULE)} jobs on time"))

@@ -17,9 +17,10 @@ class Command(BaseCommand):
             "--since", help="YYYY-MM-DD (UTC): tickets and usage months after this date"
         )
         parser.add_argument(
-            "--all-customers", action="store_true",
+            "--all-customers",
+            action="store_true",
             help="usage for every customer in the mirror (default: those in or near dunning)",
-        )  # fmt: skip
+        )
         parser.add_argument("--time-budget", type=float, default=600.0, help="seconds")
 
     def handle(self, *args, since: str | None, all_customers: bool, time_budget: float, **options):

@@ -20,11 +20,26 @@ from dunning.models import Customer, Invoice, InvoiceFailure, Subscription, Tran
 CHUNK = 500
 
 _COLUMNS = (
-    "invoice_cb_id", "customer_cb_id", "subscription_cb_id", "first_failure_cb_id",
-    "first_failed_at", "currency_code", "amount", "decline_category", "decline_code",
-    "gateway", "payment_source_cb_id", "plan_id", "country", "signed_up_at", "paid_at",
-    "is_recovered", "is_written_off", "paid_by_new_method", "refreshed_at",
-)  # fmt: skip
+    "invoice_cb_id",
+    "customer_cb_id",
+    "subscription_cb_id",
+    "first_failure_cb_id",
+    "first_failed_at",
+    "currency_code",
+    "amount",
+    "decline_category",
+    "decline_code",
+    "gateway",
+    "payment_source_cb_id",
+    "plan_id",
+    "country",
+    "signed_up_at",
+    "paid_at",
+    "is_recovered",
+    "is_written_off",
+    "paid_by_new_method",
+    "refreshed_at",
+)
 
 
 def _table(model) -> str:

@@ -100,8 +100,18 @@ class ResourceSpec:
 
 
 # What the desk shows of a billing address (Chargebee's billing_address attributes).
-BILLING_ADDRESS_FIELDS = ("company", "line1", "line2", "line3", "city", "state", "state_code",
-                          "zip", "country", "phone")  # fmt: skip
+BILLING_ADDRESS_FIELDS = (
+    "company",
+    "line1",
+    "line2",
+    "line3",
+    "city",
+    "state",
+    "state_code",
+    "zip",
+    "country",
+    "phone",
+)
 
 
 def _customer(obj: dict) -> dict:

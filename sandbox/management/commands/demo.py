@@ -156,9 +156,11 @@ class Command(BaseCommand):
         call_command("train_renewal_risk", stdout=self.stdout)
         try:
             campaign = campaign_launch(
-                user=manager, name="Renewals at risk in the next 30 days (demo)",
-                within_days=30, min_score=0.25,
-            )  # fmt: skip
+                user=manager,
+                name="Renewals at risk in the next 30 days (demo)",
+                within_days=30,
+                min_score=0.25,
+            )
         except CampaignRefused as refused:
             self.stdout.write(f"  no pre-dunning campaign: {refused}")
             return
@@ -173,15 +175,21 @@ class Command(BaseCommand):
         history was not run under its variants, so it starts with no results)."""
         baseline = baseline_recovery_rate() or 0.4
         experiment = experiment_create(
-            user=manager, name="Friendly vs firm tone (self-serve)",
+            user=manager,
+            name="Friendly vs firm tone (self-serve)",
             hypothesis="A firm, direct first email gets self-serve customers to fix their "
             "card sooner than today's friendly one.",
-            segment="self_serve", baseline_rate=round(baseline, 3),
-            minimum_effect=0.1 if baseline < 0.85 else -0.1, alpha=0.05, power=0.8,
+            segment="self_serve",
+            baseline_rate=round(baseline, 3),
+            minimum_effect=0.1 if baseline < 0.85 else -0.1,
+            alpha=0.05,
+            power=0.8,
             window_days=28,
-            variants=[VariantSpec("control", "Today's friendly tone", {}, is_control=True),
-                      VariantSpec("firm", "Firm tone", {"tone": "firm"})],
-        )  # fmt: skip
+            variants=[
+                VariantSpec("control", "Today's friendly tone", {}, is_control=True),
+                VariantSpec("firm", "Firm tone", {"tone": "firm"}),
+            ],
+        )
         experiment_start(experiment=experiment, user=manager)
         self.stdout.write(
             f"  experiment {experiment.name!r} running: baseline {baseline:.0%}, "
@@ -227,15 +235,30 @@ class Command(BaseCommand):
 
     def _start_sandbox(self, o: dict, sandbox_url: str, base_url: str) -> subprocess.Popen:
         command = [
-            sys.executable, "-m", "sandbox", "--port", str(o["sandbox_port"]),
-            "--customers", str(o["customers"]), "--months", str(o["months"]),
-            "--seed", str(o["seed"]), "--dunning", o["dunning"],
-            "--api-key", settings.CHARGEBEE_API_KEY,
-            "--webhook-url", f"{base_url}/webhooks/chargebee/",
-            "--webhook-username", settings.CHARGEBEE_WEBHOOK_USERNAME,
-            "--webhook-password", settings.CHARGEBEE_WEBHOOK_PASSWORD,
-            "--events-per-minute", str(o["events_per_minute"]),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--port",
+            str(o["sandbox_port"]),
+            "--customers",
+            str(o["customers"]),
+            "--months",
+            str(o["months"]),
+            "--seed",
+            str(o["seed"]),
+            "--dunning",
+            o["dunning"],
+            "--api-key",
+            settings.CHARGEBEE_API_KEY,
+            "--webhook-url",
+            f"{base_url}/webhooks/chargebee/",
+            "--webhook-username",
+            settings.CHARGEBEE_WEBHOOK_USERNAME,
+            "--webhook-password",
+            settings.CHARGEBEE_WEBHOOK_PASSWORD,
+            "--events-per-minute",
+            str(o["events_per_minute"]),
+        ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603 - our own argv
         atexit.register(_stop, process)
         return process

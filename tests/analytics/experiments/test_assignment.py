@@ -19,8 +19,9 @@ from tests.dunning.decided import FAILED_AT, decided_invoice
 
 
 def decide_again(n: int):
-    return decision_make(invoice_id=f"inv_{n}", trigger="payment_failed",
-                         at=FAILED_AT + timedelta(hours=1))  # fmt: skip
+    return decision_make(
+        invoice_id=f"inv_{n}", trigger="payment_failed", at=FAILED_AT + timedelta(hours=1)
+    )
 
 
 def test_the_same_invoice_always_lands_in_the_same_bucket_and_weights_split_the_traffic():
@@ -52,8 +53,9 @@ def test_deciding_twice_about_a_new_failure_keeps_its_one_assignment(manager):
     decide_again(1)  # a second decision about the same invoice
 
     assignment = Assignment.objects.get(invoice_id="inv_1")
-    again = assignment_ensure(experiment=experiment, invoice_id="inv_1",
-                              first_failed_at=assignment.first_failed_at)  # fmt: skip
+    again = assignment_ensure(
+        experiment=experiment, invoice_id="inv_1", first_failed_at=assignment.first_failed_at
+    )
     assert again.pk == assignment.pk
     assert assignment.variant == variant_for(experiment=experiment, invoice_id="inv_1")
     assert assignment.window_end - assignment.first_failed_at == timedelta(days=28)
@@ -125,8 +127,9 @@ def test_a_stopped_experiment_sends_its_invoices_back_to_the_default(manager):
 
 
 @pytest.mark.django_db
-def test_admin_sees_the_experiment_and_variant_on_the_invoices_decision(client, admin_user,
-                                                                       manager):  # fmt: skip
+def test_admin_sees_the_experiment_and_variant_on_the_invoices_decision(
+    client, admin_user, manager
+):
     from django.urls import reverse
 
     experiment = running_experiment(manager)

@@ -33,11 +33,20 @@ def won(manager, **variant):
 
 def test_manager_designs_an_experiment_with_its_planned_sample_and_it_is_audited(manager):
     experiment = experiment_create(
-        user=manager, name="tone", hypothesis="Firm gets paid sooner.", segment="",
-        baseline_rate=0.3, minimum_effect=0.1, alpha=0.05, power=0.8, window_days=28,
-        variants=[VariantSpec("control", "Today", {}, is_control=True),
-                  VariantSpec("firm", "Firm", {"tone": "firm"})],
-    )  # fmt: skip
+        user=manager,
+        name="tone",
+        hypothesis="Firm gets paid sooner.",
+        segment="",
+        baseline_rate=0.3,
+        minimum_effect=0.1,
+        alpha=0.05,
+        power=0.8,
+        window_days=28,
+        variants=[
+            VariantSpec("control", "Today", {}, is_control=True),
+            VariantSpec("firm", "Firm", {"tone": "firm"}),
+        ],
+    )
     assert experiment.planned_per_variant == 356 and experiment.status == "draft"
     assert AuditEntry.objects.filter(action="experiment.created", actor=manager).exists()
 
@@ -78,8 +87,9 @@ def test_manager_proposes_the_winner_but_cannot_promote_it(manager):
 def test_admin_promotion_changes_the_default_sequence_and_the_next_decision(manager, admin_user):
     experiment = won(manager, channel="sms", tone="firm")
 
-    experiment_promote(experiment=experiment, user=admin_user, key="treatment",
-                       note="SMS recovered far more")  # fmt: skip
+    experiment_promote(
+        experiment=experiment, user=admin_user, key="treatment", note="SMS recovered far more"
+    )
 
     assert experiment.status == "promoted" and experiment.promoted_version == 1
     assert sequence_current()["channel"] == "sms"

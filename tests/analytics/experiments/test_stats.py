@@ -33,8 +33,7 @@ def test_holm_adjusts_the_smallest_p_by_the_number_of_tests_and_stays_monotone()
 
 def test_planned_sample_for_30_to_40_percent_is_the_classic_356_and_grows_with_variants():
     assert sample_size_per_variant(baseline=0.3, effect=0.1, alpha=0.05, power=0.8) == 356
-    three = sample_size_per_variant(baseline=0.3, effect=0.1, alpha=0.05, power=0.8,
-                                    comparisons=2)  # fmt: skip
+    three = sample_size_per_variant(baseline=0.3, effect=0.1, alpha=0.05, power=0.8, comparisons=2)
     assert three > 356
     with pytest.raises(ValueError):
         sample_size_per_variant(baseline=0.95, effect=0.1, alpha=0.05, power=0.8)
@@ -55,8 +54,9 @@ def test_no_verdict_before_the_planned_sample_however_large_the_gap():
 
 
 def test_conclusive_verdict_names_the_winner_with_its_adjusted_p():
-    final = verdict(arms=arms([(356, 107), (356, 142), (356, 110)], planned=356),
-                    planned=356, alpha=0.05)  # fmt: skip
+    final = verdict(
+        arms=arms([(356, 107), (356, 142), (356, 110)], planned=356), planned=356, alpha=0.05
+    )
     assert final.conclusive and final.winner == "v1"
     by_key = {c.key: c for c in final.comparisons}
     assert by_key["v1"].significant and not by_key["v2"].significant
@@ -78,8 +78,9 @@ def simulate(rng, *, rates: list[float], planned: int, runs: int):
         for look in range(1, LOOKS + 1):
             n = planned * look // LOOKS
             recovered = [int(row[n - 1]) for row in cumulative]
-            result = verdict(arms=arms([(n, r) for r in recovered], planned), planned=planned,
-                             alpha=0.05)  # fmt: skip
+            result = verdict(
+                arms=arms([(n, r) for r in recovered], planned), planned=planned, alpha=0.05
+            )
             declared = (
                 declared or bool(result.winner) or any(c.significant for c in result.comparisons)
             )
@@ -94,8 +95,9 @@ def simulate(rng, *, rates: list[float], planned: int, runs: int):
 
 def test_aa_experiments_looked_at_ten_times_keep_false_positives_near_alpha():
     rng = np.random.default_rng(20261124)
-    planned = sample_size_per_variant(baseline=0.3, effect=0.1, alpha=0.05, power=0.8,
-                                      comparisons=2)  # fmt: skip
+    planned = sample_size_per_variant(
+        baseline=0.3, effect=0.1, alpha=0.05, power=0.8, comparisons=2
+    )
     runs = 1500
     guarded, naive = simulate(rng, rates=[0.3, 0.3, 0.3], planned=planned, runs=runs)
     tolerance = 3 * (0.05 * 0.95 / runs) ** 0.5  # three standard errors of the rate

@@ -48,17 +48,25 @@ def test_a_new_card_withdraws_the_old_links_reminders_and_unsent_message_and_ret
     assert (link.state, reminder.state) == (ActionState.SCHEDULED, ActionState.SCHEDULED)
     # The link's email failed at the provider and waits for its retry.
     unsent = OutboundMessage.objects.create(
-        action=link, customer_id="cus_1", invoice_id="inv_1", channel="email",
-        purpose="payment_method_update", recipient="ana@x.test", body="...", drafter="builtin",
-        status=OutboundMessage.Status.FAILED, error="smtp 451",
-    )  # fmt: skip
+        action=link,
+        customer_id="cus_1",
+        invoice_id="inv_1",
+        channel="email",
+        purpose="payment_method_update",
+        recipient="ana@x.test",
+        body="...",
+        drafter="builtin",
+        status=OutboundMessage.Status.FAILED,
+        error="smtp 451",
+    )
     changed_at = FAILED_AT + timedelta(hours=2)
     PaymentSource.objects.filter(cb_id="pm_1").update(
         cb_updated_at=changed_at, card_last4="1881", resource_version=2
     )
 
-    again = decision_make(invoice_id="inv_1", trigger=Decision.Trigger.PAYMENT_METHOD_CHANGED,
-                          at=changed_at)  # fmt: skip
+    again = decision_make(
+        invoice_id="inv_1", trigger=Decision.Trigger.PAYMENT_METHOD_CHANGED, at=changed_at
+    )
 
     for old in (link, reminder):
         old.refresh_from_db()
@@ -113,8 +121,9 @@ def test_the_card_updater_finds_a_newer_card_and_the_invoice_is_collected_withou
     invoice = failed_renewal(sandbox, behaviour=("expired_card",))
     card_id = sandbox.invoices[invoice["id"]]["linked_payments"][0]["txn_id"]
     card_id = sandbox.transactions[card_id]["payment_source_id"]
-    network_knows(sandbox, payment_source_id=card_id, expiry_month=3, expiry_year=2031,
-                  last4="1881")  # fmt: skip
+    network_knows(
+        sandbox, payment_source_id=card_id, expiry_month=3, expiry_year=2031, last4="1881"
+    )
     monkeypatch.setattr(sandbox, "clock", time.time)
 
     deliver()  # payment_failed -> decision -> the updater is asked -> the card is updated

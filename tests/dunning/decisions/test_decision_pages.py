@@ -82,9 +82,12 @@ def test_rollback_needs_a_post(client, admin_user):
 
 @pytest.mark.parametrize(
     ("persona", "sees"),
-    [("agent", {"Decisions"}), ("manager", {"Decisions", "Guardrails"}),
-     ("admin_user", {"Decisions", "Guardrails"})],
-)  # fmt: skip
+    [
+        ("agent", {"Decisions"}),
+        ("manager", {"Decisions", "Guardrails"}),
+        ("admin_user", {"Decisions", "Guardrails"}),
+    ],
+)
 def test_navigation_links_the_decision_pages_each_role_may_open(client, request, persona, sees):
     client.force_login(request.getfixturevalue(persona))
 

@@ -68,16 +68,21 @@ def test_a_us_customer_is_decided_in_the_time_zone_of_their_billing_state(sandbo
     invoice = failed_renewal(sandbox, name="Westcoast")
     customer_id = invoice["customer_id"]
     sandbox.customers[customer_id]["billing_address"] = {
-        "country": "US", "state_code": "CA", "state": "California", "zip": "94105",
-    }  # fmt: skip
+        "country": "US",
+        "state_code": "CA",
+        "state": "California",
+        "zip": "94105",
+    }
 
     deliver(payment_failed_event(sandbox, without=("customer",)))
 
     customer = Customer.objects.get(cb_id=customer_id)
     decision = Decision.objects.get(invoice_id=invoice["id"])
     assert (customer.billing_state_code, customer.billing_state, customer.billing_zip) == (
-        "CA", "California", "94105",
-    )  # fmt: skip
+        "CA",
+        "California",
+        "94105",
+    )
     assert decision.features["time_zone"] == "America/Los_Angeles"
     assert decision.features["time_zone_known_by"] == "state"
 

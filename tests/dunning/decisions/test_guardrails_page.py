@@ -196,8 +196,13 @@ def test_the_fixed_approval_rule_is_shown_as_not_editable(client, manager):
     body = client.get(URL).content.decode()
 
     assert "not editable" in body
-    for label in ("Cancel the subscription", "Write off the invoice", "Void the invoice",
-                  "Refund", "Make an offer"):  # fmt: skip
+    for label in (
+        "Cancel the subscription",
+        "Write off the invoice",
+        "Void the invoice",
+        "Refund",
+        "Make an offer",
+    ):
         assert label in body
 
 

@@ -20,15 +20,32 @@ FAILED_AT = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # a Monday
 
 def context(**overrides) -> DecisionContext:
     base = DecisionContext(
-        invoice_id="inv_1", customer_id="cus_1", at=FAILED_AT, trigger="payment_failed",
-        currency="USD", amount_due=4_900, invoice_open=True, auto_collection=True,
+        invoice_id="inv_1",
+        customer_id="cus_1",
+        at=FAILED_AT,
+        trigger="payment_failed",
+        currency="USD",
+        amount_due=4_900,
+        invoice_open=True,
+        auto_collection=True,
         decline=Decline(brand="visa", decline_code="51", error_category="soft_decline"),
-        first_failed_at=FAILED_AT, last_failed_at=FAILED_AT, invoice_failures=1,
-        card_attempts=(), gateway="stripe", gateway_down=False, gateway_reason="",
-        card_changed_since_failure=False, country="US", time_zone="America/Chicago",
-        lifetime_value=50_000, tenure_days=400, other_unpaid_invoices=0, contacts_last_7d=0,
-        dunwell_retries=0, dunwell_in_charge=False,
-    )  # fmt: skip
+        first_failed_at=FAILED_AT,
+        last_failed_at=FAILED_AT,
+        invoice_failures=1,
+        card_attempts=(),
+        gateway="stripe",
+        gateway_down=False,
+        gateway_reason="",
+        card_changed_since_failure=False,
+        country="US",
+        time_zone="America/Chicago",
+        lifetime_value=50_000,
+        tenure_days=400,
+        other_unpaid_invoices=0,
+        contacts_last_7d=0,
+        dunwell_retries=0,
+        dunwell_in_charge=False,
+    )
     return replace(base, **overrides)
 
 
@@ -54,8 +71,9 @@ class FridayMorningScorer:
 
 
 AUTO = GuardrailSnapshot(default_mode=AutomationMode.AUTO)
-TRAINED = Scorers(recovery=lambda features: 0.7, recovery_label="recovery v1",
-                  retry=FridayMorningScorer())  # fmt: skip
+TRAINED = Scorers(
+    recovery=lambda features: 0.7, recovery_label="recovery v1", retry=FridayMorningScorer()
+)
 
 
 def kinds(plan) -> list[str]:
@@ -252,9 +270,10 @@ def test_a_subscription_whose_cancellation_already_waits_is_not_proposed_for_can
 
 def test_leaving_an_invoice_unpaid_is_not_proposed_when_chargebees_dunning_already_ended():
     ended = context(
-        dunwell_retries=8, chargebee_dunning_active=False,
+        dunwell_retries=8,
+        chargebee_dunning_active=False,
         final_actions=(ActionKind.CANCEL_SUBSCRIPTION, ActionKind.STOP_DUNNING),
-    )  # fmt: skip
+    )
 
     plan = plan_decide(context=ended, guardrails=AUTO, scorers=TRAINED)
 

@@ -61,9 +61,11 @@ def test_a_closed_account_still_asks_the_customer_and_says_why():
 
 def test_a_card_the_customer_changed_is_retried_soon_without_another_failed_payment_email():
     changed = context(
-        decline=EXPIRED, at=AN_HOUR_LATER, trigger="payment_method_changed",
+        decline=EXPIRED,
+        at=AN_HOUR_LATER,
+        trigger="payment_method_changed",
         card_changed_since_failure=True,
-    )  # fmt: skip
+    )
 
     plan = plan_decide(context=changed, guardrails=AUTO, scorers=Scorers())
 
@@ -74,9 +76,11 @@ def test_a_card_the_customer_changed_is_retried_soon_without_another_failed_paym
 def test_a_new_card_still_obeys_the_networks_reattempt_ceiling():
     twenty = tuple(FAILED_AT - timedelta(hours=h) for h in range(1, 21))  # 20 in the last day
     changed = context(
-        decline=Decline(brand="visa", decline_code="51"), at=AN_HOUR_LATER, card_attempts=twenty,
+        decline=Decline(brand="visa", decline_code="51"),
+        at=AN_HOUR_LATER,
+        card_attempts=twenty,
         card_changed_since_failure=True,
-    )  # fmt: skip
+    )
 
     plan = plan_decide(context=changed, guardrails=AUTO, scorers=Scorers())
 

@@ -174,9 +174,14 @@ def test_entries_from_before_keys_still_verify_and_keyed_ones_follow_them(settin
         prev = GENESIS
         for seq in (1, 2):
             legacy = AuditEntry(
-                seq=seq, at="2026-11-01T00:00:00+00:00", actor_label="system",
-                action="legacy.step", data={"n": seq}, prev_hash=prev, key_id=UNKEYED,
-            )  # fmt: skip
+                seq=seq,
+                at="2026-11-01T00:00:00+00:00",
+                actor_label="system",
+                action="legacy.step",
+                data={"n": seq},
+                prev_hash=prev,
+                key_id=UNKEYED,
+            )
             legacy.at = AuditEntry._meta.get_field("at").to_python(legacy.at)
             legacy.hash = hashlib.sha256(_canonical(legacy)).hexdigest()  # as before keys
             legacy.save(force_insert=True)
@@ -185,8 +190,10 @@ def test_entries_from_before_keys_still_verify_and_keyed_ones_follow_them(settin
 
     assert audit_verify() == (5, None)
     assert list(AuditEntry.objects.values_list("key_id", flat=True)) == [
-        UNKEYED, UNKEYED, *[next(iter(settings.AUDIT_HMAC_KEYS))] * 3
-    ]  # fmt: skip
+        UNKEYED,
+        UNKEYED,
+        *[next(iter(settings.AUDIT_HMAC_KEYS))] * 3,
+    ]
 
 
 def test_rotating_the_key_keeps_old_entries_and_checkpoints_verifying(settings):

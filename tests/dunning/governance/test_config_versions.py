@@ -85,10 +85,12 @@ def test_a_stale_form_does_not_overwrite_a_newer_version(admin_user):
 
 
 def test_rollback_restores_old_values_as_a_new_audited_version(admin_user):
-    config_update(kind=QUIET, data={"quiet": {"start": "20:00"}, "sms": True}, user=admin_user,
-                  note="first")  # fmt: skip
-    config_update(kind=QUIET, data={"quiet": {"start": "22:00"}, "sms": False}, user=admin_user,
-                  note="second")  # fmt: skip
+    config_update(
+        kind=QUIET, data={"quiet": {"start": "20:00"}, "sms": True}, user=admin_user, note="first"
+    )
+    config_update(
+        kind=QUIET, data={"quiet": {"start": "22:00"}, "sms": False}, user=admin_user, note="second"
+    )
 
     restored = config_rollback(kind=QUIET, version=1, user=admin_user)
 

@@ -111,8 +111,15 @@ def in_force(case: Case) -> int:
 
 
 def save(case: Case, values: dict, *, user, note: str, based_on: int | None = None):
-    return version_save(store=case.store, values=values, user=user, note=note,
-                        action="test.changed", based_on=based_on, merge=case.merge)  # fmt: skip
+    return version_save(
+        store=case.store,
+        values=values,
+        user=user,
+        note=note,
+        action="test.changed",
+        based_on=based_on,
+        merge=case.merge,
+    )
 
 
 def test_a_change_on_top_of_a_stale_version_is_refused_with_a_reason(case, admin_user):
@@ -141,8 +148,13 @@ def test_a_rollback_is_a_new_version_equal_to_the_old_one_audited_with_its_diff(
     first = save(case, case.first, user=admin_user, note="first")
     second = save(case, case.second, user=admin_user, note="second")
 
-    restored = version_rollback(store=case.store, version=first.version, user=admin_user,
-                                note="the first worked better", action="test.rolled_back")  # fmt: skip
+    restored = version_rollback(
+        store=case.store,
+        version=first.version,
+        user=admin_user,
+        note="the first worked better",
+        action="test.rolled_back",
+    )
 
     assert restored.version == second.version + 1 and version_active(store=case.store) == restored
     assert case.store.values(restored) == case.store.values(first)
@@ -161,8 +173,14 @@ def test_rolling_back_to_the_values_in_force_is_refused_with_the_reason_given(ca
     count = versions_of(store=case.store).count()
 
     with pytest.raises(VersionEditRefused, match="already in force"):
-        version_rollback(store=case.store, version=first.version, user=admin_user, note="again",
-                         action="test.rolled_back", unchanged="already in force")  # fmt: skip
+        version_rollback(
+            store=case.store,
+            version=first.version,
+            user=admin_user,
+            note="again",
+            action="test.rolled_back",
+            unchanged="already in force",
+        )
 
     assert versions_of(store=case.store).count() == count
 
@@ -191,14 +209,16 @@ def test_the_diff_goes_into_nested_documents_or_takes_each_value_whole():
         "quiet.start": {"from": "21:00", "to": "20:00"},
         "sms": {"from": True, "to": None},
     }
-    assert set(versions_diff(before=before, after=after, nested=False)) == {
-        "email", "quiet", "sms"
-    }  # fmt: skip
+    assert set(versions_diff(before=before, after=after, nested=False)) == {"email", "quiet", "sms"}
     assert versions_diff(before=None, after={}) == {}
 
 
 def test_every_document_raises_the_same_pair_so_either_name_catches_it():
     assert ConfigEditRefused is GuardrailEditRefused is PromptEditRefused is VersionEditRefused
-    assert (ConfigChangedMeanwhile is GuardrailsChangedMeanwhile is PromptChangedMeanwhile
-            is VersionChangedMeanwhile)  # fmt: skip
+    assert (
+        ConfigChangedMeanwhile
+        is GuardrailsChangedMeanwhile
+        is PromptChangedMeanwhile
+        is VersionChangedMeanwhile
+    )
     assert issubclass(VersionChangedMeanwhile, VersionEditRefused)

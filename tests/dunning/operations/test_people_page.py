@@ -22,9 +22,14 @@ RECOVERY = reverse("analytics:recovery")
 def change(client, username, *, roles=(), teams=(), note="covering for Mona", based_on=0):
     return client.post(
         PEOPLE,
-        {"username": username, "roles": list(roles), "teams": list(teams), "note": note,
-         "based_on": based_on},
-    )  # fmt: skip
+        {
+            "username": username,
+            "roles": list(roles),
+            "teams": list(teams),
+            "note": note,
+            "based_on": based_on,
+        },
+    )
 
 
 def groups_of(user) -> set[str]:

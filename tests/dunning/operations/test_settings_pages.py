@@ -26,10 +26,16 @@ HISTORY = reverse("dunning:settings_history")
 
 def form_values(**overrides) -> dict:
     values = {
-        "quiet_hours": "21:00-08:00", "email": "on", "sms": "on", "in_app": "on",
-        "sender_name": "Billing", "sender_address": "billing@dunwell.invalid",
-        "csat_survey": "on", "note": "texts at 8 am woke people", "based_on": "0",
-    }  # fmt: skip
+        "quiet_hours": "21:00-08:00",
+        "email": "on",
+        "sms": "on",
+        "in_app": "on",
+        "sender_name": "Billing",
+        "sender_address": "billing@dunwell.invalid",
+        "csat_survey": "on",
+        "note": "texts at 8 am woke people",
+        "based_on": "0",
+    }
     values.update(overrides)
     return {name: value for name, value in values.items() if value is not None}
 
@@ -153,13 +159,24 @@ def test_agent_and_manager_cannot_open_the_settings_history(client, agent, manag
 
 def test_the_settings_history_lists_every_kind_of_change_newest_first(client, admin_user, agent):
     guardrails_update(changes={"contacts_per_week": 2}, user=admin_user, note="fewer contacts")
-    prompt_template_update(purpose="retry_scheduled", channel="email",
-                           text=DEFAULT_PROMPT + "\nBe brief.", user=admin_user,
-                           note="shorter emails", based_on=0)  # fmt: skip
+    prompt_template_update(
+        purpose="retry_scheduled",
+        channel="email",
+        text=DEFAULT_PROMPT + "\nBe brief.",
+        user=admin_user,
+        note="shorter emails",
+        based_on=0,
+    )
     client.force_login(admin_user)
     client.post(CHANNELS, form_values(quiet_hours="20:00-08:00"))
-    people_update(user=admin_user, username=agent.username, roles=["collections manager"],
-                  teams=[], note="promoted", based_on=0)  # fmt: skip
+    people_update(
+        user=admin_user,
+        username=agent.username,
+        roles=["collections manager"],
+        teams=[],
+        note="promoted",
+        based_on=0,
+    )
 
     body = client.get(HISTORY).content.decode()
 

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 def site_in_dunning(sandbox):
     invoice = failed_renewal(sandbox)
     cancelled = failed_renewal(sandbox, name="Cy")
-    sandbox.cancel_subscription(subscription_id=cancelled["subscription_id"], reason="not_paid",
-                                reason_code="Not Paid")  # fmt: skip
+    sandbox.cancel_subscription(
+        subscription_id=cancelled["subscription_id"], reason="not_paid", reason_code="Not Paid"
+    )
     return invoice
 
 
@@ -47,10 +48,13 @@ def test_an_admin_connects_the_site_registers_the_webhook_and_replays_history(
     assert set(endpoint["enabled_events"]) == set(WEBHOOK_EVENT_TYPES)
     # Chargebee sends with the pair Dunwell registered, and Dunwell takes it.
     delivered = client.post(
-        reverse("chargebee_webhook"), data=sandbox.events[-1], content_type="application/json",
-        HTTP_AUTHORIZATION=basic_auth(endpoint["basic_auth_username"],
-                                      endpoint["basic_auth_password"]),
-    )  # fmt: skip
+        reverse("chargebee_webhook"),
+        data=sandbox.events[-1],
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth(
+            endpoint["basic_auth_username"], endpoint["basic_auth_password"]
+        ),
+    )
     assert delivered.status_code == 200
 
     since = (timezone.now() - timedelta(days=1)).date().isoformat()
@@ -100,8 +104,9 @@ def test_the_command_connects_and_backfills(sandbox, site_in_dunning, capsys, se
     settings.CHARGEBEE_CANCEL_REASON_CODE = "Unpaid"
     since = (timezone.now() - timedelta(days=1)).date().isoformat()
 
-    call_command("chargebee_connect", "--webhook-url", HOOK_URL, "--backfill-since", since,
-                 verbosity=0)  # fmt: skip
+    call_command(
+        "chargebee_connect", "--webhook-url", HOOK_URL, "--backfill-since", since, verbosity=0
+    )
 
     out = capsys.readouterr().out
     assert "Site 'dunwell-test': the key works." in out

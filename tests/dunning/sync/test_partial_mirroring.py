@@ -27,8 +27,13 @@ SHARED_SAMPLES = Path("/work/shared/chargebee/samples")
 SAMPLE_FILES = sorted(SAMPLES.glob("*.json")) + (
     sorted(SHARED_SAMPLES.glob("*.json")) if SHARED_SAMPLES.is_dir() else []
 )
-MODELS = {"customer": Customer, "subscription": Subscription, "invoice": Invoice,
-          "transaction": Transaction, "payment_source": PaymentSource}  # fmt: skip
+MODELS = {
+    "customer": Customer,
+    "subscription": Subscription,
+    "invoice": Invoice,
+    "transaction": Transaction,
+    "payment_source": PaymentSource,
+}
 
 
 def card_without_payment_source_id() -> dict:
@@ -36,10 +41,17 @@ def card_without_payment_source_id() -> dict:
     payload = load_sample("payment_succeeded")
     payload["content"]["customer"].pop("primary_payment_source_id", None)
     payload["content"]["card"] = {
-        "status": "valid", "gateway": "chargebee", "iin": "411111", "last4": "1111",
-        "card_type": "visa", "funding_type": "credit", "expiry_month": 1, "expiry_year": 2031,
-        "customer_id": payload["content"]["customer"]["id"], "object": "card",
-    }  # fmt: skip
+        "status": "valid",
+        "gateway": "chargebee",
+        "iin": "411111",
+        "last4": "1111",
+        "card_type": "visa",
+        "funding_type": "credit",
+        "expiry_month": 1,
+        "expiry_year": 2031,
+        "customer_id": payload["content"]["customer"]["id"],
+        "object": "card",
+    }
     return payload
 
 
@@ -87,10 +99,17 @@ def test_a_legacy_card_is_the_customers_primary_payment_source_when_the_event_na
     payload = load_sample("payment_failed")
     customer = payload["content"]["customer"]
     payload["content"]["card"] = {
-        "status": "valid", "gateway": "chargebee", "iin": "411111", "last4": "4810",
-        "card_type": "visa", "funding_type": "credit", "expiry_month": 6, "expiry_year": 2030,
-        "customer_id": customer["id"], "object": "card",
-    }  # fmt: skip
+        "status": "valid",
+        "gateway": "chargebee",
+        "iin": "411111",
+        "last4": "4810",
+        "card_type": "visa",
+        "funding_type": "credit",
+        "expiry_month": 6,
+        "expiry_year": 2030,
+        "customer_id": customer["id"],
+        "object": "card",
+    }
 
     event = process(payload)
 

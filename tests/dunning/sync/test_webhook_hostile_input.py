@@ -69,18 +69,24 @@ def _as_numbers(value):
 def _post(client, body: bytes, **extra):
     auth = basic_auth(settings.CHARGEBEE_WEBHOOK_USERNAME, settings.CHARGEBEE_WEBHOOK_PASSWORD)
     return client.generic(
-        "POST", WEBHOOK_URL, body, content_type="application/json",
-        HTTP_AUTHORIZATION=auth, **extra,
-    )  # fmt: skip
+        "POST",
+        WEBHOOK_URL,
+        body,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+        **extra,
+    )
 
 
 def test_hostile_json_is_refused_at_parse_and_kept_while_its_lookalikes_are_stored(client):
     examples = iter(range(10**6))
 
     @hypothesis_settings(
-        max_examples=80, deadline=None, database=None,
+        max_examples=80,
+        deadline=None,
+        database=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )  # fmt: skip
+    )
     @given(case=hostile_bodies)
     def deliver(case):
         content, expected_status, reason = case
@@ -108,9 +114,12 @@ def test_body_sent_chunked_without_content_length_is_read_and_stored(client):
     # What gunicorn hands over for Transfer-Encoding: chunked: no CONTENT_LENGTH, a stream
     # that ends with the body, and wsgi.input_terminated set.
     response = _post(
-        client, b"", CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
+        client,
+        b"",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
         **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
-    )  # fmt: skip
+    )
 
     assert response.status_code == 200, response.content
     assert ChargebeeEvent.objects.get().event_id == "ev_3Nl7oGgQqGG8UK4s"
@@ -122,9 +131,12 @@ def test_chunked_body_over_the_bound_is_refused_with_413_after_reading_one_byte_
     stream = io.BytesIO(json.dumps(event).encode())
 
     response = _post(
-        client, b"", CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
+        client,
+        b"",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
         **{"wsgi.input": stream, "wsgi.input_terminated": True},
-    )  # fmt: skip
+    )
 
     assert response.status_code == 413
     assert stream.tell() == settings.WEBHOOK_MAX_BODY_BYTES + 1

@@ -46,8 +46,15 @@ def _listed(client: Client, url_name: str, links: set[str], *, htmx: bool) -> in
 
 def _exported(username: str) -> set[str]:
     out = io.StringIO()
-    call_command("export_decisions", "--since", "2000-01-01", "--as-user", username,
-                 stdout=out, stderr=io.StringIO())  # fmt: skip
+    call_command(
+        "export_decisions",
+        "--since",
+        "2000-01-01",
+        "--as-user",
+        username,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     return {json.loads(line)["customer_id"] for line in out.getvalue().splitlines()}
 
 
@@ -79,13 +86,15 @@ def team_scoping(env: Env) -> Row:
         client.force_login(user)
         statuses = []
         for case, invoice in zip(cases, invoices, strict=True):
-            statuses.append(client.get(reverse("collections_desk:case_detail", args=[case.pk]))
-                            .status_code)  # fmt: skip
+            statuses.append(
+                client.get(reverse("collections_desk:case_detail", args=[case.pk])).status_code
+            )
             page = reverse("dunning:invoice_decisions", args=[invoice])
             statuses.append(client.get(page).status_code)
             statuses.append(client.get(page, HTTP_HX_REQUEST="true").status_code)
-        listed = sum(_listed(client, name, links, htmx=htmx)
-                     for name in LISTS for htmx in (False, True))  # fmt: skip
+        listed = sum(
+            _listed(client, name, links, htmx=htmx) for name in LISTS for htmx in (False, True)
+        )
         exported = len(_exported(user.username) & customers)
         return statuses, listed, exported
 
@@ -94,9 +103,10 @@ def team_scoping(env: Env) -> Row:
     pages_leaked = sum(1 for status in statuses if status != 404)
     row.other_zeros = {"answers that leak": pages_leaked + listed + exported}
     row.behaved = (
-        set(own_statuses) == {200} and own_listed == 2 * len(LISTS) * count
+        set(own_statuses) == {200}
+        and own_listed == 2 * len(LISTS) * count
         and own_exported == count
-    )  # fmt: skip
+    )
     row.happened = (
         f"{statuses.count(404)}/{len(statuses)} pages answered 404 to the other team's agent; "
         f"{listed} of the customers in its lists (over every page), {exported} in its export; "

@@ -38,8 +38,12 @@ def _truncate(head: int, _round: int) -> tuple[int, str]:
 
 def _alter_and_recompute(head: int, round_: int) -> tuple[int, str]:
     approval = AuditEntry.objects.filter(action="action.approved").order_by("seq")[round_]
-    as_superuser(("UPDATE dunning_auditentry SET data = %s WHERE seq = %s",
-                  ['{"amount": 4900}', approval.seq]))  # fmt: skip
+    as_superuser(
+        (
+            "UPDATE dunning_auditentry SET data = %s WHERE seq = %s",
+            ['{"amount": 4900}', approval.seq],
+        )
+    )
     recompute_from(approval.seq)
     return approval.seq, "altered"
 

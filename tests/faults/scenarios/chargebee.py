@@ -56,8 +56,11 @@ def _tokens_since(before: dict[bytes, int]) -> int:
 @timed
 def chargebee_storm(env: Env) -> Row:
     count = env.n(test=4, bench=60)
-    storm = {429: env.n(test=4, bench=40), 503: env.n(test=3, bench=30),
-             500: env.n(test=2, bench=20)}  # fmt: skip
+    storm = {
+        429: env.n(test=4, bench=40),
+        503: env.n(test=3, bench=30),
+        500: env.n(test=2, bench=20),
+    }
     row = Row(
         name="Chargebee 429/5xx storm",
         injected=f"{count} due retries while Chargebee answers {storm[429]} x 429 (Retry-After "
@@ -87,8 +90,9 @@ def chargebee_storm(env: Env) -> Row:
     while rounds < 20:
         due = actions_due()
         if not due:
-            pending = Action.objects.filter(pk__in=[a.pk for a in actions],
-                                            state=ActionState.SCHEDULED)  # fmt: skip
+            pending = Action.objects.filter(
+                pk__in=[a.pk for a in actions], state=ActionState.SCHEDULED
+            )
             if not pending.exists():
                 break
             # Time passes: the postponed retries (5 min, 10 min, ...) come due.
@@ -101,17 +105,22 @@ def chargebee_storm(env: Env) -> Row:
     requests = len(env.sandbox.request_log) - requests_before
     tokens = _tokens_since(tokens_before)
     ids = [i["id"] for i in invoices]
-    executed = Action.objects.filter(pk__in=[a.pk for a in actions],
-                                     state=ActionState.EXECUTED).count()  # fmt: skip
+    executed = Action.objects.filter(
+        pk__in=[a.pk for a in actions], state=ActionState.EXECUTED
+    ).count()
     charged = sum(successful_charges(env.sandbox, i) for i in ids)
     honoured = sum(1 for w in waits if w == 2.0)
     left = len(env.sandbox.injected_failures)
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, ids)
     row.behaved = (
-        executed == count and charged == count and left == 0 and deferred > 0
-        and honoured >= 1 and tokens >= requests
-    )  # fmt: skip
+        executed == count
+        and charged == count
+        and left == 0
+        and deferred > 0
+        and honoured >= 1
+        and tokens >= requests
+    )
     row.happened = (
         f"{executed}/{count} executed after {rounds} sweep rounds ({deferred} runs put back "
         f"for later); {charged} charges on {count} invoices; {len(waits)} waits "
@@ -188,13 +197,23 @@ def worker_sigkill_mid_charge(env: Env) -> Row:
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     if real:
-        command = [sys.executable, "manage.py", "rqworker", "actions", "--burst",
-                   "--worker-class", "rq.SimpleWorker"]  # fmt: skip
+        command = [
+            sys.executable,
+            "manage.py",
+            "rqworker",
+            "actions",
+            "--burst",
+            "--worker-class",
+            "rq.SimpleWorker",
+        ]
     else:
         get_queue("actions").empty()
-        command = [sys.executable, "-c",
-                   "import django; django.setup(); from dunning.actions.execution.jobs import run_action_job; "
-                   f"run_action_job({action.pk})"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from dunning.actions.execution.jobs import run_action_job; "
+            f"run_action_job({action.pk})",
+        ]
     connection.close()  # the child writes to the same database
     with charge_held_open(env) as (charged, killed):
         child = subprocess.Popen(
@@ -206,8 +225,11 @@ def worker_sigkill_mid_charge(env: Env) -> Row:
         stderr = child.stderr.read().decode(errors="replace")[-300:] if not reached else ""
         killed.set()
     action.refresh_from_db()
-    after_kill = (action.state, action.claimed_at is not None,
-                  successful_charges(env.sandbox, invoice["id"]))  # fmt: skip
+    after_kill = (
+        action.state,
+        action.claimed_at is not None,
+        successful_charges(env.sandbox, invoice["id"]),
+    )
     swept_early = actions_sweep()  # its worker might still be alive: leave it
     claims_age(Action, [action.pk], by=CLAIM_TIMEOUT + timedelta(minutes=1))
     swept = actions_sweep()
@@ -218,10 +240,15 @@ def worker_sigkill_mid_charge(env: Env) -> Row:
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, [invoice["id"]])
     row.behaved = (
-        reached and code == -signal.SIGKILL and after_kill == (ActionState.SCHEDULED, True, 1)
-        and swept_early == 0 and swept == 1 and action.state == ActionState.EXECUTED
-        and (action.result or {}).get("replayed") is True and charged_total == 1
-    )  # fmt: skip
+        reached
+        and code == -signal.SIGKILL
+        and after_kill == (ActionState.SCHEDULED, True, 1)
+        and swept_early == 0
+        and swept == 1
+        and action.state == ActionState.EXECUTED
+        and (action.result or {}).get("replayed") is True
+        and charged_total == 1
+    )
     row.happened = (
         f"child killed mid-charge (exit {code}): action left {after_kill[0]} and claimed, "
         f"{after_kill[2]} charge; sweep left it while the claim was fresh ({swept_early}), "

@@ -58,16 +58,21 @@ def writes_within_chargebee_limits(env: Env) -> Row:
         invoice = _renewal(env, f"Refused{n}")
         retry = propose(invoice, ActionKind.RETRY)
         _approved(retry, manager)
-        env.sandbox.refuse_next(path="/api/v2/comments", status=400,
-                                api_error_code="param_wrong_value", message=REFUSAL,
-                                param="notes")  # fmt: skip
+        env.sandbox.refuse_next(
+            path="/api/v2/comments",
+            status=400,
+            api_error_code="param_wrong_value",
+            message=REFUSAL,
+            param="notes",
+        )
         jobs_run()
         refused.append((invoice, retry))
 
         invoice = _renewal(env, f"Cancel{n}")
         with override_settings(CHARGEBEE_CANCEL_REASON_CODE="Unpaid"):
-            cancel, *_ = end_of_dunning_propose(invoice=invoice, user=agent, subscription="cancel",
-                                              invoice_action="leave_unpaid")  # fmt: skip
+            cancel, *_ = end_of_dunning_propose(
+                invoice=invoice, user=agent, subscription="cancel", invoice_action="leave_unpaid"
+            )
             _approved(cancel.action, manager)
             jobs_run()
         cancels.append((invoice, cancel.action))
@@ -133,8 +138,11 @@ def site_connect_mistakes(env: Env) -> Row:
         "webhook endpoint once and updates it on every later run; Chargebee's deliveries with "
         "the registered pair accepted",
     )
-    messages = {"401": "refused the API key", "404": "knows no site",
-                "other site": "This key belongs to site"}  # fmt: skip
+    messages = {
+        "401": "refused the API key",
+        "404": "knows no site",
+        "other site": "This key belongs to site",
+    }
     plain = created = updated = created_by_mistakes = 0
     for _ in range(rounds):
         before = len(env.sandbox.webhook_endpoints)
@@ -159,17 +167,25 @@ def site_connect_mistakes(env: Env) -> Row:
     if endpoint:
         auth = basic_auth(endpoint["basic_auth_username"], endpoint["basic_auth_password"])
         answer = Client().post(
-            url.split("example.com", 1)[1], data=load_sample("payment_failed"),
-            content_type="application/json", HTTP_AUTHORIZATION=auth,
-        )  # fmt: skip
+            url.split("example.com", 1)[1],
+            data=load_sample("payment_failed"),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=auth,
+        )
         delivered = answer.status_code
     mistakes = 3 * rounds
-    row.other_zeros = {"mistakes not named": mistakes - plain,
-                       "extra endpoints": max(0, len(endpoints) - 1)}  # fmt: skip
+    row.other_zeros = {
+        "mistakes not named": mistakes - plain,
+        "extra endpoints": max(0, len(endpoints) - 1),
+    }
     row.behaved = (
-        plain == mistakes and not created_by_mistakes and created == 1 and updated == rounds - 1 and len(endpoints) == 1
+        plain == mistakes
+        and not created_by_mistakes
+        and created == 1
+        and updated == rounds - 1
+        and len(endpoints) == 1
         and delivered == 200
-    )  # fmt: skip
+    )
     row.happened = (
         f"{plain}/{mistakes} mistakes named (401: {error_401[:60]!r}; 404: {error_404[:50]!r}; "
         f"{error_site[:50]!r}), {created_by_mistakes} endpoints created by them; the right pair: created {created}x, "

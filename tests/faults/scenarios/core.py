@@ -96,9 +96,11 @@ def webhook_post(body: dict | bytes | str, *, client: Client | None = None):
     """POST one body to the webhook endpoint as Chargebee would (its Basic-auth pair)."""
     data = body if isinstance(body, bytes | str) else json.dumps(body)
     return (client or Client()).post(
-        WEBHOOK_URL, data=data, content_type="application/json",
+        WEBHOOK_URL,
+        data=data,
+        content_type="application/json",
         HTTP_AUTHORIZATION=chargebee_auth(),
-    )  # fmt: skip
+    )
 
 
 def jobs_run(*, rounds: int = 20) -> int:
@@ -176,15 +178,26 @@ def deliver_all(events: list[dict]) -> list[int]:
 def retry_scheduled(invoice_id: str, customer_id: str) -> Action:
     """A due, low-risk retry in auto mode, scheduled as the decision service would leave it."""
     decision = Decision.objects.create(
-        invoice_id=invoice_id, customer_id=customer_id, trigger="payment_failed",
-        as_of=timezone.now(), model_version="fault suite", segment="self_serve", mode="auto",
-        reasoning="fault suite retry", features={"gateway": "stripe"},
-    )  # fmt: skip
+        invoice_id=invoice_id,
+        customer_id=customer_id,
+        trigger="payment_failed",
+        as_of=timezone.now(),
+        model_version="fault suite",
+        segment="self_serve",
+        mode="auto",
+        reasoning="fault suite retry",
+        features={"gateway": "stripe"},
+    )
     action = Action.objects.create(
-        decision=decision, invoice_id=invoice_id, customer_id=customer_id,
-        kind=ActionKind.RETRY, scheduled_for=timezone.now(), mode="auto",
-        needs_approval=False, reasoning="fault suite retry",
-    )  # fmt: skip
+        decision=decision,
+        invoice_id=invoice_id,
+        customer_id=customer_id,
+        kind=ActionKind.RETRY,
+        scheduled_for=timezone.now(),
+        mode="auto",
+        needs_approval=False,
+        reasoning="fault suite retry",
+    )
     action_transition(action=action, to=ActionState.SCHEDULED, actor_label="fault suite")
     return action
 

@@ -106,9 +106,14 @@ def duplicate_deliveries(env: Env) -> Row:
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, [invoice["id"]])
     row.behaved = (
-        not non_200 and stored == 1 and event.attempts == 1 and decisions == 1
-        and retry.state == ActionState.EXECUTED and charged == 1 and not errors
-    )  # fmt: skip
+        not non_200
+        and stored == 1
+        and event.attempts == 1
+        and decisions == 1
+        and retry.state == ActionState.EXECUTED
+        and charged == 1
+        and not errors
+    )
     row.happened = (
         f"{len(statuses) - len(non_200)}/{len(statuses)} answered 200; {stored} stored event, "
         f"processed {event.attempts}x ({event.state}); {decisions} decision; retry run by 8 "
@@ -161,16 +166,19 @@ def out_of_order_events(env: Env) -> Row:
         ).values_list("outcome", flat=True)
     )
     live = Action.objects.filter(
-        invoice_id__in=ids, state__in=(ActionState.SCHEDULED, ActionState.APPROVED,
-                                       ActionState.EXECUTED),
-    ).exclude(kind=ActionKind.KEEP_CHARGEBEE_SCHEDULE)  # fmt: skip
+        invoice_id__in=ids,
+        state__in=(ActionState.SCHEDULED, ActionState.APPROVED, ActionState.EXECUTED),
+    ).exclude(kind=ActionKind.KEEP_CHARGEBEE_SCHEDULE)
     calls = sum(collect_requests(env.sandbox, i) for i in ids)
     row.events_lost = events_lost(e["id"] for e in events + batch_events)
     row.double_charges = double_charges(env.sandbox, ids)
     row.behaved = (
-        set(statuses) == {200} and paid == len(ids) and stale > 0 and not live.exists()
+        set(statuses) == {200}
+        and paid == len(ids)
+        and stale > 0
+        and not live.exists()
         and calls == 0
-    )  # fmt: skip
+    )
     row.happened = (
         f"{len(statuses)} events delivered newest first, all 200; {paid}/{len(ids)} invoices "
         f"paid in the mirror; {stale} older resource copies recorded stale (one at a time); "
@@ -189,5 +197,7 @@ def _live_summary(live, *, first_set: list[dict]) -> str:
             "kind", "state", "decision__trigger", "invoice_id"
         )
     )
-    return "; ".join(f"{n} x {kind} {state} after {trigger}, {where}"
-                     for (kind, state, trigger, where), n in sorted(counts.items()))  # fmt: skip
+    return "; ".join(
+        f"{n} x {kind} {state} after {trigger}, {where}"
+        for (kind, state, trigger, where), n in sorted(counts.items())
+    )

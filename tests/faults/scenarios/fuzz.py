@@ -99,9 +99,13 @@ bodies = (
 
 def fuzz_settings(examples: int, *, seed: int | None = None):
     return hypothesis_settings(
-        max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck),
-        database=None, phases=[Phase.generate], derandomize=seed is not None,
-    )  # fmt: skip
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        phases=[Phase.generate],
+        derandomize=seed is not None,
+    )
 
 
 @timed

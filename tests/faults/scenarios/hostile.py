@@ -20,8 +20,12 @@ DEPTH = 10_000
 
 def _chunked(body: bytes) -> dict:
     """What gunicorn hands over for Transfer-Encoding: chunked: no Content-Length."""
-    return {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked",
-            "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True}  # fmt: skip
+    return {
+        "CONTENT_LENGTH": "",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+    }
 
 
 def _cases(n: int) -> list[tuple[str, bytes, dict, int, bool]]:
@@ -31,8 +35,13 @@ def _cases(n: int) -> list[tuple[str, bytes, dict, int, bool]]:
     too_big = {**event, "id": f"ev_chunked_big_{n}"}
     too_big["content"] = {**event["content"], "padding": "x" * settings.WEBHOOK_MAX_BODY_BYTES}
     cases = [
-        (f"number {number}", _envelope(f"ev_nf_{number}_{n}", f'{{"amount": {number}}}'), {},
-         400, True)
+        (
+            f"number {number}",
+            _envelope(f"ev_nf_{number}_{n}", f'{{"amount": {number}}}'),
+            {},
+            400,
+            True,
+        )
         for number in ("1e999", "-1e999", "NaN", "Infinity")
     ] + [
         ("lone surrogate", _envelope(f"ev_ls_{n}", '{"note": "x\\ud800"}'), {}, 400, True),
@@ -40,11 +49,12 @@ def _cases(n: int) -> list[tuple[str, bytes, dict, int, bool]]:
         (f"{DEPTH:,}-deep nesting", _envelope(f"ev_deep_{n}", _nested(DEPTH)), {}, 400, True),
         ("chunked body", b"", _chunked(json.dumps(event).encode()), 200, False),
         ("chunked body over 1 MiB", b"", _chunked(json.dumps(too_big).encode()), 413, False),
-    ]  # fmt: skip
+    ]
     lengths = {"2^31": 2**31, "2^40": 2**40, "2^63-1": 2**63 - 1, "of 30 digits": int("9" * 30)}
     for label, declared in lengths.items():
-        cases.append((f"Content-Length {label}", b"{}", {"CONTENT_LENGTH": str(declared)},
-                      413, False))  # fmt: skip
+        cases.append(
+            (f"Content-Length {label}", b"{}", {"CONTENT_LENGTH": str(declared)}, 413, False)
+        )
     return cases
 
 
@@ -78,9 +88,10 @@ def hostile_json(env: Env) -> Row:
             kept_now = RejectedWebhook.objects.count() - kept_before == 1
             declared = extra.get("CONTENT_LENGTH")
             not_kept += (
-                not kept_now or (whole and kept.body != body.decode())
+                not kept_now
+                or (whole and kept.body != body.decode())
                 or bool(declared and kept.content_length_header != declared)
-            )  # fmt: skip
+            )
         status = client.get("/static/css/no-such-file.css").status_code
         statuses[status] = statuses.get(status, 0) + 1
         wrong += status != 404

@@ -64,9 +64,10 @@ def _expected_objects(payload: dict) -> list[tuple[type, str]]:
     """The mirrorable objects of the event that can be read."""
     content = payload["content"]
     return [
-        (MODELS[key], obj["id"]) for key, obj in content.items()
+        (MODELS[key], obj["id"])
+        for key, obj in content.items()
         if key in MODELS and (key == "customer" or "customer_id" in obj)
-    ]  # fmt: skip
+    ]
 
 
 def _mirrored(model, cb_id: str) -> bool:

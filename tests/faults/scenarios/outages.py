@@ -98,9 +98,11 @@ def redis_down_at_ingest(env: Env) -> Row:
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, ids)
     row.behaved = (
-        set(statuses) == {200} and waiting == len(events) and relayed_while_down == 0
+        set(statuses) == {200}
+        and waiting == len(events)
+        and relayed_while_down == 0
         and decided == count
-    )  # fmt: skip
+    )
     row.happened = (
         f"{statuses.count(200)}/{len(statuses)} answered 200 with Redis down, {waiting} stored "
         f"waiting; relay enqueued {relayed} once Redis was back; {decided}/{count} invoices "
@@ -157,18 +159,22 @@ def redis_down_during_processing(env: Env) -> Row:
     per_invoice = [Decision.objects.filter(invoice_id=i).count() for i in all_ids]
     attempts = sorted(
         set(
-            ChargebeeEvent.objects.filter(event_id__in=[e["id"] for e in all_events])
-            .values_list("attempts", flat=True)
+            ChargebeeEvent.objects.filter(event_id__in=[e["id"] for e in all_events]).values_list(
+                "attempts", flat=True
+            )
         )
-    )  # fmt: skip
+    )
     row.events_lost = events_lost(e["id"] for e in all_events)
     row.double_charges = double_charges(env.sandbox, all_ids)
     row.behaved = (
-        processed.count() == len(events) and decided_before == 0 and claimed
-        and held.state == EventState.PROCESSED and held.attempts == 2
-        and per_invoice == [1] * len(all_ids) and Invoice.objects.filter(cb_id__in=all_ids).count()
-        == len(all_ids)
-    )  # fmt: skip
+        processed.count() == len(events)
+        and decided_before == 0
+        and claimed
+        and held.state == EventState.PROCESSED
+        and held.attempts == 2
+        and per_invoice == [1] * len(all_ids)
+        and Invoice.objects.filter(cb_id__in=all_ids).count() == len(all_ids)
+    )
     row.happened = (
         f"{processed.count()} events processed while Redis was down, {decided_before} decided "
         f"(enqueues lost); after Redis came back empty the event relay enqueued {relayed} and "
@@ -206,9 +212,11 @@ def database_down_at_ingest(env: Env) -> Row:
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, [i["id"] for i in invoices])
     row.behaved = (
-        statuses == [503] * len(events) and with_reason == len(events) and half_stored == 0
+        statuses == [503] * len(events)
+        and with_reason == len(events)
+        and half_stored == 0
         and set(redelivered) == {200}
-    )  # fmt: skip
+    )
     row.happened = (
         f"{statuses.count(503)}/{len(events)} answered 503 (Retry-After and a reason: "
         f"{with_reason}); {half_stored} rows written; redelivered: "
@@ -272,15 +280,20 @@ def redis_down_under_the_schedule(env: Env) -> Row:
     ids = [i["id"] for i in invoices]
     decided = _decided(ids)
     relay_run = PeriodicRun.objects.filter(job="relay_pending_events_job").first()
-    relay_after = bool(relay_run and relay_run.last_finished_at and
-                       relay_run.last_finished_at > back_at)  # fmt: skip
+    relay_after = bool(
+        relay_run and relay_run.last_finished_at and relay_run.last_finished_at > back_at
+    )
     row.events_lost = events_lost(e["id"] for e in events)
     row.double_charges = double_charges(env.sandbox, ids)
     row.behaved = (
-        set(statuses) == {200} and alive_during and failed_during > 0 and resumed
-        and relay_after and decided == count
+        set(statuses) == {200}
+        and alive_during
+        and failed_during > 0
+        and resumed
+        and relay_after
+        and decided == count
         and "relay_pending_events_job" not in {j.name for j in schedule_late(schedule=schedule)}
-    )  # fmt: skip
+    )
     row.happened = (
         f"schedule alive through the outage ({failed_during} failed ticks, backing off); "
         f"{'resumed' if resumed else 'did NOT resume'} by itself once Redis was back and "

@@ -36,9 +36,12 @@ def customer_case(db):
             email=EMAIL, raw={"phone": PHONE}, last_name="Lima", company="Limaworks GmbH"
         )
         Subscription.objects.create(
-            cb_id=f"sub_{n}", customer_id=f"cus_{n}", plan_id="pro-EUR-monthly",
-            status="active", resource_version=1,
-        )  # fmt: skip
+            cb_id=f"sub_{n}",
+            customer_id=f"cus_{n}",
+            plan_id="pro-EUR-monthly",
+            status="active",
+            resource_version=1,
+        )
         Invoice.objects.filter(cb_id=f"inv_{n}").update(subscription_id=f"sub_{n}")
         PaymentSource.objects.filter(cb_id=f"pm_{n}").update(card_last4="4242")
         return decision
@@ -48,15 +51,22 @@ def customer_case(db):
 
 def message_action(decision, *, kind=ActionKind.MESSAGE, channel="email", params=None) -> Action:
     return Action.objects.create(
-        decision=decision, invoice_id=decision.invoice_id, customer_id=decision.customer_id,
-        kind=kind, channel=channel, scheduled_for=decision.as_of, mode=decision.mode,
-        params=params if params is not None else {
+        decision=decision,
+        invoice_id=decision.invoice_id,
+        customer_id=decision.customer_id,
+        kind=kind,
+        channel=channel,
+        scheduled_for=decision.as_of,
+        mode=decision.mode,
+        params=params
+        if params is not None
+        else {
             "template": "payment_failed_retry_scheduled",
             "retry_at": "2030-11-06T09:00:00+00:00",
             "payment_method_link": True,
         },
         state="scheduled",
-    )  # fmt: skip
+    )
 
 
 class RecordingServer:
@@ -108,10 +118,13 @@ def chat_completion(content: str) -> dict:
         "created": 0,
         "model": "local-test-model",
         "choices": [
-            {"index": 0, "finish_reason": "stop",
-             "message": {"role": "assistant", "content": content}}
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content},
+            }
         ],
-    }  # fmt: skip
+    }
 
 
 @pytest.fixture

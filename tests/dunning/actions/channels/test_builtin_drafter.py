@@ -12,8 +12,14 @@ from dunning.actions.channels.drafting import DraftBrief
 from dunning.actions.channels.validation import draft_problems, filled_length
 from dunning.models import Purpose, Transaction
 
-LONG_VALUES = {"first_name": 14, "amount": 10, "pay_link": 60, "retry_date": 19, "card": 33,
-               "survey_link": 110}  # fmt: skip
+LONG_VALUES = {
+    "first_name": 14,
+    "amount": 10,
+    "pay_link": 60,
+    "retry_date": 19,
+    "card": 33,
+    "survey_link": 110,
+}
 REASON = "your bank declined it because the card had insufficient funds"
 
 
@@ -21,17 +27,29 @@ def brief(purpose, channel="email", segment="self_serve", **extra) -> DraftBrief
     if purpose == Purpose.CSAT_SURVEY:  # the invoice is paid: a survey link, no amount
         required = ("first_name", "survey_link") if channel == "email" else ("survey_link",)
         return DraftBrief(
-            purpose=purpose, channel=channel, segment=segment, plan="Pro", needs_link=False,
-            required=required, filled_lengths=LONG_VALUES, **extra,
-        )  # fmt: skip
+            purpose=purpose,
+            channel=channel,
+            segment=segment,
+            plan="Pro",
+            needs_link=False,
+            required=required,
+            filled_lengths=LONG_VALUES,
+            **extra,
+        )
     nothing_owed = purpose == Purpose.PRE_DUNNING_CARD_UPDATE  # before the renewal: no amount
     required = ("first_name",) if channel == "email" else ()
     required += ("amount",) if channel == "email" and not nothing_owed else ()
     required += ("retry_date",) if purpose == Purpose.RETRY_SCHEDULED else ()
     values = dict(
-        purpose=purpose, channel=channel, segment=segment, plan="Pro", decline_reason=REASON,
-        tenure_months=26, required=(*required, "pay_link"), filled_lengths=LONG_VALUES,
-    )  # fmt: skip
+        purpose=purpose,
+        channel=channel,
+        segment=segment,
+        plan="Pro",
+        decline_reason=REASON,
+        tenure_months=26,
+        required=(*required, "pay_link"),
+        filled_lengths=LONG_VALUES,
+    )
     return DraftBrief(**{**values, **extra})
 
 
@@ -127,10 +145,14 @@ def test_plan_ids_become_plan_names():
 
 def test_a_pre_dunning_request_says_nothing_is_owed_and_why_the_card_needs_a_look():
     brief = DraftBrief(
-        purpose=Purpose.PRE_DUNNING_CARD_UPDATE, channel="email", segment="self_serve",
-        plan="Pro", decline_reason="the card on file expires before the renewal",
-        required=("first_name", "pay_link"), filled_lengths=LONG_VALUES,
-    )  # fmt: skip
+        purpose=Purpose.PRE_DUNNING_CARD_UPDATE,
+        channel="email",
+        segment="self_serve",
+        plan="Pro",
+        decline_reason="the card on file expires before the renewal",
+        required=("first_name", "pay_link"),
+        filled_lengths=LONG_VALUES,
+    )
     draft = BuiltinDrafter().draft(brief)
 
     assert "expires before the renewal" in draft.body

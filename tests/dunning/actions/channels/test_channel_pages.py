@@ -16,8 +16,15 @@ OUTBOX = reverse("dunning:outbox")
 PROMPTS = reverse("dunning:prompt_templates")
 
 
-def save(client, *, text=DEFAULT_PROMPT + "\nKeep it under 120 words.", note="shorter",
-         based_on=0, purpose="retry_scheduled", channel="email"):  # fmt: skip
+def save(
+    client,
+    *,
+    text=DEFAULT_PROMPT + "\nKeep it under 120 words.",
+    note="shorter",
+    based_on=0,
+    purpose="retry_scheduled",
+    channel="email",
+):
     return client.post(
         PROMPTS,
         {"purpose": purpose, "channel": channel, "text": text, "note": note, "based_on": based_on},
@@ -100,8 +107,9 @@ def test_admin_saves_a_new_version_which_is_audited_and_then_in_force(client, ad
     assert response.status_code == second.status_code == 302
     versions = PromptTemplate.objects.filter(purpose="retry_scheduled", channel="email")
     assert [(v.version, v.active, v.note) for v in versions] == [
-        (2, True, "warmer"), (1, False, "shorter")
-    ]  # fmt: skip
+        (2, True, "warmer"),
+        (1, False, "shorter"),
+    ]
     entries = AuditEntry.objects.filter(action="prompt_template.changed").order_by("seq")
     assert [e.data["version"] for e in entries] == [1, 2]
     assert entries[1].actor == admin_user and entries[1].data["note"] == "warmer"
@@ -112,14 +120,16 @@ def test_admin_saves_a_new_version_which_is_audited_and_then_in_force(client, ad
 @pytest.mark.parametrize(
     "overrides,reason",
     [
-        ({"text": "Write a nice email about $purpose for $customer_email. $required"},
-         b"unknown slots: $customer_email"),
+        (
+            {"text": "Write a nice email about $purpose for $customer_email. $required"},
+            b"unknown slots: $customer_email",
+        ),
         ({"text": "Write a nice email about $purpose."}, b"must use $required"),
         ({"text": DEFAULT_PROMPT}, b"nothing changed"),
         ({"note": ""}, b"This field is required"),
         ({"purpose": "spam"}, b"Select a valid choice"),
     ],
-)  # fmt: skip
+)
 def test_admin_gets_the_reason_when_a_template_is_refused(client, admin_user, overrides, reason):
     client.force_login(admin_user)
 

@@ -87,8 +87,11 @@ def test_new_decisions_never_plan_on_a_switched_off_channel(admin_user):
 
     decision = decided_invoice(decline_code="54")  # expired card: send a link to fix it
 
-    channels = set(Action.objects.filter(decision=decision).exclude(channel="")
-                   .values_list("channel", flat=True))  # fmt: skip
+    channels = set(
+        Action.objects.filter(decision=decision)
+        .exclude(channel="")
+        .values_list("channel", flat=True)
+    )
     assert channels == {"sms"}
 
 

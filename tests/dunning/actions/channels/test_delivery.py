@@ -83,10 +83,15 @@ def test_quiet_hours_elsewhere_do_not_hold_a_customer_whose_day_it_is(customer_c
 def _sent_earlier(customer_id: str, *ages_in_days: float) -> None:
     for age in ages_in_days:
         OutboundMessage.objects.create(
-            customer_id=customer_id, channel="email", purpose="payment_method_update",
-            recipient=EMAIL, body="earlier", status="sent", drafter="builtin",
+            customer_id=customer_id,
+            channel="email",
+            purpose="payment_method_update",
+            recipient=EMAIL,
+            body="earlier",
+            status="sent",
+            drafter="builtin",
             sent_at=timezone.now() - timedelta(days=age),
-        )  # fmt: skip
+        )
 
 
 def test_past_the_weekly_contact_limit_the_message_waits_until_a_contact_leaves_the_week(

@@ -32,9 +32,13 @@ def answer(**changes) -> str:
 
 def ticket(customer_id: str, body: str, n: int = 1) -> None:
     SupportTicket.objects.create(
-        ticket_id=f"t{n}", customer_cb_id=customer_id, created_at=timezone.now() - timedelta(days=1),
-        topic="payment_failed", subject="Card problem", body=body,
-    )  # fmt: skip
+        ticket_id=f"t{n}",
+        customer_cb_id=customer_id,
+        created_at=timezone.now() - timedelta(days=1),
+        topic="payment_failed",
+        subject="Card problem",
+        body=body,
+    )
 
 
 def test_the_models_text_is_used_filled_in_and_recorded_with_model_and_prompt_version(
@@ -66,15 +70,32 @@ def test_no_name_email_phone_amount_card_or_ticket_author_reaches_the_model(
 ):
     llm_server.content = answer()
     decision = customer_case()
-    ticket("cus_1", f"Hi, my card 4242 4242 4242 4242 was charged 49.00 EUR twice? Call me on "
-                    f"{PHONE} or write to {EMAIL} or ana.private@mail.test.\nThanks,\nAna Lima")  # fmt: skip
+    ticket(
+        "cus_1",
+        f"Hi, my card 4242 4242 4242 4242 was charged 49.00 EUR twice? Call me on "
+        f"{PHONE} or write to {EMAIL} or ana.private@mail.test.\nThanks,\nAna Lima",
+    )
     for channel in ("email", "sms", "in_app"):
         message_deliver(action=message_action(decision, channel=channel), links=LINKS)
 
     assert len(llm_server.requests) == 3
     sent = b"\n".join(llm_server.raw).decode()
-    for secret in ("Ana", "Lima", "Limaworks", EMAIL, "ana.lima", "ana.private", PHONE,
-                   "15112345678", "49.00", "4900", "4242", PAY_LINK, "cus_1", "inv_1"):  # fmt: skip
+    for secret in (
+        "Ana",
+        "Lima",
+        "Limaworks",
+        EMAIL,
+        "ana.lima",
+        "ana.private",
+        PHONE,
+        "15112345678",
+        "49.00",
+        "4900",
+        "4242",
+        PAY_LINK,
+        "cus_1",
+        "inv_1",
+    ):
         assert secret not in sent, secret
     assert "{first_name}" in sent and "{amount}" in sent and "{pay_link}" in sent
     assert "[card number]" in sent and "[email]" in sent  # the ticket went, redacted
@@ -83,18 +104,27 @@ def test_no_name_email_phone_amount_card_or_ticket_author_reaches_the_model(
 @pytest.mark.parametrize(
     "body,why",
     [
-        ("Hi {first_name}, pay {amount} at https://pay-now.example.com/x by {retry_date}: "
-         "{pay_link}", "link of its own"),
+        (
+            "Hi {first_name}, pay {amount} at https://pay-now.example.com/x by {retry_date}: "
+            "{pay_link}",
+            "link of its own",
+        ),
         ("Hi {first_name}, pay {amount} by {retry_date} and get 20% off: {pay_link}", "amount"),
-        ("Hi {first_name}, settle {amount} by {retry_date} and we'll add a free month: {pay_link}",
-         "offer"),
-        ("Hi {first_name}, the payment of €49.00 failed; we retry {retry_date}: {pay_link}",
-         "amount"),
+        (
+            "Hi {first_name}, settle {amount} by {retry_date} and we'll add a free month: {pay_link}",
+            "offer",
+        ),
+        (
+            "Hi {first_name}, the payment of €49.00 failed; we retry {retry_date}: {pay_link}",
+            "amount",
+        ),
         ("Hi {first_name}, your payment failed. We retry {retry_date}.", "missing placeholders"),
-        ("Hi {first_name} {email}, {amount} failed, retry {retry_date}: {pay_link}",
-         "unknown placeholders"),
+        (
+            "Hi {first_name} {email}, {amount} failed, retry {retry_date}: {pay_link}",
+            "unknown placeholders",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_model_answer_breaking_the_rules_is_refused_and_the_builtin_text_goes_instead(
     customer_case, llm_server, body, why
 ):
@@ -138,8 +168,10 @@ def test_instructions_in_a_ticket_are_quoted_data_and_change_nothing(customer_ca
     def obedient_model(request: dict) -> str:
         # A model that does whatever the ticket says, with whatever it was given.
         seen = json.dumps(request)
-        return answer(body="Hi {first_name}, we have refunded you in full and applied a 100% "
-                           f"discount. Your email on file: {seen[-60:]} {{pay_link}}")  # fmt: skip
+        return answer(
+            body="Hi {first_name}, we have refunded you in full and applied a 100% "
+            f"discount. Your email on file: {seen[-60:]} {{pay_link}}"
+        )
 
     llm_server.content = obedient_model
     decision = customer_case()
@@ -170,9 +202,12 @@ def test_the_prompt_version_an_admin_saved_is_what_the_model_is_sent(
 ):
     llm_server.content = answer()
     saved = prompt_template_update(
-        purpose="retry_scheduled", channel="email", user=admin_user, note="warmer opening",
+        purpose="retry_scheduled",
+        channel="email",
+        user=admin_user,
+        note="warmer opening",
         text=DEFAULT_PROMPT + "\nOpen by thanking them for being a $purpose customer. $required",
-    )  # fmt: skip
+    )
 
     result = message_deliver(action=message_action(customer_case()), links=LINKS)
 

@@ -17,22 +17,34 @@ NIGHT = quiet_hours_parse("21:00-08:00")
     "utc,zone,expected",
     [
         # 23:30 in Berlin (CET, UTC+1): quiet until 08:00 Berlin = 07:00 UTC next day.
-        (datetime(2026, 11, 2, 22, 30, tzinfo=UTC), "Europe/Berlin",
-         datetime(2026, 11, 3, 7, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 11, 2, 22, 30, tzinfo=UTC),
+            "Europe/Berlin",
+            datetime(2026, 11, 3, 7, 0, tzinfo=UTC),
+        ),
         # 05:00 in Berlin: quiet until 08:00 the same morning.
-        (datetime(2026, 11, 3, 4, 0, tzinfo=UTC), "Europe/Berlin",
-         datetime(2026, 11, 3, 7, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 11, 3, 4, 0, tzinfo=UTC),
+            "Europe/Berlin",
+            datetime(2026, 11, 3, 7, 0, tzinfo=UTC),
+        ),
         # The same instant is mid-afternoon in New York: send now.
         (datetime(2026, 11, 2, 20, 30, tzinfo=UTC), "America/New_York", None),
         # The night the clocks go back in New York (1 Nov 2026): 08:00 EST = 13:00 UTC.
-        (datetime(2026, 11, 1, 5, 0, tzinfo=UTC), "America/New_York",
-         datetime(2026, 11, 1, 13, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 11, 1, 5, 0, tzinfo=UTC),
+            "America/New_York",
+            datetime(2026, 11, 1, 13, 0, tzinfo=UTC),
+        ),
         # ... and in summer time the morning comes an hour earlier in UTC.
-        (datetime(2026, 7, 1, 5, 0, tzinfo=UTC), "America/New_York",
-         datetime(2026, 7, 1, 12, 0, tzinfo=UTC)),
+        (
+            datetime(2026, 7, 1, 5, 0, tzinfo=UTC),
+            "America/New_York",
+            datetime(2026, 7, 1, 12, 0, tzinfo=UTC),
+        ),
         (datetime(2026, 11, 2, 12, 0, tzinfo=UTC), "Europe/Berlin", None),
     ],
-)  # fmt: skip
+)
 def test_quiet_hours_end_at_the_customers_morning(utc, zone, expected):
     assert quiet_hours_next_allowed(at=utc, time_zone=zone, quiet=NIGHT) == expected
 

@@ -31,22 +31,37 @@ LINKS = {"pay_link": "https://pay.example.test/hp_8f2k"}
 
 
 def _error(code: int, message: str, status: int) -> dict:
-    return {"code": code, "message": message, "status": status,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}  # fmt: skip
+    return {
+        "code": code,
+        "message": message,
+        "status": status,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
 
 
 def _message_resource(sid: str = "SM" + "f0" * 16) -> dict:
-    return {"sid": sid, "account_sid": SID, "to": PHONE, "from": "+15005550006",
-            "status": "queued", "body": "...", "num_segments": "1", "error_code": None,
-            "api_version": "2010-04-01", "uri": f"{MESSAGES[:-5]}/{sid}.json"}  # fmt: skip
+    return {
+        "sid": sid,
+        "account_sid": SID,
+        "to": PHONE,
+        "from": "+15005550006",
+        "status": "queued",
+        "body": "...",
+        "num_segments": "1",
+        "error_code": None,
+        "api_version": "2010-04-01",
+        "uri": f"{MESSAGES[:-5]}/{sid}.json",
+    }
 
 
 @pytest.fixture
 def twilio(peer, connect, monkeypatch, settings):
     monkeypatch.setenv("DUNWELL_TWILIO_AUTH_TOKEN", TOKEN)
     settings.PUBLIC_BASE_URL = "https://dunwell.example.com"
-    connect(sms="twilio", twilio={"base_url": peer.url, "account_sid": SID,
-                                  "from_number": "+15005550006"})  # fmt: skip
+    connect(
+        sms="twilio",
+        twilio={"base_url": peer.url, "account_sid": SID, "from_number": "+15005550006"},
+    )
     return peer
 
 
@@ -79,9 +94,11 @@ def test_a_messaging_service_sends_instead_of_a_from_number(customer_case, twili
 
 @pytest.mark.parametrize(
     "code, words",
-    [(21211, "The 'To' number +4915112345678 is not a valid phone number."),
-     (21610, "Attempt to send to unsubscribed recipient")],
-)  # fmt: skip
+    [
+        (21211, "The 'To' number +4915112345678 is not a valid phone number."),
+        (21610, "Attempt to send to unsubscribed recipient"),
+    ],
+)
 def test_a_number_twilio_refuses_is_refused_for_good_with_its_reason(
     customer_case, twilio, code, words
 ):
@@ -98,13 +115,21 @@ def test_a_number_twilio_refuses_is_refused_for_good_with_its_reason(
 @pytest.mark.parametrize(
     "status, body, headers, words",
     [
-        (429, _error(20429, "Too Many Requests", 429), {"Retry_After": "30"},
-         "rate-limiting Dunwell (429); retry after 30 s"),
+        (
+            429,
+            _error(20429, "Too Many Requests", 429),
+            {"Retry_After": "30"},
+            "rate-limiting Dunwell (429); retry after 30 s",
+        ),
         (503, _error(20500, "Internal Server Error", 503), {}, "server error (503)"),
-        (401, _error(20003, "Authenticate", 401), {},
-         "refused the credentials (401): check DUNWELL_TWILIO_AUTH_TOKEN"),
+        (
+            401,
+            _error(20003, "Authenticate", 401),
+            {},
+            "refused the credentials (401): check DUNWELL_TWILIO_AUTH_TOKEN",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_twilio_that_cannot_take_it_now_defers_and_the_next_attempt_sends_once(
     customer_case, twilio, status, body, headers, words
 ):
@@ -135,16 +160,25 @@ def _signed(params: dict, *, token: str = TOKEN, url: str = CALLBACK) -> str:
 
 def _callback(client, params: dict, signature: str | None = None):
     return client.post(
-        reverse("twilio_status"), urlencode(params),
+        reverse("twilio_status"),
+        urlencode(params),
         content_type="application/x-www-form-urlencoded",
         HTTP_X_TWILIO_SIGNATURE=signature if signature is not None else _signed(params),
-    )  # fmt: skip
+    )
 
 
 def _status(sid: str, status: str, **more) -> dict:
-    return {"AccountSid": SID, "ApiVersion": "2010-04-01", "From": "+15005550006",
-            "MessageSid": sid, "SmsSid": sid, "SmsStatus": status, "MessageStatus": status,
-            "To": PHONE, **more}  # fmt: skip
+    return {
+        "AccountSid": SID,
+        "ApiVersion": "2010-04-01",
+        "From": "+15005550006",
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": status,
+        "MessageStatus": status,
+        "To": PHONE,
+        **more,
+    }
 
 
 @pytest.fixture
@@ -159,8 +193,9 @@ def test_status_callbacks_are_stored_then_recorded_and_a_late_sent_does_not_undo
 ):
     sid = sent_sms.provider_id
     with django_capture_on_commit_callbacks(execute=True):
-        answers = [_callback(client, _status(sid, s)).status_code
-                   for s in ("queued", "delivered", "sent")]  # fmt: skip
+        answers = [
+            _callback(client, _status(sid, s)).status_code for s in ("queued", "delivered", "sent")
+        ]
     assert ConnectorEvent.objects.filter(vendor="twilio").count() == 3  # stored before the job
     run_jobs()
 
@@ -188,8 +223,9 @@ def test_an_undelivered_sms_keeps_twilios_error_code_and_a_repeat_is_acknowledge
     assert (life.state, life.sentence()) == ("undelivered", "not delivered: Twilio error 30003")
 
 
-def test_the_outbox_shows_what_twilio_said(client, manager, sent_sms, run_jobs,
-                                           django_capture_on_commit_callbacks):  # fmt: skip
+def test_the_outbox_shows_what_twilio_said(
+    client, manager, sent_sms, run_jobs, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         _callback(client, _status(sent_sms.provider_id, "delivered"))
     run_jobs()
@@ -250,19 +286,26 @@ def test_a_stored_callback_whose_job_was_lost_is_relayed(client, sent_sms, run_j
     assert sent_sms.delivery == "delivered"
 
 
-@pytest.mark.parametrize("url", ["/webhooks/twilio/status/", "/webhooks/stripe/",
-                                 "/webhooks/zendesk/"])  # fmt: skip
+@pytest.mark.parametrize(
+    "url", ["/webhooks/twilio/status/", "/webhooks/stripe/", "/webhooks/zendesk/"]
+)
 @pytest.mark.parametrize(
     "header, status, words",
-    [("12abc", 400, "Content-Length must be a number of bytes"),
-     ("-5", 400, "Content-Length must be a number of bytes"),
-     (str(2**40), 413, "the body is over")],
-)  # fmt: skip
+    [
+        ("12abc", 400, "Content-Length must be a number of bytes"),
+        ("-5", 400, "Content-Length must be a number of bytes"),
+        (str(2**40), 413, "the body is over"),
+    ],
+)
 def test_a_vendor_webhook_with_a_content_length_that_is_not_a_byte_count_gets_a_reason(
     client, url, header, status, words
 ):
-    response = client.post(url, "MessageSid=SM1", content_type="application/x-www-form-urlencoded",
-                           CONTENT_LENGTH=header)  # fmt: skip
+    response = client.post(
+        url,
+        "MessageSid=SM1",
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=header,
+    )
 
     assert response.status_code == status and words in response.json()["error"]
     assert not ConnectorEvent.objects.exists()

@@ -44,20 +44,41 @@ def renewal(sandbox, live):
     return mirror_from_sandbox(sandbox, invoice["id"])
 
 
-def propose(invoice: Invoice, kind: str, *, at=None, mode: str = "approve",
-            params: dict | None = None, segment: str = "self_serve", risk: str = "low",
-            reasoning: str = "Tuesday after payday: 62% predicted success.") -> Action:  # fmt: skip
+def propose(
+    invoice: Invoice,
+    kind: str,
+    *,
+    at=None,
+    mode: str = "approve",
+    params: dict | None = None,
+    segment: str = "self_serve",
+    risk: str = "low",
+    reasoning: str = "Tuesday after payday: 62% predicted success.",
+) -> Action:
     """A decision about ``invoice`` proposing one action, as the decision service records it."""
     decision = Decision.objects.create(
-        invoice=invoice, customer_id=invoice.customer_id, trigger="payment_failed",
-        as_of=timezone.now(), model_version="retry v1", segment=segment, mode=mode,
-        reasoning=reasoning, features={"gateway": "stripe"},
-    )  # fmt: skip
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        trigger="payment_failed",
+        as_of=timezone.now(),
+        model_version="retry v1",
+        segment=segment,
+        mode=mode,
+        reasoning=reasoning,
+        features={"gateway": "stripe"},
+    )
     return Action.objects.create(
-        decision=decision, invoice=invoice, customer_id=invoice.customer_id, kind=kind,
-        scheduled_for=at or timezone.now(), params=params or {}, reasoning=reasoning,
-        mode=mode, risk=risk, needs_approval=mode != "auto",
-    )  # fmt: skip
+        decision=decision,
+        invoice=invoice,
+        customer_id=invoice.customer_id,
+        kind=kind,
+        scheduled_for=at or timezone.now(),
+        params=params or {},
+        reasoning=reasoning,
+        mode=mode,
+        risk=risk,
+        needs_approval=mode != "auto",
+    )
 
 
 @pytest.fixture
@@ -98,6 +119,7 @@ def time_passes(action: Action, *, by: timedelta) -> None:
 def charges_on(sandbox, invoice_id: str) -> list[dict]:
     """Card charges Chargebee made on the invoice after the first, failed renewal charge."""
     return [
-        t for t in sandbox.transactions.values()
+        t
+        for t in sandbox.transactions.values()
         if t["linked_invoices"][0]["invoice_id"] == invoice_id and t.get("payment_source_id")
-    ][1:]  # fmt: skip
+    ][1:]

@@ -46,9 +46,12 @@ def test_a_refused_comment_shows_on_the_action_with_chargebees_message(
     retry = propose(renewal, ActionKind.RETRY)
     approve(retry, manager)
     sandbox.refuse_next(
-        path="/api/v2/comments", status=400, api_error_code="param_wrong_value",
-        message="notes : contains characters that are not allowed", param="notes",
-    )  # fmt: skip
+        path="/api/v2/comments",
+        status=400,
+        api_error_code="param_wrong_value",
+        message="notes : contains characters that are not allowed",
+        param="notes",
+    )
 
     work()
 
@@ -117,13 +120,16 @@ def test_every_write_dunwell_makes_is_a_request_chargebee_defines(
     sandbox, live, agent, manager, approve, work, settings, chargebee_traffic
 ):
     settings.CHARGEBEE_CANCEL_REASON_CODE = "Not Paid"
-    renewals = [mirror_from_sandbox(sandbox, failed_renewal(sandbox, name=n)["id"])
-                for n in ("Ana", "Bo", "Cy", "Di")]  # fmt: skip
+    renewals = [
+        mirror_from_sandbox(sandbox, failed_renewal(sandbox, name=n)["id"])
+        for n in ("Ana", "Bo", "Cy", "Di")
+    ]
     for kind, invoice in ((ActionKind.TAKE_OVER, renewals[0]), (ActionKind.RETRY, renewals[0])):
         approve(propose(invoice, kind, reasoning=LONG_REASONING), manager)
     for invoice, final in zip(renewals[1:], ("leave_unpaid", "write_off", "void"), strict=True):
-        outcomes = end_of_dunning_propose(invoice=invoice, user=agent, subscription="cancel",
-                                          invoice_action=final)  # fmt: skip
+        outcomes = end_of_dunning_propose(
+            invoice=invoice, user=agent, subscription="cancel", invoice_action=final
+        )
         for outcome in outcomes:
             approve(outcome.action, manager)
     for page in ("collect_now", "update_payment_method"):
@@ -134,11 +140,24 @@ def test_every_write_dunwell_makes_is_a_request_chargebee_defines(
     states = set(Action.objects.values_list("kind", "state"))
     assert {state for _, state in states} == {ActionState.EXECUTED}, states
     kinds = {kind for kind, _ in states}
-    assert kinds >= {ActionKind.TAKE_OVER, ActionKind.RETRY, ActionKind.STOP_DUNNING,
-                     ActionKind.WRITE_OFF, ActionKind.VOID, ActionKind.CANCEL_SUBSCRIPTION}  # fmt: skip
+    assert kinds >= {
+        ActionKind.TAKE_OVER,
+        ActionKind.RETRY,
+        ActionKind.STOP_DUNNING,
+        ActionKind.WRITE_OFF,
+        ActionKind.VOID,
+        ActionKind.CANCEL_SUBSCRIPTION,
+    }
     posts = [e for e in chargebee_traffic if e.method == "POST"]
     assert {e.path.rsplit("/", 1)[-1] for e in posts} >= {
-        "pause_dunning", "collect_payment", "comments", "stop_dunning", "write_off", "void",
-        "cancel_for_items", "collect_now", "update_payment_method",
-    }  # fmt: skip
+        "pause_dunning",
+        "collect_payment",
+        "comments",
+        "stop_dunning",
+        "write_off",
+        "void",
+        "cancel_for_items",
+        "collect_now",
+        "update_payment_method",
+    }
     assert [p for e in posts for p in request_problems(e.method, e.path, e.params)] == []

@@ -110,8 +110,10 @@ def test_request_payment_emails_a_link_to_pay_the_outstanding_invoices(
     work()
 
     assert [call["kind"] for call in sent] == ["message", "payment_method_link"]
-    pages = [sandbox.hosted_pages[url.rstrip("/").rsplit("/", 1)[1]]
-             for url in (call["links"]["pay_link"] for call in sent)]  # fmt: skip
+    pages = [
+        sandbox.hosted_pages[url.rstrip("/").rsplit("/", 1)[1]]
+        for url in (call["links"]["pay_link"] for call in sent)
+    ]
     assert [page["kind"] for page in pages] == ["collect_now", "update_payment_method"]
     assert all(page["customer_id"] == renewal.customer_id for page in pages)
     assert set(Action.objects.values_list("state", flat=True)) == {ActionState.EXECUTED}
@@ -123,9 +125,10 @@ def test_a_deferred_delivery_keeps_the_request_for_later(
     from collections_desk.manual_collection import manual_request_payment
 
     monkeypatch.setattr(
-        delivery, "message_deliver",
+        delivery,
+        "message_deliver",
         lambda **kw: DeliveryResult(status="deferred", reason="quiet hours"),
-    )  # fmt: skip
+    )
     with django_capture_on_commit_callbacks(execute=True):
         action = manual_request_payment(invoice=renewal, user=agent).action
     work()
@@ -141,9 +144,13 @@ def test_recording_an_offline_payment_marks_the_invoice_paid(
 
     post(
         collect_url(renewal, "record_payment"),
-        {"amount": "49.00", "paid_on": "2026-11-20", "method": "bank_transfer",
-         "reference": "SEPA-7781"},
-    )  # fmt: skip
+        {
+            "amount": "49.00",
+            "paid_on": "2026-11-20",
+            "method": "bank_transfer",
+            "reference": "SEPA-7781",
+        },
+    )
     work()
 
     action = Action.objects.get(kind=ActionKind.RECORD_PAYMENT)

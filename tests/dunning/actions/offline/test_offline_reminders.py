@@ -52,8 +52,11 @@ def test_offline_invoice_gets_reminders_at_due_plus_7_plus_14_and_a_final_notice
     assert offsets == [0, 7, 14, 21]
     assert {a.kind for a in planned} == {ActionKind.MESSAGE}
     assert [a.params["template"] for a in planned] == [
-        "offline_due", "offline_follow_up", "offline_second_follow_up", "offline_final_notice"
-    ]  # fmt: skip
+        "offline_due",
+        "offline_follow_up",
+        "offline_second_follow_up",
+        "offline_final_notice",
+    ]
     decision = Decision.objects.get(invoice_id=invoice["id"])
     assert decision.trigger == Decision.Trigger.DUNNING_STARTED
     assert "Offline payer: no card retry" in decision.reasoning
@@ -139,10 +142,16 @@ def test_an_admin_changes_the_reminder_days_as_a_versioned_setting(
     offline_invoice, mode, admin_user, agent
 ):
     config_update(
-        kind=OFFLINE_REMINDERS, user=admin_user, note="net terms are longer here",
-        data={**config_current(kind=OFFLINE_REMINDERS), "reminder_7": 10, "reminder_14": 20,
-              "final": 30},
-    )  # fmt: skip
+        kind=OFFLINE_REMINDERS,
+        user=admin_user,
+        note="net terms are longer here",
+        data={
+            **config_current(kind=OFFLINE_REMINDERS),
+            "reminder_7": 10,
+            "reminder_14": 20,
+            "final": 30,
+        },
+    )
     with pytest.raises(PermissionDenied):
         config_update(kind=OFFLINE_REMINDERS, user=agent, note="x", data={"due": 1})
     mode("approve")
@@ -169,7 +178,9 @@ def test_an_invoice_found_overdue_gets_only_the_latest_missed_reminder_and_the_r
     ]
     assert skipped == ["due", "reminder_7"]
     later, _ = offline_steps_plan(
-        due_at=due, at=at + timedelta(days=1), schedule=OfflineSchedule(),
+        due_at=due,
+        at=at + timedelta(days=1),
+        schedule=OfflineSchedule(),
         taken=frozenset({"reminder_14", "final"}),
-    )  # fmt: skip
+    )
     assert later == []  # nothing before a step already taken comes back

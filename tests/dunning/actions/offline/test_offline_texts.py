@@ -17,10 +17,15 @@ LENGTHS = {"first_name": 5, "amount": 10, "pay_link": 48, "retry_date": 0, "card
 def draft(purpose: str, channel: str = "email", segment: str = "self_serve"):
     required = ("first_name", "amount", "pay_link") if channel == "email" else ("pay_link",)
     brief = DraftBrief(
-        purpose=purpose, channel=channel, segment=segment, plan="Business (monthly)",
-        required=required, filled_lengths=LENGTHS, payment_instructions=PAYMENT_INSTRUCTIONS,
+        purpose=purpose,
+        channel=channel,
+        segment=segment,
+        plan="Business (monthly)",
+        required=required,
+        filled_lengths=LENGTHS,
+        payment_instructions=PAYMENT_INSTRUCTIONS,
         next_step=NEXT if purpose == "offline_final_notice" else "",
-    )  # fmt: skip
+    )
     return brief, BuiltinDrafter().draft(brief)
 
 
@@ -29,8 +34,9 @@ def draft(purpose: str, channel: str = "email", segment: str = "self_serve"):
 def test_every_step_drafts_a_valid_message_with_the_invoice_link(purpose, channel):
     brief, text = draft(purpose, channel)
 
-    assert draft_problems(text, channel=channel, required=brief.required,
-                          filled_lengths=LENGTHS) == []  # fmt: skip
+    assert (
+        draft_problems(text, channel=channel, required=brief.required, filled_lengths=LENGTHS) == []
+    )
     assert "{pay_link}" in text.body
 
 

@@ -17,9 +17,17 @@ URL = "/dunning/offline-reminders/"
 
 
 def schedule(**changes) -> dict:
-    return {"due": 0, "reminder_7": 7, "reminder_14": 14, "final": 21, "channel": "email",
-            "payment_instructions": PAYMENT_INSTRUCTIONS, "note": "longer net terms",
-            "based_on": 0, **changes}  # fmt: skip
+    return {
+        "due": 0,
+        "reminder_7": 7,
+        "reminder_14": 14,
+        "final": 21,
+        "channel": "email",
+        "payment_instructions": PAYMENT_INSTRUCTIONS,
+        "note": "longer net terms",
+        "based_on": 0,
+        **changes,
+    }
 
 
 def test_admin_saves_a_new_schedule_with_a_reason_and_it_is_audited(client, admin_user):

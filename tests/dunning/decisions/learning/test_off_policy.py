@@ -64,9 +64,15 @@ def test_ips_and_dr_recover_the_candidates_true_revenue_over_many_logs():
         slot, propensity, reward = logged_draw(rng, truth, greedy)
         matched = slot == candidate
         ips.append(ips_terms(rewards=reward, propensities=propensity, matched=matched).mean())
-        dr.append(dr_terms(rewards=reward, propensities=propensity, matched=matched,
-                           predicted_logged=predicted[rows, slot],
-                           predicted_candidate=predicted[rows, candidate]).mean())  # fmt: skip
+        dr.append(
+            dr_terms(
+                rewards=reward,
+                propensities=propensity,
+                matched=matched,
+                predicted_logged=predicted[rows, slot],
+                predicted_candidate=predicted[rows, candidate],
+            ).mean()
+        )
 
     assert np.mean(ips) == pytest.approx(true_value, rel=0.02)
     assert np.mean(dr) == pytest.approx(true_value, rel=0.02)
@@ -82,9 +88,12 @@ def test_one_log_gives_an_interval_that_holds_the_truth_and_counts_the_rows():
     predicted = truth * AMOUNT
 
     estimate = estimate_from_arrays(
-        rewards=reward, propensities=propensity, matched=slot == candidate,
-        predicted_logged=predicted[rows, slot], predicted_candidate=predicted[rows, candidate],
-    )  # fmt: skip
+        rewards=reward,
+        propensities=propensity,
+        matched=slot == candidate,
+        predicted_logged=predicted[rows, slot],
+        predicted_candidate=predicted[rows, candidate],
+    )
 
     true_value = (truth[rows, candidate] * AMOUNT).mean()
     assert estimate.logged == len(rows) and estimate.enough
@@ -97,8 +106,13 @@ def test_one_log_gives_an_interval_that_holds_the_truth_and_counts_the_rows():
 def test_the_same_log_gives_the_same_interval_every_time():
     truth, greedy, candidate = synthetic_world(seed=3, contexts=300)
     slot, propensity, reward = logged_draw(np.random.default_rng(5), truth, greedy)
-    arrays = dict(rewards=reward, propensities=propensity, matched=slot == candidate,
-                  predicted_logged=reward * 0, predicted_candidate=reward * 0)  # fmt: skip
+    arrays = dict(
+        rewards=reward,
+        propensities=propensity,
+        matched=slot == candidate,
+        predicted_logged=reward * 0,
+        predicted_candidate=reward * 0,
+    )
 
     assert estimate_from_arrays(**arrays) == estimate_from_arrays(**arrays)
 
@@ -109,23 +123,39 @@ def logged(db, admin_user):
     """Eight auto-mode retries Dunwell ran (every fourth paid), and a candidate retry model
     trained but not active."""
     cache.clear()  # the page keeps its estimates for a little while
-    guardrails_update(changes={"default_mode": "auto", "exploration_share": 0.2},
-                      user=admin_user, note="learn")  # fmt: skip
+    guardrails_update(
+        changes={"default_mode": "auto", "exploration_share": 0.2}, user=admin_user, note="learn"
+    )
     for n in range(1, 9):
         declined_invoice(n)
         decision = decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=FAILED_AT)
         retry = decision.actions.get(kind=ActionKind.RETRY)
         paid = n % 4 == 0
-        action_transition(action=retry, to=ActionState.EXECUTED, actor_label="executor",
-                          result={"charged": paid, "amount": 4900 if paid else None})  # fmt: skip
+        action_transition(
+            action=retry,
+            to=ActionState.EXECUTED,
+            actor_label="executor",
+            result={"charged": paid, "amount": 4900 if paid else None},
+        )
     # A shadow proposal never ran: it is not part of the log.
-    ActionFactory(decision=decision, kind=ActionKind.RETRY, mode="shadow", propensity=1.0,
-                  state=ActionState.PROPOSED, scheduled_for=FAILED_AT)  # fmt: skip
+    ActionFactory(
+        decision=decision,
+        kind=ActionKind.RETRY,
+        mode="shadow",
+        propensity=1.0,
+        state=ActionState.PROPOSED,
+        scheduled_for=FAILED_AT,
+    )
     ModelVersion.objects.create(
-        kind=ModelVersion.Kind.RETRY, version=2, trained_at=timezone.now(), examples=600,
-        window_start=FAILED_AT, window_end=FAILED_AT, active=False,
+        kind=ModelVersion.Kind.RETRY,
+        version=2,
+        trained_at=timezone.now(),
+        examples=600,
+        window_start=FAILED_AT,
+        window_end=FAILED_AT,
+        active=False,
         artifact=pickle.dumps(mornings_model()),
-    )  # fmt: skip
+    )
 
 
 @functools.cache

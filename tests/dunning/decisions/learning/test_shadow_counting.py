@@ -32,18 +32,24 @@ def _auto_runs_what_is_due(*, invoice_id: str, before) -> None:
         if action.kind != ActionKind.RETRY:
             continue
         Transaction.objects.create(
-            cb_id=f"txn_retry_{action.pk}", customer_id=action.customer_id,
-            invoice_id=invoice_id, type="payment", status="failure", date=action.scheduled_for,
-            gateway="stripe", error_category="soft_decline", decline_code="51",
-            payment_source_cb_id=f"pm_{invoice_id.removeprefix('inv_')}", amount=4900,
+            cb_id=f"txn_retry_{action.pk}",
+            customer_id=action.customer_id,
+            invoice_id=invoice_id,
+            type="payment",
+            status="failure",
+            date=action.scheduled_for,
+            gateway="stripe",
+            error_category="soft_decline",
+            decline_code="51",
+            payment_source_cb_id=f"pm_{invoice_id.removeprefix('inv_')}",
+            amount=4900,
             resource_version=1,
-        )  # fmt: skip
+        )
 
 
 def _decide_history(n: int, *, executes: bool) -> list[list[tuple[str, object]]]:
     invoice = declined_invoice(n)
-    plans = [_plan(decision_make(invoice_id=invoice.cb_id, trigger="payment_failed",
-                                 at=FAILED_AT))]  # fmt: skip
+    plans = [_plan(decision_make(invoice_id=invoice.cb_id, trigger="payment_failed", at=FAILED_AT))]
     for at in DAILY_REVIEWS:
         if executes:
             _auto_runs_what_is_due(invoice_id=invoice.cb_id, before=at)
@@ -55,8 +61,9 @@ def test_one_history_decided_in_shadow_and_in_auto_gives_the_same_plan(admin_use
     guardrails_update(changes={"max_retries": 2}, user=admin_user, note="a short budget")
     shadow = _decide_history(1, executes=False)
     # (Auto also explores a share of its retries at random, to learn; shadow never does.)
-    guardrails_update(changes={"default_mode": "auto", "exploration_share": 0.0},
-                      user=admin_user, note="go live")  # fmt: skip
+    guardrails_update(
+        changes={"default_mode": "auto", "exploration_share": 0.0}, user=admin_user, note="go live"
+    )
     auto = _decide_history(2, executes=True)
 
     assert shadow == auto
@@ -70,8 +77,11 @@ def test_a_shadow_retry_that_would_have_run_counts_and_is_not_proposed_again():
     first = decision_make(invoice_id=invoice.cb_id, trigger="payment_failed", at=FAILED_AT)
     retry = first.actions.get(kind=ActionKind.RETRY)
 
-    later = decision_make(invoice_id=invoice.cb_id, trigger="open_invoice",
-                          at=retry.scheduled_for + timedelta(hours=1))  # fmt: skip
+    later = decision_make(
+        invoice_id=invoice.cb_id,
+        trigger="open_invoice",
+        at=retry.scheduled_for + timedelta(hours=1),
+    )
 
     assert later.features["dunwell_retries"] == 1
     assert later.features["last_failed_at"] == retry.scheduled_for.isoformat().replace(
@@ -86,11 +96,17 @@ def test_a_shadow_retry_superseded_before_its_time_does_not_count():
     invoice = declined_invoice(1)
     first = decision_make(invoice_id=invoice.cb_id, trigger="payment_failed", at=FAILED_AT)
     retry = first.actions.get(kind=ActionKind.RETRY)
-    decision_make(invoice_id=invoice.cb_id, trigger="open_invoice",
-                  at=retry.scheduled_for - timedelta(minutes=30))  # fmt: skip
+    decision_make(
+        invoice_id=invoice.cb_id,
+        trigger="open_invoice",
+        at=retry.scheduled_for - timedelta(minutes=30),
+    )
 
-    after = decision_make(invoice_id=invoice.cb_id, trigger="open_invoice",
-                          at=retry.scheduled_for + timedelta(minutes=20))  # fmt: skip
+    after = decision_make(
+        invoice_id=invoice.cb_id,
+        trigger="open_invoice",
+        at=retry.scheduled_for + timedelta(minutes=20),
+    )
 
     # Auto would have cancelled it at the decision before its time: it never ran.
     assert after.features["dunwell_retries"] == 0

@@ -25,9 +25,14 @@ SMS_FIRM_OFFER = sequence_for_segment(
 
 
 def test_the_defaults_are_todays_behaviour():
-    default = plan_decide(context=context(), guardrails=AUTO, scorers=TRAINED,
-                          sequence=sequence_for_segment(document=sequence_defaults(),
-                                                        segment="growth", source="default"))  # fmt: skip
+    default = plan_decide(
+        context=context(),
+        guardrails=AUTO,
+        scorers=TRAINED,
+        sequence=sequence_for_segment(
+            document=sequence_defaults(), segment="growth", source="default"
+        ),
+    )
     before = plan_decide(context=context(), guardrails=AUTO, scorers=TRAINED)
     assert [(a.kind, a.channel, a.scheduled_for, a.params) for a in default.actions] == [
         (a.kind, a.channel, a.scheduled_for, a.params) for a in before.actions
@@ -37,10 +42,12 @@ def test_the_defaults_are_todays_behaviour():
 
 def test_a_fixed_delay_retries_that_many_hours_after_the_decline_instead_of_the_best_slot():
     fixed = sequence_for_segment(
-        document=sequence_merge(document=sequence_defaults(),
-                                overrides={"timing": "fixed_delay", "delay_hours": 48}),
-        segment="growth", source="test",
-    )  # fmt: skip
+        document=sequence_merge(
+            document=sequence_defaults(), overrides={"timing": "fixed_delay", "delay_hours": 48}
+        ),
+        segment="growth",
+        source="test",
+    )
     best = plan_decide(context=context(), guardrails=AUTO, scorers=TRAINED)
     plan = plan_decide(context=context(), guardrails=AUTO, scorers=TRAINED, sequence=fixed)
 
@@ -69,8 +76,9 @@ def test_the_contact_limit_still_stops_a_variants_message_and_its_offer():
 
 def test_a_variant_in_a_shadow_segment_is_only_logged():
     shadow = AUTO.__class__(default_mode=AutomationMode.SHADOW)
-    plan = plan_decide(context=context(), guardrails=shadow, scorers=TRAINED,
-                       sequence=SMS_FIRM_OFFER)  # fmt: skip
+    plan = plan_decide(
+        context=context(), guardrails=shadow, scorers=TRAINED, sequence=SMS_FIRM_OFFER
+    )
     message = next(a for a in plan.actions if a.kind == ActionKind.MESSAGE)
     assert "shadow mode" in message.approval_reason
 

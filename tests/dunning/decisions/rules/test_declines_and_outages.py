@@ -53,9 +53,12 @@ def test_a_mastercard_decline_is_read_with_its_advice_code(card):
 
 def test_chargebee_error_cause_in_the_mirrored_error_detail_stops_retries_on_any_brand(card):
     failed = txn(
-        1, at=NOW, decline_code="05", recommendation_code="",
+        1,
+        at=NOW,
+        decline_code="05",
+        recommendation_code="",
         error_detail={"decline_code": "05", "error_cause_id": "gateway.fraud.account_fraud"},
-    )  # fmt: skip
+    )
 
     decline = decline_of(transaction=failed)
     result = network_rules(decline=decline, failed_at=NOW, attempts=[])

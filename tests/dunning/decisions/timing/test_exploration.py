@@ -35,8 +35,9 @@ def _decided(guardrails=EXPLORING, **overrides):
 
 def test_about_the_share_of_auto_retries_is_explored_and_never_at_a_forbidden_slot():
     # Mastercard says wait 72 hours: no retry, explored or not, comes sooner.
-    wait = Decline(brand="mastercard", decline_code="51", advice_code="02",
-                   error_category="soft_decline")  # fmt: skip
+    wait = Decline(
+        brand="mastercard", decline_code="51", advice_code="02", error_category="soft_decline"
+    )
     plans = _decided(decline=wait)
 
     explored = [p for p in plans if _retry(p).explored]
@@ -78,8 +79,9 @@ def test_propensities_are_the_policys_chances_of_each_slot_and_add_up_to_one():
         expected = share / n if retry.explored else best
         assert retry.propensity == pytest.approx(expected)
     allowed = [FAILED_AT + timedelta(hours=3 * k) for k in range(40)]
-    total = sum(slot_propensity(at=at, greedy=allowed[7], allowed=allowed, share=0.2)
-                for at in allowed)  # fmt: skip
+    total = sum(
+        slot_propensity(at=at, greedy=allowed[7], allowed=allowed, share=0.2) for at in allowed
+    )
     assert total == pytest.approx(1.0)
 
 
@@ -93,8 +95,9 @@ def test_the_draw_is_the_same_each_time_an_invoice_and_attempt_are_decided():
 
 @pytest.mark.django_db
 def test_an_explored_retry_is_stored_with_its_propensity_and_the_sentence_says_so(admin_user):
-    guardrails_update(changes={"default_mode": "auto", "exploration_share": 0.2},
-                      user=admin_user, note="learn")  # fmt: skip
+    guardrails_update(
+        changes={"default_mode": "auto", "exploration_share": 0.2}, user=admin_user, note="learn"
+    )
     for n in range(1, 40):
         declined_invoice(n)
         decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=DECIDED_AT)
@@ -112,8 +115,9 @@ def test_an_explored_retry_is_stored_with_its_propensity_and_the_sentence_says_s
 
 @pytest.mark.django_db
 def test_the_invoice_page_marks_an_explored_retry(client, manager, admin_user):
-    guardrails_update(changes={"default_mode": "auto", "exploration_share": 0.2},
-                      user=admin_user, note="learn")  # fmt: skip
+    guardrails_update(
+        changes={"default_mode": "auto", "exploration_share": 0.2}, user=admin_user, note="learn"
+    )
     for n in range(1, 40):
         declined_invoice(n)
         decision_make(invoice_id=f"inv_{n}", trigger="payment_failed", at=DECIDED_AT)

@@ -15,8 +15,10 @@ def at(day: str) -> float:
 def test_declines_that_cleared_just_after_the_first_make_the_first_their_likely_payday():
     # Declined on the last business day (Tue 30 Jun, Wed 30 Sep 2026), paid the next day:
     # only the 1st fell in between, no Friday, no 15th or 25th.
-    recoveries = [(at("2026-06-30T18:00"), at("2026-07-01T15:00")),
-                  (at("2026-09-30T18:00"), at("2026-10-01T15:00"))]  # fmt: skip
+    recoveries = [
+        (at("2026-06-30T18:00"), at("2026-07-01T15:00")),
+        (at("2026-09-30T18:00"), at("2026-10-01T15:00")),
+    ]
 
     shares = dict(payday_shares(recoveries=recoveries, time_zone="America/Chicago"))
 

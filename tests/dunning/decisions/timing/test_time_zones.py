@@ -20,9 +20,29 @@ from dunning.decisions.timing.time_zones import (
 # groupings (EU, UN, ZZ...), CLDR-only sub-territories, uninhabited islands, and countries
 # whose zones differ with no state table and no majority zone to assume.
 EXPECTED_UNKNOWN = {
-    "AC", "AQ", "BV", "CD", "CP", "CQ", "DG", "EA", "EU", "EZ", "FM", "HM", "IC", "KI", "PF",
-    "QO", "TA", "UM", "UN", "XA", "XB", "ZZ",
-}  # fmt: skip
+    "AC",
+    "AQ",
+    "BV",
+    "CD",
+    "CP",
+    "CQ",
+    "DG",
+    "EA",
+    "EU",
+    "EZ",
+    "FM",
+    "HM",
+    "IC",
+    "KI",
+    "PF",
+    "QO",
+    "TA",
+    "UM",
+    "UN",
+    "XA",
+    "XB",
+    "ZZ",
+}
 
 
 @pytest.mark.parametrize(
@@ -62,9 +82,15 @@ def test_without_a_state_the_postcode_names_it(country, postcode, zone):
 
 @pytest.mark.parametrize(
     ("country", "zone"),
-    [("FI", "Europe/Helsinki"), ("PK", "Asia/Karachi"), ("DE", "Europe/Berlin"),
-     ("IN", "Asia/Kolkata"), ("NG", "Africa/Lagos"), ("AR", "America/Argentina/Buenos_Aires")],
-)  # fmt: skip
+    [
+        ("FI", "Europe/Helsinki"),
+        ("PK", "Asia/Karachi"),
+        ("DE", "Europe/Berlin"),
+        ("IN", "Asia/Kolkata"),
+        ("NG", "Africa/Lagos"),
+        ("AR", "America/Argentina/Buenos_Aires"),
+    ],
+)
 def test_a_country_on_one_time_is_known_from_the_country(country, zone):
     assert customer_time_zone(country=country) == CustomerTimeZone(zone, ZoneSource.COUNTRY)
 

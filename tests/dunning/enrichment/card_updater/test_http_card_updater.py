@@ -36,9 +36,11 @@ def card(db):
     decided_invoice(1, decline_code="54")
     card = PaymentSource.objects.get(cb_id="pm_1")
     PaymentSource.objects.filter(pk=card.pk).update(
-        card_last4="4242", card_expiry_month=10, card_expiry_year=2026,
+        card_last4="4242",
+        card_expiry_month=10,
+        card_expiry_year=2026,
         raw={"reference_id": "cus_stripe/card_1"},
-    )  # fmt: skip
+    )
     card.refresh_from_db()
     return card
 
@@ -51,15 +53,19 @@ def lookup(card, updater):
 
 def test_a_replacement_card_comes_back_with_last4_expiry_and_the_updaters_reference(card, updater):
     updater.answer = {
-        "result": "updated", "reference": "au_77",
+        "result": "updated",
+        "reference": "au_77",
         "card": {"last4": "1881", "expiry_month": 4, "expiry_year": 2030},
-    }  # fmt: skip
+    }
 
     update = lookup(card, updater)
 
     assert (update.kind, update.last4, update.expiry_month, update.expiry_year) == (
-        UpdateKind.NEW_CARD, "1881", 4, 2030,
-    )  # fmt: skip
+        UpdateKind.NEW_CARD,
+        "1881",
+        4,
+        2030,
+    )
     assert update.reference == "au_77"
     sent, auth = updater.requests[0]
     assert auth == "Basic " + base64.b64encode(b"updater-token:").decode()
@@ -67,14 +73,24 @@ def test_a_replacement_card_comes_back_with_last4_expiry_and_the_updaters_refere
     assert sent["card_last4"] == "4242"
     # Never a card number: ids, the gateway's token, brand, last four and expiry only.
     assert set(sent) == {
-        "customer_id", "payment_source_id", "gateway", "gateway_account_id", "reference_id",
-        "card_brand", "card_last4", "card_expiry_month", "card_expiry_year",
-    }  # fmt: skip
+        "customer_id",
+        "payment_source_id",
+        "gateway",
+        "gateway_account_id",
+        "reference_id",
+        "card_brand",
+        "card_last4",
+        "card_expiry_month",
+        "card_expiry_year",
+    }
 
 
 def test_the_same_card_with_a_later_expiry_is_a_new_expiry(card, updater):
-    updater.answer = {"result": "updated", "reference": "au_2",
-                      "card": {"last4": "4242", "expiry_month": 10, "expiry_year": 2030}}  # fmt: skip
+    updater.answer = {
+        "result": "updated",
+        "reference": "au_2",
+        "card": {"last4": "4242", "expiry_month": 10, "expiry_year": 2030},
+    }
 
     assert lookup(card, updater).kind == UpdateKind.NEW_EXPIRY
 

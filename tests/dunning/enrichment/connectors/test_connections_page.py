@@ -20,16 +20,31 @@ EXPECTED = {
 
 
 def _form(**changes) -> dict:
-    data = {"escalation": "local", "support_signals": "none", "usage_signals": "none",
-            "card_updater": "default", "salesforce__instance_url": "", "salesforce__api_version": "v60.0",
-            "salesforce__case_origin": "Web", "hubspot__base_url": "https://api.hubapi.com",
-            "hubspot__pipeline": "0", "hubspot__stage": "1", "zendesk__base_url": "",
-            "zendesk__email": "", "usage_sql__query": "", "usage_sql__timeout_seconds": 5,
-            "usage_sql__row_limit": 1000, "stripe__base_url": "https://api.stripe.com",
-            "sms": "webhook", "twilio__base_url": "https://api.twilio.com",
-            "twilio__account_sid": "", "twilio__from_number": "",
-            "twilio__messaging_service_sid": "",
-            "note": "connect the CRM", "based_on": 0}  # fmt: skip
+    data = {
+        "escalation": "local",
+        "support_signals": "none",
+        "usage_signals": "none",
+        "card_updater": "default",
+        "salesforce__instance_url": "",
+        "salesforce__api_version": "v60.0",
+        "salesforce__case_origin": "Web",
+        "hubspot__base_url": "https://api.hubapi.com",
+        "hubspot__pipeline": "0",
+        "hubspot__stage": "1",
+        "zendesk__base_url": "",
+        "zendesk__email": "",
+        "usage_sql__query": "",
+        "usage_sql__timeout_seconds": 5,
+        "usage_sql__row_limit": 1000,
+        "stripe__base_url": "https://api.stripe.com",
+        "sms": "webhook",
+        "twilio__base_url": "https://api.twilio.com",
+        "twilio__account_sid": "",
+        "twilio__from_number": "",
+        "twilio__messaging_service_sid": "",
+        "note": "connect the CRM",
+        "based_on": 0,
+    }
     return {**data, **changes}
 
 

@@ -29,16 +29,33 @@ def twilio(peer, connect, monkeypatch):
 @pytest.mark.parametrize(
     ("status", "body", "says"),
     [
-        (200, {"sid": SID, "friendly_name": "Acme billing", "status": "active", "type": "Full"},
-         "account Acme billing is active"),
-        (401, {"code": 20003, "message": "Authenticate", "more_info":
-               "https://www.twilio.com/docs/errors/20003", "status": 401},
-         "Twilio refused the credentials (401): check DUNWELL_TWILIO_AUTH_TOKEN: 20003 Authenticate"),
-        (404, {"code": 20404, "message": "The requested resource was not found", "more_info":
-               "https://www.twilio.com/docs/errors/20404", "status": 404},
-         "Twilio has no such resource (404)"),
+        (
+            200,
+            {"sid": SID, "friendly_name": "Acme billing", "status": "active", "type": "Full"},
+            "account Acme billing is active",
+        ),
+        (
+            401,
+            {
+                "code": 20003,
+                "message": "Authenticate",
+                "more_info": "https://www.twilio.com/docs/errors/20003",
+                "status": 401,
+            },
+            "Twilio refused the credentials (401): check DUNWELL_TWILIO_AUTH_TOKEN: 20003 Authenticate",
+        ),
+        (
+            404,
+            {
+                "code": 20404,
+                "message": "The requested resource was not found",
+                "more_info": "https://www.twilio.com/docs/errors/20404",
+                "status": 404,
+            },
+            "Twilio has no such resource (404)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_twilio_test_button_reads_the_account_and_says_what_went_wrong(
     client, admin_user, twilio, status, body, says
 ):
@@ -62,8 +79,13 @@ def test_twilio_chosen_without_a_sender_is_refused_with_a_reason(client, admin_u
 
 
 def test_a_twilio_rate_limit_shows_on_system_status(client, admin_user, twilio):
-    twilio.answer("GET", ACCOUNT, 429, {"code": 20429, "message": "Too Many Requests",
-                                        "status": 429}, Retry_After=12)  # fmt: skip
+    twilio.answer(
+        "GET",
+        ACCOUNT,
+        429,
+        {"code": 20429, "message": "Too Many Requests", "status": 429},
+        Retry_After=12,
+    )
     client.force_login(admin_user)
     _test(client, "twilio")
 
@@ -76,14 +98,20 @@ def test_a_twilio_rate_limit_shows_on_system_status(client, admin_user, twilio):
 @pytest.fixture
 def postmark(peer, settings):
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
-    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "pm-server-token",
-                        "POSTMARK_API_URL": f"{peer.url}/"}  # fmt: skip
+    settings.ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": "pm-server-token",
+        "POSTMARK_API_URL": f"{peer.url}/",
+    }
     return peer
 
 
 def test_the_postmark_test_button_reads_the_server_with_its_token(client, admin_user, postmark):
-    postmark.answer("GET", "/server", 200, {"ID": 11635, "Name": "Billing", "ApiTokens": ["..."],
-                                            "Color": "red", "TrackOpens": True})  # fmt: skip
+    postmark.answer(
+        "GET",
+        "/server",
+        200,
+        {"ID": 11635, "Name": "Billing", "ApiTokens": ["..."], "Color": "red", "TrackOpens": True},
+    )
     client.force_login(admin_user)
 
     said = _test(client, "email")
@@ -108,11 +136,14 @@ def test_a_postmark_token_it_refuses_is_named(client, admin_user, postmark):
     [
         (200, {"scopes": ["mail.send", "alerts.read"]}, "SendGrid answered: the key may send mail"),
         (200, {"scopes": ["alerts.read"]}, "it may not send mail (mail.send)"),
-        (401, {"errors": [{"field": None, "message": "authorization required"}]},
-         "check DUNWELL_SENDGRID_API_KEY: authorization required"),
+        (
+            401,
+            {"errors": [{"field": None, "message": "authorization required"}]},
+            "check DUNWELL_SENDGRID_API_KEY: authorization required",
+        ),
         (503, {"errors": [{"message": "service unavailable"}]}, "server error (503)"),
     ],
-)  # fmt: skip
+)
 def test_the_sendgrid_test_button_reads_the_keys_scopes(
     client, admin_user, peer, settings, status, body, says
 ):

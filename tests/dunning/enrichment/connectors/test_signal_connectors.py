@@ -22,9 +22,16 @@ SEARCH = "/api/v2/search.json"
 
 
 def _ticket(n: int, *, status: str, subject: str, description: str, created: str) -> dict:
-    return {"id": n, "url": f"https://acme.zendesk.com/api/v2/tickets/{n}.json", "status": status,
-            "subject": subject, "description": description, "created_at": created,
-            "requester_id": 77, "tags": []}  # fmt: skip
+    return {
+        "id": n,
+        "url": f"https://acme.zendesk.com/api/v2/tickets/{n}.json",
+        "status": status,
+        "subject": subject,
+        "description": description,
+        "created_at": created,
+        "requester_id": 77,
+        "tags": [],
+    }
 
 
 @pytest.fixture
@@ -36,15 +43,39 @@ def zendesk(peer, connect, monkeypatch):
 
 
 def test_zendesk_tickets_give_counts_cancel_intent_and_the_worst_sentiment(zendesk):
-    zendesk.answer("GET", SEARCH, 200, {"count": 3, "next_page": None, "previous_page": None, "results": [
-        _ticket(1, status="open", subject="Card declined again",
-                description="My payment failed, this is ridiculous and unacceptable.",
-                created="2026-11-18T09:00:00Z"),
-        _ticket(2, status="solved", subject="Thanks", description="Great, thank you!",
-                created="2026-11-02T09:00:00Z"),
-        _ticket(3, status="new", subject="Please cancel", description="I want to cancel",
-                created="2026-11-21T09:00:00Z"),  # after the decision's moment: not known then
-    ]})  # fmt: skip
+    zendesk.answer(
+        "GET",
+        SEARCH,
+        200,
+        {
+            "count": 3,
+            "next_page": None,
+            "previous_page": None,
+            "results": [
+                _ticket(
+                    1,
+                    status="open",
+                    subject="Card declined again",
+                    description="My payment failed, this is ridiculous and unacceptable.",
+                    created="2026-11-18T09:00:00Z",
+                ),
+                _ticket(
+                    2,
+                    status="solved",
+                    subject="Thanks",
+                    description="Great, thank you!",
+                    created="2026-11-02T09:00:00Z",
+                ),
+                _ticket(
+                    3,
+                    status="new",
+                    subject="Please cancel",
+                    description="I want to cancel",
+                    created="2026-11-21T09:00:00Z",
+                ),  # after the decision's moment: not known then
+            ],
+        },
+    )
 
     signals = signals_merged(customer_id="cus_1", at=AT)
 
@@ -142,7 +173,7 @@ def test_a_slow_postgres_query_is_stopped_at_the_timeout(postgres_usage):
 def test_a_slow_sqlite_query_is_stopped_at_the_timeout(sqlite_usage):
     slow = """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000)
               SELECT '2026-11-01' AS month_start, count(*) AS sessions FROM n
-              WHERE :customer_id IS NOT NULL"""  # fmt: skip
+              WHERE :customer_id IS NOT NULL"""
     provider = SqlUsageSignals(query=slow, dsn=sqlite_usage, timeout_seconds=1)
 
     with pytest.raises(ConnectorError, match="ran past 1 s"):

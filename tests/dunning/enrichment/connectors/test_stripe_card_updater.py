@@ -36,22 +36,30 @@ def stripe(peer, connect, monkeypatch):
 def card(db):
     decided_invoice(1, decline_code="54")
     PaymentSource.objects.filter(cb_id="pm_1").update(
-        gateway="stripe", card_last4="4242", card_expiry_month=10, card_expiry_year=2026,
+        gateway="stripe",
+        card_last4="4242",
+        card_expiry_month=10,
+        card_expiry_year=2026,
         raw={"reference_id": "cus_Q0Ps/pm_1Q0PsIJvEtkwdCNY"},
-    )  # fmt: skip
+    )
     cache.clear()  # the decision above asked the default updater; this test asks Stripe
     return PaymentSource.objects.get(cb_id="pm_1")
 
 
 def _method(**card) -> dict:
-    return {"id": "pm_1Q0PsIJvEtkwdCNY", "object": "payment_method", "type": "card",
-            "customer": "cus_Q0Ps", "card": {"brand": "visa", "last4": "4242", "exp_month": 10,
-                                             "exp_year": 2026, **card}}  # fmt: skip
+    return {
+        "id": "pm_1Q0PsIJvEtkwdCNY",
+        "object": "payment_method",
+        "type": "card",
+        "customer": "cus_Q0Ps",
+        "card": {"brand": "visa", "last4": "4242", "exp_month": 10, "exp_year": 2026, **card},
+    }
 
 
 def ask(card):
-    return card_update_lookup(customer_id="cus_1", payment_source=card,
-                              failed_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    return card_update_lookup(
+        customer_id="cus_1", payment_source=card, failed_at=timezone.now() - timedelta(minutes=1)
+    )
 
 
 def test_a_card_the_network_reissued_comes_back_as_a_new_expiry(stripe, card):
@@ -141,8 +149,14 @@ def _signed(body: bytes, *, secret: str = SECRET, at: int | None = None) -> str:
 
 
 def _event(event_id: str = "evt_1") -> bytes:
-    return json.dumps({"id": event_id, "object": "event", "type": "payment_method.automatically_updated",
-                       "data": {"object": _method(exp_year=2030)}}).encode()  # fmt: skip
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "payment_method.automatically_updated",
+            "data": {"object": _method(exp_year=2030)},
+        }
+    ).encode()
 
 
 def test_a_signed_card_update_event_is_stored_then_drops_the_cached_answer(
@@ -153,10 +167,18 @@ def test_a_signed_card_update_event_is_stored_then_drops_the_cached_answer(
     body = _event()
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = client.post(reverse("stripe_webhook"), body, content_type="application/json",
-                            HTTP_STRIPE_SIGNATURE=_signed(body))  # fmt: skip
-    again = client.post(reverse("stripe_webhook"), body, content_type="application/json",
-                        HTTP_STRIPE_SIGNATURE=_signed(body))  # fmt: skip
+        first = client.post(
+            reverse("stripe_webhook"),
+            body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=_signed(body),
+        )
+    again = client.post(
+        reverse("stripe_webhook"),
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signed(body),
+    )
     run_jobs()
 
     assert first.status_code == 200 and again.json()["duplicate"] is True
@@ -176,8 +198,12 @@ def test_a_signed_card_update_event_is_stored_then_drops_the_cached_answer(
     ],
 )
 def test_an_unsigned_or_forged_stripe_event_is_refused_and_not_stored(client, stripe, header, why):
-    response = client.post(reverse("stripe_webhook"), _event(), content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=header)  # fmt: skip
+    response = client.post(
+        reverse("stripe_webhook"),
+        _event(),
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
 
     assert response.status_code == 400 and why in response.json()["error"]
     assert not ConnectorEvent.objects.exists()
@@ -185,15 +211,23 @@ def test_an_unsigned_or_forged_stripe_event_is_refused_and_not_stored(client, st
 
 def test_an_old_signature_is_refused_as_a_replay(client, stripe):
     body = _event()
-    response = client.post(reverse("stripe_webhook"), body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=_signed(body, at=int(time.time()) - 600))  # fmt: skip
+    response = client.post(
+        reverse("stripe_webhook"),
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signed(body, at=int(time.time()) - 600),
+    )
 
     assert response.status_code == 400
 
 
 def test_a_signed_body_that_is_not_an_event_gets_400_with_a_reason(client, stripe):
     body = b"[1, 2]"
-    response = client.post(reverse("stripe_webhook"), body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=_signed(body))  # fmt: skip
+    response = client.post(
+        reverse("stripe_webhook"),
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signed(body),
+    )
 
     assert response.status_code == 400 and "not a Stripe event" in response.json()["error"]

@@ -33,11 +33,21 @@ def adapter(settings):
 @pytest.mark.django_db
 def test_a_crm_adapter_adds_tier_and_lifetime_value_to_what_the_helpdesk_tables_say(adapter):
     SupportTicket.objects.create(
-        ticket_id="t1", customer_cb_id="cus_1", created_at=AT, topic="payment_failed",
-        body="Please call me back", sentiment=-0.5,
-    )  # fmt: skip
-    adapter.answer = {"signals": {"crm_tier": "enterprise", "crm_lifetime_value": 4_200_000,
-                                  "payment_tickets_30d": 9, "unknown_field": "ignored"}}  # fmt: skip
+        ticket_id="t1",
+        customer_cb_id="cus_1",
+        created_at=AT,
+        topic="payment_failed",
+        body="Please call me back",
+        sentiment=-0.5,
+    )
+    adapter.answer = {
+        "signals": {
+            "crm_tier": "enterprise",
+            "crm_lifetime_value": 4_200_000,
+            "payment_tickets_30d": 9,
+            "unknown_field": "ignored",
+        }
+    }
 
     signals = signals_merged(customer_id="cus_1", at=AT)
 

@@ -33,9 +33,11 @@ def history(sandbox, monkeypatch):
 def in_dunning(customer_id: str) -> None:
     Customer.objects.create(cb_id=customer_id, resource_version=1)
     Invoice.objects.create(
-        cb_id=f"inv_{customer_id}", customer_id=customer_id, status="payment_due",
+        cb_id=f"inv_{customer_id}",
+        customer_id=customer_id,
+        status="payment_due",
         resource_version=1,
-    )  # fmt: skip
+    )
 
 
 def test_tickets_and_usage_of_customers_in_dunning_are_copied_and_a_second_sync_changes_nothing(
@@ -102,11 +104,18 @@ def test_sync_signals_refuses_a_since_that_is_not_a_date(history):
 def test_a_customer_who_asked_to_cancel_has_it_in_the_decision_explanation(wall_clock, deliver):
     sandbox = wall_clock
     invoice = failed_renewal(sandbox, name="Leaving")
-    sandbox.tickets.append({
-        "id": "tkt_cancel_1", "customer_id": invoice["customer_id"],
-        "created_at": int(time.time()) - 86400, "topic": "cancel", "subject": "Cancel please",
-        "body": INSTRUCTION, "sentiment": -0.7, "channel": "email",
-    })  # fmt: skip
+    sandbox.tickets.append(
+        {
+            "id": "tkt_cancel_1",
+            "customer_id": invoice["customer_id"],
+            "created_at": int(time.time()) - 86400,
+            "topic": "cancel",
+            "subject": "Cancel please",
+            "body": INSTRUCTION,
+            "sentiment": -0.7,
+            "channel": "email",
+        }
+    )
     call_command("sync_signals")
 
     deliver(events_of(sandbox, "payment_failed")[-1])
