@@ -69,7 +69,9 @@ SCREENS = {
 }
 
 
-def seed(*, customers: int, months: int, rng: random.Random) -> int:
+def seed(*, customers: int, months: int, rng: random.Random, prefix: str = "") -> int:
+    """The renewals and their history; returns the past invoices made. ``prefix`` starts every
+    Chargebee id, so these rows can share a database with another bench's seed."""
     now = timezone.now()
     batch: dict[type, list] = {m: [] for m in (Customer, PaymentSource, Subscription, Invoice,
                                                 InvoiceFailure, UsageMonth)}  # fmt: skip
@@ -83,12 +85,16 @@ def seed(*, customers: int, months: int, rng: random.Random) -> int:
     for n in range(customers):
         expires = now + timedelta(days=30 * rng.randint(1, 48))
         batch[Customer].append(
-            Customer(cb_id=f"cus_{n}", resource_version=1, primary_payment_source_id=f"pm_{n}")
+            Customer(
+                cb_id=f"{prefix}cus_{n}",
+                resource_version=1,
+                primary_payment_source_id=f"{prefix}pm_{n}",
+            )
         )
         batch[PaymentSource].append(
             PaymentSource(
-                cb_id=f"pm_{n}",
-                customer_id=f"cus_{n}",
+                cb_id=f"{prefix}pm_{n}",
+                customer_id=f"{prefix}cus_{n}",
                 resource_version=1,
                 type="card",
                 card_last4=f"{n % 10000:04d}",
@@ -98,8 +104,8 @@ def seed(*, customers: int, months: int, rng: random.Random) -> int:
         )
         batch[Subscription].append(
             Subscription(
-                cb_id=f"sub_{n}",
-                customer_id=f"cus_{n}",
+                cb_id=f"{prefix}sub_{n}",
+                customer_id=f"{prefix}cus_{n}",
                 status="active",
                 billing_period_unit="month",
                 resource_version=1,
@@ -112,9 +118,9 @@ def seed(*, customers: int, months: int, rng: random.Random) -> int:
             at = now - timedelta(days=30 * (m + 1) + rng.uniform(0, 2))
             batch[Invoice].append(
                 Invoice(
-                    cb_id=f"inv_{n}_{m}",
-                    customer_id=f"cus_{n}",
-                    subscription_id=f"sub_{n}",
+                    cb_id=f"{prefix}inv_{n}_{m}",
+                    customer_id=f"{prefix}cus_{n}",
+                    subscription_id=f"{prefix}sub_{n}",
                     date=at,
                     total=4900,
                     status="paid",
@@ -125,8 +131,8 @@ def seed(*, customers: int, months: int, rng: random.Random) -> int:
             if rng.random() < (0.2 if risky else 0.05):
                 batch[InvoiceFailure].append(
                     InvoiceFailure(
-                        invoice_cb_id=f"inv_{n}_{m}",
-                        customer_cb_id=f"cus_{n}",
+                        invoice_cb_id=f"{prefix}inv_{n}_{m}",
+                        customer_cb_id=f"{prefix}cus_{n}",
                         first_failure_cb_id="t",
                         first_failed_at=at,
                         refreshed_at=now,
@@ -135,7 +141,7 @@ def seed(*, customers: int, months: int, rng: random.Random) -> int:
         for m in range(1, 7):
             batch[UsageMonth].append(
                 UsageMonth(
-                    customer_cb_id=f"cus_{n}",
+                    customer_cb_id=f"{prefix}cus_{n}",
                     month_start=now - timedelta(days=30 * m),
                     sessions=rng.randint(0, 200),
                 )

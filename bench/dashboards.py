@@ -246,10 +246,10 @@ def main() -> None:
             print(f"{connection.vendor}: reusing {Transaction.objects.count():,} transactions, "
                   f"{Invoice.objects.count():,} invoices (--keepdb)")  # fmt: skip
             if not InvoiceFailure.objects.exists():  # an earlier run stopped before it
-                _summarise()
+                summarise()
         else:
             _seed_and_summarise(args)
-        _forecast_history()
+        forecast_history()
         roles_ensure()
         manager, _ = User.objects.get_or_create(username="bench.manager")  # --keepdb: once
         manager.groups.add(Group.objects.get(name=Role.MANAGER.value))
@@ -291,7 +291,7 @@ def _decisions_for_open_invoices(*, share: float = 0.7, seed: int = 7) -> int:
     return len(decisions)
 
 
-def _forecast_history(days: int = 90) -> None:
+def forecast_history(days: int = 90) -> None:
     """Decisions for what is open, and past forecasts to compare (once, with --keepdb)."""
     if Decision.objects.exists():
         return
@@ -311,10 +311,10 @@ def _seed_and_summarise(args) -> None:
     print(f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
           f"{invoices:,} invoices, {args.customers:,} customers "
           f"in {seeded - started:.0f} s")  # fmt: skip
-    _summarise()
+    summarise()
 
 
-def _summarise() -> None:
+def summarise() -> None:
     # The seed writes the mirror directly; processing would have kept the summary.
     started = time.perf_counter()
     if connection.vendor == "postgresql":
