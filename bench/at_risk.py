@@ -73,8 +73,9 @@ def seed(*, customers: int, months: int, rng: random.Random, prefix: str = "") -
     """The renewals and their history; returns the past invoices made. ``prefix`` starts every
     Chargebee id, so these rows can share a database with another bench's seed."""
     now = timezone.now()
-    batch: dict[type, list] = {m: [] for m in (Customer, PaymentSource, Subscription, Invoice,
-                                                InvoiceFailure, UsageMonth)}  # fmt: skip
+    batch: dict[type, list] = {
+        m: [] for m in (Customer, PaymentSource, Subscription, Invoice, InvoiceFailure, UsageMonth)
+    }
     invoices = 0
 
     def flush():

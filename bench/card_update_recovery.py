@@ -38,9 +38,12 @@ def main() -> None:
     parser.add_argument("--cold-start", action="store_true", help="no retry model (rules only)")
     args = parser.parse_args()
     evaluation = card_update_evaluate(
-        customers=args.customers, months=args.months, seed=args.seed,
-        holdout_months=args.holdout_months, cold_start=args.cold_start,
-    )  # fmt: skip
+        customers=args.customers,
+        months=args.months,
+        seed=args.seed,
+        holdout_months=args.holdout_months,
+        cold_start=args.cold_start,
+    )
     print(
         f"{args.customers} customers, {args.months} months, seed {args.seed}, "
         f"hold-out {args.holdout_months} months"
@@ -48,8 +51,10 @@ def main() -> None:
     for line in report_lines(evaluation):
         print(line)
     s = evaluation.seconds
-    print(f"({s['simulate']:.0f} s simulating, {s['train']:.0f} s training, "
-          f"{s['replay']:.0f} s replaying)")  # fmt: skip
+    print(
+        f"({s['simulate']:.0f} s simulating, {s['train']:.0f} s training, "
+        f"{s['replay']:.0f} s replaying)"
+    )
 
 
 if __name__ == "__main__":

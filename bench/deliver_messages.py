@@ -47,38 +47,70 @@ from dunning.models import Action, Customer, Decision, Invoice, Transaction  # n
 from tests.dunning.actions.channels.conftest import RecordingServer, chat_completion  # noqa: E402
 
 AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-ANSWER = json.dumps({
-    "subject": "About your payment",
-    "body": "Hi {first_name}, your {amount} payment failed. We retry on {retry_date}. "
-            "Another card: {pay_link}",
-})  # fmt: skip
+ANSWER = json.dumps(
+    {
+        "subject": "About your payment",
+        "body": "Hi {first_name}, your {amount} payment failed. We retry on {retry_date}. "
+        "Another card: {pay_link}",
+    }
+)
 
 
 def seed(n: int, offset: int) -> list[Action]:
     actions = []
     for i in range(offset, offset + n):
         customer = Customer.objects.create(
-            cb_id=f"cus_{i}", first_name="Sam", email=f"sam{i}@example.org", country="US",
-            resource_version=1, cb_created_at=datetime(2024, 1, 1, tzinfo=UTC),
-        )  # fmt: skip
+            cb_id=f"cus_{i}",
+            first_name="Sam",
+            email=f"sam{i}@example.org",
+            country="US",
+            resource_version=1,
+            cb_created_at=datetime(2024, 1, 1, tzinfo=UTC),
+        )
         Invoice.objects.create(
-            cb_id=f"inv_{i}", customer=customer, status="payment_due", currency_code="USD",
-            total=4900, amount_due=4900, resource_version=1,
-        )  # fmt: skip
+            cb_id=f"inv_{i}",
+            customer=customer,
+            status="payment_due",
+            currency_code="USD",
+            total=4900,
+            amount_due=4900,
+            resource_version=1,
+        )
         Transaction.objects.create(
-            cb_id=f"txn_{i}", customer=customer, invoice_id=f"inv_{i}", type="payment",
-            status="failure", date=AT, decline_code="51", resource_version=1,
-        )  # fmt: skip
+            cb_id=f"txn_{i}",
+            customer=customer,
+            invoice_id=f"inv_{i}",
+            type="payment",
+            status="failure",
+            date=AT,
+            decline_code="51",
+            resource_version=1,
+        )
         decision = Decision.objects.create(
-            invoice_id=f"inv_{i}", customer=customer, trigger="payment_failed", as_of=AT,
-            model_version="bench", segment="self_serve", mode="auto", reasoning="bench",
-        )  # fmt: skip
+            invoice_id=f"inv_{i}",
+            customer=customer,
+            trigger="payment_failed",
+            as_of=AT,
+            model_version="bench",
+            segment="self_serve",
+            mode="auto",
+            reasoning="bench",
+        )
         action = Action.objects.create(
-            decision=decision, invoice_id=f"inv_{i}", customer=customer, kind="message",
-            channel="email", mode="auto", state="scheduled", scheduled_for=AT,
-            params={"template": "payment_failed_retry_scheduled",
-                    "retry_at": "2030-11-06T09:00:00+00:00", "payment_method_link": True},
-        )  # fmt: skip
+            decision=decision,
+            invoice_id=f"inv_{i}",
+            customer=customer,
+            kind="message",
+            channel="email",
+            mode="auto",
+            state="scheduled",
+            scheduled_for=AT,
+            params={
+                "template": "payment_failed_retry_scheduled",
+                "retry_at": "2030-11-06T09:00:00+00:00",
+                "payment_method_link": True,
+            },
+        )
         actions.append(action)
     return actions
 

@@ -85,13 +85,21 @@ START = datetime(2026, 10, 1, tzinfo=UTC)
 SEGMENTS = ("self_serve", "growth", "enterprise")
 CATEGORIES = ("soft_decline", "hard_decline", "insufficient_funds", "expired_card")
 CURRENCIES = ("USD",) * 10 + ("EUR",) * 4 + ("GBP",) * 3 + ("JPY",) * 2 + ("INR",)
-DECLINES = (("51", "insufficient_funds"), ("54", "expired_card"), ("05", "do_not_honor"),
-            ("1A", "authentication_required"), ("91", "processing_error"))  # fmt: skip
+DECLINES = (
+    ("51", "insufficient_funds"),
+    ("54", "expired_card"),
+    ("05", "do_not_honor"),
+    ("1A", "authentication_required"),
+    ("91", "processing_error"),
+)
 # Twenty slots: the share of each kind among waiting actions.
 KINDS = (
-    ("message",) * 6 + ("payment_method_link",) * 2 + ("authentication_link",) + ("retry",) * 5
+    ("message",) * 6
+    + ("payment_method_link",) * 2
+    + ("authentication_link",)
+    + ("retry",) * 5
     + ("offer", "escalate", "take_over", "write_off", "cancel_subscription", "stop_dunning")
-)  # fmt: skip
+)
 CHANNELS = ("email",) * 7 + ("sms",) * 2 + ("in_app",)
 TEAMS = ("Enterprise", "Growth", "Self-serve")
 
@@ -119,68 +127,123 @@ def seed(cases: int, batch: int = 5000, *, prefix: str = "") -> None:
     for start in range(0, cases, batch):
         ids = range(start, min(start + batch, cases))
         Customer.objects.bulk_create(
-            [Customer(cb_id=f"{prefix}cus_{n}", resource_version=1, first_name=f"Ada{n % 97}",
-                      last_name=str(n), email=f"c{n}@example.test",
-                      raw={"phone": f"+1555{n:07d}"}, cb_created_at=START - timedelta(days=n % 900))
-             for n in ids]
-        )  # fmt: skip
+            [
+                Customer(
+                    cb_id=f"{prefix}cus_{n}",
+                    resource_version=1,
+                    first_name=f"Ada{n % 97}",
+                    last_name=str(n),
+                    email=f"c{n}@example.test",
+                    raw={"phone": f"+1555{n:07d}"},
+                    cb_created_at=START - timedelta(days=n % 900),
+                )
+                for n in ids
+            ]
+        )
         Invoice.objects.bulk_create(
-            [Invoice(cb_id=f"{prefix}inv_{n}", customer_id=f"{prefix}cus_{n}",
-                     status="not_paid" if n % 10 == 0 else "payment_due",
-                     dunning_status="exhausted" if n % 10 == 0 else "in_progress",
-                     currency_code=CURRENCIES[n % 20], total=_amount(n, CURRENCIES[n % 20]),
-                     amount_due=_amount(n, CURRENCIES[n % 20]), resource_version=1,
-                     due_date=now - timedelta(days=(n * 7) % 120 + (90 if n % 9 == 0 else 0)))
-             for n in ids]
-        )  # fmt: skip
+            [
+                Invoice(
+                    cb_id=f"{prefix}inv_{n}",
+                    customer_id=f"{prefix}cus_{n}",
+                    status="not_paid" if n % 10 == 0 else "payment_due",
+                    dunning_status="exhausted" if n % 10 == 0 else "in_progress",
+                    currency_code=CURRENCIES[n % 20],
+                    total=_amount(n, CURRENCIES[n % 20]),
+                    amount_due=_amount(n, CURRENCIES[n % 20]),
+                    resource_version=1,
+                    due_date=now - timedelta(days=(n * 7) % 120 + (90 if n % 9 == 0 else 0)),
+                )
+                for n in ids
+            ]
+        )
         Transaction.objects.bulk_create(
-            [Transaction(cb_id=f"{prefix}txn_{n}", customer_id=f"{prefix}cus_{n}",
-                         invoice_id=f"{prefix}inv_{n}", type="payment", status="failure",
-                         resource_version=1,
-                         amount=_amount(n, CURRENCIES[n % 20]), currency_code=CURRENCIES[n % 20],
-                         date=now - timedelta(hours=n % 400), gateway="stripe",
-                         decline_code=DECLINES[n % 5][0], error_category=DECLINES[n % 5][1])
-             for n in ids]
-        )  # fmt: skip
+            [
+                Transaction(
+                    cb_id=f"{prefix}txn_{n}",
+                    customer_id=f"{prefix}cus_{n}",
+                    invoice_id=f"{prefix}inv_{n}",
+                    type="payment",
+                    status="failure",
+                    resource_version=1,
+                    amount=_amount(n, CURRENCIES[n % 20]),
+                    currency_code=CURRENCIES[n % 20],
+                    date=now - timedelta(hours=n % 400),
+                    gateway="stripe",
+                    decline_code=DECLINES[n % 5][0],
+                    error_category=DECLINES[n % 5][1],
+                )
+                for n in ids
+            ]
+        )
         decisions = Decision.objects.bulk_create(
-            [Decision(invoice_id=f"{prefix}inv_{n}", customer_id=f"{prefix}cus_{n}",
-                      trigger="payment_failed", as_of=START + timedelta(minutes=n),
-                      recovery_score=(n % 97) / 100,
-                      model_version="recovery v1", segment=SEGMENTS[n % 3], mode="approve",
-                      reasoning="The bank declined it; a retry on payday recovers most.")
-             for n in ids]
-        )  # fmt: skip
+            [
+                Decision(
+                    invoice_id=f"{prefix}inv_{n}",
+                    customer_id=f"{prefix}cus_{n}",
+                    trigger="payment_failed",
+                    as_of=START + timedelta(minutes=n),
+                    recovery_score=(n % 97) / 100,
+                    model_version="recovery v1",
+                    segment=SEGMENTS[n % 3],
+                    mode="approve",
+                    reasoning="The bank declined it; a retry on payday recovers most.",
+                )
+                for n in ids
+            ]
+        )
         actions = []
         for n, d in zip(ids, decisions, strict=True):
             kind = KINDS[(n * 7) % 20]
             sends = kind in ("message", "payment_method_link", "authentication_link")
             params = {}
             if kind == "message" and n % 2 == 0:
-                params = {"template": "payment_failed_retry_scheduled",
-                          "retry_at": (now + timedelta(days=2)).isoformat()}  # fmt: skip
+                params = {
+                    "template": "payment_failed_retry_scheduled",
+                    "retry_at": (now + timedelta(days=2)).isoformat(),
+                }
             high = kind in ALWAYS_NEEDS_APPROVAL or n % 5 == 0
-            actions.append(Action(
-                decision=d, invoice_id=d.invoice_id, customer_id=d.customer_id, kind=kind,
-                channel=CHANNELS[n % 10] if sends else "", mode="approve", needs_approval=True,
-                risk="high" if high else "low", params=params,
-                approval_reason="approve mode" if not high else "high risk",
-                scheduled_for=now + timedelta(minutes=n % 5000),
-            ))  # fmt: skip
+            actions.append(
+                Action(
+                    decision=d,
+                    invoice_id=d.invoice_id,
+                    customer_id=d.customer_id,
+                    kind=kind,
+                    channel=CHANNELS[n % 10] if sends else "",
+                    mode="approve",
+                    needs_approval=True,
+                    risk="high" if high else "low",
+                    params=params,
+                    approval_reason="approve mode" if not high else "high risk",
+                    scheduled_for=now + timedelta(minutes=n % 5000),
+                )
+            )
         Action.objects.bulk_create(actions)
         made = Case.objects.bulk_create(
-            [Case(customer_id=f"{prefix}cus_{n}", team=teams[n % 3] if n % 10 else None,
-                  reason="1 action waits", segment=SEGMENTS[n % 3],
-                  decline_category=CATEGORIES[n % 4], currency=CURRENCIES[n % 20],
-                  amount_due=_amount(n, CURRENCIES[n % 20]), recovery_score=(n % 97) / 100,
-                  lifetime_value=(n % 300) * 1000, opened_at=now - timedelta(hours=n % 700),
-                  sla_due_at=now + timedelta(hours=72 - n % 700)) for n in ids]
-        )  # fmt: skip
+            [
+                Case(
+                    customer_id=f"{prefix}cus_{n}",
+                    team=teams[n % 3] if n % 10 else None,
+                    reason="1 action waits",
+                    segment=SEGMENTS[n % 3],
+                    decline_category=CATEGORIES[n % 4],
+                    currency=CURRENCIES[n % 20],
+                    amount_due=_amount(n, CURRENCIES[n % 20]),
+                    recovery_score=(n % 97) / 100,
+                    lifetime_value=(n % 300) * 1000,
+                    opened_at=now - timedelta(hours=n % 700),
+                    sla_due_at=now + timedelta(hours=72 - n % 700),
+                )
+                for n in ids
+            ]
+        )
         invoice_ids = [f"{prefix}inv_{n}" for n in ids]
         invoice_pks = Invoice.objects.filter(cb_id__in=invoice_ids).order_by("id")
         Case.invoices.through.objects.bulk_create(
-            [Case.invoices.through(case_id=c.pk, invoice_id=pk)
-             for c, pk in zip(made, invoice_pks.values_list("pk", flat=True), strict=True)]
-        )  # fmt: skip
+            [
+                Case.invoices.through(case_id=c.pk, invoice_id=pk)
+                for c, pk in zip(made, invoice_pks.values_list("pk", flat=True), strict=True)
+            ]
+        )
         print(f"  seeded {start + len(ids):,}", flush=True)
     with connection.cursor() as cursor:  # two weeks of waiting, by the action's number
         cursor.execute(
@@ -305,16 +368,28 @@ def scenarios(users: dict) -> list[tuple[str, str, str, dict]]:
         rows += [
             (who, "inbox mine", "/collections/approvals/", {}),
             (who, "inbox everything", "/collections/approvals/", {"show": "all"}),
-            (who, "inbox mine email+growth", "/collections/approvals/",
-             {"channel": "email", "segment": "growth"}),
-            (who, "inbox all msg+team+age", "/collections/approvals/",
-             {"show": "all", "kind": "message", "team": growth, "age": "days"}),
-        ]  # fmt: skip
+            (
+                who,
+                "inbox mine email+growth",
+                "/collections/approvals/",
+                {"channel": "email", "segment": "growth"},
+            ),
+            (
+                who,
+                "inbox all msg+team+age",
+                "/collections/approvals/",
+                {"show": "all", "kind": "message", "team": growth, "age": "days"},
+            ),
+        ]
     rows += [
-        ("manager", "bulk count email+growth", "/collections/approvals/bulk/",
-         {"channel": "email", "segment": "growth"}),
+        (
+            "manager",
+            "bulk count email+growth",
+            "/collections/approvals/bulk/",
+            {"channel": "email", "segment": "growth"},
+        ),
         ("agent", "bulk count sms", "/collections/approvals/bulk/", {"channel": "sms"}),
-    ]  # fmt: skip
+    ]
     return rows
 
 
@@ -338,9 +413,11 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     waiting = Action.objects.filter(state="proposed", needs_approval=True).count()
-    print(f"{connection.vendor} {connection.settings_dict['NAME']}: "
-          f"{Case.objects.count():,} cases, {waiting:,} waiting actions; "
-          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"{connection.vendor} {connection.settings_dict['NAME']}: "
+        f"{Case.objects.count():,} cases, {waiting:,} waiting actions; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     for who, label, url, params in scenarios(users):
         if ARGS.only and ARGS.only not in label:
             continue
@@ -349,10 +426,14 @@ def main() -> None:
             explain(users[who], url, params)
         for temperature in ("cold", "warm"):
             runs = max(3, ARGS.runs // 3) if temperature == "cold" else ARGS.runs
-            p50, p99, queries = measure(users[who], url, params, runs=runs,
-                                        cold=temperature == "cold")  # fmt: skip
-            print(f"{who:8} {label:26} {temperature}  p50 {p50:6.0f} ms  p99 {p99:6.0f} ms  "
-                  f"{queries:3} queries ({runs} requests)", flush=True)  # fmt: skip
+            p50, p99, queries = measure(
+                users[who], url, params, runs=runs, cold=temperature == "cold"
+            )
+            print(
+                f"{who:8} {label:26} {temperature}  p50 {p50:6.0f} ms  p99 {p99:6.0f} ms  "
+                f"{queries:3} queries ({runs} requests)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -63,19 +63,33 @@ def seed(server: SandboxServer, count: int, *, due: bool) -> None:
         )
         invoice = sandbox.create_invoice(subscription_id=subscription["id"])
         sandbox.charge(invoice_id=invoice["id"], source="scheduled_job")
-        for key, obj in (("customer", sandbox.customers[customer["id"]]),
-                         ("payment_source", card), ("subscription", subscription),
-                         ("invoice", sandbox.invoices[invoice["id"]])):  # fmt: skip
+        for key, obj in (
+            ("customer", sandbox.customers[customer["id"]]),
+            ("payment_source", card),
+            ("subscription", subscription),
+            ("invoice", sandbox.invoices[invoice["id"]]),
+        ):
             mirror_store(key=key, obj=obj)
         decision = Decision.objects.create(
-            invoice_id=invoice["id"], customer_id=customer["id"], trigger="payment_failed",
-            as_of=timezone.now(), model_version="bench", segment="self_serve", mode="auto",
-            reasoning="bench retry", features={"gateway": "stripe"},
-        )  # fmt: skip
+            invoice_id=invoice["id"],
+            customer_id=customer["id"],
+            trigger="payment_failed",
+            as_of=timezone.now(),
+            model_version="bench",
+            segment="self_serve",
+            mode="auto",
+            reasoning="bench retry",
+            features={"gateway": "stripe"},
+        )
         action = Action.objects.create(
-            decision=decision, invoice_id=invoice["id"], customer_id=customer["id"],
-            kind="retry", scheduled_for=at, mode="auto", needs_approval=False,
-        )  # fmt: skip
+            decision=decision,
+            invoice_id=invoice["id"],
+            customer_id=customer["id"],
+            kind="retry",
+            scheduled_for=at,
+            mode="auto",
+            needs_approval=False,
+        )
         action_transition(action=action, to=ActionState.SCHEDULED, actor_label="bench")
 
 
@@ -97,16 +111,20 @@ def main() -> None:
         SimpleWorker([queue], connection=redis_connection()).work(burst=True)
         elapsed = time.perf_counter() - started
         done = Action.objects.filter(state=ActionState.EXECUTED).count()
-        print(f"run:   {done} executed in {elapsed:.1f} s = {done / elapsed:.0f} actions/s, "
-              f"{1000 * elapsed / max(done, 1):.1f} ms per action")  # fmt: skip
+        print(
+            f"run:   {done} executed in {elapsed:.1f} s = {done / elapsed:.0f} actions/s, "
+            f"{1000 * elapsed / max(done, 1):.1f} ms per action"
+        )
         seed(server, args.waiting, due=False)
         timings = []
         for _ in range(20):
             started = time.perf_counter()
             found = actions_sweep()
             timings.append(time.perf_counter() - started)
-        print(f"sweep: {args.waiting} waiting, {found} due: p50 "
-              f"{1000 * statistics.median(timings):.1f} ms")  # fmt: skip
+        print(
+            f"sweep: {args.waiting} waiting, {found} due: p50 "
+            f"{1000 * statistics.median(timings):.1f} ms"
+        )
     finally:
         server.stop()
         connection.creation.destroy_test_db(old_name, verbosity=0)

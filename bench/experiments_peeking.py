@@ -58,12 +58,18 @@ def main() -> None:
     o = parser.parse_args()
     rng = np.random.default_rng(1)
     for arms, base in ((2, 0.3), (3, 0.3), (2, 0.6)):
-        planned = sample_size_per_variant(baseline=base, effect=0.1, alpha=0.05, power=0.8,
-                                          comparisons=arms - 1)  # fmt: skip
+        planned = sample_size_per_variant(
+            baseline=base, effect=0.1, alpha=0.05, power=0.8, comparisons=arms - 1
+        )
         started = time.perf_counter()
         fp, naive = run(rng, rates=[base] * arms, planned=planned, runs=o.runs, looks=o.looks)
-        power, _ = run(rng, rates=[base, *[base + 0.1] * (arms - 1)], planned=planned,
-                       runs=o.runs // 4, looks=o.looks)  # fmt: skip
+        power, _ = run(
+            rng,
+            rates=[base, *[base + 0.1] * (arms - 1)],
+            planned=planned,
+            runs=o.runs // 4,
+            looks=o.looks,
+        )
         print(
             f"{arms} arms, baseline {base:.0%}, +10 points, {planned}/variant, {o.looks} looks: "
             f"false positives {fp:.3f} (unguarded peeking {naive:.3f}), power {power:.3f} "

@@ -62,25 +62,57 @@ def seed(decisions: int, batch: int = 5000) -> None:
     for start in range(0, decisions, batch):
         ids = range(start, min(start + batch, decisions))
         Customer.objects.bulk_create(
-            [Customer(cb_id=f"cus_{n}", resource_version=1, first_name="C", last_name=str(n))
-             for n in ids]
-        )  # fmt: skip
+            [
+                Customer(cb_id=f"cus_{n}", resource_version=1, first_name="C", last_name=str(n))
+                for n in ids
+            ]
+        )
         Invoice.objects.bulk_create(
-            [Invoice(cb_id=f"inv_{n}", customer_id=f"cus_{n}", status="payment_due",
-                     total=4900, amount_due=4900, resource_version=1) for n in ids]
-        )  # fmt: skip
+            [
+                Invoice(
+                    cb_id=f"inv_{n}",
+                    customer_id=f"cus_{n}",
+                    status="payment_due",
+                    total=4900,
+                    amount_due=4900,
+                    resource_version=1,
+                )
+                for n in ids
+            ]
+        )
         made = Decision.objects.bulk_create(
-            [Decision(invoice_id=f"inv_{n}", customer_id=f"cus_{n}", trigger="payment_failed",
-                      as_of=START + timedelta(minutes=n), recovery_score=0.6, retry_score=0.4,
-                      model_version="recovery v1", segment="self_serve", mode=MODES[n % 3],
-                      features=SNAPSHOT, reasoning="Retry Tue 09:00 customer time.")
-             for n in ids]
-        )  # fmt: skip
+            [
+                Decision(
+                    invoice_id=f"inv_{n}",
+                    customer_id=f"cus_{n}",
+                    trigger="payment_failed",
+                    as_of=START + timedelta(minutes=n),
+                    recovery_score=0.6,
+                    retry_score=0.4,
+                    model_version="recovery v1",
+                    segment="self_serve",
+                    mode=MODES[n % 3],
+                    features=SNAPSHOT,
+                    reasoning="Retry Tue 09:00 customer time.",
+                )
+                for n in ids
+            ]
+        )
         Action.objects.bulk_create(
-            [Action(decision=d, invoice_id=d.invoice_id, customer_id=d.customer_id, kind=kind,
-                    channel=channel, scheduled_for=d.as_of + timedelta(days=1), mode=d.mode)
-             for d in made for kind, channel in (("retry", ""), ("message", "email"))]
-        )  # fmt: skip
+            [
+                Action(
+                    decision=d,
+                    invoice_id=d.invoice_id,
+                    customer_id=d.customer_id,
+                    kind=kind,
+                    channel=channel,
+                    scheduled_for=d.as_of + timedelta(days=1),
+                    mode=d.mode,
+                )
+                for d in made
+                for kind, channel in (("retry", ""), ("message", "email"))
+            ]
+        )
 
 
 class CountingSink(io.TextIOBase):
@@ -126,14 +158,20 @@ def main() -> None:
         began = time.perf_counter()
         seed(args.decisions)
         seconds = time.perf_counter() - began
-        print(f"{connection.vendor}: seeded {args.decisions:,} decisions, "
-              f"{Action.objects.count():,} actions in {seconds:.1f} s")  # fmt: skip
+        print(
+            f"{connection.vendor}: seeded {args.decisions:,} decisions, "
+            f"{Action.objects.count():,} actions in {seconds:.1f} s"
+        )
         written, elapsed, peak, size = measure_export()
-        print(f"export jsonl: {written:,} actions in {elapsed:.2f} s = {written / elapsed:,.0f}/s; "
-              f"{size / 1e6:.1f} MB written; peak Python memory {peak / 1e6:.1f} MB")  # fmt: skip
+        print(
+            f"export jsonl: {written:,} actions in {elapsed:.2f} s = {written / elapsed:,.0f}/s; "
+            f"{size / 1e6:.1f} MB written; peak Python memory {peak / 1e6:.1f} MB"
+        )
         timings = measure_list()
-        print(f"decision list page (mode filter, count, 50 rows, mode counts): "
-              f"p50 {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms")  # fmt: skip
+        print(
+            f"decision list page (mode filter, count, 50 rows, mode counts): "
+            f"p50 {statistics.median(timings):.0f} ms, max {max(timings):.0f} ms"
+        )
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

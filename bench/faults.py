@@ -52,10 +52,15 @@ def table(rows: list[Row], *, where: str) -> str:
     ]
     for row in rows:
         result = "skipped: " + row.skipped if row.skipped else ("pass" if row.passed else "FAIL")
-        cells = [row.name, row.injected, row.expected, row.happened or "-",
-                 *("n/a" if count is None else f"{count:,}" for count in row.counts),
-                 "; ".join(f"{name} {n:,}" for name, n in row.other_zeros.items()) or "-",
-                 f"{result} ({row.seconds:.1f} s)"]  # fmt: skip
+        cells = [
+            row.name,
+            row.injected,
+            row.expected,
+            row.happened or "-",
+            *("n/a" if count is None else f"{count:,}" for count in row.counts),
+            "; ".join(f"{name} {n:,}" for name, n in row.other_zeros.items()) or "-",
+            f"{result} ({row.seconds:.1f} s)",
+        ]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -92,11 +97,17 @@ def main() -> int:
             try:
                 row = scenario(env)
             except Exception as error:  # a crash is a failed row, not a lost table
-                row = Row(name=scenario.__name__, injected="-", expected="-",
-                          happened=f"crashed: {error!r}"[:300])  # fmt: skip
+                row = Row(
+                    name=scenario.__name__,
+                    injected="-",
+                    expected="-",
+                    happened=f"crashed: {error!r}"[:300],
+                )
             rows.append(row)
-            print(f"   {'pass' if row.passed else 'FAIL'} in {row.seconds:.1f} s: "
-                  f"{row.happened}", flush=True)  # fmt: skip
+            print(
+                f"   {'pass' if row.passed else 'FAIL'} in {row.seconds:.1f} s: {row.happened}",
+                flush=True,
+            )
     finally:
         server.stop()
         connection.creation.destroy_test_db(old_name, verbosity=0, keepdb=args.keepdb)

@@ -63,9 +63,11 @@ def seed(sandbox, count: int) -> list[str]:
             sandbox, customer_id=customer["id"], plan_id="business", unit_price=29_900
         )
         invoice = offline_invoice_create(sandbox, subscription_id=subscription["id"])
-        for key, obj in (("customer", sandbox.customers[customer["id"]]),
-                         ("subscription", sandbox.subscriptions[subscription["id"]]),
-                         ("invoice", sandbox.invoices[invoice["id"]])):  # fmt: skip
+        for key, obj in (
+            ("customer", sandbox.customers[customer["id"]]),
+            ("subscription", sandbox.subscriptions[subscription["id"]]),
+            ("invoice", sandbox.invoices[invoice["id"]]),
+        ):
             mirror_store(key=key, obj=obj)
         ids.append(invoice["id"])
     return ids
@@ -78,8 +80,10 @@ def timed(label: str, ids: list[str], run) -> None:
         run(invoice_id)
         timings.append(time.perf_counter() - started)
     total = sum(timings)
-    print(f"{label}: {len(ids)} in {total:.2f} s, p50 {1000 * statistics.median(timings):.1f} ms, "
-          f"max {1000 * max(timings):.1f} ms")  # fmt: skip
+    print(
+        f"{label}: {len(ids)} in {total:.2f} s, p50 {1000 * statistics.median(timings):.1f} ms, "
+        f"max {1000 * max(timings):.1f} ms"
+    )
 
 
 def main() -> None:
@@ -101,12 +105,15 @@ def main() -> None:
         timed("plan  ", ids, decide)
         planned = Action.objects.count()
         timed("again ", ids, decide)
-        print(f"        actions {planned} after the first decisions, "
-              f"{Action.objects.count()} after the second")  # fmt: skip
+        print(
+            f"        actions {planned} after the first decisions, "
+            f"{Action.objects.count()} after the second"
+        )
 
         def settle(invoice_id: str) -> None:
-            mirror_store(key="invoice", obj=offline_payment_received(
-                server.sandbox, invoice_id=invoice_id))  # fmt: skip
+            mirror_store(
+                key="invoice", obj=offline_payment_received(server.sandbox, invoice_id=invoice_id)
+            )
             invoice_payment_settle(invoice_id=invoice_id)
 
         timed("settle", ids, settle)

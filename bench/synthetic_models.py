@@ -90,8 +90,12 @@ def recovery_pipeline_synthetic(rows: int, seed: int = 0):
         "period_unit": np.array(["month", "year"], dtype=object),
     }
     columns = [rng.choice(values[name], size=rows) for name in CATEGORICAL]
-    columns += [rng.random(rows) * 6, rng.integers(0, 2000, rows), rng.integers(0, 5, rows),
-                rng.integers(-3, 36, rows)]  # fmt: skip
+    columns += [
+        rng.random(rows) * 6,
+        rng.integers(0, 2000, rows),
+        rng.integers(0, 5, rows),
+        rng.integers(-3, 36, rows),
+    ]
     x = np.column_stack(columns).astype(object)
     chance = 0.3 + 0.4 * np.isin(x[:, 0], ["05", "91"])
     y = (rng.random(rows) < chance).astype(int)
@@ -112,13 +116,19 @@ def models_activate_synthetic(*, attempts: int = 20_000, rows: int = 2_000) -> l
             number = ModelVersion.objects.filter(kind=kind).count() + 1
             made.append(
                 ModelVersion.objects.create(
-                    kind=kind, version=number, trained_at=now, examples=attempts,
-                    window_start=datetime(2024, 1, 1, tzinfo=UTC), window_end=now,
-                    features=list(features), metrics={"synthetic": True}, active=True,
+                    kind=kind,
+                    version=number,
+                    trained_at=now,
+                    examples=attempts,
+                    window_start=datetime(2024, 1, 1, tzinfo=UTC),
+                    window_end=now,
+                    features=list(features),
+                    metrics={"synthetic": True},
+                    active=True,
                     decision_note="synthetic history (bench/synthetic_models.py)",
                     artifact=pickle.dumps(artifact),
                 )
-            )  # fmt: skip
+            )
     return made
 
 
@@ -143,11 +153,23 @@ def live_decline(sample: dict, n: int, *, occurred_at: int, prefix: str = "live"
         resource["updated_at"], resource["resource_version"] = occurred_at, occurred_at * 1000
     txn["date"] = invoice["date"] = invoice["due_date"] = occurred_at
     content["payment_source"] = {
-        "id": f"pm_{tag}", "customer_id": customer["id"], "type": "card", "status": "valid",
-        "gateway": "chargebee", "gateway_account_id": txn["gateway_account_id"],
-        "resource_version": occurred_at * 1000, "updated_at": occurred_at, "deleted": False,
+        "id": f"pm_{tag}",
+        "customer_id": customer["id"],
+        "type": "card",
+        "status": "valid",
+        "gateway": "chargebee",
+        "gateway_account_id": txn["gateway_account_id"],
+        "resource_version": occurred_at * 1000,
+        "updated_at": occurred_at,
+        "deleted": False,
         "object": "payment_source",
-        "card": {"brand": "visa", "funding_type": "debit", "last4": "4810",
-                 "expiry_month": 12, "expiry_year": 2030, "object": "card"},
-    }  # fmt: skip
+        "card": {
+            "brand": "visa",
+            "funding_type": "debit",
+            "last4": "4810",
+            "expiry_month": 12,
+            "expiry_year": 2030,
+            "object": "card",
+        },
+    }
     return event

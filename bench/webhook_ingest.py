@@ -133,9 +133,22 @@ def free_port() -> int:
 
 
 def gunicorn_start(port: int, workers: int, threads: int) -> subprocess.Popen:
-    command = [GUNICORN, "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-               "--keep-alive", "10", "--log-level", "warning"]  # fmt: skip
+    command = [
+        GUNICORN,
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "10",
+        "--log-level",
+        "warning",
+    ]
     server = subprocess.Popen(command, cwd=ROOT)
     deadline = time.time() + 120  # a busy machine takes a while to import Django twice
     while time.time() < deadline and server.poll() is None:
@@ -157,8 +170,9 @@ def database_prepare(url: str) -> bool:
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True
+    )
     return not exists
 
 
@@ -176,8 +190,17 @@ def database_cleanup(url: str, created: bool, run: str) -> None:
 
 def worker_drain(url: str, run: str, worker_class: str) -> dict:
     """Time one burst-mode RQ worker on the ingest queue; read the results from the rows."""
-    command = [sys.executable, "manage.py", "rqworker", "ingest", "--burst", "-v", "0",
-               "--worker-class", worker_class]  # fmt: skip
+    command = [
+        sys.executable,
+        "manage.py",
+        "rqworker",
+        "ingest",
+        "--burst",
+        "-v",
+        "0",
+        "--worker-class",
+        worker_class,
+    ]
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True)
     wall = time.perf_counter() - started
