@@ -17,6 +17,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from dunning.decisions.context import DecisionContext
+from dunning.decisions.learning.model_calls import trusted_input
 from dunning.decisions.learning.model_training import (
     TrainingResult,
     TrainingSet,
@@ -167,7 +168,7 @@ class RetryModelScorer:
 
     def _chances(self, rows: RetryRows, context: DecisionContext) -> np.ndarray:
         shares = None if getattr(self.model, "learnt", 1.0) >= 1.0 else customer_shares(context)
-        with single_threaded():
+        with single_threaded(), trusted_input():
             return self.model.predict_proba(rows, shares=shares)[:, 1]
 
     def slot_reason(self, *, context: DecisionContext, slot: datetime) -> str:

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from dunning.decisions.learning.model_calls import trusted_input
 from dunning.decisions.learning.recovery_data import FEATURES
 from dunning.decisions.learning.retry_model import RetryModelScorer
 from dunning.decisions.learning.scoring_threads import single_threaded
@@ -44,7 +45,7 @@ def recovery_scorer(version_and_model) -> tuple:
 
     def score(features: dict) -> float:
         row = np.array([[features[name] for name in FEATURES]], dtype=object)
-        with single_threaded():
+        with single_threaded(), trusted_input():
             return float(pipeline.predict_proba(row)[0, 1])
 
     return score, f"recovery v{version}"
