@@ -12,7 +12,9 @@ thread as a worker runs:
   retry, plan       the chances of every candidate slot for each retry left
                     (``plan_probabilities``: 4 x 224 rows, one call), as the slot search asks.
 
-Each row also shows the model call alone (the matrix built beforehand). No database needed.
+Each row also shows the model call alone on the matrix built beforehand: scikit-learn's
+``predict_proba`` and the compiled form the scorers use (``compiled_boosting``, the same
+numbers). No database needed.
 
     .venv/bin/python -m bench.models [--calls 300]
 """
@@ -45,6 +47,10 @@ from bench.synthetic_models import (  # noqa: E402
     a_decline,
     recovery_pipeline_synthetic,
     retry_model_synthetic,
+)
+from dunning.decisions.learning.compiled_boosting import (  # noqa: E402
+    calibrated_compiled,
+    recovery_pipeline_compiled,
 )
 from dunning.decisions.learning.recovery_data import FEATURES, failure_features_of  # noqa: E402
 from dunning.decisions.learning.retry_model import RetryModelScorer  # noqa: E402
@@ -92,23 +98,27 @@ def main() -> None:
     plan_matrix = retry.matrix(plan)
     recovery_row = np.array([[features[name] for name in FEATURES]], dtype=object)
 
-    rows: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+    recovery_compiled = recovery_pipeline_compiled(pipeline)
+    retry_compiled = calibrated_compiled(retry.classifier)
+    assert recovery_compiled and retry_compiled, "both synthetic models are compiled"
+    rows: list[tuple[str, Callable[[], object], Callable[[], object], Callable[[], object]]] = [
         ("recovery, 1 decline", lambda: score(features),
-         lambda: pipeline.predict_proba(recovery_row)),
+         lambda: pipeline.predict_proba(recovery_row),
+         lambda: recovery_compiled.positive(recovery_row)),
         ("retry, 1 slot", lambda: scorer.slot_probabilities(context=context, slots=slots[:1]),
-         lambda: retry.classifier.predict_proba(plan_matrix[:1])),
+         lambda: retry.classifier.predict_proba(plan_matrix[:1]),
+         lambda: retry_compiled.positive(plan_matrix[:1])),
         (f"retry, plan ({BUDGET} x {len(slots)} rows)",
          lambda: scorer.plan_probabilities(context=context, slots=slots, budget=BUDGET),
-         lambda: retry.classifier.predict_proba(plan_matrix)),
+         lambda: retry.classifier.predict_proba(plan_matrix),
+         lambda: retry_compiled.positive(plan_matrix)),
     ]  # fmt: skip
-    print(f"{args.calls} calls each on one thread, after {WARM_UP} to warm up; ms")
-    print(f"{'':32}{'scorer p50':>11}{'p99':>8}{'model p50':>11}{'p99':>8}")
+    print(f"{args.calls} calls each on one thread, after {WARM_UP} to warm up; p50 / p99 ms")
+    print(f"{'':30}{'scorer':>15}{'scikit-learn':>15}{'compiled':>15}")
     with threadpool_limits(limits=1):
-        for label, scorer_call, model_call in rows:
-            scorer_p50, scorer_p99 = timed(scorer_call, args.calls)
-            model_p50, model_p99 = timed(model_call, args.calls)
-            print(f"{label:32}{scorer_p50:>11.2f}{scorer_p99:>8.2f}{model_p50:>11.2f}"
-                  f"{model_p99:>8.2f}")  # fmt: skip
+        for label, *calls in rows:
+            cells = [f"{p50:.2f} / {p99:.2f}" for p50, p99 in (timed(c, args.calls) for c in calls)]
+            print(f"{label:30}" + "".join(f"{cell:>15}" for cell in cells))
     print(f"load average {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
 
 
