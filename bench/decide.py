@@ -65,11 +65,11 @@ from rq.job import Job  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from bench.synthetic_models import (  # noqa: E402
+    a_decline,
     live_decline,
     models_activate_synthetic,
     synthetic_history,
 )
-from dunning.decisions.context import DecisionContext  # noqa: E402
 from dunning.decisions.learning.retry_data import attempt_examples  # noqa: E402
 from dunning.decisions.learning.retry_model import (  # noqa: E402
     RetryModelScorer,
@@ -79,7 +79,6 @@ from dunning.decisions.learning.retry_model import (  # noqa: E402
 from dunning.decisions.learning.scoring import scorers_warm  # noqa: E402
 from dunning.decisions.plan import GuardrailSnapshot, Scorers  # noqa: E402
 from dunning.decisions.policy import plan_decide  # noqa: E402
-from dunning.decisions.rules.network_rules import Decline  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
 from dunning.models import Decision  # noqa: E402
 from dunning.pipeline.triggers import decide_for_event_job  # noqa: E402
@@ -87,47 +86,6 @@ from dunning.sync.ingest import event_store  # noqa: E402
 from dunning.sync.processing import events_process_batch  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "fixtures" / "chargebee" / "payment_failed.json"
-
-
-def a_decline(at: datetime) -> DecisionContext:
-    return DecisionContext(
-        invoice_id="inv_bench",
-        customer_id="cus_bench",
-        at=at,
-        trigger="payment_failed",
-        currency="USD",
-        amount_due=4_900,
-        invoice_open=True,
-        auto_collection=True,
-        decline=Decline("visa", "51", "", "soft_decline"),
-        first_failed_at=at,
-        last_failed_at=at,
-        invoice_failures=1,
-        card_attempts=(),
-        gateway="stripe",
-        gateway_down=False,
-        gateway_reason="",
-        card_changed_since_failure=False,
-        country="US",
-        time_zone="America/Chicago",
-        lifetime_value=50_000,
-        tenure_days=400,
-        other_unpaid_invoices=0,
-        contacts_last_7d=0,
-        dunwell_retries=0,
-        dunwell_in_charge=False,
-        recovery_features={
-            "decline_code": "51",
-            "error_category": "soft_decline",
-            "brand": "visa",
-            "funding": "debit",
-            "gateway": "stripe",
-            "country": "US",
-            "log_amount": 3.9,
-            "tenure_days": 400.0,
-            "prior_failures_365d": 0.0,
-        },
-    )
 
 
 def declines_enqueue(count: int, run: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Models trained on synthetic history, for benches and tests that need active models fast.
 
+``a_decline`` is a fresh decline for benches that decide without a database;
 ``synthetic_history`` makes retries after declines with a payday and time-of-day signal;
 ``models_activate_synthetic`` fits the retry and recovery models on such data and stores
 them as the active ``ModelVersion`` rows, as training would (without the hold-out verdict).
@@ -16,11 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
+from dunning.decisions.context import DecisionContext
 from dunning.decisions.learning.recovery_data import CATEGORICAL, FEATURES
 from dunning.decisions.learning.recovery_model import build_pipeline
 from dunning.decisions.learning.retry_data import FEATURES as RETRY_FEATURES
 from dunning.decisions.learning.retry_data import AttemptHistory, attempt_examples
 from dunning.decisions.learning.retry_model import RetryModel, RetryRows, retry_model_fit
+from dunning.decisions.rules.network_rules import Decline
 from dunning.models import ModelVersion
 
 DAY = 86_400
@@ -130,6 +133,47 @@ def models_activate_synthetic(*, attempts: int = 20_000, rows: int = 2_000) -> l
                 )
             )
     return made
+
+
+def a_decline(at: datetime) -> DecisionContext:
+    return DecisionContext(
+        invoice_id="inv_bench",
+        customer_id="cus_bench",
+        at=at,
+        trigger="payment_failed",
+        currency="USD",
+        amount_due=4_900,
+        invoice_open=True,
+        auto_collection=True,
+        decline=Decline("visa", "51", "", "soft_decline"),
+        first_failed_at=at,
+        last_failed_at=at,
+        invoice_failures=1,
+        card_attempts=(),
+        gateway="stripe",
+        gateway_down=False,
+        gateway_reason="",
+        card_changed_since_failure=False,
+        country="US",
+        time_zone="America/Chicago",
+        lifetime_value=50_000,
+        tenure_days=400,
+        other_unpaid_invoices=0,
+        contacts_last_7d=0,
+        dunwell_retries=0,
+        dunwell_in_charge=False,
+        recovery_features={
+            "decline_code": "51",
+            "error_category": "soft_decline",
+            "brand": "visa",
+            "funding": "debit",
+            "gateway": "stripe",
+            "country": "US",
+            "log_amount": 3.9,
+            "tenure_days": 400.0,
+            "prior_failures_365d": 0.0,
+        },
+    )
 
 
 def live_decline(sample: dict, n: int, *, occurred_at: int, prefix: str = "live") -> dict:

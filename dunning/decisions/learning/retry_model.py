@@ -17,6 +17,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from dunning.decisions.context import DecisionContext
+from dunning.decisions.learning.compiled_boosting import calibrated_compiled
+from dunning.decisions.learning.model_calls import trusted_input
 from dunning.decisions.learning.model_training import (
     TrainingResult,
     TrainingSet,
@@ -77,9 +79,18 @@ class RetryModel:
         columns += [np.asarray(rows.numbers[n], dtype=float) for n in NUMERIC]
         return np.column_stack(columns)
 
+    def classifier_chances(self, matrix: np.ndarray) -> np.ndarray:
+        """The calibrated classifier's chances of ``matrix``'s rows: the compiled form's
+        (the same numbers, ~2x faster for a plan's rows, ~8x for one) where it covers it."""
+        compiled = calibrated_compiled(self.classifier)
+        if compiled is not None:
+            return compiled.positive(matrix)
+        with trusted_input():
+            return self.classifier.predict_proba(matrix)[:, 1]
+
     def predict_proba(self, rows: RetryRows, *, shares: dict | None = None) -> np.ndarray:
         """``shares``: the customer's payday shares, for the prior's part."""
-        chances = self.classifier.predict_proba(self.matrix(rows))[:, 1]
+        chances = self.classifier_chances(self.matrix(rows))
         if self.learnt < 1.0:
             known = prior_probabilities(
                 categories=rows.categories, numbers=rows.numbers, shares=shares

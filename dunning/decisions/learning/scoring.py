@@ -7,9 +7,15 @@ import threading
 import time
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
+from dunning.decisions.learning.compiled_boosting import (
+    calibrated_compiled,
+    recovery_pipeline_compiled,
+)
+from dunning.decisions.learning.model_calls import trusted_input
 from dunning.decisions.learning.recovery_data import FEATURES
-from dunning.decisions.learning.retry_model import RetryModelScorer
+from dunning.decisions.learning.retry_model import RetryModel, RetryModelScorer
 from dunning.decisions.learning.scoring_threads import single_threaded
 from dunning.decisions.plan import Scorers
 from dunning.models import ModelVersion
@@ -35,16 +41,28 @@ def _load(kind: str):
     if cached is None or cached[0] != pk:
         artifact = ModelVersion.objects.values_list("artifact", flat=True).get(pk=pk)
         model = pickle.loads(artifact)  # noqa: S301 - written only by our own training
+        _compile(kind, model)
         _cache[kind] = (pk, (version, model))
     return _cache[kind][1]
 
 
+def _compile(kind: str, model: object) -> None:
+    """Build the model's compiled form now, once per loaded version, not in a decision."""
+    if kind == ModelVersion.Kind.RECOVERY and isinstance(model, Pipeline):
+        recovery_pipeline_compiled(model)
+    elif isinstance(model, RetryModel):
+        calibrated_compiled(model.classifier)
+
+
 def recovery_scorer(version_and_model) -> tuple:
     version, pipeline = version_and_model
+    compiled = recovery_pipeline_compiled(pipeline) if isinstance(pipeline, Pipeline) else None
 
     def score(features: dict) -> float:
         row = np.array([[features[name] for name in FEATURES]], dtype=object)
-        with single_threaded():
+        if compiled is not None:  # the same chance, without ~30 input checks and 450 calls
+            return float(compiled.positive(row)[0])
+        with single_threaded(), trusted_input():
             return float(pipeline.predict_proba(row)[0, 1])
 
     return score, f"recovery v{version}"
