@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 
-_threads = None
+from threadpoolctl import ThreadpoolController
+
+_threads: ThreadpoolController | None = None
 
 
 def single_threaded() -> AbstractContextManager:
@@ -13,9 +15,5 @@ def single_threaded() -> AbstractContextManager:
     controller is made once (finding the libraries costs ~2 ms; a limit, ~0.03 ms)."""
     global _threads
     if _threads is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # comes with scikit-learn; without it, run as configured
-            return nullcontext()
         _threads = ThreadpoolController()
     return _threads.limit(limits=1)
