@@ -3,10 +3,12 @@ from __future__ import annotations
 import json
 
 from django import template
+from django.template import loader
 
 from dunning.actions.channels.case_context import MESSAGE_KINDS
 from dunning.actions.channels.message_life import delivery_words, message_life
 from dunning.decisions import labels
+from dunning.helpers.filter_fields import filters_set
 from dunning.helpers.money import amount_text, decimals
 
 register = template.Library()
@@ -70,3 +72,44 @@ def rule_source(decision, rule: str) -> str:
     """Where a fired rule comes from (kept out of the sentence): for the badge's ``title``."""
     sources = (getattr(decision, "explanation", None) or {}).get("rule_sources") or {}
     return sources.get(rule, "")
+
+
+class FilterDisclosureNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, invalid: template.base.FilterExpression | None):
+        self.nodelist = nodelist
+        self.invalid = invalid
+
+    def render(self, context: template.Context) -> str:
+        form_html = self.nodelist.render(context)  # safe: the page's own escaped markup
+        request = context.get("request")
+        invalid = bool(self.invalid.resolve(context)) if self.invalid is not None else False
+        return loader.render_to_string(
+            "_filter_disclosure.html",
+            {
+                "form_html": form_html,
+                "set": filters_set(form_html, request.GET if request is not None else {}),
+                "open": invalid,
+            },
+        )
+
+
+@register.tag
+def filter_disclosure(parser: template.base.Parser, token: template.base.Token) -> template.Node:
+    """A list page's filter form folded under "Filters · n set" on a narrow screen (shown as
+    a plain form on a wide one, see dunwell.css), open when a filter is invalid so that the
+    field to fix is in sight beside the page's error:
+
+        {% filter_disclosure invalid=form.errors %}
+          <form class="filters" …>…</form>
+        {% endfilter_disclosure %}
+    """
+    bits = token.split_contents()[1:]
+    invalid = None
+    for bit in bits:
+        key, _, value = bit.partition("=")
+        if key != "invalid" or not value:
+            raise template.TemplateSyntaxError("filter_disclosure takes only invalid=<value>")
+        invalid = parser.compile_filter(value)
+    nodelist = parser.parse(("endfilter_disclosure",))
+    parser.delete_first_token()
+    return FilterDisclosureNode(nodelist, invalid)
