@@ -41,6 +41,8 @@ def test_manager_filters_the_inbox_reads_the_draft_and_approves_it(
     log_in("mona.manager")
 
     open_from_nav(page, "Approvals")
+    if width < 900:  # on a phone the filters are folded until asked for
+        page.click("details.filters > summary")
     page.select_option("select[name=kind]", "payment_method_link")
     page.click("#inbox-filters button[type=submit]")
     first = Action.objects.filter(kind=ActionKind.PAYMENT_METHOD_LINK, state=ActionState.PROPOSED)
