@@ -17,7 +17,8 @@ filter's, else the one with the most failed revenue in the period).
 
 Every function runs one aggregate query over ``InvoiceFailure`` (one row per failed invoice,
 kept current by event processing: no search for first failures at query time) and returns
-a cached ``Table``.
+a cached ``Table``; the failure rate counts ``InvoiceFirstAttempt`` (one row per invoice with a
+payment attempt, kept the same way).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from django.utils.http import urlencode
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import cached, major_units, rate
-from dunning.models import Invoice, InvoiceFailure, Subscription, Transaction
+from dunning.models import Invoice, InvoiceFailure, InvoiceFirstAttempt, Subscription, Transaction
 
 FAILED_PAYMENT = Q(type="payment", status="failure")
 SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
@@ -183,20 +184,12 @@ def recovery_comparison(*, current: dict, previous: dict) -> dict[str, dict]:
 def _first_attempts(*, filters: DashboardFilters) -> QuerySet:
     """Each invoice's first payment attempt (earliest, then by Chargebee id), when it falls
     in the period: the denominator of the failure rate. Retries are not first attempts."""
-    attempts = Q(type="payment", status__in=["success", "failure"])
-    earlier = Transaction.objects.filter(attempts, invoice_id=OuterRef("invoice_id")).filter(
-        Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), cb_id__lt=OuterRef("cb_id"))
-    )
-    rows = Transaction.objects.filter(
-        attempts,
-        invoice__isnull=False,
-        date__gte=filters.since,
-        date__lt=filters.until,
+    rows = InvoiceFirstAttempt.objects.filter(
+        attempted_at__gte=filters.since,
+        attempted_at__lt=filters.until,
         currency_code=filters.currency,
-    ).filter(~Exists(earlier))
-    return segments_narrow(
-        rows, filters=filters, plan="invoice__subscription__plan_id", country="customer__country"
     )
+    return segments_narrow(rows, filters=filters, plan="plan_id", country="country")
 
 
 def _in_dunning(*, filters: DashboardFilters) -> QuerySet:
