@@ -93,7 +93,8 @@ def recovery_currencies(*, filters: DashboardFilters) -> list[dict]:
             .order_by("-failed_amount", "currency_code")
         )
 
-    return cached(name="currencies", key=filters.cache_key, compute=compute)
+    # Every currency whichever is chosen: one cached list for the page and ``main_currency``.
+    return cached(name="currencies", key=filters.with_currency("").cache_key, compute=compute)
 
 
 def main_currency(*, filters: DashboardFilters) -> str:
@@ -117,9 +118,7 @@ def recovery_summary(*, filters: DashboardFilters) -> dict:
 
     def compute():
         totals = _totals(first_failures(filters=filters))
-        dunning = _in_dunning(filters=filters).aggregate(
-            invoices=Count("pk"), amount=Coalesce(Sum("amount_due"), 0)
-        )
+        dunning = _in_dunning_totals(filters=filters)
         churn = cancellations_of(filters=filters).aggregate(
             involuntary=Count("pk", filter=Q(cancel_reason="not_paid")), all=Count("pk")
         )
@@ -192,6 +191,18 @@ def _first_attempts(*, filters: DashboardFilters) -> QuerySet:
         currency_code=filters.currency,
     )
     return segments_narrow(rows, filters=filters, plan="plan_id", country="country")
+
+
+def _in_dunning_totals(*, filters: DashboardFilters) -> dict:
+    """How many invoices are in dunning now and what they owe; cached apart from the period's
+    figures, as the comparison with the previous period asks the same."""
+
+    def compute():
+        return _in_dunning(filters=filters).aggregate(
+            invoices=Count("pk"), amount=Coalesce(Sum("amount_due"), 0)
+        )
+
+    return cached(name="in_dunning", key=filters.segments_cache_key, compute=compute)
 
 
 def _in_dunning(*, filters: DashboardFilters) -> QuerySet:
