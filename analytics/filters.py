@@ -46,6 +46,13 @@ class DashboardFilters:
         values["since"] = self.since.replace(second=0, microsecond=0).isoformat()
         return hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()[:24]
 
+    @property
+    def segments_cache_key(self) -> str:
+        """The currency and segments alone: for figures of the present, which the period does
+        not change (this period's and the previous one's share them)."""
+        values = (self.currency, self.plan, self.country, self.gateway)
+        return hashlib.sha256(repr(values).encode()).hexdigest()[:24]
+
     def with_currency(self, currency: str) -> DashboardFilters:
         return DashboardFilters(**{**asdict(self), "currency": currency})
 

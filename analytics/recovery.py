@@ -17,7 +17,8 @@ filter's, else the one with the most failed revenue in the period).
 
 Every function runs one aggregate query over ``InvoiceFailure`` (one row per failed invoice,
 kept current by event processing: no search for first failures at query time) and returns
-a cached ``Table``.
+a cached ``Table``; the failure rate counts ``InvoiceFirstAttempt`` (one row per invoice with a
+payment attempt, kept the same way).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from django.utils.http import urlencode
 from analytics.filters import DashboardFilters
 from analytics.queries import IN_DUNNING
 from analytics.tables import cached, major_units, rate
-from dunning.models import Invoice, InvoiceFailure, Subscription, Transaction
+from dunning.models import Invoice, InvoiceFailure, InvoiceFirstAttempt, Subscription, Transaction
 
 FAILED_PAYMENT = Q(type="payment", status="failure")
 SUCCESSFUL_PAYMENT = Q(type="payment", status="success")
@@ -92,7 +93,8 @@ def recovery_currencies(*, filters: DashboardFilters) -> list[dict]:
             .order_by("-failed_amount", "currency_code")
         )
 
-    return cached(name="currencies", key=filters.cache_key, compute=compute)
+    # Every currency whichever is chosen: one cached list for the page and ``main_currency``.
+    return cached(name="currencies", key=filters.with_currency("").cache_key, compute=compute)
 
 
 def main_currency(*, filters: DashboardFilters) -> str:
@@ -116,14 +118,14 @@ def recovery_summary(*, filters: DashboardFilters) -> dict:
 
     def compute():
         totals = _totals(first_failures(filters=filters))
-        dunning = _in_dunning(filters=filters).aggregate(
-            invoices=Count("pk"), amount=Coalesce(Sum("amount_due"), 0)
-        )
+        dunning = _in_dunning_totals(filters=filters)
         churn = cancellations_of(filters=filters).aggregate(
             involuntary=Count("pk", filter=Q(cancel_reason="not_paid")), all=Count("pk")
         )
+        # Counted over columns the index on currency and date holds (not the key): the rows
+        # are counted from the index, without reading the table.
         attempts = _first_attempts(filters=filters).aggregate(
-            all=Count("pk"), failed=Count("pk", filter=Q(status="failure"))
+            all=Count("*"), failed=Count("status", filter=Q(status="failure"))
         )
         currency = filters.currency
         return {
@@ -183,20 +185,24 @@ def recovery_comparison(*, current: dict, previous: dict) -> dict[str, dict]:
 def _first_attempts(*, filters: DashboardFilters) -> QuerySet:
     """Each invoice's first payment attempt (earliest, then by Chargebee id), when it falls
     in the period: the denominator of the failure rate. Retries are not first attempts."""
-    attempts = Q(type="payment", status__in=["success", "failure"])
-    earlier = Transaction.objects.filter(attempts, invoice_id=OuterRef("invoice_id")).filter(
-        Q(date__lt=OuterRef("date")) | Q(date=OuterRef("date"), cb_id__lt=OuterRef("cb_id"))
-    )
-    rows = Transaction.objects.filter(
-        attempts,
-        invoice__isnull=False,
-        date__gte=filters.since,
-        date__lt=filters.until,
+    rows = InvoiceFirstAttempt.objects.filter(
+        attempted_at__gte=filters.since,
+        attempted_at__lt=filters.until,
         currency_code=filters.currency,
-    ).filter(~Exists(earlier))
-    return segments_narrow(
-        rows, filters=filters, plan="invoice__subscription__plan_id", country="customer__country"
     )
+    return segments_narrow(rows, filters=filters, plan="plan_id", country="country")
+
+
+def _in_dunning_totals(*, filters: DashboardFilters) -> dict:
+    """How many invoices are in dunning now and what they owe; cached apart from the period's
+    figures, as the comparison with the previous period asks the same."""
+
+    def compute():
+        return _in_dunning(filters=filters).aggregate(
+            invoices=Count("pk"), amount=Coalesce(Sum("amount_due"), 0)
+        )
+
+    return cached(name="in_dunning", key=filters.segments_cache_key, compute=compute)
 
 
 def _in_dunning(*, filters: DashboardFilters) -> QuerySet:

@@ -96,6 +96,7 @@ from dunning.models import (  # noqa: E402
     Decision,
     Invoice,
     InvoiceFailure,
+    InvoiceFirstAttempt,
     PaymentSource,
     Subscription,
     Transaction,
@@ -245,7 +246,8 @@ def main() -> None:
         if args.keepdb and Transaction.objects.exists():
             print(f"{connection.vendor}: reusing {Transaction.objects.count():,} transactions, "
                   f"{Invoice.objects.count():,} invoices (--keepdb)")  # fmt: skip
-            if not InvoiceFailure.objects.exists():  # an earlier run stopped before it
+            # An earlier run stopped before it, or it was seeded before first attempts were kept.
+            if not InvoiceFailure.objects.exists() or not InvoiceFirstAttempt.objects.exists():
                 summarise()
         else:
             _seed_and_summarise(args)

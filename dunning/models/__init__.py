@@ -13,7 +13,7 @@ from dunning.models.decisions import (
     GuardrailPolicy,
 )
 from dunning.models.events import ChargebeeEvent, EventState, RejectedWebhook
-from dunning.models.failures import InvoiceFailure
+from dunning.models.failures import InvoiceFailure, InvoiceFirstAttempt
 from dunning.models.holds import InvoiceHold
 from dunning.models.learning import ModelVersion
 from dunning.models.messages import (
@@ -53,6 +53,7 @@ __all__ = [
     "GuardrailPolicy",
     "Invoice",
     "InvoiceFailure",
+    "InvoiceFirstAttempt",
     "InvoiceHold",
     "MessageEvent",
     "ModelVersion",

@@ -1,9 +1,11 @@
-"""One row per invoice that has failed a payment: what the dashboards count.
+"""One row per invoice that has failed a payment (``InvoiceFailure``) and one per invoice
+that has had a payment attempt (``InvoiceFirstAttempt``): what the dashboards count.
 
 Derived from the mirror (never written by hand): ``dunning.sync.mirror.failures`` recomputes the
 rows of the invoices an event touched, in the same transaction as the mirror writes, so a
 row is always what the mirror says now, whatever order the events came in. The dashboards
-read this narrow table instead of finding each invoice's first failure among all payments.
+read these narrow tables instead of finding each invoice's first failure, or first attempt,
+among all payments.
 """
 
 from __future__ import annotations
@@ -50,3 +52,43 @@ class InvoiceFailure(models.Model):
 
     def __str__(self) -> str:
         return f"first failure of {self.invoice_cb_id} at {self.first_failed_at:%Y-%m-%d}"
+
+
+class InvoiceFirstAttempt(models.Model):
+    """An invoice's first payment attempt, successful or failed: the failure rate's
+    denominator (retries are not first attempts). Not only failed invoices: an invoice paid
+    at its first attempt has a row here and none in ``InvoiceFailure``."""
+
+    invoice_cb_id = models.CharField(max_length=100, unique=True)
+    # Earliest date, then Chargebee id: the same attempt whatever order events arrive in.
+    transaction_cb_id = models.CharField(max_length=100)
+    attempted_at = models.DateTimeField()
+    status = models.CharField(max_length=20)  # "success" or "failure"
+    currency_code = models.CharField(max_length=3, blank=True)
+    gateway = models.CharField(max_length=50, blank=True)
+    # Segments: the plan of the invoice's subscription, the country of the paying customer
+    # (the transaction's), as the dashboard narrowed attempts before this table existed.
+    plan_id = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    # Kept so that a changed customer or subscription refreshes the rows that copy from it.
+    customer_cb_id = models.CharField(max_length=100, blank=True)
+    subscription_cb_id = models.CharField(max_length=100, blank=True, null=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The failure rate: one currency, a period, counted by status without the table.
+            models.Index(
+                fields=["currency_code", "attempted_at"],
+                include=["status"],
+                name="first_attempt_currency_at",
+            ),
+            models.Index(fields=["gateway", "attempted_at"], name="first_attempt_gateway_at"),
+            models.Index(fields=["plan_id", "attempted_at"], name="first_attempt_plan_at"),
+            models.Index(fields=["country", "attempted_at"], name="first_attempt_country_at"),
+            models.Index(fields=["customer_cb_id"], name="first_attempt_customer"),
+            models.Index(fields=["subscription_cb_id"], name="first_attempt_subscription"),
+        ]
+
+    def __str__(self) -> str:
+        return f"first attempt of {self.invoice_cb_id} at {self.attempted_at:%Y-%m-%d}"

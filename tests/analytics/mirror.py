@@ -1,5 +1,5 @@
 """Failed invoices written straight into the mirror, as processing would leave them
-(with their row of the failure summary)."""
+(with their rows of the failure summary and of the first payment attempts)."""
 
 from __future__ import annotations
 
@@ -124,6 +124,7 @@ def paid_invoice(n: int, *, paid_at: datetime, amount: int = 10_000, currency: s
         payment_source_cb_id=f"pm_{n}",
         resource_version=1,
     )
+    failure_summary_refresh(invoice_ids=[invoice.cb_id])
     return invoice
 
 

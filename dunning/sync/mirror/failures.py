@@ -1,8 +1,9 @@
-"""Keep ``InvoiceFailure`` equal to what the mirror says, with set-based SQL.
+"""Keep ``InvoiceFailure`` (and, through ``dunning.sync.mirror.first_attempts``,
+``InvoiceFirstAttempt``) equal to what the mirror says, with set-based SQL.
 
 ``failure_summary_refresh`` recomputes the rows of some invoices (those an event or a batch
 of events touched) from the mirror in one INSERT ... SELECT ... ON CONFLICT per chunk;
-``failure_summary_rebuild`` runs the same statement over every invoice. Because each row is
+``failure_summary_rebuild`` runs the same statements over every invoice. Because each row is
 derived from the mirror, and the mirror only ever takes newer versions, the summary is
 idempotent and independent of the order events arrive in: an older event changes nothing
 in the mirror, so recomputing gives the same row.
@@ -15,7 +16,15 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dunning.models import Customer, Invoice, InvoiceFailure, Subscription, Transaction
+from dunning.models import (
+    Customer,
+    Invoice,
+    InvoiceFailure,
+    InvoiceFirstAttempt,
+    Subscription,
+    Transaction,
+)
+from dunning.sync.mirror.first_attempts import first_attempts_rebuild, first_attempts_refresh
 
 CHUNK = 500
 
@@ -98,14 +107,19 @@ def _invoices_of(*, transaction_ids, customer_ids, subscription_ids) -> set[str]
                 "invoice_id", flat=True
             )
         )
-    # A customer's or subscription's change matters only to invoices already summarised.
-    for field, ids in (("customer_cb_id", customer_ids), ("subscription_cb_id", subscription_ids)):
-        for chunk in _chunks(sorted(ids)):
-            found.update(
-                InvoiceFailure.objects.filter(**{f"{field}__in": chunk}).values_list(
-                    "invoice_cb_id", flat=True
+    # A customer's or subscription's change matters only to invoices already summarised (an
+    # invoice paid at its first attempt is in the first attempts only).
+    for summary in (InvoiceFailure, InvoiceFirstAttempt):
+        for field, ids in (
+            ("customer_cb_id", customer_ids),
+            ("subscription_cb_id", subscription_ids),
+        ):
+            for chunk in _chunks(sorted(ids)):
+                found.update(
+                    summary.objects.filter(**{f"{field}__in": chunk}).values_list(
+                        "invoice_cb_id", flat=True
+                    )
                 )
-            )
     return found
 
 
@@ -135,12 +149,16 @@ def failure_summary_refresh(
                     invoice_id__in=chunk, type="payment", status="failure", date__isnull=False
                 ).values("invoice_id")
             ).delete()
+            first_attempts_refresh(cursor=cursor, invoice_ids=chunk, now=now)
     return len(invoices)
 
 
 def failure_summary_rebuild() -> int:
-    """Rebuild every row from the mirror (existing installs; repairs). Returns the row count."""
+    """Rebuild every row of both summaries from the mirror (existing installs; repairs).
+    Returns the failed invoices' row count."""
+    now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         InvoiceFailure.objects.all().delete()
-        cursor.execute(_upsert_sql(where="TRUE"), [timezone.now()])
+        cursor.execute(_upsert_sql(where="TRUE"), [now])
+        first_attempts_rebuild(now=now)
     return InvoiceFailure.objects.count()
