@@ -36,6 +36,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -53,7 +54,6 @@ from dunning.models import (
     ActionKind,
     AutomationMode,
     Decision,
-    InvoiceFailure,
     Transaction,
 )
 
@@ -131,13 +131,15 @@ def with_outcome(decisions: QuerySet, *, window_days: int, now: datetime) -> Que
     """Each decision with its invoice's outcome: ``recovered_at`` (within the window after
     the decision, else null) and ``settled`` (1 when recovered or the window has passed)."""
     window = timedelta(days=window_days)
-    paid_at = InvoiceFailure.objects.filter(
-        invoice_cb_id=OuterRef("invoice_id"), is_recovered=True
-    ).values("paid_at")[:1]
     return (
+        # The failure summary joined once per decision (one row per invoice, if any): the
+        # flags below use ``paid_at`` several times each, and a subquery would be repeated.
         decisions.annotate(
+            recovered_failure=FilteredRelation("failure", condition=Q(failure__is_recovered=True))
+        )
+        .annotate(
             window_end=ExpressionWrapper(F("as_of") + Value(window), output_field=DateTimeField()),
-            paid_at=Subquery(paid_at, output_field=DateTimeField()),
+            paid_at=F("recovered_failure__paid_at"),
         )
         .annotate(
             recovered_flag=Q(paid_at__gte=F("as_of"), paid_at__lt=F("window_end")),
