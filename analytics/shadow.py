@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import (
-    Avg,
     Count,
     DateTimeField,
     Exists,
@@ -243,7 +242,8 @@ def shadow_by_segment(
         recovered=Count("pk", filter=RECOVERED),
         scored=Count("pk", filter=SCORED),
         scored_recovered=Count("pk", filter=SCORED & RECOVERED),
-        predicted=Avg("recovery_score", filter=SCORED),
+        # A sum, not the mean: the total adds up the segments' sums.
+        predicted_sum=Sum("recovery_score", filter=SCORED),
         compared=Count("pk", filter=COMPARED),
         near=Count("pk", filter=NEAR),
         near_recovered=Count("pk", filter=NEAR & RECOVERED),
@@ -255,7 +255,9 @@ def shadow_by_segment(
         escalations=Count("pk", filter=Q(would_escalate=True)),
     )
     grouped = {r["segment"]: r for r in rows.values("segment").annotate(**aggregates)}
-    grouped[""] = rows.aggregate(**aggregates)
+    # The total adds up the segments' counts and sums (a second query over every decision
+    # would repeat each row's lookups).
+    grouped[""] = {name: sum(r[name] or 0 for r in grouped.values()) for name in aggregates}
     decisions = deciding_decisions(since=since, until=until).filter(mode=AutomationMode.SHADOW)
     counts = dict(decisions.values_list("segment").annotate(n=Count("pk")))
     counts[""] = sum(counts.values())
@@ -275,7 +277,7 @@ def _segment(segment: str, r: dict, *, decisions: int) -> ShadowSegment:
         recovered=r["recovered"],
         observed_rate=_pct(r["recovered"], r["settled"]),
         scored=r["scored"],
-        predicted_rate=round(100 * r["predicted"], 1) if r["predicted"] is not None else None,
+        predicted_rate=round(100 * (r["predicted_sum"] / r["scored"]), 1) if r["scored"] else None,
         observed_rate_scored=_pct(r["scored_recovered"], r["scored"]),
         compared=r["compared"],
         near=r["near"],

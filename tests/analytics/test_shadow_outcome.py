@@ -118,6 +118,12 @@ def test_the_shadow_comparison_and_calibration_count_the_same_outcomes():
         len(recovered),
     )
     assert everyone.settled > everyone.recovered > 0
+    scores = [d.recovery_score for d in settled if d.recovery_score is not None]
+    assert everyone.predicted_rate == round(100 * sum(scores) / len(scores), 1)
+    assert (everyone.scored, everyone.invoices) == (
+        len(scores),
+        sum(s.invoices for name, s in by_segment.items() if name),
+    )
     first_scored: dict[str, Decision] = {}
     for decision in Decision.objects.order_by("as_of", "pk"):
         first_scored.setdefault(decision.invoice_id, decision)
