@@ -28,6 +28,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    FilteredRelation,
     FloatField,
     OuterRef,
     Q,
@@ -201,13 +202,48 @@ def _fallback_expression(
     return Case(*whens, default=Value(overall[0]), output_field=FloatField())
 
 
-def _latest_decision(*, as_of: datetime | None, value: str, scored: bool) -> Subquery:
+def _decisions_latest_first(*, as_of: datetime | None, scored: bool) -> QuerySet:
+    """The decisions about the outer row's invoice, latest first (latest ``as_of``, then
+    highest id): those with a recovery score if ``scored``, those known at ``as_of`` if given."""
     decisions = Decision.objects.filter(invoice_id=OuterRef("invoice_cb_id"))
     if scored:
         decisions = decisions.filter(recovery_score__isnull=False)
-    if as_of is not None:  # decisions that existed then, about what was known then
-        decisions = decisions.filter(as_of__lte=as_of, created_at__lte=as_of)
-    return Subquery(decisions.order_by("-as_of", "-id").values(value)[:1])
+    return _known(decisions, as_of=as_of).order_by("-as_of", "-id")
+
+
+def _known(decisions: QuerySet, *, as_of: datetime | None) -> QuerySet:
+    if as_of is None:
+        return decisions
+    # Decisions that existed then, about what was known then.
+    return decisions.filter(as_of__lte=as_of, created_at__lte=as_of)
+
+
+def _latest_decision_ids(*, as_of: datetime | None) -> QuerySet:
+    """The id of each invoice's latest decision: none later (``as_of``, then id) is known."""
+    known = _known(Decision.objects.order_by(), as_of=as_of)
+    later = known.filter(invoice_id=OuterRef("invoice_id")).filter(
+        Q(as_of__gt=OuterRef("as_of")) | Q(as_of=OuterRef("as_of"), pk__gt=OuterRef("pk"))
+    )
+    return known.filter(~Exists(later)).values("pk")
+
+
+def _with_latest_decision(failures: QuerySet, *, as_of: datetime | None) -> QuerySet:
+    """``failures`` annotated with their latest decision's ``segment`` and the ``score`` of
+    their latest scored decision (null without one).
+
+    The latest decision is joined once per row: an annotated subquery would be repeated by
+    the SQL at each use of the score (three in the sums, one in the fallback count). When the
+    latest decision has a score it is also the latest scored one; only for the few without
+    does the database look further back (COALESCE evaluates the subquery only then).
+    """
+    latest_ids = Subquery(_latest_decision_ids(as_of=as_of))
+    latest_score = _decisions_latest_first(as_of=as_of, scored=True).values("recovery_score")
+    return failures.annotate(
+        latest=FilteredRelation("decisions", condition=Q(decisions__pk__in=latest_ids)),
+    ).annotate(
+        score=Coalesce(F("latest__recovery_score"), Subquery(latest_score[:1])),
+        segment=Coalesce(F("latest__segment"), Value(NO_SEGMENT)),
+    )
 
 
 def _outcome(*, as_of: datetime | None, horizon_days: int) -> dict:
@@ -244,17 +280,10 @@ def forecast_compute(
         )
     else:
         rates, overall = fallback_rates(as_of=moment, window_days=window)
-    score = _latest_decision(as_of=as_of, value="recovery_score", scored=True)
-    segment = _latest_decision(as_of=as_of, value="segment", scored=False)
-    amount = Cast("amount", FloatField())
+    fallback = _fallback_expression(as_of=moment, rates=rates, overall=overall)
     rows = (
-        open_failures(as_of=as_of, window_days=window)
-        .annotate(
-            score=score,
-            p=Coalesce(score, _fallback_expression(as_of=moment, rates=rates, overall=overall)),
-            a=amount,
-            segment=Coalesce(segment, Value(NO_SEGMENT)),
-        )
+        _with_latest_decision(open_failures(as_of=as_of, window_days=window), as_of=as_of)
+        .annotate(p=Coalesce(F("score"), fallback), a=Cast("amount", FloatField()))
         .values("currency_code", "segment", "decline_category")
         .annotate(
             invoices=Count("pk"),

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from analytics.automation import AutomationFigures, automation_by_segment
 from analytics.shadow import ShadowSegment, shadow_by_segment
+from analytics.tables import cached
 from dunning.decisions.policy_settings.guardrail_edits import (
     CHANGE_PERMISSION,
     GuardrailEditRefused,
@@ -122,11 +123,12 @@ def rollout_rows(*, days: int = EVIDENCE_DAYS, now: datetime | None = None):
     until = now or timezone.now()
     since = until - timedelta(days=days)
     policy = guardrails_active()
-    shadow = shadow_by_segment(
-        since=since, until=until, window_days=policy.dunning_window_days, now=until
+    evidence = _evidence(since=since, until=until, window_days=policy.dunning_window_days)
+    shadow, approvals, automation = (
+        evidence["shadow"],
+        evidence["approvals"],
+        evidence["automation"],
     )
-    approvals = automation_by_segment(since=since, until=until, mode=M.APPROVE)
-    automation = automation_by_segment(since=since, until=until)
     rows = []
     for segment in SEGMENTS:
         mode = policy.mode_for(segment)
@@ -145,6 +147,25 @@ def rollout_rows(*, days: int = EVIDENCE_DAYS, now: datetime | None = None):
             )
         )
     return policy, rows, since, until
+
+
+def _evidence(*, since: datetime, until: datetime, window_days: int) -> dict:
+    """The period's shadow comparison and actions per segment, cached briefly like the
+    dashboards' figures: the page asked them again at every request. The modes in force are
+    not cached (read from the guardrails each time), so a switch shows at once."""
+
+    def compute() -> dict:
+        return {
+            "shadow": shadow_by_segment(
+                since=since, until=until, window_days=window_days, now=until
+            ),
+            "approvals": automation_by_segment(since=since, until=until, mode=M.APPROVE),
+            "automation": automation_by_segment(since=since, until=until),
+        }
+
+    # By the minute: the period ends now, which moves at every request.
+    key = f"{window_days}:{since:%Y%m%d%H%M}:{until:%Y%m%d%H%M}"
+    return cached(name="rollout_evidence", key=key, compute=compute)
 
 
 def rollout_switch(*, user, segment: str, mode: str, reason: str, based_on: int) -> GuardrailPolicy:

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import (
-    Avg,
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -53,7 +53,6 @@ from dunning.models import (
     ActionKind,
     AutomationMode,
     Decision,
-    InvoiceFailure,
     Transaction,
 )
 
@@ -131,13 +130,15 @@ def with_outcome(decisions: QuerySet, *, window_days: int, now: datetime) -> Que
     """Each decision with its invoice's outcome: ``recovered_at`` (within the window after
     the decision, else null) and ``settled`` (1 when recovered or the window has passed)."""
     window = timedelta(days=window_days)
-    paid_at = InvoiceFailure.objects.filter(
-        invoice_cb_id=OuterRef("invoice_id"), is_recovered=True
-    ).values("paid_at")[:1]
     return (
+        # The failure summary joined once per decision (one row per invoice, if any): the
+        # flags below use ``paid_at`` several times each, and a subquery would be repeated.
         decisions.annotate(
+            recovered_failure=FilteredRelation("failure", condition=Q(failure__is_recovered=True))
+        )
+        .annotate(
             window_end=ExpressionWrapper(F("as_of") + Value(window), output_field=DateTimeField()),
-            paid_at=Subquery(paid_at, output_field=DateTimeField()),
+            paid_at=F("recovered_failure__paid_at"),
         )
         .annotate(
             recovered_flag=Q(paid_at__gte=F("as_of"), paid_at__lt=F("window_end")),
@@ -241,7 +242,8 @@ def shadow_by_segment(
         recovered=Count("pk", filter=RECOVERED),
         scored=Count("pk", filter=SCORED),
         scored_recovered=Count("pk", filter=SCORED & RECOVERED),
-        predicted=Avg("recovery_score", filter=SCORED),
+        # A sum, not the mean: the total adds up the segments' sums.
+        predicted_sum=Sum("recovery_score", filter=SCORED),
         compared=Count("pk", filter=COMPARED),
         near=Count("pk", filter=NEAR),
         near_recovered=Count("pk", filter=NEAR & RECOVERED),
@@ -253,7 +255,9 @@ def shadow_by_segment(
         escalations=Count("pk", filter=Q(would_escalate=True)),
     )
     grouped = {r["segment"]: r for r in rows.values("segment").annotate(**aggregates)}
-    grouped[""] = rows.aggregate(**aggregates)
+    # The total adds up the segments' counts and sums (a second query over every decision
+    # would repeat each row's lookups).
+    grouped[""] = {name: sum(r[name] or 0 for r in grouped.values()) for name in aggregates}
     decisions = deciding_decisions(since=since, until=until).filter(mode=AutomationMode.SHADOW)
     counts = dict(decisions.values_list("segment").annotate(n=Count("pk")))
     counts[""] = sum(counts.values())
@@ -273,7 +277,7 @@ def _segment(segment: str, r: dict, *, decisions: int) -> ShadowSegment:
         recovered=r["recovered"],
         observed_rate=_pct(r["recovered"], r["settled"]),
         scored=r["scored"],
-        predicted_rate=round(100 * r["predicted"], 1) if r["predicted"] is not None else None,
+        predicted_rate=round(100 * (r["predicted_sum"] / r["scored"]), 1) if r["scored"] else None,
         observed_rate_scored=_pct(r["scored_recovered"], r["scored"]),
         compared=r["compared"],
         near=r["near"],

@@ -167,6 +167,32 @@ rows (the breakdowns by segment, decline code and week), plus the recovery-path 
 (~65 ms, correlated subqueries over messages, decisions and actions per recovered invoice)
 and the top debtors. Reaching 300 ms wants those breakdowns computed together (or per day
 ahead of time), not a faster first attempt.
+
+Forecast, AI impact and rollout, 2026-12-03 (branch forecastspeed), the same kept database,
+the machine shared with other suites (load average 1.8-3.6), ms, p50/p99 of 5:
+
+    page                 role     before (06:53, load 1.8-2.3)   after (07:18, load 2.7-3.2)
+                                   cold       warm     queries    cold      warm   queries
+    /analytics/forecast/ manager  1034/1096  29/65     18/10     391/412   16/17    18/10
+    /analytics/forecast/ admin     804/938   14/19     18/10     375/380   16/16    18/10
+    /analytics/impact/   manager   953/962   34/49     22/8      323/333   33/37    21/8
+    /analytics/impact/   admin     939/946   37/42     22/8      315/320   33/34    21/8
+    /dunning/rollout/    manager   857/876  764/888    13/13     254/255    8/9     12/6
+    /dunning/rollout/    admin     807/861  810/877    13/13     247/253    8/9     12/6
+
+(The old code again at 07:18, load 2.3-2.9: forecast 752-1242, impact 870-1025 cold.) What
+changed: the forecast joins each open invoice's latest decision once (``Decision.failure``,
+a relation without a column, gives the reverse join; the latest scored decision is looked up
+only for the ~1,500 whose latest decision has no score): its grouped query ~650 -> ~230 ms.
+A decision's outcome joins its failure summary once (``shadow.with_outcome``), and the
+shadow comparison's all-segments total adds up the segments instead of a second query:
+shadow 170 + 165 -> ~100 ms, calibration 274 -> ~90 ms. The rollout caches its evidence 30 s
+(it was computed at every request). Still over 300 ms cold: the forecast (its grouped query
+still probes the decisions once per open invoice, ~230 ms; PostgreSQL estimates ~400 open
+invoices instead of 50,102, so it picks nested loops: with hash joins, forced, the query
+took ~190 ms; then the fallback rates, ~60-80 ms) and the impact page by 15-23 ms (the
+shadow query still repeats its per-decision attempt and retry subqueries at each use, ~100
+ms for 3,600 decisions; automation's grouped and total queries, 30-40 ms each).
 """
 
 from __future__ import annotations

@@ -37,6 +37,17 @@ class Decision(models.Model):
     customer = models.ForeignKey(
         "Customer", to_field="cb_id", on_delete=models.PROTECT, related_name="decisions"
     )
+    # The invoice's failure summary (none before its first failed payment), reached through
+    # ``invoice_id``: no column and no constraint, the summary is rebuilt from the mirror.
+    # Dashboards join it once per row where a correlated subquery was repeated at each use.
+    failure = models.ForeignObject(
+        "InvoiceFailure",
+        on_delete=models.DO_NOTHING,
+        from_fields=["invoice"],
+        to_fields=["invoice_cb_id"],
+        null=True,
+        related_name="decisions",
+    )
     trigger = models.CharField(max_length=30, choices=Trigger.choices)
     # The event that caused it; with ``trigger`` it makes a decision idempotent.
     trigger_event = models.ForeignKey(
