@@ -128,18 +128,34 @@ def seed(*, customers: int, transactions: int, seed: int = 7, batch: int = 20_00
     people, cards, subs = [], [], []
     for c in range(customers):
         currency = rng.choice(CURRENCIES)
-        people.append(Customer(
-            cb_id=f"cus_{c}", resource_version=1, country=rng.choice(COUNTRIES),
-            cb_created_at=start - timedelta(days=rng.randint(0, 900)),
-        ))  # fmt: skip
-        cards.append(PaymentSource(
-            cb_id=f"pm_{c}", customer_id=f"cus_{c}", gateway=rng.choice(GATEWAYS),
-            card_brand="visa", resource_version=1,
-        ))  # fmt: skip
-        subs.append(Subscription(
-            cb_id=f"sub_{c}", customer_id=f"cus_{c}", status="active", currency_code=currency,
-            plan_id=rng.choice(PLANS), mrr=rng.choice((900, 2900, 4900, 9900)), resource_version=1,
-        ))  # fmt: skip
+        people.append(
+            Customer(
+                cb_id=f"cus_{c}",
+                resource_version=1,
+                country=rng.choice(COUNTRIES),
+                cb_created_at=start - timedelta(days=rng.randint(0, 900)),
+            )
+        )
+        cards.append(
+            PaymentSource(
+                cb_id=f"pm_{c}",
+                customer_id=f"cus_{c}",
+                gateway=rng.choice(GATEWAYS),
+                card_brand="visa",
+                resource_version=1,
+            )
+        )
+        subs.append(
+            Subscription(
+                cb_id=f"sub_{c}",
+                customer_id=f"cus_{c}",
+                status="active",
+                currency_code=currency,
+                plan_id=rng.choice(PLANS),
+                mrr=rng.choice((900, 2900, 4900, 9900)),
+                resource_version=1,
+            )
+        )
     Customer.objects.bulk_create(people, batch_size=batch)
     PaymentSource.objects.bulk_create(cards, batch_size=batch)
     Subscription.objects.bulk_create(subs, batch_size=batch)
@@ -161,37 +177,68 @@ def seed(*, customers: int, transactions: int, seed: int = 7, batch: int = 20_00
         inv = f"inv_{n}"
         n += 1
         amount, currency = sub.mrr, sub.currency_code
-        common = {"customer_id": f"cus_{c}", "invoice_id": inv, "type": "payment",
-                  "amount": amount, "currency_code": currency, "gateway": card.gateway,
-                  "resource_version": 1}  # fmt: skip
+        common = {
+            "customer_id": f"cus_{c}",
+            "invoice_id": inv,
+            "type": "payment",
+            "amount": amount,
+            "currency_code": currency,
+            "gateway": card.gateway,
+            "resource_version": 1,
+        }
         invoice = Invoice(
-            cb_id=inv, customer_id=f"cus_{c}", subscription_id=sub.cb_id, currency_code=currency,
-            total=amount, date=at, resource_version=1, status="paid", amount_paid=amount,
-        )  # fmt: skip
+            cb_id=inv,
+            customer_id=f"cus_{c}",
+            subscription_id=sub.cb_id,
+            currency_code=currency,
+            total=amount,
+            date=at,
+            resource_version=1,
+            status="paid",
+            amount_paid=amount,
+        )
         if rng.random() > 0.15:  # paid at the first attempt
             invoice.paid_at = at
-            txns.append(Transaction(cb_id=f"t{written}", status="success", date=at,
-                                    payment_source_cb_id=card.cb_id, **common))  # fmt: skip
+            txns.append(
+                Transaction(
+                    cb_id=f"t{written}",
+                    status="success",
+                    date=at,
+                    payment_source_cb_id=card.cb_id,
+                    **common,
+                )
+            )
             written += 1
         else:
             category = rng.choice(CATEGORIES)
             failures = rng.randint(1, 5)
             when = at
             for _ in range(failures):
-                txns.append(Transaction(
-                    cb_id=f"t{written}", status="failure", date=when, error_category=category,
-                    payment_source_cb_id=card.cb_id, **common,
-                ))  # fmt: skip
+                txns.append(
+                    Transaction(
+                        cb_id=f"t{written}",
+                        status="failure",
+                        date=when,
+                        error_category=category,
+                        payment_source_cb_id=card.cb_id,
+                        **common,
+                    )
+                )
                 written += 1
                 when += timedelta(days=rng.choice((1, 2, 3, 5)), hours=rng.randint(0, 12))
             outcome = rng.random()
             if outcome < 0.55 and when < now:
                 new_card = rng.random() < 0.3
                 invoice.paid_at = when
-                txns.append(Transaction(
-                    cb_id=f"t{written}", status="success", date=when,
-                    payment_source_cb_id=f"{card.cb_id}_new" if new_card else card.cb_id, **common,
-                ))  # fmt: skip
+                txns.append(
+                    Transaction(
+                        cb_id=f"t{written}",
+                        status="success",
+                        date=when,
+                        payment_source_cb_id=f"{card.cb_id}_new" if new_card else card.cb_id,
+                        **common,
+                    )
+                )
                 written += 1
             elif when > now - timedelta(days=20):
                 invoice.status, invoice.dunning_status = "payment_due", "in_progress"
@@ -244,8 +291,10 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb, serialize=False)
     try:
         if args.keepdb and Transaction.objects.exists():
-            print(f"{connection.vendor}: reusing {Transaction.objects.count():,} transactions, "
-                  f"{Invoice.objects.count():,} invoices (--keepdb)")  # fmt: skip
+            print(
+                f"{connection.vendor}: reusing {Transaction.objects.count():,} transactions, "
+                f"{Invoice.objects.count():,} invoices (--keepdb)"
+            )
             # An earlier run stopped before it, or it was seeded before first attempts were kept.
             if not InvoiceFailure.objects.exists() or not InvoiceFirstAttempt.objects.exists():
                 summarise()
@@ -267,8 +316,10 @@ def main() -> None:
                 cache.clear()
                 cold.append(timed(client, url, htmx=htmx))
                 warm.append(timed(client, url, htmx=htmx))
-            print(f"{name:40} {statistics.median(cold):12.0f} {max(cold):9.0f} "
-                  f"{statistics.median(warm):12.0f}")  # fmt: skip
+            print(
+                f"{name:40} {statistics.median(cold):12.0f} {max(cold):9.0f} "
+                f"{statistics.median(warm):12.0f}"
+            )
     finally:
         if not args.keepdb:
             connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -281,14 +332,19 @@ def _decisions_for_open_invoices(*, share: float = 0.7, seed: int = 7) -> int:
     open_invoices = Invoice.objects.filter(IN_DUNNING).values_list("cb_id", "customer_id")
     decisions = [
         Decision(
-            invoice_id=invoice, customer_id=customer, trigger=Decision.Trigger.PAYMENT_FAILED,
-            as_of=now - timedelta(hours=rng.randint(1, 400)), recovery_score=rng.random(),
-            model_version="recovery v1 (bench)", mode="shadow", reasoning="bench",
+            invoice_id=invoice,
+            customer_id=customer,
+            trigger=Decision.Trigger.PAYMENT_FAILED,
+            as_of=now - timedelta(hours=rng.randint(1, 400)),
+            recovery_score=rng.random(),
+            model_version="recovery v1 (bench)",
+            mode="shadow",
+            reasoning="bench",
             segment=rng.choice(("self_serve", "growth", "enterprise")),
         )
         for invoice, customer in open_invoices
         if rng.random() < share
-    ]  # fmt: skip
+    ]
     Decision.objects.bulk_create(decisions, batch_size=5_000)
     return len(decisions)
 
@@ -301,18 +357,22 @@ def forecast_history(days: int = 90) -> None:
     decided = _decisions_for_open_invoices()
     made = forecast_backfill(days=days)
     settled = forecast_snapshots_settle()
-    print(f"forecast: {decided:,} decisions for open invoices; {made} past forecasts of "
-          f"{days} days computed from history, {settled} settled, "
-          f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"forecast: {decided:,} decisions for open invoices; {made} past forecasts of "
+        f"{days} days computed from history, {settled} settled, "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def _seed_and_summarise(args) -> None:
     started = time.perf_counter()
     invoices = seed(customers=args.customers, transactions=args.transactions)
     seeded = time.perf_counter()
-    print(f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
-          f"{invoices:,} invoices, {args.customers:,} customers "
-          f"in {seeded - started:.0f} s")  # fmt: skip
+    print(
+        f"{connection.vendor}: seeded {Transaction.objects.count():,} transactions, "
+        f"{invoices:,} invoices, {args.customers:,} customers "
+        f"in {seeded - started:.0f} s"
+    )
     summarise()
 
 
@@ -328,8 +388,10 @@ def summarise() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    print(f"summary of {summarised:,} failed invoices rebuilt in "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(
+        f"summary of {summarised:,} failed invoices rebuilt in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
 
 if __name__ == "__main__":

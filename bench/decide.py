@@ -103,8 +103,17 @@ def declines_enqueue(count: int, run: str) -> list[str]:
 
 
 def worker_run(worker_class: str, job_ids: list[str], max_jobs: int | None = None) -> dict:
-    command = [sys.executable, "manage.py", "rqworker", "default", "--burst", "-v", "0",
-               "--worker-class", worker_class]  # fmt: skip
+    command = [
+        sys.executable,
+        "manage.py",
+        "rqworker",
+        "default",
+        "--burst",
+        "-v",
+        "0",
+        "--worker-class",
+        worker_class,
+    ]
     if max_jobs:
         command += ["--max-jobs", str(max_jobs)]
     wall = time.perf_counter()
@@ -155,18 +164,30 @@ def worker_phase(args) -> None:
     assert get_queue("default").count == len(job_ids), "every decline enqueues its decision"
     rows = []
     if args.forking:
-        rows.append(("rq.Worker (fork per job)", worker_run("rq.Worker", job_ids[: args.forking],
-                                                            max_jobs=args.forking)))  # fmt: skip
-    rows.append(("DecisionWorker", worker_run("dunning.pipeline.workers.DecisionWorker",
-                                              job_ids[args.forking :])))  # fmt: skip
+        rows.append(
+            (
+                "rq.Worker (fork per job)",
+                worker_run("rq.Worker", job_ids[: args.forking], max_jobs=args.forking),
+            )
+        )
+    rows.append(
+        (
+            "DecisionWorker",
+            worker_run("dunning.pipeline.workers.DecisionWorker", job_ids[args.forking :]),
+        )
+    )
     queries = queries_per_decision(run)
     decided = Decision.objects.filter(invoice__cb_id__startswith=f"inv_{run}_").count()
     print(f"\nworker: {len(job_ids)} live declines, one decision job each, on PostgreSQL + Redis")
-    print(f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}"
-          f"{'gap ms':>8}")  # fmt: skip
+    print(
+        f"{'':28}{'jobs':>6}{'failed':>8}{'p50 ms':>9}{'p99 ms':>9}{'per s':>8}{'wall s':>8}"
+        f"{'gap ms':>8}"
+    )
     for label, row in rows:
-        print(f"{label:28}{row['jobs']:>6}{row['failed']:>8}{row['p50']:>9.1f}{row['p99']:>9.1f}"
-              f"{row['rate']:>8.1f}{row['wall']:>8.1f}{row['gap']:>8.1f}")  # fmt: skip
+        print(
+            f"{label:28}{row['jobs']:>6}{row['failed']:>8}{row['p50']:>9.1f}{row['p99']:>9.1f}"
+            f"{row['rate']:>8.1f}{row['wall']:>8.1f}{row['gap']:>8.1f}"
+        )
     row = rows[-1][1]
     met = {True: "met", False: "NOT met"}
     print(
@@ -174,8 +195,10 @@ def worker_phase(args) -> None:
         f" {met[row['p99'] < 20]}), {row['rate']:.0f} decisions/s (target >= 200:"
         f" {met[row['rate'] >= 200]}); wall includes the worker's start-up and model load."
     )
-    print(f"queries per decision (the same job in this process, {QUERIED} more declines):"
-          f" median {statistics.median(queries):.0f}, max {max(queries)}")  # fmt: skip
+    print(
+        f"queries per decision (the same job in this process, {QUERIED} more declines):"
+        f" median {statistics.median(queries):.0f}, max {max(queries)}"
+    )
     redis_connection().flushdb()
 
 

@@ -85,11 +85,21 @@ def main() -> None:
         pipeline = recovery_pipeline_synthetic(5_000)
     at = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     features = failure_features_of(
-        at=at, decline_code="51", error_category="soft_decline", advice_code="",
-        gateway="stripe", currency="USD", amount=4_900, brand="visa", funding="debit",
-        card_expiry=(2030, 12), country="US", customer_since=at - timedelta(days=400),
-        period_unit="month", prior_failures=0,
-    )  # fmt: skip
+        at=at,
+        decline_code="51",
+        error_category="soft_decline",
+        advice_code="",
+        gateway="stripe",
+        currency="USD",
+        amount=4_900,
+        brand="visa",
+        funding="debit",
+        card_expiry=(2030, 12),
+        country="US",
+        customer_since=at - timedelta(days=400),
+        period_unit="month",
+        prior_failures=0,
+    )
     context = replace(a_decline(at), recovery_features=features)
     score, _label = recovery_scorer((1, pipeline))
     scorer = RetryModelScorer(model=retry, version="bench")
@@ -102,17 +112,25 @@ def main() -> None:
     retry_compiled = calibrated_compiled(retry.classifier)
     assert recovery_compiled and retry_compiled, "both synthetic models are compiled"
     rows: list[tuple[str, Callable[[], object], Callable[[], object], Callable[[], object]]] = [
-        ("recovery, 1 decline", lambda: score(features),
-         lambda: pipeline.predict_proba(recovery_row),
-         lambda: recovery_compiled.positive(recovery_row)),
-        ("retry, 1 slot", lambda: scorer.slot_probabilities(context=context, slots=slots[:1]),
-         lambda: retry.classifier.predict_proba(plan_matrix[:1]),
-         lambda: retry_compiled.positive(plan_matrix[:1])),
-        (f"retry, plan ({BUDGET} x {len(slots)} rows)",
-         lambda: scorer.plan_probabilities(context=context, slots=slots, budget=BUDGET),
-         lambda: retry.classifier.predict_proba(plan_matrix),
-         lambda: retry_compiled.positive(plan_matrix)),
-    ]  # fmt: skip
+        (
+            "recovery, 1 decline",
+            lambda: score(features),
+            lambda: pipeline.predict_proba(recovery_row),
+            lambda: recovery_compiled.positive(recovery_row),
+        ),
+        (
+            "retry, 1 slot",
+            lambda: scorer.slot_probabilities(context=context, slots=slots[:1]),
+            lambda: retry.classifier.predict_proba(plan_matrix[:1]),
+            lambda: retry_compiled.positive(plan_matrix[:1]),
+        ),
+        (
+            f"retry, plan ({BUDGET} x {len(slots)} rows)",
+            lambda: scorer.plan_probabilities(context=context, slots=slots, budget=BUDGET),
+            lambda: retry.classifier.predict_proba(plan_matrix),
+            lambda: retry_compiled.positive(plan_matrix),
+        ),
+    ]
     print(f"{args.calls} calls each on one thread, after {WARM_UP} to warm up; p50 / p99 ms")
     print(f"{'':30}{'scorer':>15}{'scikit-learn':>15}{'compiled':>15}")
     with threadpool_limits(limits=1):

@@ -315,10 +315,12 @@ class CompiledRecoveryPipeline:
         for column, categories in enumerate(encoder.categories_):
             _require(all(isinstance(c, str) for c in categories), "non-text categories")
             probe = np.array(
-                [[cats[min(i, len(cats) - 1)] for cats in encoder.categories_]
-                 for i in range(len(categories))],
+                [
+                    [cats[min(i, len(cats) - 1)] for cats in encoder.categories_]
+                    for i in range(len(categories))
+                ],
                 dtype=object,
-            )  # fmt: skip
+            )
             probe[:, column] = categories
             lit = encoder.transform(probe)
             start, width = block_starts[column], encoder._n_features_outs[column]
@@ -373,8 +375,13 @@ def _probe_columns(booster: _Booster, rng: np.random.Generator, rows: int) -> np
             values = np.r_[known, unseen, np.nan]
         else:
             thresholds = booster.thresholds[output]
-            values = np.r_[thresholds, np.nextafter(thresholds, np.inf),
-                           np.nextafter(thresholds, -np.inf), np.nan, 0.0]  # fmt: skip
+            values = np.r_[
+                thresholds,
+                np.nextafter(thresholds, np.inf),
+                np.nextafter(thresholds, -np.inf),
+                np.nan,
+                0.0,
+            ]
         probe[:, column] = rng.choice(values, size=rows)
     return probe
 
