@@ -193,6 +193,30 @@ invoices instead of 50,102, so it picks nested loops: with hash joins, forced, t
 took ~190 ms; then the fallback rates, ~60-80 ms) and the impact page by 15-23 ms (the
 shadow query still repeats its per-decision attempt and retry subqueries at each use, ~100
 ms for 3,600 decisions; automation's grouped and total queries, 30-40 ms each).
+
+Decisions as an agent, 2026-12-03 (branch reachspeed), the same kept database, the machine
+shared with a test suite (load average 2.6-4.5), ``--only /dunning/decisions`` and
+``--only /dunning/outbox``, ms, p50/p99 of 5, cold:
+
+Before: 07:28 (load 3.6) and 07:38 (load 3.9); after: 07:33 (load 2.6) and 07:39 (load 4.5).
+
+    page                 role     before             queries  after              queries
+    /dunning/decisions/  agent    436/475, 577/655   8        269/301, 225/232   7
+    /dunning/decisions/  manager   47/47,   49/72    8        -,        67/81    7
+    /dunning/outbox/     agent    -,       180/192   33       129/131, 192/239   33
+
+What changed: the team rule (``collections_desk.access.rows_in_reach``) asks one boolean
+per row, "is the customer's governing case in another team?", instead of testing the
+governing team twice (``IS NULL OR IN``, two subplans per row); the list's page count is
+the sum of its counts by mode, so the one grouped query (~125 ms over 54,788 decisions)
+replaces the count (158 ms) and the count by mode (182 ms). Tried and dropped: the rule
+set-based (the out-of-reach customers by a window over the 50,000 cases, ``NOT IN``): the
+counts were no faster (~127 ms) and every page of rows under a LIMIT paid the window too
+(the decision rows 12 -> 122 ms; the agent's outbox 297 ms at 07:32, 180 before). Left: the
+``/collections/approvals/`` inbox (621 ms cold as agent at load 4.0, 07:34): its counts are
+already one grouped query (``inbox._crosstab``, ~158 ms: every waiting action joined to its
+decision and open case, with the per-row "may I decide" EXISTS), and the page's three
+reads of actions add ~150 ms; no single index or merged query answers it locally.
 """
 
 from __future__ import annotations

@@ -125,13 +125,11 @@ def guardrails_rollback_view(request: HttpRequest, version: int) -> HttpResponse
 def decision_list(request: HttpRequest) -> HttpResponse:
     in_reach = rows_in_reach(user=request.user, rows=queries.decisions_newest_first())
     filtered = rows_filtered(DecisionFilter, request=request, rows=in_reach)
-    page, query = page_of(request, filtered.rows, size=PAGE_SIZE)
-    context = {
-        "form": filtered.form,
-        "page": page,
-        "query": query,
-        "mode_counts": queries.decision_counts(decisions=filtered.rows, field="mode"),
-    }
+    mode_counts = queries.decision_counts(decisions=filtered.rows, field="mode")
+    # Every decision has one mode, so the counts by mode add up to the page count: the
+    # filtered rows (an agent's team rule included) are counted once, not twice.
+    page, query = page_of(request, filtered.rows, size=PAGE_SIZE, count=sum(mode_counts.values()))
+    context = {"form": filtered.form, "page": page, "query": query, "mode_counts": mode_counts}
     return htmx_render(
         request,
         "dunning/decision_list.html",
