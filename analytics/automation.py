@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, Q
 
@@ -113,7 +114,8 @@ def automation_by_segment(
         r.pop("decision__segment"): r
         for r in actions.values("decision__segment").annotate(**aggregates)
     }
-    rows[""] = actions.aggregate(**aggregates)
+    # The total adds up the segments' counts (a second query would read every action again).
+    rows[""] = {name: sum(r[name] for r in rows.values()) for name in aggregates}
     return {segment: AutomationFigures(segment=segment, **r) for segment, r in rows.items()}
 
 
@@ -127,6 +129,9 @@ def cases_by_segment(*, since: datetime, until: datetime) -> dict[str, CaseFigur
     cases = Case.objects.filter(
         state=CaseState.RESOLVED, resolved_at__gte=since, resolved_at__lt=until
     ).order_by()
-    rows = {r.pop("segment"): r for r in cases.values("segment").annotate(**aggregates)}
-    rows[""] = cases.aggregate(**aggregates)
+    rows: dict[str, dict[str, Any]] = {
+        r.pop("segment"): dict(r) for r in cases.values("segment").annotate(**aggregates)
+    }
+    # The total adds up the segments' counts (a second query would read every case again).
+    rows[""] = {name: sum(r[name] for r in rows.values()) for name in aggregates}
     return {segment: CaseFigures(segment=segment, **r) for segment, r in rows.items()}

@@ -21,7 +21,8 @@ within ``NEAR_SLOT`` of the time Dunwell chose with those where it did not. That
 observational estimate (nobody assigned the timing at random; the invoices may differ in
 other ways), not the result of an experiment: the page says so.
 
-Every figure is one aggregate query (subqueries per decision, grouped by segment).
+Every figure comes from one aggregate query over the annotated decisions (each decision's
+subqueries evaluated once, each segment's figures filtered by segment).
 """
 
 from __future__ import annotations
@@ -222,9 +223,61 @@ def shadow_rows(
 SETTLED = Q(settled_flag=True)
 RECOVERED = Q(recovered_flag=True)
 COMPARED = SETTLED & Q(dunwell_retry_at__isnull=False, chargebee_first_at__isnull=False)
-NEAR = COMPARED & Q(near_flag=True)
-FAR = COMPARED & Q(near_flag=False)
+# ``near_flag`` spelt out over the two slots: the aggregation reads the slots as columns of
+# the annotated rows, where ``near_flag`` would repeat both subqueries inside that row.
+WITHIN_NEAR_SLOT = Q(
+    chargebee_first_at__gte=F("dunwell_retry_at") - Value(NEAR_SLOT),
+    chargebee_first_at__lte=F("dunwell_retry_at") + Value(NEAR_SLOT),
+)
+# Compared rows have both slots, so outside the near slot is exactly the negation.
+NEAR = COMPARED & WITHIN_NEAR_SLOT
+FAR = COMPARED & ~WITHIN_NEAR_SLOT
 SCORED = SETTLED & Q(recovery_score__isnull=False)
+# The columns of the annotated rows the figures read (each per-decision lookup once).
+AGGREGATED_COLUMNS = (
+    "pk",
+    "segment",
+    "recovery_score",
+    "settled_flag",
+    "recovered_flag",
+    "dunwell_retry_at",
+    "chargebee_first_at",
+    "chargebee_attempts",
+    "dunwell_retries",
+    "would_escalate",
+)
+SEGMENT_FIGURES = dict(
+    invoices=Q(),
+    settled=SETTLED,
+    recovered=RECOVERED,
+    scored=SCORED,
+    scored_recovered=SCORED & RECOVERED,
+    compared=COMPARED,
+    near=NEAR,
+    near_recovered=NEAR & RECOVERED,
+    far=FAR,
+    far_recovered=FAR & RECOVERED,
+    escalations=Q(would_escalate=True),
+)
+
+
+def _segment_aggregates(segment: str) -> dict:
+    """One segment's counts and sums (the figures ``_segment`` reads), by figure name."""
+    of_segment = Q(segment=segment)
+    aggregates: dict = {
+        name: Count("pk", filter=of_segment & condition)
+        for name, condition in SEGMENT_FIGURES.items()
+    }
+    # A sum, not the mean: the total adds up the segments' sums.
+    aggregates["predicted_sum"] = Sum("recovery_score", filter=of_segment & SCORED)
+    aggregates["attempts_total"] = Coalesce(
+        Sum("chargebee_attempts", filter=of_segment & SETTLED), 0
+    )
+    aggregates["retries_total"] = Coalesce(Sum("dunwell_retries", filter=of_segment & SETTLED), 0)
+    return aggregates
+
+
+FIGURE_NAMES = tuple(_segment_aggregates(""))
 
 
 def shadow_by_segment(
@@ -236,30 +289,29 @@ def shadow_by_segment(
 ) -> dict[str, ShadowSegment]:
     """Per segment (with an "all" total under the key ""): the shadow comparison."""
     rows = shadow_rows(since=since, until=until, window_days=window_days, now=now)
-    aggregates = dict(
-        invoices=Count("pk"),
-        settled=Count("pk", filter=SETTLED),
-        recovered=Count("pk", filter=RECOVERED),
-        scored=Count("pk", filter=SCORED),
-        scored_recovered=Count("pk", filter=SCORED & RECOVERED),
-        # A sum, not the mean: the total adds up the segments' sums.
-        predicted_sum=Sum("recovery_score", filter=SCORED),
-        compared=Count("pk", filter=COMPARED),
-        near=Count("pk", filter=NEAR),
-        near_recovered=Count("pk", filter=NEAR & RECOVERED),
-        far=Count("pk", filter=FAR),
-        far_recovered=Count("pk", filter=FAR & RECOVERED),
-        # (aliases differ from the annotations they add up: a clash would shadow them)
-        attempts_total=Coalesce(Sum("chargebee_attempts", filter=SETTLED), 0),
-        retries_total=Coalesce(Sum("dunwell_retries", filter=SETTLED), 0),
-        escalations=Count("pk", filter=Q(would_escalate=True)),
-    )
-    grouped = {r["segment"]: r for r in rows.values("segment").annotate(**aggregates)}
-    # The total adds up the segments' counts and sums (a second query over every decision
-    # would repeat each row's lookups).
-    grouped[""] = {name: sum(r[name] or 0 for r in grouped.values()) for name in aggregates}
     decisions = deciding_decisions(since=since, until=until).filter(mode=AutomationMode.SHADOW)
     counts = dict(decisions.values_list("segment").annotate(n=Count("pk")))
+    # One aggregate over the annotated rows, not a GROUP BY: an aggregate that refers to
+    # subquery annotations reads them from the rows wrapped as a subquery, so each
+    # decision's attempt and retry lookups run once however many figures use them. The
+    # segments are those of the period's shadow decisions (each first decision is one).
+    segments = sorted(counts)
+    aggregates = {
+        f"{name}__{index}": aggregate
+        for index, segment in enumerate(segments)
+        for name, aggregate in _segment_aggregates(segment).items()
+    }
+    # DISTINCT (a no-op with the primary key selected) keeps PostgreSQL from flattening the
+    # wrapped rows into the aggregate, which would copy each subquery into every figure.
+    once_per_decision = rows.values(*AGGREGATED_COLUMNS).distinct()
+    figures = once_per_decision.aggregate(**aggregates) if aggregates else {}
+    grouped: dict[str, dict] = {}
+    for index, segment in enumerate(segments):
+        of_segment = {name: figures[f"{name}__{index}"] for name in FIGURE_NAMES}
+        if of_segment["invoices"]:  # no first decision in the segment: no row, as before
+            grouped[segment] = of_segment
+    # The total adds up the segments' counts and sums.
+    grouped[""] = {name: sum(r[name] or 0 for r in grouped.values()) for name in FIGURE_NAMES}
     counts[""] = sum(counts.values())
     return {
         segment: _segment(segment, r, decisions=counts.get(segment, 0))

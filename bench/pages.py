@@ -217,6 +217,31 @@ counts were no faster (~127 ms) and every page of rows under a LIMIT paid the wi
 already one grouped query (``inbox._crosstab``, ~158 ms: every waiting action joined to its
 decision and open case, with the per-row "may I decide" EXISTS), and the page's three
 reads of actions add ~150 ms; no single index or merged query answers it locally.
+
+Impact and forecast queries, 2026-12-03 (branch impactspeed), the same kept database, the
+machine busier than before (another suite running: load average 4.0-5.6 on 2 cores), ms,
+p50/p99 of 5, old and new code measured in turn, two rounds each:
+
+    page                 role     before (07:41-07:42)       after (07:42-07:43)
+                                   cold      warm  queries    cold      warm  queries
+    /analytics/impact/   manager  398-407   36-37   21/8     349-403   35-37   19/8
+    /analytics/impact/   admin    375-376   34-37   21/8     342-378   36-42   19/8
+    /analytics/forecast/ manager  365-447   16      18/10    331-474   17-22   18/10
+    /analytics/forecast/ admin    328-418   17-25   18/10    363-449   16-20   18/10
+
+At this load the pages' cold times vary by ~100 ms from run to run, more than what changed,
+so the queries were also timed alone (EXPLAIN ANALYZE, 3 runs each, the same moments): the
+shadow comparison 104-197 -> 60-65 ms (one aggregate over the first decisions selected
+DISTINCT, which PostgreSQL keeps as a subquery: each decision's attempt and retry lookups run
+once instead of once per figure using them: 29 subplans -> 10), the forecast's fallback
+rates 56-86 -> 45 ms (grouped by category and the number of age bands a failure was still
+unpaid at, instead of ten filtered counts), and the automation and resolved-cases totals are
+added up from their segments (two queries fewer: 30-40 and ~11 ms). Both pages are still
+over 300 ms cold at this load (not measured again at the earlier one). The largest queries
+left: on the impact page the calibration (~99 ms here: the first decision per invoice over
+every mode, an anti-join, then the outcome) and automation's grouped query (~53 ms); on the
+forecast its grouped query (~230 ms, the misestimate of open invoices and its nested loops,
+untouched).
 """
 
 from __future__ import annotations
