@@ -216,7 +216,7 @@ def test_decision_list_with_a_bad_filter_lists_every_decision_under_the_reason(c
     response = client.get(DECISIONS, {"trigger": "moon_phase", "mode": "approve"})
 
     body = response.content.decode()
-    assert response.status_code == 400 and "trigger: Select a valid choice" in body
+    assert response.status_code == 400 and "Trigger: Select a valid choice" in body
     assert invoice_page("inv_1") in body  # the valid mode filter is not applied alone
 
 

@@ -154,3 +154,12 @@ def test_status_page_says_so_when_redis_is_down(client, admin_user, redis_outage
 def test_agent_cannot_open_the_status_page(client, agent):
     client.force_login(agent)
     assert client.get(reverse("dunning:system_status")).status_code == 403
+
+
+def test_a_bad_filter_is_explained_with_the_label_the_admin_sees(client, admin_user, events):
+    client.force_login(admin_user)
+
+    response = client.get(reverse("dunning:event_list"), {"state": "bogus"})
+
+    assert response.status_code == 400
+    assert "State: Select a valid choice." in response.content.decode()
