@@ -184,7 +184,7 @@ def test_decision_list_filters_by_mode_and_links_to_the_invoice(client, manager)
     body = client.get(DECISIONS, {"mode": "approve"}).content.decode()
 
     assert invoice_page("inv_2") in body and invoice_page("inv_1") not in body
-    assert "1 decisions" in body
+    assert "· 1 decision</span>" in body
 
 
 def test_decision_list_counts_actions_waiting_for_approval(client, manager):

@@ -163,3 +163,15 @@ def test_a_bad_filter_is_explained_with_the_label_the_admin_sees(client, admin_u
 
     assert response.status_code == 400
     assert "State: Select a valid choice." in response.content.decode()
+
+
+def test_the_pager_counts_one_event_in_the_singular_and_more_in_the_plural(
+    client, admin_user, events
+):
+    client.force_login(admin_user)
+
+    one = client.get(reverse("dunning:event_list"), {"q": "ev_3Nl7"}).content.decode()
+    both = client.get(reverse("dunning:event_list")).content.decode()
+
+    assert "· 1 event</span>" in one
+    assert "· 2 events</span>" in both
