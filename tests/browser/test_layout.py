@@ -192,3 +192,19 @@ def test_on_a_desktop_a_lists_filters_are_shown_without_a_click(browser, live_se
     expect(page.get_by_text("Filters", exact=True)).to_be_hidden()
     expect(page.locator(f"{table} thead th").first).to_be_visible()  # a table, not cards
     context.close()
+
+
+def test_on_a_phone_the_folded_filters_count_a_filter_chosen_without_a_reload(
+    browser, live_server, desk
+):
+    context, page = logged_in(browser, live_server, "ada.admin", width=390)
+    page.goto(f"{live_server.url}/dunning/settings/history/")
+    summary = page.locator("details.filters summary")
+    expect(summary).to_have_text("Filters")
+
+    summary.click()
+    page.select_option("details.filters select[name=what]", "guardrails")  # htmx, no reload
+    page.wait_for_url("**what=guardrails**")
+
+    expect(summary).to_have_text("Filters · 1 set")
+    context.close()
