@@ -35,7 +35,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 PAGES = (
     "/analytics/recovery/",
-    "/analytics/recovery/?days=365",
+    "/analytics/recovery/?period=365",
     "/analytics/cohorts/",
     "/analytics/forecast/",
     "/analytics/impact/",
