@@ -378,19 +378,31 @@ def _one_of_each(users: dict) -> None:
     """An event, a campaign and an experiment (last: it marks the seed complete)."""
     now = timezone.now()
     ChargebeeEvent.objects.create(
-        event_id="ev_bench", event_type="payment_failed", occurred_at=now, source="webhook",
+        event_id="ev_bench",
+        event_type="payment_failed",
+        occurred_at=now,
+        source="webhook",
         payload={"id": "ev_bench", "event_type": "payment_failed", "content": {}},
-    )  # fmt: skip
+    )
     try:
         campaign_launch(user=users["manager"], name="Bench renewals", within_days=30, min_score=0.2)
     except CampaignRefused as refused:
         print(f"  no campaign: {refused}")
     experiment_create(
-        user=users["admin"], name=EXPERIMENT_NAME, hypothesis="An SMS is read sooner.",
-        segment="", baseline_rate=0.3, minimum_effect=0.1, alpha=0.05, power=0.8,
-        window_days=28, variants=[VariantSpec("control", "Today", {}, is_control=True),
-                                  VariantSpec("sms", "SMS first", {"channel": "sms"})],
-    )  # fmt: skip
+        user=users["admin"],
+        name=EXPERIMENT_NAME,
+        hypothesis="An SMS is read sooner.",
+        segment="",
+        baseline_rate=0.3,
+        minimum_effect=0.1,
+        alpha=0.05,
+        power=0.8,
+        window_days=28,
+        variants=[
+            VariantSpec("control", "Today", {}, is_control=True),
+            VariantSpec("sms", "SMS first", {"channel": "sms"}),
+        ],
+    )
 
 
 def _keys() -> dict[str, dict[str, object]]:
@@ -452,13 +464,17 @@ def _status(user, url: str) -> int:
 def header() -> None:
     load = " ".join(f"{n:.1f}" for n in os.getloadavg())
     waiting = Action.objects.filter(state="proposed", needs_approval=True).count()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {connection.vendor} "
-          f"{connection.settings_dict['NAME']}, {os.cpu_count()} cores, "
-          f"load average {load}")  # fmt: skip
-    print(f"{Transaction.objects.count():,} transactions, {Customer.objects.count():,} "
-          f"customers, {Invoice.objects.count():,} invoices, "
-          f"{Case.objects.filter(state__in=OPEN_STATES).count():,} open cases, "
-          f"{waiting:,} waiting actions, {Decision.objects.count():,} decisions")  # fmt: skip
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {connection.vendor} "
+        f"{connection.settings_dict['NAME']}, {os.cpu_count()} cores, "
+        f"load average {load}"
+    )
+    print(
+        f"{Transaction.objects.count():,} transactions, {Customer.objects.count():,} "
+        f"customers, {Invoice.objects.count():,} invoices, "
+        f"{Case.objects.filter(state__in=OPEN_STATES).count():,} open cases, "
+        f"{waiting:,} waiting actions, {Decision.objects.count():,} decisions"
+    )
 
 
 def run(users: dict) -> None:
@@ -485,12 +501,17 @@ def run(users: dict) -> None:
             )
             miss = " MISS" if cold_p50 > TARGET_MS else " p99" if cold_p99 > TARGET_MS else ""
             queries = f"{cold_queries}/{warm_queries}"
-            print(f"{page.route:40} {role:7} {status:>3}  {cold_p50:5.0f} {cold_p99:5.0f}  "
-                  f"{warm_p50:5.0f} {warm_p99:5.0f}  {queries:>7}{miss}", flush=True)  # fmt: skip
+            print(
+                f"{page.route:40} {role:7} {status:>3}  {cold_p50:5.0f} {cold_p99:5.0f}  "
+                f"{warm_p50:5.0f} {warm_p99:5.0f}  {queries:>7}{miss}",
+                flush=True,
+            )
             worst.append((cold_p50, role, page))
-    print(f"({actions} routes answer GET with 405: actions, not pages; times in ms; queries "
-          f"cold/warm; MISS: cold p50 over {TARGET_MS} ms, p99: only the slowest run "
-          "over)")  # fmt: skip
+    print(
+        f"({actions} routes answer GET with 405: actions, not pages; times in ms; queries "
+        f"cold/warm; MISS: cold p50 over {TARGET_MS} ms, p99: only the slowest run "
+        "over)"
+    )
     if ARGS.explain:
         explained: set[str] = set()
         for took, role, page in sorted(worst, key=lambda w: w[0], reverse=True):
