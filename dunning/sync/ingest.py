@@ -5,6 +5,7 @@ Nothing here talks to Chargebee or to a model: the endpoint must answer in milli
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -20,6 +21,7 @@ from django.db import (
     connection,
     transaction,
 )
+from django.db.models import Field
 from django.utils import timezone
 
 from dunning.helpers.pci import mask_card_numbers, scrub_card_data, text_may_hold_card_data
@@ -98,8 +100,19 @@ def webhook_parse(*, body: bytes) -> dict:
         raise WebhookRejected(400, f"body is not valid JSON: {error}") from None
     except RecursionError:
         raise WebhookRejected(400, f"body nests deeper than {MAX_JSON_DEPTH} levels") from None
-    _refuse_unstorable(payload)
+    if _text_may_be_unstorable(text):
+        _refuse_unstorable(payload)
     return webhook_validate(payload=payload)
+
+
+def _text_may_be_unstorable(text: str) -> bool:
+    """False only when the walk of ``_refuse_unstorable`` certainly finds nothing.
+
+    json.loads refuses raw control characters and UTF-8 cannot encode a surrogate, so a NUL
+    or a lone surrogate can only come from a backslash-u escape; and a value cannot nest
+    deeper than the brackets the text opens. Chargebee's payloads open a few dozen.
+    """
+    return "\\u" in text or text.count("{") + text.count("[") > MAX_JSON_DEPTH
 
 
 def webhook_validate(*, payload: object) -> dict:
@@ -133,11 +146,18 @@ def _occurred_at(payload: dict) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _event_row(payload: dict, via: str, body: bytes | None = None) -> ChargebeeEvent:
-    # The raw body, when there is one, rules most payloads clean in one pass over the text.
-    if body is None or text_may_hold_card_data(body.decode("utf-8")):
-        payload = scrub_card_data(payload)
-    return ChargebeeEvent(
+def _event_row(
+    payload: dict, via: str, body: bytes | None = None
+) -> tuple[ChargebeeEvent, str | None]:
+    """The row to store, and the body's own text when it can be stored as it came.
+
+    The raw body rules most payloads clean in one pass over the text; a clean body is then
+    the stored JSON itself, with no second serialisation of what was just parsed.
+    """
+    text = None if body is None else body.decode("utf-8")
+    if text is None or text_may_hold_card_data(text):
+        payload, text = scrub_card_data(payload), None
+    event = ChargebeeEvent(
         event_id=payload["id"],
         event_type=payload["event_type"],
         occurred_at=_occurred_at(payload),
@@ -146,24 +166,38 @@ def _event_row(payload: dict, via: str, body: bytes | None = None) -> ChargebeeE
         payload=payload,
         received_via=via,
     )
+    return event, text
 
 
-def _insert_unless_stored(event: ChargebeeEvent) -> int | None:
+@functools.cache
+def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
+    meta = ChargebeeEvent._meta
+    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
+    quote = connection.ops.quote_name
+    payload_placeholder = "%s::jsonb" if vendor == "postgresql" else "%s"
+    placeholders = [payload_placeholder if field.name == "payload" else "%s" for field in fields]
+    statement = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"  # noqa: S608
+        f" VALUES ({', '.join(placeholders)})"
+        f" ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
+        f" RETURNING {quote(meta.pk.column)}"
+    )
+    return statement, fields
+
+
+def _insert_unless_stored(event: ChargebeeEvent, payload_text: str | None) -> int | None:
     """INSERT the row in one statement; None when its event id is already stored.
 
     One statement in autocommit is its own transaction: durable when it returns, with no
     BEGIN/COMMIT round trips and no IntegrityError to unwind on a duplicate.
     """
-    meta = ChargebeeEvent._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
-    statement = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"  # noqa: S608
-        f" ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING"
-        f" RETURNING {quote(meta.pk.column)}"
-    )
+    statement, fields = _insert_statement(connection.vendor)
+    values = [
+        payload_text
+        if payload_text is not None and field.name == "payload"
+        else field.get_db_prep_save(field.pre_save(event, True), connection)
+        for field in fields
+    ]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
         row = cursor.fetchone()
@@ -178,8 +212,8 @@ def event_store(
     Only storage happens here. After the commit one cheap nudge wakes the ingest queue's
     drain (dunning.sync.outbox); if Redis is down the row simply waits for the relay.
     """
-    event = _event_row(payload, via, body)
-    pk = _insert_unless_stored(event)
+    event, payload_text = _event_row(payload, via, body)
+    pk = _insert_unless_stored(event, payload_text)
     if pk is None:
         event = ChargebeeEvent.objects.filter(event_id=payload["id"]).first()
         if event is None:  # deleted between the INSERT and this read: store it again
@@ -201,7 +235,7 @@ def events_store_bulk(*, payloads: list[dict], via: str) -> list[ChargebeeEvent]
     rows: dict[str, ChargebeeEvent] = {}
     for payload in payloads:
         if payload["id"] not in seen and payload["id"] not in rows:
-            rows[payload["id"]] = _event_row(payload, via)
+            rows[payload["id"]] = _event_row(payload, via)[0]
     try:
         with transaction.atomic():
             created = ChargebeeEvent.objects.bulk_create(list(rows.values()))

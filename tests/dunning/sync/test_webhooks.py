@@ -24,6 +24,27 @@ def test_chargebee_event_is_stored_and_acknowledged(post_webhook):
     assert event.payload["content"]["invoice"]["id"] == "6"
 
 
+@pytest.mark.parametrize("indent", [None, 2])
+def test_stored_event_holds_the_whole_body_chargebee_sent(post_webhook, indent):
+    sample = load_sample("payment_succeeded")
+    sample["content"]["invoice"]["amount_paid"] = 1234.5
+    sample["content"]["customer"]["first_name"] = "Zoë"
+
+    response = post_webhook(json.dumps(sample, indent=indent, ensure_ascii=False))
+
+    assert response.status_code == 200
+    assert ChargebeeEvent.objects.get().payload == sample
+
+
+def test_nesting_too_deep_behind_a_short_body_is_still_refused(post_webhook):
+    nested = "[" * 70 + "]" * 70
+    response = post_webhook(f'{{"id": "ev_1", "event_type": "x", "content": {{"a": {nested}}}}}')
+
+    assert response.status_code == 400
+    assert "nests deeper" in response.json()["error"]
+    assert not ChargebeeEvent.objects.exists()
+
+
 @pytest.mark.parametrize(
     "auth",
     [
