@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import psycopg
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -198,8 +199,16 @@ def _insert_unless_stored(event: ChargebeeEvent, payload_text: str | None) -> in
         else field.get_db_prep_save(field.pre_save(event, True), connection)
         for field in fields
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    connection.ensure_connection()
+    # Bound on the server and prepared once per connection: Django's client-side binding
+    # would quote the 4 kB body into the statement text, a third of the webhook's own CPU.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, values, prepare=True)
         row = cursor.fetchone()
     return row[0] if row else None
 
