@@ -45,6 +45,11 @@ def _changed(value: Any) -> Any:
     return None
 
 
+def _uncached(build: Callable, why: str) -> _Plan | None:
+    logger.info("%s compiled on every call: %s", build.__qualname__, why)
+    return None
+
+
 class CompiledQuery:
     """``build(**arguments)`` compiled once per shape; later calls only bind the values.
 
@@ -69,7 +74,7 @@ class CompiledQuery:
         if plan is None:
             sql, params = self._compiled(arguments, alias)
         else:
-            sql, params = plan.sql, self._bound(plan, arguments, alias)
+            sql, params = plan.sql, tuple(self._bound(plan, arguments, alias))
         with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             columns = [column[0] for column in cursor.description]
@@ -87,26 +92,24 @@ class CompiledQuery:
         for name, value in arguments.items():
             other = _changed(value)
             if other is None:
-                return self._uncached(f"{name} is not a datetime, int or str")
+                return _uncached(self._build, f"{name} is not a datetime, int or str")
             other_sql, other_params = self._compiled({**arguments, name: other}, alias)
             if other_sql != sql or len(other_params) != len(params):
-                return self._uncached(f"the SQL changes with {name}")
+                return _uncached(self._build, f"the SQL changes with {name}")
             for position, (was, now) in enumerate(zip(params, other_params, strict=True)):
                 if was == now:
                     continue
                 if position in slots:
-                    return self._uncached(f"{name} and {slots[position].name} share a place")
+                    return _uncached(
+                        self._build, f"{name} and {slots[position].name} share a place"
+                    )
                 if now == other and was == value:
                     slots[position] = _Slot(name, adapts_datetime=False)
                 elif isinstance(value, datetime) and (was, now) == (adapt(value), adapt(other)):
                     slots[position] = _Slot(name, adapts_datetime=True)
                 else:
-                    return self._uncached(f"{name} is transformed on its way into the SQL")
+                    return _uncached(self._build, f"{name} is transformed on its way into the SQL")
         return _Plan(sql=sql, params=params, slots=slots)
-
-    def _uncached(self, why: str) -> None:
-        logger.info("%s compiled on every call: %s", self._build.__qualname__, why)
-        return None
 
     @staticmethod
     def _bound(plan: _Plan, arguments: dict[str, Any], alias: str) -> list:
