@@ -381,31 +381,28 @@ def _counts(
     if invoice.subscription_id is not None:
         arguments["subscription_id"] = invoice.subscription_id
     (counted,) = _COUNTS.rows(**arguments)
-    return {
-        "paid": counted["paid"] or 0,
-        "contacts": counted["contacts"] or 0,
-        "retries": counted["retries"] or 0,
-        "take_overs": counted["take_overs"] or 0,
-        "other_unpaid": counted["other_unpaid"] or 0,
-        "prior_failures": counted.get("prior_failures") or 0,
-        # SQLite answers EXISTS with 0 or 1.
-        "card_changed": bool(counted.get("card_changed")),
-        "cancellation_pending": bool(counted.get("cancellation_pending")),
-    }
+    return {"card_changed": False, "cancellation_pending": False, "prior_failures": 0, **counted}
+
+
+def _failures_before_statement(*, customer_id: str, before: datetime) -> QuerySet:
+    return (
+        Transaction.objects.filter(
+            customer_id=customer_id, type="payment", status="failure", date__lt=before
+        )
+        .order_by("date")
+        .values("invoice_id", "date", "decline_code", "error_code")
+    )
+
+
+_FAILURES_BEFORE = CompiledQuery(_failures_before_statement)
 
 
 def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float, float]]:
     """(declined, paid) moments of the customer's earlier invoices first declined for lack
     of funds and paid afterwards, all before ``before``."""
     first: dict[str, tuple[datetime, str]] = {}
-    for invoice_id, date, code, error in (
-        Transaction.objects.filter(
-            customer_id=customer_id, type="payment", status="failure", date__lt=before
-        )
-        .order_by("date")
-        .values_list("invoice_id", "date", "decline_code", "error_code")
-    ):
-        first.setdefault(invoice_id, (date, code or error))
+    for row in _FAILURES_BEFORE.rows(customer_id=customer_id, before=before):
+        first.setdefault(row["invoice_id"], (row["date"], row["decline_code"] or row["error_code"]))
     funds = {k: v for k, v in first.items() if v[1] in FUNDS_CODES}
     paid = Transaction.objects.filter(
         invoice_id__in=list(funds), type="payment", status="success", date__lt=before
@@ -417,15 +414,21 @@ def funds_recoveries(*, customer_id: str, before: datetime) -> list[tuple[float,
     ]
 
 
-def offline_steps_taken(*, invoice_id: str) -> tuple[tuple[str, str], ...]:
-    """The offline reminder steps already proposed on the invoice (a cancelled one is not)."""
-    actions = (
+def _messages_statement(*, invoice_id: str) -> QuerySet:
+    return (
         Action.objects.filter(invoice_id=invoice_id, kind=ActionKind.MESSAGE)
         .exclude(state=ActionState.CANCELLED)
-        .values_list("params", "mode")
+        .values("params", "mode")
     )
+
+
+_MESSAGES = CompiledQuery(_messages_statement)
+
+
+def offline_steps_taken(*, invoice_id: str) -> tuple[tuple[str, str], ...]:
+    """The offline reminder steps already proposed on the invoice (a cancelled one is not)."""
     return tuple(
-        (params["offline_step"], mode)
-        for params, mode in actions
-        if isinstance(params, dict) and params.get("offline_step")
+        (row["params"]["offline_step"], row["mode"])
+        for row in _MESSAGES.rows(invoice_id=invoice_id)
+        if isinstance(row["params"], dict) and row["params"].get("offline_step")
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
+from django.db.models.sql.compiler import SQLCompiler
 
 logger = logging.getLogger("dunwell.queries")
 
@@ -26,9 +27,17 @@ class _Slot:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class _Statement:
     sql: str
     params: tuple
+    names: list[str]
+    converters: dict
+    compiler: SQLCompiler
+
+
+@dataclass(frozen=True)
+class _Plan:
+    statement: _Statement
     slots: dict[int, _Slot]
 
 
@@ -65,35 +74,47 @@ class CompiledQuery:
         self._plans: dict[tuple, _Plan | None] = {}
 
     def rows(self, *, shape: Hashable = (), **arguments: Any) -> list[dict[str, Any]]:
-        """The rows, as the database returns their values (no Django field converters)."""
+        """The rows of ``build(**arguments)``, a ``values()`` queryset, as it gives them."""
         alias = DEFAULT_DB_ALIAS
         key = (connections[alias].vendor, shape, tuple(sorted(arguments)))
         if key not in self._plans:
             self._plans[key] = self._plan(arguments, alias)
         plan = self._plans[key]
         if plan is None:
-            sql, params = self._compiled(arguments, alias)
+            statement = self._compiled(arguments, alias)
+            params = statement.params
         else:
-            sql, params = plan.sql, tuple(self._bound(plan, arguments, alias))
+            statement, params = plan.statement, tuple(self._bound(plan, arguments, alias))
         with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            columns = [column[0] for column in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            cursor.execute(statement.sql, params)
+            rows = cursor.fetchall()
+        if statement.converters:  # SQLite's text datetimes and 0/1 booleans, for instance
+            rows = statement.compiler.apply_converters(rows, statement.converters)
+        return [dict(zip(statement.names, row, strict=True)) for row in rows]
 
-    def _compiled(self, arguments: dict[str, Any], alias: str) -> tuple[str, tuple]:
-        queryset = self._build(**arguments)
-        sql, params = queryset.query.get_compiler(using=alias).as_sql()
-        return sql, tuple(params)
+    def _compiled(self, arguments: dict[str, Any], alias: str) -> _Statement:
+        query = self._build(**arguments).query
+        compiler = query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        if not query.values_select and not query.annotation_select:
+            raise TypeError(f"{self._build.__qualname__} must return a values() queryset")
+        converters = compiler.get_converters(
+            [col[0] for col in compiler.select[: compiler.col_count]]
+        )
+        return _Statement(sql, tuple(params), names, converters, compiler)
 
     def _plan(self, arguments: dict[str, Any], alias: str) -> _Plan | None:
         adapt = connections[alias].ops.adapt_datetimefield_value
-        sql, params = self._compiled(arguments, alias)
+        statement = self._compiled(arguments, alias)
+        sql, params = statement.sql, statement.params
         slots: dict[int, _Slot] = {}
         for name, value in arguments.items():
             other = _changed(value)
             if other is None:
                 return _uncached(self._build, f"{name} is not a datetime, int or str")
-            other_sql, other_params = self._compiled({**arguments, name: other}, alias)
+            changed = self._compiled({**arguments, name: other}, alias)
+            other_sql, other_params = changed.sql, changed.params
             if other_sql != sql or len(other_params) != len(params):
                 return _uncached(self._build, f"the SQL changes with {name}")
             for position, (was, now) in enumerate(zip(params, other_params, strict=True)):
@@ -109,12 +130,12 @@ class CompiledQuery:
                     slots[position] = _Slot(name, adapts_datetime=True)
                 else:
                     return _uncached(self._build, f"{name} is transformed on its way into the SQL")
-        return _Plan(sql=sql, params=params, slots=slots)
+        return _Plan(statement=statement, slots=slots)
 
     @staticmethod
     def _bound(plan: _Plan, arguments: dict[str, Any], alias: str) -> list:
         adapt = connections[alias].ops.adapt_datetimefield_value
-        params = list(plan.params)
+        params = list(plan.statement.params)
         for position, slot in plan.slots.items():
             value = arguments[slot.name]
             params[position] = adapt(value) if slot.adapts_datetime else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 
 from dunning.helpers.compiled_queries import CompiledQuery
 from dunning.models import ChargebeeEvent
@@ -43,7 +43,7 @@ def _window(*, event_type: str, since: datetime, until: datetime, attempts: int)
             )
         )
         .order_by("occurred_at")
-        .values("event_id", "earlier")
+        .values("event_id", "occurred_at", "earlier")
     )
 
 
@@ -59,9 +59,7 @@ def test_later_calls_answer_what_the_queryset_answers(calls):
             "attempts": hours % 4,
         }
         expected = list(_window(**arguments))
-        assert compiled.rows(**arguments) == [
-            {"event_id": row["event_id"], "earlier": row["earlier"]} for row in expected
-        ]
+        assert compiled.rows(**arguments) == expected
         assert expected, "each window holds events"
 
 
@@ -83,6 +81,24 @@ def test_a_shape_is_compiled_once_then_only_bound():
         )
 
     assert len(built) == 5, "once as asked, once per argument changed, then never again"
+
+
+def test_values_come_back_as_django_gives_them():
+    _events()
+    ChargebeeEvent.objects.filter(event_id="ev_3").update(processed_at=START)
+
+    def processed(*, event_id: str):
+        return ChargebeeEvent.objects.filter(event_id=event_id).values(
+            "processed_at",
+            "attempts",
+            done=Exists(
+                ChargebeeEvent.objects.filter(pk=OuterRef("pk"), processed_at__isnull=False)
+            ),
+        )
+
+    compiled = CompiledQuery(processed)
+    assert compiled.rows(event_id="ev_3") == [{"processed_at": START, "attempts": 3, "done": True}]
+    assert compiled.rows(event_id="ev_4") == [{"processed_at": None, "attempts": 0, "done": False}]
 
 
 def test_a_value_the_sql_transforms_is_compiled_every_time_and_still_right():
