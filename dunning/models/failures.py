@@ -74,6 +74,14 @@ class InvoiceFailure(models.Model):
             models.Index(fields=["gateway", "first_failed_at"], name="failure_gateway_at"),
             models.Index(fields=["plan_id", "first_failed_at"], name="failure_plan_at"),
             models.Index(fields=["country", "first_failed_at"], name="failure_country_at"),
+            # A decision's outcome (analytics.shadow.with_outcome: the AI impact and rollout
+            # pages) joins the recovered rows by invoice: read from this index alone.
+            models.Index(
+                fields=["invoice_cb_id"],
+                include=["paid_at"],
+                condition=models.Q(is_recovered=True),
+                name="failure_recovered",
+            ),
             # A changed customer or subscription refreshes its invoices' segments.
             models.Index(fields=["customer_cb_id"], name="failure_customer"),
             models.Index(fields=["subscription_cb_id"], name="failure_subscription"),
