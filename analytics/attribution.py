@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db.models import (
     Case,
+    Count,
     DateTimeField,
     ExpressionWrapper,
     F,
@@ -33,6 +34,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -140,8 +142,8 @@ def _last_message_label(*, links: bool) -> Subquery:
     return Subquery(latest.values("label")[:1])
 
 
-def attribution_annotate(rows: QuerySet) -> QuerySet:
-    """Recovered failed-invoice rows, each with ``path``: the label its recovery is credited to."""
+def _touch_moments() -> dict:
+    """Each touch kind's latest moment for the outer failed-invoice row (or its "never")."""
     paid, invoice = OuterRef("paid_at"), OuterRef("invoice_cb_id")
     updater = Decision.objects.filter(
         invoice_id=invoice,
@@ -154,29 +156,96 @@ def attribution_annotate(rows: QuerySet) -> QuerySet:
         .annotate(moment=Coalesce("state_changed_at", "scheduled_for"))
         .filter(moment__lt=_dt(paid + RETRY_SLACK), moment__gte=_dt(paid - WINDOW))
     )
-    return rows.alias(
-        message_at=_last_or_never(
+    return {
+        "message_at": _last_or_never(
             _messages(links=False, paid=paid, invoice=invoice), touch="message_at"
         ),
-        link_at=_last_or_never(_messages(links=True, paid=paid, invoice=invoice), touch="link_at"),
-        updater_at=_last_or_never(updater, touch="updater_at"),
-        retry_at=_last_or_never(retries, touch="retry_at"),
-    ).annotate(
+        "link_at": _last_or_never(
+            _messages(links=True, paid=paid, invoice=invoice), touch="link_at"
+        ),
+        "updater_at": _last_or_never(updater, touch="updater_at"),
+        "retry_at": _last_or_never(retries, touch="retry_at"),
+    }
+
+
+# What came last, in the order of the rule (the first that holds wins).
+def _rule() -> list[Q]:
+    return [
+        _latest_of("message_at", "link_at", "updater_at", "retry_at"),
+        _latest_of("link_at", "updater_at", "retry_at"),
+        _latest_of("updater_at", "retry_at"),
+        _latest_of("retry_at"),
+        Q(paid_by_new_method=True),
+    ]
+
+
+def attribution_annotate(rows: QuerySet) -> QuerySet:
+    """Recovered failed-invoice rows, each with ``path``: the label its recovery is credited to."""
+    message, link, updater, retry, new_method = _rule()
+    return rows.alias(**_touch_moments()).annotate(
         path=Case(
-            When(
-                _latest_of("message_at", "link_at", "updater_at", "retry_at"),
-                then=_last_message_label(links=False),
-            ),
-            When(
-                _latest_of("link_at", "updater_at", "retry_at"),
-                then=_last_message_label(links=True),
-            ),
-            When(_latest_of("updater_at", "retry_at"), then=Value(CARD_UPDATER)),
-            When(_latest_of("retry_at"), then=Value(DUNWELL_RETRY)),
-            When(paid_by_new_method=True, then=Value(OWN_NEW_METHOD)),
+            When(message, then=_last_message_label(links=False)),
+            When(link, then=_last_message_label(links=True)),
+            When(updater, then=Value(CARD_UPDATER)),
+            When(retry, then=Value(DUNWELL_RETRY)),
+            When(new_method, then=Value(OWN_NEW_METHOD)),
             default=Value(CHARGEBEE_RETRY),
         )
     )
+
+
+def _path_conditions() -> dict[str, Q]:
+    """Label -> the condition, over a row's touch moments and message labels, that credits
+    its recovery to that label (exactly one holds for each row, as in the rule's CASE)."""
+    message, link, updater, retry, new_method = _rule()
+    conditions = {
+        label: message & Q(message_label=label)
+        for label in (EMAIL_CLICKED, EMAIL_OPENED, EMAIL_SENT, SMS, IN_APP)
+    }
+    after_message = ~message
+    conditions |= {
+        label: after_message & link & Q(link_label=label) for label in (LINK_CLICKED, LINK_SENT)
+    }
+    conditions[CARD_UPDATER] = after_message & ~link & updater
+    conditions[DUNWELL_RETRY] = after_message & ~link & ~updater & retry
+    conditions[OWN_NEW_METHOD] = after_message & ~link & ~updater & ~retry & new_method
+    conditions[CHARGEBEE_RETRY] = after_message & ~link & ~updater & ~retry & ~new_method
+    return conditions
+
+
+def attribution_totals(rows: QuerySet) -> dict[str, dict]:
+    """Recovered failed-invoice rows counted and summed (``amount``) by what each recovery is
+    credited to: label -> {"recovered", "amount"}, every label.
+
+    One aggregate over the rows with their touch moments: each moment's subquery runs once
+    per row (four, and the two message labels), where the rule's CASE
+    (``attribution_annotate``) runs it again at each comparison that reads it (up to ten).
+    """
+    columns = ("pk", "amount", "paid_by_new_method", *TOUCHES, "message_label", "link_label")
+    # DISTINCT (a no-op with the primary key selected) keeps PostgreSQL from flattening the
+    # rows into the aggregate, which would copy each subquery into every condition.
+    once_per_row = (
+        rows.annotate(
+            **_touch_moments(),
+            message_label=_last_message_label(links=False),
+            link_label=_last_message_label(links=True),
+        )
+        .values(*columns)
+        .distinct()
+    )
+    conditions = list(_path_conditions().items())
+    aggregates: dict = {}
+    for index, (_label, condition) in enumerate(conditions):
+        aggregates[f"recovered__{index}"] = Count("pk", filter=condition)
+        aggregates[f"amount__{index}"] = Sum("amount", filter=condition)
+    figures = once_per_row.aggregate(**aggregates)
+    return {
+        label: {
+            "recovered": figures[f"recovered__{index}"] or 0,
+            "amount": figures[f"amount__{index}"] or 0,
+        }
+        for index, (label, _condition) in enumerate(conditions)
+    }
 
 
 def _latest_of(touch: str, *later_kinds: str) -> Q:

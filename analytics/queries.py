@@ -8,10 +8,12 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from dunning.models import Invoice, Transaction
+from dunning.models.mirror import DUE_STATUSES
 
-# Unpaid invoices Chargebee is still working on (retrying, or paused until a date).
+# Unpaid invoices Chargebee is still working on (retrying, or paused until a date). The
+# partial index ``invoice_in_dunning`` has this very condition (PostgreSQL reads it only then).
 IN_DUNNING = Q(
-    status__in=["payment_due", "not_paid"],
+    status__in=DUE_STATUSES,
     dunning_status="in_progress",  # a paused dunning is in_progress too
     deleted=False,
 )

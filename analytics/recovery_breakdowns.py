@@ -20,7 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth, TruncWeek
 
-from analytics.attribution import ATTRIBUTION_LABELS, ATTRIBUTION_RULE, attribution_annotate
+from analytics.attribution import ATTRIBUTION_LABELS, ATTRIBUTION_RULE, attribution_totals
 from analytics.filters import DashboardFilters
 from analytics.recovery import (
     RECOVERED,
@@ -295,12 +295,7 @@ def recovery_by_path(*, filters: DashboardFilters) -> Table:
 
     def compute():
         recovered = first_failures(filters=filters).filter(RECOVERED)
-        rows = {
-            r["path"]: r
-            for r in attribution_annotate(recovered)
-            .values("path")
-            .annotate(recovered=Count("pk"), amount=Sum("amount"))
-        }
+        rows = attribution_totals(recovered)
         tracked = OutboundMessage.objects.filter(
             invoice_id__in=recovered.values("invoice_cb_id"), events__isnull=False
         ).exists()

@@ -144,6 +144,14 @@ class Case(models.Model):
             models.Index(
                 fields=["decline_category", "-priority"], condition=_OPEN, name="case_decline_queue"
             ),
+            # The cases resolved in a period, by segment and by who resolved them (the AI
+            # impact page, the CSAT panel): read from the index, not every case.
+            models.Index(
+                fields=["resolved_at"],
+                include=["id", "segment", "resolution_type"],
+                condition=models.Q(state="resolved"),
+                name="case_resolved_at",
+            ),
         ]
         permissions = [
             ("work_all_cases", "Can see and act on every team's cases"),

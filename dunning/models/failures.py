@@ -39,12 +39,49 @@ class InvoiceFailure(models.Model):
 
     class Meta:
         indexes = [
-            # Every dashboard query: one currency, a period of first failures.
-            models.Index(fields=["currency_code", "first_failed_at"], name="failure_currency_at"),
-            models.Index(fields=["first_failed_at"], name="failure_at"),
+            # Every dashboard query: one currency, a period of first failures. The columns
+            # the recovery figures group and add up are carried, so that each of them reads
+            # the index alone, not every page of the table for each figure.
+            models.Index(
+                fields=["currency_code", "first_failed_at"],
+                include=[
+                    "id",
+                    "invoice_cb_id",
+                    "amount",
+                    "is_recovered",
+                    "paid_at",
+                    "decline_category",
+                    "decline_code",
+                    "gateway",
+                    "plan_id",
+                    "country",
+                ],
+                name="failure_currency_at",
+            ),
+            # Every currency (the currency list, the forecast's fallback rates), likewise.
+            models.Index(
+                fields=["first_failed_at"],
+                include=[
+                    "id",
+                    "currency_code",
+                    "amount",
+                    "is_recovered",
+                    "paid_at",
+                    "decline_category",
+                ],
+                name="failure_at",
+            ),
             models.Index(fields=["gateway", "first_failed_at"], name="failure_gateway_at"),
             models.Index(fields=["plan_id", "first_failed_at"], name="failure_plan_at"),
             models.Index(fields=["country", "first_failed_at"], name="failure_country_at"),
+            # A decision's outcome (analytics.shadow.with_outcome: the AI impact and rollout
+            # pages) joins the recovered rows by invoice: read from this index alone.
+            models.Index(
+                fields=["invoice_cb_id"],
+                include=["paid_at"],
+                condition=models.Q(is_recovered=True),
+                name="failure_recovered",
+            ),
             # A changed customer or subscription refreshes its invoices' segments.
             models.Index(fields=["customer_cb_id"], name="failure_customer"),
             models.Index(fields=["subscription_cb_id"], name="failure_subscription"),

@@ -145,6 +145,16 @@ class Invoice(MirrorModel):
                 condition=models.Q(amount_due__gt=0, deleted=False),
                 name="invoice_owing",
             ),
+            # The invoices in dunning now (analytics.queries.IN_DUNNING), counted and summed
+            # per currency and matched to the failure summary from the index alone.
+            models.Index(
+                fields=["currency_code"],
+                include=["id", "cb_id", "amount_due"],
+                condition=models.Q(
+                    status__in=DUE_STATUSES, dunning_status="in_progress", deleted=False
+                ),
+                name="invoice_in_dunning",
+            ),
         ]
 
 

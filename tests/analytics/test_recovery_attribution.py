@@ -10,6 +10,7 @@ from analytics.attribution import ATTRIBUTION_LABELS
 from analytics.filters import filters_parse
 from analytics.recovery import main_currency, recovery_summary
 from analytics.recovery_breakdowns import recovery_by_path
+from analytics.recovery_invoices import InvoiceBucket, recovery_invoices_page
 from dunning.models import Action, ActionKind, ActionState, Decision, OutboundMessage, Purpose
 from tests.analytics.mirror import days_ago, failed_invoice
 
@@ -165,3 +166,48 @@ def test_the_rows_add_up_to_the_recovered_headline_and_the_rule_is_stated():
         "the payment, within 7 days"
     )
     assert "No delivery, open or click has been reported" in table.note
+
+
+def test_each_bar_counts_the_invoices_a_click_on_it_lists(manager):
+    """The chart adds the credits up in one aggregate, the invoices behind a bar are picked
+    by the rule row by row: with touches that compete (a message and a retry, a link and the
+    card updater, ties), the two agree on every label."""
+    email_then_retry = recovered(1)
+    message(email_then_retry, before=timedelta(days=3), opened=timedelta(days=2))
+    retry(email_then_retry, before=timedelta(days=1))
+    link_then_updater = recovered(2, new_card=True)
+    message(link_then_updater, before=timedelta(days=2), purpose=Purpose.PAYMENT_METHOD_UPDATE)
+    decision(link_then_updater, before=timedelta(days=1), card_updater="updated")
+    tie = recovered(3)
+    message(tie, before=timedelta(days=1), channel="sms")
+    decision(tie, before=timedelta(days=1), card_updater="updated")
+    clicked_link = recovered(4)
+    message(
+        clicked_link,
+        before=timedelta(days=4),
+        purpose=Purpose.AUTHENTICATION_NEEDED,
+        clicked=timedelta(hours=2),
+    )
+    retry(clicked_link, before=timedelta(days=2))
+    message(recovered(5), before=timedelta(days=1), channel="in_app")
+    recovered(6, new_card=True)
+    recovered(7)
+
+    bars = {row[0]: row[1] for row in recovery_by_path(filters=filters()).rows}
+    listed = {
+        label: recovery_invoices_page(
+            user=manager, filters=filters(), bucket=InvoiceBucket(path=label)
+        ).count()
+        for label in ATTRIBUTION_LABELS
+    }
+
+    assert bars == listed
+    assert {label: n for label, n in bars.items() if n} == {
+        "Dunwell retry": 1,
+        "Card updater": 1,
+        "SMS": 1,  # a tie goes to the earlier kind in the rule
+        "Payment-method link, clicked": 1,
+        "In-app message": 1,
+        "Customer's own new payment method": 1,
+        "Chargebee's own retry": 1,
+    }
