@@ -58,7 +58,8 @@ def test_manager_sees_the_recovery_figures_and_every_chart(client, manager, fail
         "time_to_recovery",
     }
     assert 'id="chart-churn"' in body  # no cancellations: the chart says there is nothing
-    assert "js/vendor/plotly-cartesian.min.js" in body and "<script>" not in body  # no inline
+    assert "js/vendor/plotly-scatter-bar-heatmap.min.js" in body
+    assert "<script>" not in body  # no inline script
     assert "A failed invoice" not in body or "first</em> failure" in body
 
 
@@ -175,13 +176,13 @@ def test_cohort_page_shows_the_heatmap_curves_and_a_csv(client, manager, failure
     assert sum(int(r[1]) for r in rows[1:]) == 3  # every currency: rates, not money
 
 
-def test_only_chart_pages_load_plotly_and_only_its_cartesian_bundle(client, manager):
+def test_only_chart_pages_load_plotly_and_only_the_bundle_of_its_three_trace_types(client, manager):
     client.force_login(manager)
 
     recovery = client.get(reverse("analytics:recovery")).content.decode()
     queue = client.get("/collections/").content.decode()
 
-    assert "js/vendor/plotly-cartesian.min.js" in recovery
+    assert "js/vendor/plotly-scatter-bar-heatmap.min.js" in recovery
     assert "plotly.min.js" not in recovery
     assert "plotly" not in queue.lower()
 
@@ -194,13 +195,13 @@ def test_collected_static_files_are_hashed_compressed_and_cached_for_a_year(tmp_
     }
     settings.WHITENOISE_USE_FINDERS = settings.WHITENOISE_AUTOREFRESH = False
     call_command("collectstatic", interactive=False, verbosity=0)
-    url = staticfiles_storage.url("js/vendor/plotly-cartesian.min.js")
-    assert re.search(r"plotly-cartesian\.min\.[0-9a-f]{12}\.js$", url)
+    url = staticfiles_storage.url("js/vendor/plotly-scatter-bar-heatmap.min.js")
+    assert re.search(r"plotly-scatter-bar-heatmap\.min\.[0-9a-f]{12}\.js$", url)
 
     for encoding in ("br", "gzip"):
         response = Client().get(url, HTTP_ACCEPT_ENCODING=encoding)
         body = b"".join(response.streaming_content)
         assert response.status_code == 200 and response["Content-Encoding"] == encoding
-        assert len(body) < 600_000  # of 1.5 MB
+        assert len(body) < 450_000  # of 1.2 MB
         assert "max-age=315360000" in response["Cache-Control"]
         assert "immutable" in response["Cache-Control"]

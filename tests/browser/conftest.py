@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.charts import draw_every_chart
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
 # test itself (fixtures) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -54,6 +56,7 @@ def screenshot(page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:
+        draw_every_chart(page)
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

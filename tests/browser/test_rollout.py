@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from tests.analytics.test_shadow import shadow_decision
+from tests.browser.charts import scroll_to_chart
 from tests.browser.navigation import open_from_nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +61,7 @@ def test_manager_sees_the_rollout_without_a_switch_and_the_impact_charts(
     screenshot("rollout-manager")
 
     open_from_nav(page, "AI impact")
-    expect(page.locator("#chart-calibration .main-svg").first).to_be_visible(timeout=30_000)
-    expect(page.locator("#chart-shadow .main-svg").first).to_be_visible()
+    scroll_to_chart(page, "#chart-calibration", timeout=30_000)
+    scroll_to_chart(page, "#chart-shadow")
     expect(page.locator("#shadow-recent")).to_contain_text("inv_1")
     screenshot("ai-impact")
