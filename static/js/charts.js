@@ -103,7 +103,18 @@
     undrawn().forEach(draw);
   }
 
+  // Plotly keeps listeners and state per drawn chart: a chart about to be swapped out is
+  // released, or every 30 s refresh would leave the previous nine behind.
+  function release(event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !window.Plotly) return;
+    Array.prototype.forEach.call(target.querySelectorAll("[data-figure][data-drawn]"), function (el) {
+      window.Plotly.purge(el);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", watch);
+  document.addEventListener("htmx:beforeSwap", release);
   // The dashboard fragment is replaced by htmx on a filter change and every 30 s.
   document.addEventListener("htmx:afterSettle", watch);
   window.addEventListener("beforeprint", drawAll);
