@@ -19,6 +19,10 @@ Phases 1 and 2 run --concurrency client processes (stdlib http.client, keep-aliv
 --seconds each, after a 1 s warm-up, against 2 gthread workers. Targets: ingest >= 50% of the
 trivial view's req/s, and ingest p99 < 50 ms.
 
+Beside req/s it prints gunicorn's CPU time per request in each phase (its master's and
+workers' user + system time over the phase): on a shared machine the neighbours move req/s
+a lot and the CPU a request costs much less.
+
 Run from the repository root:
 
     .venv/bin/python bench/webhook_ingest.py [--seconds 10] [--concurrency 8]
@@ -107,9 +111,26 @@ def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else 0
 
 
-def load(pool, port: int, path: str, phase: str, args, seconds: float) -> dict:
+def server_cpu_seconds(server_pid: int) -> float:
+    """CPU time (user + system) used so far by gunicorn's master and its workers."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(entry) == server_pid or int(fields[1]) == server_pid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def load(pool, port: int, path: str, phase: str, args, seconds: float, server_pid=None) -> dict:
     """Run args.concurrency clients against path for the given seconds."""
     start_at = time.time() + 0.3
+    cpu_before = server_cpu_seconds(server_pid) if server_pid else 0.0
     template = body_template()
     jobs = [
         (port, path, template, f"{args.run}_{phase}{i}_", start_at, start_at + seconds)
@@ -117,7 +138,9 @@ def load(pool, port: int, path: str, phase: str, args, seconds: float) -> dict:
     ]
     results = pool.map(client, jobs)
     latencies = [value for values, _ in results for value in values]
+    server_cpu = server_cpu_seconds(server_pid) - cpu_before if server_pid else 0.0
     return {
+        "cpu_ms": server_cpu * 1000 / len(latencies) if latencies else 0.0,
         "rate": len(latencies) / seconds,
         "p50": percentile(latencies, 50) * 1000,
         "p99": percentile(latencies, 99) * 1000,
@@ -245,6 +268,9 @@ def report(args, trivial: dict, ingest: dict, worker: dict, stored: int, queued:
         ),
         f"\ningest / trivial throughput: {ratio:.0%}  (target >= 50%: {met[ratio >= 0.5]})",
         f"ingest p99: {ingest['p99']:.1f} ms  (target < 50 ms: {met[ingest['p99'] < 50]})",
+        f"gunicorn's CPU per request (its workers' user + system time over the phase, which"
+        f" neighbours on the machine move far less than req/s): trivial"
+        f" {trivial['cpu_ms']:.2f} ms, ingest {ingest['cpu_ms']:.2f} ms.",
         "\nerrors = non-2xx or failed requests; for the worker, events not 'processed'.",
         f"ingest: {ingest['requests']} requests measured, {stored} events stored (warm-ups"
         f" included), {queued} jobs queued.",
@@ -284,9 +310,9 @@ def main() -> None:
         server = gunicorn_start(port, args.workers, args.threads)
         with multiprocessing.get_context("fork").Pool(args.concurrency) as pool:
             load(pool, port, TRIVIAL, "wt", args, 1.0)
-            trivial = load(pool, port, TRIVIAL, "t", args, args.seconds)
+            trivial = load(pool, port, TRIVIAL, "t", args, args.seconds, server.pid)
             load(pool, port, WEBHOOK, "wi", args, 1.0)
-            ingest = load(pool, port, WEBHOOK, "i", args, args.seconds)
+            ingest = load(pool, port, WEBHOOK, "i", args, args.seconds, server.pid)
         server.terminate()
         server.wait(15)
         server = None
