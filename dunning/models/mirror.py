@@ -133,6 +133,16 @@ class Invoice(MirrorModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     dunning_attempts = models.JSONField(default=list, blank=True)
+    # Not from Chargebee: the invoice's latest decision (latest ``as_of``, then highest id)
+    # and its latest one with a recovery score, kept by ``dunning.decisions.latest`` in the
+    # transaction that records a decision. Dashboards join them instead of searching every
+    # open invoice's decisions for its latest.
+    latest_decision = models.ForeignKey(
+        "Decision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    latest_scored_decision = models.ForeignKey(
+        "Decision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         indexes = [
