@@ -58,5 +58,24 @@ class Migration(migrations.Migration):
                 to_fields=["cb_id"],
             ),
         ),
+        # Before the fill: on PostgreSQL an index cannot be built on a table with rows updated
+        # (and their foreign keys still to check) in the same transaction.
+        migrations.RemoveIndex(
+            model_name="invoice",
+            name="invoice_in_dunning",
+        ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(
+                condition=models.Q(
+                    ("deleted", False),
+                    ("dunning_status", "in_progress"),
+                    ("status__in", ("payment_due", "not_paid")),
+                ),
+                fields=["currency_code"],
+                include=("id", "cb_id", "amount_due", "latest_decision", "latest_scored_decision"),
+                name="invoice_in_dunning",
+            ),
+        ),
         migrations.RunPython(fill_latest_decisions, migrations.RunPython.noop, elidable=True),
     ]

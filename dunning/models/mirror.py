@@ -156,10 +156,11 @@ class Invoice(MirrorModel):
                 name="invoice_owing",
             ),
             # The invoices in dunning now (analytics.queries.IN_DUNNING), counted and summed
-            # per currency and matched to the failure summary from the index alone.
+            # per currency and matched to the failure summary and their latest decisions
+            # from the index alone.
             models.Index(
                 fields=["currency_code"],
-                include=["id", "cb_id", "amount_due"],
+                include=["id", "cb_id", "amount_due", "latest_decision", "latest_scored_decision"],
                 condition=models.Q(
                     status__in=DUE_STATUSES, dunning_status="in_progress", deleted=False
                 ),
