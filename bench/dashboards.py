@@ -90,6 +90,7 @@ from analytics.forecast_history import (  # noqa: E402
     forecast_snapshots_settle,
 )
 from analytics.queries import IN_DUNNING  # noqa: E402
+from dunning.decisions.latest import invoices_latest_decision_refresh  # noqa: E402
 from dunning.governance.roles import Role, roles_ensure  # noqa: E402
 from dunning.models import (  # noqa: E402
     Customer,
@@ -346,6 +347,7 @@ def _decisions_for_open_invoices(*, share: float = 0.7, seed: int = 7) -> int:
         if rng.random() < share
     ]
     Decision.objects.bulk_create(decisions, batch_size=5_000)
+    invoices_latest_decision_refresh()  # bulk inserts skip decision_create
     return len(decisions)
 
 

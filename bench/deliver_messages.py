@@ -43,7 +43,8 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from dunning.actions.channels.delivery import message_deliver  # noqa: E402
-from dunning.models import Action, Customer, Decision, Invoice, Transaction  # noqa: E402
+from dunning.decisions.latest import decision_create  # noqa: E402
+from dunning.models import Action, Customer, Invoice, Transaction  # noqa: E402
 from tests.dunning.actions.channels.conftest import RecordingServer, chat_completion  # noqa: E402
 
 AT = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -86,7 +87,7 @@ def seed(n: int, offset: int) -> list[Action]:
             decline_code="51",
             resource_version=1,
         )
-        decision = Decision.objects.create(
+        decision = decision_create(
             invoice_id=f"inv_{i}",
             customer=customer,
             trigger="payment_failed",

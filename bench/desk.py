@@ -113,6 +113,7 @@ def seed(cases: int, batch: int = 5000, *, prefix: str = "") -> None:
     """The cases and what they hang on; ``prefix`` starts every Chargebee id (``cus_7`` becomes
     ``desk_cus_7``) so these rows can share a database with another bench's seed."""
     from collections_desk.models import Case, Team
+    from dunning.decisions.latest import invoices_latest_decision_refresh
     from dunning.models import (
         ALWAYS_NEEDS_APPROVAL,
         Action,
@@ -218,6 +219,7 @@ def seed(cases: int, batch: int = 5000, *, prefix: str = "") -> None:
                 )
             )
         Action.objects.bulk_create(actions)
+        invoices_latest_decision_refresh(invoice_ids=[d.invoice_id for d in decisions])
         made = Case.objects.bulk_create(
             [
                 Case(

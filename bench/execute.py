@@ -46,9 +46,10 @@ from rq import SimpleWorker  # noqa: E402
 from dunning.actions.execution.sweep import actions_sweep  # noqa: E402
 from dunning.actions.state_machine import action_transition  # noqa: E402
 from dunning.decisions.enrichment import mirror_store  # noqa: E402
+from dunning.decisions.latest import decision_create  # noqa: E402
 from dunning.decisions.policy_settings.guardrails import guardrails_update  # noqa: E402
 from dunning.helpers.queueing import get_queue, redis_connection  # noqa: E402
-from dunning.models import Action, ActionState, Decision  # noqa: E402
+from dunning.models import Action, ActionState  # noqa: E402
 from sandbox.server import SandboxServer  # noqa: E402
 
 
@@ -70,7 +71,7 @@ def seed(server: SandboxServer, count: int, *, due: bool) -> None:
             ("invoice", sandbox.invoices[invoice["id"]]),
         ):
             mirror_store(key=key, obj=obj)
-        decision = Decision.objects.create(
+        decision = decision_create(
             invoice_id=invoice["id"],
             customer_id=customer["id"],
             trigger="payment_failed",

@@ -46,6 +46,7 @@ from django.core.paginator import Paginator  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from dunning.decisions import decision_queries  # noqa: E402
+from dunning.decisions.latest import invoices_latest_decision_refresh  # noqa: E402
 from dunning.decisions.learning.export import export_records, export_write  # noqa: E402
 from dunning.models import Action, Customer, Decision, Invoice  # noqa: E402
 
@@ -98,6 +99,7 @@ def seed(decisions: int, batch: int = 5000) -> None:
                 for n in ids
             ]
         )
+        invoices_latest_decision_refresh(invoice_ids=[d.invoice_id for d in made])
         Action.objects.bulk_create(
             [
                 Action(

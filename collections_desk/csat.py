@@ -27,6 +27,7 @@ from collections_desk.models import (
 )
 from dunning.actions.channels.survey_links import LINK_VALID, SALT
 from dunning.actions.state_machine import action_transition
+from dunning.decisions.latest import decision_create
 from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.decisions.policy_settings.segments import segment_name
@@ -107,7 +108,7 @@ def csat_survey_propose(*, case: Case, now: datetime) -> Action | None:
         "question about how it was handled."
     )
     with transaction.atomic():
-        decision = Decision.objects.create(
+        decision = decision_create(
             invoice=invoice,
             customer_id=case.customer_id,
             trigger=Decision.Trigger.CASE_RESOLVED,

@@ -21,6 +21,7 @@ from dunning.actions.channels.message_life import message_wait_ahead
 from dunning.actions.channels.preview import message_draft_enqueue
 from dunning.actions.execution.executor import OPEN_STATUSES
 from dunning.actions.state_machine import action_approve, action_fingerprint, action_may_approve
+from dunning.decisions.latest import decision_create
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.governance.audit import audit_record
 from dunning.helpers.errors import ApplicationError
@@ -132,7 +133,7 @@ def manual_request_create(
     latest = Decision.objects.filter(invoice=invoice).order_by("-as_of", "-id").first()
     now = timezone.now()
     with transaction.atomic():
-        decision = Decision.objects.create(
+        decision = decision_create(
             invoice=invoice,
             customer_id=invoice.customer_id,
             trigger=Decision.Trigger.MANUAL,

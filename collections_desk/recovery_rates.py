@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Q, QuerySet
 
 from collections_desk.models import RecoveryBasis
-from dunning.models import Decision, InvoiceFailure
+from dunning.models import InvoiceFailure
 
 SETTLED_AFTER = timedelta(days=30)
 LOOKBACK = timedelta(days=365)  # a year of settled failures: recent enough to tell
@@ -64,13 +64,11 @@ def recovery_rates_compute(*, now: datetime) -> RecoveryRates:
     settled = InvoiceFailure.objects.filter(
         first_failed_at__lt=now - SETTLED_AFTER, first_failed_at__gte=now - LOOKBACK
     )
-    segment = Decision.objects.filter(invoice_id=OuterRef("invoice_cb_id")).order_by(
-        "-as_of", "-id"
-    )
+    # The segment of each invoice's latest decision, kept on the invoice.
     return RecoveryRates(
         by_decline_category=_rates(settled, "decline_category"),
         by_segment=_rates(
-            settled.annotate(segment=Subquery(segment.values("segment")[:1])), "segment"
+            settled.annotate(segment=F("invoice__latest_decision__segment")), "segment"
         ),
     )
 

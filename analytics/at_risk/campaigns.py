@@ -31,6 +31,7 @@ from analytics.at_risk.listing import AtRiskFilters, at_risk_subscriptions
 from analytics.at_risk.risk_model import renewal_scorer
 from analytics.models import CampaignMember, PreDunningCampaign
 from dunning.actions.state_machine import action_transition
+from dunning.decisions.latest import decision_create
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.decisions.policy_settings.segments import (
     ENTERPRISE_FROM,
@@ -261,7 +262,7 @@ def _propose(*, campaign, member, invoice: Invoice, guardrails, now: datetime) -
         "reasons": reasons,
         "lifetime_value": lifetime_value,
     }
-    decision = Decision.objects.create(
+    decision = decision_create(
         invoice=invoice,
         customer_id=member.customer_cb_id,
         trigger=Decision.Trigger.PRE_DUNNING,

@@ -15,6 +15,16 @@ from django.db import models
 
 class InvoiceFailure(models.Model):
     invoice_cb_id = models.CharField(max_length=100, unique=True)
+    # The mirrored invoice, reached through ``invoice_cb_id`` (no column, no constraint: the
+    # summary is rebuilt from the mirror), so that a query joins it and its latest decision.
+    invoice = models.ForeignObject(
+        "Invoice",
+        on_delete=models.DO_NOTHING,
+        from_fields=["invoice_cb_id"],
+        to_fields=["cb_id"],
+        null=True,
+        related_name="+",
+    )
     customer_cb_id = models.CharField(max_length=100, blank=True)
     subscription_cb_id = models.CharField(max_length=100, blank=True, null=True)
     # The first failed payment (earliest date, then Chargebee id: the same row in any order).

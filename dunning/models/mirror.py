@@ -133,6 +133,16 @@ class Invoice(MirrorModel):
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     dunning_attempts = models.JSONField(default=list, blank=True)
+    # Not from Chargebee: the invoice's latest decision (latest ``as_of``, then highest id)
+    # and its latest one with a recovery score, kept by ``dunning.decisions.latest`` in the
+    # transaction that records a decision. Dashboards join them instead of searching every
+    # open invoice's decisions for its latest.
+    latest_decision = models.ForeignKey(
+        "Decision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    latest_scored_decision = models.ForeignKey(
+        "Decision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         indexes = [
@@ -146,10 +156,11 @@ class Invoice(MirrorModel):
                 name="invoice_owing",
             ),
             # The invoices in dunning now (analytics.queries.IN_DUNNING), counted and summed
-            # per currency and matched to the failure summary from the index alone.
+            # per currency and matched to the failure summary and their latest decisions
+            # from the index alone.
             models.Index(
                 fields=["currency_code"],
-                include=["id", "cb_id", "amount_due"],
+                include=["id", "cb_id", "amount_due", "latest_decision", "latest_scored_decision"],
                 condition=models.Q(
                     status__in=DUE_STATUSES, dunning_status="in_progress", deleted=False
                 ),

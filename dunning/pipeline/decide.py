@@ -18,6 +18,7 @@ from collections_desk.cases import cases_sync_for_decision
 from dunning.actions.channels.preview import message_draft_enqueue
 from dunning.actions.state_machine import action_transition, actions_cancel_pending
 from dunning.decisions.enrichment import decision_context_build, offline_steps_taken
+from dunning.decisions.latest import decision_create
 from dunning.decisions.plan import Plan
 from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
 from dunning.decisions.policy_settings.segments import segment_of
@@ -125,7 +126,7 @@ def _record(
                 " its actions were planned."
             )
             plan.explanation["closed_before_recorded"] = status_now
-        decision = Decision.objects.create(
+        decision = decision_create(
             invoice=invoice,
             customer_id=invoice.customer_id,
             trigger=trigger,

@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from dunning.decisions.latest import decision_create
 from dunning.models import Decision, Invoice
 from tests.analytics.mirror import days_ago, failed_invoice
 
 
 def decide(invoice: Invoice, *, score: float | None, segment: str = "self_serve", age=1.0):
-    return Decision.objects.create(
+    return decision_create(
         invoice=invoice,
         customer_id=invoice.customer_id,
         trigger=Decision.Trigger.PAYMENT_FAILED,

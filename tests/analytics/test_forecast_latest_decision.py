@@ -1,6 +1,7 @@
-"""The forecast reads each open invoice's latest decision once: the same figures as the
-correlated subqueries it replaced, on a seeded history with ties, unscored latest decisions
-and decisions recorded after the day forecast."""
+"""The forecast reads each open invoice's latest decision once (now: from the invoice's
+pointers): the same figures as the correlated subqueries it replaced, on a seeded history
+with ties, unscored latest decisions, decisions about an earlier moment recorded after a
+later one, and decisions recorded after the day forecast."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from analytics.forecast import (
     forecast_compute,
     open_failures,
 )
+from dunning.decisions.latest import decision_create
 from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import Decision, Invoice
 from tests.analytics.forecast_data import hard_decline_history
@@ -59,7 +61,7 @@ def _seeded_history(now: datetime) -> None:
 
 
 def _decide(invoice: Invoice, *, as_of: datetime, rng: random.Random) -> Decision:
-    return Decision.objects.create(
+    return decision_create(
         invoice=invoice,
         customer_id=invoice.customer_id,
         trigger=Decision.Trigger.PAYMENT_FAILED,

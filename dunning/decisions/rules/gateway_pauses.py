@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from dunning.decisions.rules.outages import gateway_health
 from dunning.governance.audit import audit_record
-from dunning.models import Action, ActionKind, Decision, GatewayPause, Transaction
+from dunning.models import Action, ActionKind, GatewayPause, Invoice, Transaction
 from dunning.models.mirror import DUE_STATUSES
 
 logger = logging.getLogger("dunwell.decisions")
@@ -141,14 +141,16 @@ def gateway_pause_close(*, pause: GatewayPause, at: datetime, why: str) -> bool:
 def invoices_held_by(*, gateway: str) -> list[str]:
     """Invoices still due whose latest decision held its retries for ``gateway``."""
 
-    latest = Decision.objects.filter(invoice_id=OuterRef("invoice_id")).order_by("-as_of", "-pk")
     held = Action.objects.filter(
-        decision_id=OuterRef("pk"), kind=ActionKind.GATEWAY_PAUSE, params__gateway=gateway
+        decision_id=OuterRef("latest_decision_id"),
+        kind=ActionKind.GATEWAY_PAUSE,
+        params__gateway=gateway,
     )
     return list(
-        Decision.objects.filter(pk=Subquery(latest.values("pk")[:1]))
-        .filter(Exists(held), invoice__status__in=DUE_STATUSES)
-        .values_list("invoice_id", flat=True)
+        Invoice.objects.filter(Exists(held), status__in=DUE_STATUSES)
+        # In the order decisions are listed, as when this was read from the decisions.
+        .order_by("-latest_decision__as_of", "-latest_decision_id")
+        .values_list("cb_id", flat=True)
     )
 
 
