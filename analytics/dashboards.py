@@ -102,7 +102,8 @@ def cohort_dashboard(*, user, filters: DashboardFilters, by: str) -> Dashboard:
 
 
 def segment_choices() -> dict[str, list[str]]:
-    """Values the segment filters offer (from the small tables; cached for minutes)."""
+    """Values the segment filters offer (each read from its column's index alone; cached for
+    minutes)."""
     choices = cache.get("analytics:segment_choices")
     if choices is None:
 

@@ -97,6 +97,48 @@ DIMENSIONS = {
 }
 
 
+SEGMENT_FIELDS = ("decline_category", "decline_code", "gateway", "plan_id", "country")
+
+
+def _segment_cells(*, filters: DashboardFilters) -> list[dict]:
+    """The period's first failures grouped by every breakdown's field at once. Each breakdown
+    adds these cells up by its own field: one scan of the period for all five, not one each.
+    The cells are the combinations that occur (a few hundred at 40,000 failures: codes,
+    gateways, plans and countries are each a handful to a few dozen)."""
+
+    def compute():
+        return list(
+            first_failures(filters=filters)
+            .values(*SEGMENT_FIELDS)
+            .annotate(
+                failed=Count("pk"),
+                recovered=Count("pk", filter=RECOVERED),
+                failed_amount=Sum("amount"),
+                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
+            )
+            .order_by()
+        )
+
+    return cached(name="segment_cells", key=filters.cache_key, compute=compute)
+
+
+_ADDED_UP = ("failed", "recovered", "failed_amount", "recovered_amount")
+
+
+def _segment_totals(*, filters: DashboardFilters, field: str, limit: int | None = None):
+    """The cells added up by ``field``: {"value", "failed", "recovered", "failed_amount",
+    "recovered_amount"} per value, the largest failed revenue first, then by value (as the
+    database orders them: its collation, C.UTF-8, and SQLite's compare by code point)."""
+    totals: dict[str, dict] = {}
+    for cell in _segment_cells(filters=filters):
+        value = cell[field] or ""
+        row = totals.setdefault(value, {"value": value, **dict.fromkeys(_ADDED_UP, 0)})
+        for name in _ADDED_UP:
+            row[name] += cell[name] or 0
+    rows = sorted(totals.values(), key=lambda r: (-r["failed_amount"], r["value"]))
+    return rows[:limit] if limit is not None else rows
+
+
 def _value_label(value: str, kind: str) -> str:
     if not value:
         return "(none)"
@@ -108,17 +150,7 @@ def recovery_by(*, filters: DashboardFilters, dimension: str) -> Table:
     field, label, kind = DIMENSIONS[dimension]
 
     def compute():
-        rows = (
-            first_failures(filters=filters)
-            .annotate(value=Coalesce(F(field), Value("")))
-            .values("value")
-            .annotate(
-                failed=Count("pk"),
-                failed_amount=Sum("amount"),
-                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
-            )
-            .order_by("-failed_amount", "value")[:TOP_SEGMENTS]
-        )
+        rows = _segment_totals(filters=filters, field=field, limit=TOP_SEGMENTS)
         currency = filters.currency
         return Table(
             name=f"by_{dimension}",
@@ -154,17 +186,10 @@ def recovery_by_decline_code(*, filters: DashboardFilters) -> Table:
     headlines), the largest failed revenue first."""
 
     def compute():
-        rows = (
-            first_failures(filters=filters)
-            .values("decline_code")
-            .annotate(
-                failed=Count("pk"),
-                recovered=Count("pk", filter=RECOVERED),
-                failed_amount=Sum("amount"),
-                recovered_amount=Coalesce(Sum("amount", filter=RECOVERED), 0),
-            )
-            .order_by("-failed_amount", "decline_code")
-        )
+        rows = [
+            {**r, "decline_code": r["value"]}
+            for r in _segment_totals(filters=filters, field="decline_code")
+        ]
         currency = filters.currency
         return Table(
             name="by_decline_code",

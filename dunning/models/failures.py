@@ -81,6 +81,24 @@ class InvoiceFailure(models.Model):
                 ],
                 name="failure_at",
             ),
+            # The recovered rows alone, with what the split by path and the days to recovery
+            # read (analytics.attribution, analytics.recovery_breakdowns): a fifth of the
+            # period's rows, and no visit to the table for paid_by_new_method.
+            models.Index(
+                fields=["currency_code", "first_failed_at"],
+                include=[
+                    "id",
+                    "invoice_cb_id",
+                    "amount",
+                    "paid_at",
+                    "paid_by_new_method",
+                    "gateway",
+                    "plan_id",
+                    "country",
+                ],
+                condition=models.Q(is_recovered=True),
+                name="failure_recovered_at",
+            ),
             models.Index(fields=["gateway", "first_failed_at"], name="failure_gateway_at"),
             models.Index(fields=["plan_id", "first_failed_at"], name="failure_plan_at"),
             models.Index(fields=["country", "first_failed_at"], name="failure_country_at"),

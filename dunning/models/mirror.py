@@ -68,6 +68,11 @@ class Customer(MirrorModel):
     preferred_currency_code = models.CharField(max_length=3, blank=True)
     cb_created_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # The dashboards' country filter offers the values in use: read from this index
+        # alone (analytics.dashboards.segment_choices), not from every row of the table.
+        indexes = [models.Index(fields=["country"], name="customer_country")]
+
     @property
     def display_name(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
@@ -87,6 +92,11 @@ class PaymentSource(MirrorModel):
     card_expiry_year = models.PositiveSmallIntegerField(null=True, blank=True)
     issuing_country = models.CharField(max_length=2, blank=True)
 
+    class Meta:
+        # The dashboards' gateway filter offers the values in use: read from this index
+        # alone (analytics.dashboards.segment_choices), not from every row of the table.
+        indexes = [models.Index(fields=["gateway"], name="payment_source_gateway")]
+
 
 class Subscription(MirrorModel):
     customer = cb_reference("Customer", "subscriptions")
@@ -105,6 +115,11 @@ class Subscription(MirrorModel):
     next_billing_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=50, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The dashboards' plan filter offers the values in use: read from this index
+        # alone (analytics.dashboards.segment_choices), not from every row of the table.
+        indexes = [models.Index(fields=["plan_id"], name="subscription_plan")]
 
 
 # An invoice Chargebee still tries to collect (a paid, voided or only posted one is not).
