@@ -20,7 +20,7 @@ def fill_latest_decisions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("dunning", "0039_recovered_failure_index"),
+        ("dunning", "0040_recovery_page_indexes"),
     ]
 
     operations = [
