@@ -137,6 +137,20 @@ def audit_batch() -> Iterator[None]:
         _chain_and_write(entries, savepoint=False)
 
 
+@contextmanager
+def audit_discarded_on_error() -> Iterator[None]:
+    """Inside ``audit_batch``: the entries recorded in this block are dropped if it raises
+    (its savepoint rolled back what they describe); the batch's others stay."""
+    pending = _pending.get()
+    mark = len(pending) if pending is not None else 0
+    try:
+        yield
+    except BaseException:
+        if pending is not None:
+            del pending[mark:]
+        raise
+
+
 def _chain_and_write(entries: list[AuditEntry], *, savepoint: bool = True) -> None:
     with transaction.atomic(savepoint=savepoint):
         if connection.vendor == "postgresql":

@@ -8,6 +8,7 @@ below it, and this one, above them all, ties them together.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -28,7 +29,7 @@ from dunning.decisions.rules.gateway_pauses import (
     invoices_held_by,
 )
 from dunning.decisions.service import decision_inputs, decision_plan, jsonable
-from dunning.governance.audit import audit_batch, audit_record
+from dunning.governance.audit import audit_batch, audit_discarded_on_error, audit_record
 from dunning.governance.config_versions import config_snapshot
 from dunning.models import (
     Action,
@@ -45,42 +46,149 @@ logger = logging.getLogger("dunwell.decisions")
 CLOSED_STATUSES = ("paid", "voided")
 
 
+# Decisions recorded in one transaction: one audit lock and chain read, one commit. Kept
+# small because the transaction holds each invoice's row (and its case) until it commits.
+RECORD_CHUNK = 20
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    invoice: Invoice  # with its customer and subscription
+    trigger: str
+    at: datetime
+    event: ChargebeeEvent | None = None
+
+
+@dataclass
+class DecisionsMade:
+    decisions: list[Decision] = field(default_factory=list)
+    failed: list[tuple[DecisionRequest, Exception]] = field(default_factory=list)
+
+    def extend(self, other: DecisionsMade) -> None:
+        self.decisions += other.decisions
+        self.failed += other.failed
+
+
 def decision_make(
     *, invoice_id: str, trigger: str, at: datetime, event: ChargebeeEvent | None = None
 ) -> Decision:
     """Decide about one invoice as of ``at``. Deciding twice for one event returns the first."""
     invoice = Invoice.objects.select_related("customer", "subscription").get(cb_id=invoice_id)
-    if event is not None:
-        existing = Decision.objects.filter(trigger_event=event, invoice=invoice).first()
-        if existing is not None:
-            return existing
-    # The settings documents are read once for the whole decision (one query).
-    with config_snapshot():
-        return _decide(invoice=invoice, trigger=trigger, at=at, event=event)
+    made = decisions_make(
+        requests=[DecisionRequest(invoice=invoice, trigger=trigger, at=at, event=event)]
+    )
+    if made.failed:
+        raise made.failed[0][1]
+    return made.decisions[0]
 
 
-def _decide(
-    *, invoice: Invoice, trigger: str, at: datetime, event: ChargebeeEvent | None
-) -> Decision:
-    context = decision_context_build(invoice=invoice, at=at, trigger=trigger)
+def decisions_make(*, requests: list[DecisionRequest]) -> DecisionsMade:
+    """Decide about several invoices, each as of its own moment, as deciding them one after
+    the other would: every context and plan first, then the decisions recorded together.
+
+    Requests about the same customer go in separate rounds, in the order given: a decision
+    can change what the next one about that customer knows (a cancellation waiting, the
+    actions it superseded). One request's failure (Chargebee unavailable for its mirror's
+    gaps, say) leaves the others decided; it is returned in ``failed``.
+    """
+    made = DecisionsMade()
+    with config_snapshot():  # the settings documents, read once for all of them
+        for round_ in _rounds(requests):
+            _round_decide(round_, made=made)
+    return made
+
+
+def _rounds(requests: list[DecisionRequest]) -> list[list[DecisionRequest]]:
+    rounds: list[list[DecisionRequest]] = []
+    seen: dict[str, int] = {}
+    for request in requests:
+        n = seen.get(request.invoice.customer_id, 0)
+        seen[request.invoice.customer_id] = n + 1
+        if n == len(rounds):
+            rounds.append([])
+        rounds[n].append(request)
+    return rounds
+
+
+def _round_decide(requests: list[DecisionRequest], *, made: DecisionsMade) -> None:
+    existing = _decisions_for_events(requests)
+    planned: list[tuple[DecisionRequest, Plan, dict]] = []
+    for request in requests:
+        if (decided := existing.get((request.event, request.invoice.cb_id))) is not None:
+            made.decisions.append(decided)
+            continue
+        try:
+            planned.append((request, *_plan(request)))
+        except Exception as error:  # one invoice must not keep the others waiting
+            made.failed.append((request, error))
+    planned.sort(key=lambda item: item[0].invoice.pk)  # one lock order for every worker
+    for start in range(0, len(planned), RECORD_CHUNK):
+        _record_chunk(planned[start : start + RECORD_CHUNK], made=made)
+
+
+def _decisions_for_events(requests: list[DecisionRequest]) -> dict:
+    events = {request.event.pk for request in requests if request.event is not None}
+    if not events:
+        return {}
+    found = Decision.objects.filter(
+        trigger_event_id__in=events, invoice_id__in=[r.invoice.cb_id for r in requests]
+    ).order_by("pk")
+    by_pk = {request.event.pk: request.event for request in requests if request.event}
+    first: dict = {}
+    for decision in found:
+        event = by_pk[decision.trigger_event_id or 0]  # the filter leaves none without one
+        first.setdefault((event, decision.invoice_id), decision)
+    return first
+
+
+def _plan(request: DecisionRequest) -> tuple[Plan, dict]:
+    invoice, at = request.invoice, request.at
+    context = decision_context_build(invoice=invoice, at=at, trigger=request.trigger)
     # The dunning sequence (a settings document), or the variant of a running experiment
     # this invoice's first failure was assigned to.
     choice = sequence_choose(invoice_id=invoice.cb_id, context=context, segment=segment_of(context))
     plan = decision_plan(context=context, sequence=choice.params)
     if choice.experiment is not None:
         plan.explanation["experiment"] = choice.experiment
+    return plan, decision_inputs(context)
+
+
+def _record_chunk(planned: list[tuple[DecisionRequest, Plan, dict]], *, made: DecisionsMade):
+    """Record the chunk in one transaction; if that fails, each one in its own, so that one
+    that cannot be recorded does not take the others with it."""
+    if len(planned) > 1:
+        try:
+            with transaction.atomic(), audit_batch():
+                decisions = [_record_one(*item) for item in planned]
+        except Exception:
+            logger.warning("recording %s decisions together failed, one by one", len(planned))
+        else:
+            made.decisions += decisions
+            return
+    for request, plan, features in planned:
+        try:
+            with transaction.atomic(), audit_batch():
+                made.decisions.append(_record_one(request, plan, features))
+        except Exception as error:
+            made.failed.append((request, error))
+
+
+def _record_one(request: DecisionRequest, plan: Plan, features: dict) -> Decision:
     try:
-        return _record(
-            invoice=invoice,
-            trigger=trigger,
-            at=at,
-            event=event,
-            plan=plan,
-            features=decision_inputs(context),
-        )
+        with audit_discarded_on_error():
+            return _record(
+                invoice=request.invoice,
+                trigger=request.trigger,
+                at=request.at,
+                event=request.event,
+                plan=plan,
+                features=features,
+            )
     except IntegrityError:
+        if request.event is None:
+            raise
         # Another worker decided about the same event first: theirs stands.
-        return Decision.objects.get(trigger_event=event, invoice=invoice)
+        return Decision.objects.get(trigger_event=request.event, invoice=request.invoice)
 
 
 def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
@@ -94,7 +202,7 @@ def _offline_steps_taken(*, invoice: Invoice, mode: str) -> set[str]:
 def _record(
     *, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan, features: dict
 ) -> Decision:
-    with transaction.atomic(), audit_batch():
+    with transaction.atomic():
         # The invoice row serialises everything that plans or cancels its actions: two
         # decisions at once (a duplicate or a second event) must not both plan the same
         # reminder step, and a payment settled meanwhile must see this decision's actions
@@ -226,18 +334,29 @@ def _record(
     return decision
 
 
+def open_invoice_requests(*, invoice_ids: list[str], at: datetime) -> list[DecisionRequest]:
+    """Requests to decide again about these invoices (those the mirror has), as of ``at``."""
+    invoices = Invoice.objects.select_related("customer", "subscription").in_bulk(
+        invoice_ids, field_name="cb_id"
+    )
+    return [
+        DecisionRequest(invoice=invoices[invoice_id], trigger=Decision.Trigger.OPEN_INVOICE, at=at)
+        for invoice_id in invoice_ids
+        if invoice_id in invoices
+    ]
+
+
 def gateway_pause_redecide(*, pause: GatewayPause, at: datetime) -> int:
     """Decide again, as of ``at``, about every invoice the pause held. Safe to run twice:
     a new decision no longer holds its retries, so it is not picked again."""
-    decided = 0
-    for invoice_id in invoices_held_by(gateway=pause.gateway):
-        try:
-            decision_make(invoice_id=invoice_id, trigger=Decision.Trigger.OPEN_INVOICE, at=at)
-        except Exception:  # one invoice must not keep the others waiting
-            logger.exception("re-deciding %s after the %s pause failed", invoice_id, pause)
-            continue
-        decided += 1
-    return decided
+    made = decisions_make(
+        requests=open_invoice_requests(
+            invoice_ids=list(invoices_held_by(gateway=pause.gateway)), at=at
+        )
+    )
+    for request, error in made.failed:  # one invoice must not keep the others waiting
+        logger.error("re-deciding %s after the %s pause failed: %s", request.invoice, pause, error)
+    return len(made.decisions)
 
 
 def gateway_pauses_check(*, at: datetime | None = None) -> list[tuple[GatewayPause, int]]:

@@ -25,7 +25,12 @@ from dunning.decisions.enrichment import invoice_pays_offline, mirror_fill_gaps
 from dunning.models import ChargebeeEvent, Decision, Invoice, Transaction
 from dunning.models.events import MIRRORED_STATES, ReceivedVia
 from dunning.models.mirror import DUE_STATUSES
-from dunning.pipeline.decide import decision_make
+from dunning.pipeline.decide import (
+    DecisionRequest,
+    DecisionsMade,
+    decisions_make,
+    open_invoice_requests,
+)
 from dunning.pipeline.settle import invoice_payment_settle
 from dunning.sync.decision_requests import (
     INVOICE_DUE_TYPES,
@@ -62,16 +67,43 @@ def _offline_due_invoices(content: dict) -> list[str]:
 
 
 def decisions_for_event(*, event_pk: int) -> list[Decision]:
-    event = ChargebeeEvent.objects.get(pk=event_pk)
-    if not event_decides(event) or event.state not in MIRRORED_STATES:
-        return []
-    content = event.payload.get("content") or {}
-    if event.event_type in PAYMENT_ARRIVED_TYPES:
-        # Paid in full: what was waiting is cancelled and the case resolves now. A partial
-        # payment leaves the invoice due and its plan (the reminder sequence) carries on.
-        for invoice_id in invoice_ids_of(content):
-            invoice_payment_settle(invoice_id=invoice_id)
-        return []
+    return decisions_for_events(event_pks=[event_pk])
+
+
+def decisions_for_events(*, event_pks: list[int]) -> list[Decision]:
+    """The decisions these events ask for, made together (``decisions_make``), in the order
+    the events were stored. Raises after deciding the others if any could not be made: the
+    job fails, and the relay asks again for the events still without a decision."""
+    requests: list[DecisionRequest] = []
+    made = DecisionsMade()
+    for event in ChargebeeEvent.objects.filter(pk__in=event_pks).order_by("pk"):
+        if not event_decides(event) or event.state not in MIRRORED_STATES:
+            continue
+        content = event.payload.get("content") or {}
+        if event.event_type in PAYMENT_ARRIVED_TYPES:
+            # What came before is decided first, so the payment cancels what it planned.
+            made.extend(decisions_make(requests=requests))
+            requests = []
+            # Paid in full: what was waiting is cancelled and the case resolves now. A partial
+            # payment leaves the invoice due and its plan (the reminder sequence) carries on.
+            for invoice_id in invoice_ids_of(content):
+                invoice_payment_settle(invoice_id=invoice_id)
+            continue
+        requests += _requests_for(event=event, content=content)
+    made.extend(decisions_make(requests=requests))
+    if made.failed:
+        for request, error in made.failed:
+            logger.error(
+                "no decision about %s for event %s: %s",
+                request.invoice.cb_id,
+                request.event.pk if request.event else None,
+                error,
+            )
+        raise made.failed[0][1]
+    return made.decisions
+
+
+def _requests_for(*, event: ChargebeeEvent, content: dict) -> list[DecisionRequest]:
     if event.event_type in INVOICE_DUE_TYPES:
         targets = [(i, T.DUNNING_STARTED) for i in _offline_due_invoices(content)]
     elif event.event_type in PAYMENT_FAILED_TYPES:
@@ -89,19 +121,23 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
             .values_list("cb_id", flat=True)
         )
         targets = [(invoice_id, T.PAYMENT_METHOD_CHANGED) for invoice_id in open_ids]
-    decisions = []
-    for invoice_id, trigger in targets:
-        if Invoice.objects.filter(cb_id=invoice_id, resource_version__gt=0).exists():
-            decisions.append(
-                decision_make(
-                    invoice_id=invoice_id, trigger=trigger, at=event.occurred_at, event=event
-                )
-            )
-    return decisions
+    invoices = Invoice.objects.select_related("customer", "subscription").in_bulk(
+        [invoice_id for invoice_id, _ in targets], field_name="cb_id"
+    )
+    return [
+        DecisionRequest(invoice=invoice, trigger=trigger, at=event.occurred_at, event=event)
+        for invoice_id, trigger in targets
+        if (invoice := invoices.get(invoice_id)) is not None and invoice.resource_version > 0
+    ]
 
 
 def decide_for_event_job(event_pk: int) -> list[int]:
-    return [decision.pk for decision in decisions_for_event(event_pk=event_pk)]
+    """Kept for the jobs enqueued one per event before ``decide_for_events_job``."""
+    return decide_for_events_job([event_pk])
+
+
+def decide_for_events_job(event_pks: list[int]) -> list[int]:
+    return [decision.pk for decision in decisions_for_events(event_pks=event_pks)]
 
 
 def decisions_missing(*, limit: int = 500) -> list[int]:
@@ -125,12 +161,17 @@ def decisions_missing(*, limit: int = 500) -> list[int]:
     )
 
 
+RELAY_BATCH = 50
+
+
 def decisions_relay(*, limit: int = 500) -> int:
+    missing = decisions_missing(limit=limit)
     enqueued = 0
-    for pk in decisions_missing(limit=limit):
-        if not decisions_enqueue(event_pk=pk):
+    for start in range(0, len(missing), RELAY_BATCH):
+        batch = missing[start : start + RELAY_BATCH]
+        if not decisions_enqueue(event_pks=batch):
             break
-        enqueued += 1
+        enqueued += len(batch)
     return enqueued
 
 
@@ -160,16 +201,24 @@ def invoices_undecided(*, at=None):
     )
 
 
+OPEN_BATCH = 50
+
+
 def decisions_for_open_invoices(*, at=None, on_decision=None) -> int:
     """Decide about every invoice in dunning that has no decision since its last decline.
 
     ``on_decision`` is called after each one (the demo's progress bar).
     """
     at = at or timezone.now()
+    undecided = list(invoices_undecided(at=at))
     count = 0
-    for invoice_id in list(invoices_undecided(at=at)):
-        decision_make(invoice_id=invoice_id, trigger=T.OPEN_INVOICE, at=at)
-        count += 1
-        if on_decision is not None:
+    for start in range(0, len(undecided), OPEN_BATCH):
+        made = decisions_make(
+            requests=open_invoice_requests(invoice_ids=undecided[start : start + OPEN_BATCH], at=at)
+        )
+        if made.failed:
+            raise made.failed[0][1]
+        count += len(made.decisions)
+        for _ in made.decisions if on_decision is not None else ():
             on_decision()
     return count

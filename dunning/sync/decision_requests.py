@@ -9,6 +9,7 @@ trigger events without a decision.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 from functools import partial
@@ -25,7 +26,7 @@ from dunning.models.mirror import DUE_STATUSES
 logger = logging.getLogger("dunwell.decisions")
 
 # By path: the decision is made by a layer above this one.
-DECIDE_FOR_EVENT_JOB = "dunning.pipeline.triggers.decide_for_event_job"
+DECIDE_FOR_EVENTS_JOB = "dunning.pipeline.triggers.decide_for_events_job"
 
 PAYMENT_FAILED_TYPES = frozenset({"payment_failed"})
 PAYMENT_METHOD_TYPES = frozenset(
@@ -78,27 +79,31 @@ def event_decides(event: ChargebeeEvent) -> bool:
     )
 
 
-def decision_job_id(event_pk: int) -> str:
-    return f"decide-event-{event_pk}"
+def decision_job_id(event_pks: list[int]) -> str:
+    """The same events always make the same job id: asking again while it waits adds none."""
+    listed = ",".join(map(str, sorted(event_pks))).encode()
+    digest = hashlib.blake2b(listed, digest_size=8).hexdigest()
+    return f"decide-events-{min(event_pks)}-{len(event_pks)}-{digest}"
 
 
-def decisions_enqueue(*, event_pk: int) -> bool:
+def decisions_enqueue(*, event_pks: list[int]) -> bool:
+    """One job for the decisions these events ask for: they are made together."""
     try:
         get_queue("default").enqueue(
-            DECIDE_FOR_EVENT_JOB,
-            event_pk,
-            job_id=decision_job_id(event_pk),
+            DECIDE_FOR_EVENTS_JOB,
+            list(event_pks),
+            job_id=decision_job_id(event_pks),
             failure_ttl=7 * 86400,
         )
     except (RedisError, OSError) as error:
         logger.warning(
-            "could not enqueue decision for event %s, relay retries: %s", event_pk, error
+            "could not enqueue decisions for events %s, relay retries: %s", event_pks, error
         )
         return False
     return True
 
 
 def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:
-    for event in events:
-        if event_decides(event) and event.state in MIRRORED_STATES:
-            transaction.on_commit(partial(decisions_enqueue, event_pk=event.pk), robust=True)
+    deciding = [e.pk for e in events if event_decides(e) and e.state in MIRRORED_STATES]
+    if deciding:
+        transaction.on_commit(partial(decisions_enqueue, event_pks=deciding), robust=True)

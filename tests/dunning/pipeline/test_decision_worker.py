@@ -34,9 +34,9 @@ def test_decision_jobs_in_the_decision_worker_load_each_model_once(
     with django_capture_on_commit_callbacks(execute=True):
         now = int(timezone.now().timestamp())
         declines = [live_decline(sample, n, occurred_at=now - 60) for n in range(3)]
-        stored = [event_store(payload=decline).event.pk for decline in declines]
-        events_process_batch(event_pks=stored)
-    assert get_queue("default").count == 3  # one decision job per decline
+        for decline in declines:  # three deliveries, processed as they arrive
+            events_process_batch(event_pks=[event_store(payload=decline).event.pk])
+    assert get_queue("default").count == 3  # one decision job per processed batch
 
     with CaptureQueriesContext(connection) as queries:
         DecisionWorker([get_queue("default")], connection=redis_connection()).work(burst=True)
