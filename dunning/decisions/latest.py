@@ -31,14 +31,19 @@ def _latest_first(*, scored: bool):
     return decisions.order_by("-as_of", "-id").values("pk")[:1]
 
 
-def invoices_latest_decision_refresh(*, invoice_ids: Iterable[str] | None = None) -> int:
+def invoices_latest_decision_refresh(
+    *, invoice_ids: Iterable[str] | None = None, locked: bool = False
+) -> int:
     """Set the latest-decision pointers of these invoices (every invoice with a decision if
-    None) from their decisions. Returns the number of invoices updated."""
+    None) from their decisions. Returns the number of invoices updated. ``locked``: the
+    caller's transaction already holds these invoices' rows."""
     invoices = Invoice.objects.filter(Exists(Decision.objects.filter(invoice_id=OuterRef("cb_id"))))
-    with transaction.atomic():
+    # No savepoint of its own: a failure here fails the caller's work with it.
+    with transaction.atomic(savepoint=False):
         if invoice_ids is not None:
             ids = sorted(set(invoice_ids))
             invoices = invoices.filter(cb_id__in=ids)
+        if invoice_ids is not None and not locked:
             # The lock first, so that the UPDATE's own reading of the decisions starts after
             # any other decision about these invoices has committed (read committed takes a
             # new snapshot per statement). Always in one order: no deadlock between two.
@@ -54,9 +59,11 @@ def invoices_latest_decision_refresh(*, invoice_ids: Iterable[str] | None = None
         )
 
 
-def decision_create(**fields: Any) -> Decision:
-    """Record a decision (``Decision``'s fields) and make it its invoice's latest if it is."""
-    with transaction.atomic():
+def decision_create(*, invoice_locked: bool = False, **fields: Any) -> Decision:
+    """Record a decision (``Decision``'s fields) and make it its invoice's latest if it is.
+    ``invoice_locked``: the caller's transaction already holds the invoice's row (taken
+    before anything it decided from was read again)."""
+    with transaction.atomic(savepoint=False):
         decision = Decision.objects.create(**fields)
-        invoices_latest_decision_refresh(invoice_ids=[decision.invoice_id])
+        invoices_latest_decision_refresh(invoice_ids=[decision.invoice_id], locked=invoice_locked)
     return decision

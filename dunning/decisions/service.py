@@ -12,9 +12,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from dunning.decisions.context import DecisionContext
 from dunning.decisions.learning.scoring import active_scorers
-from dunning.decisions.plan import GuardrailSnapshot, Plan
+from dunning.decisions.plan import Plan
 from dunning.decisions.policy import plan_decide
-from dunning.decisions.policy_settings.guardrails import guardrails_active
+from dunning.decisions.policy_settings.guardrails import guardrails_in_force
 from dunning.decisions.policy_settings.sequence import SequenceParams
 
 
@@ -22,7 +22,7 @@ def decision_plan(*, context: DecisionContext, sequence: SequenceParams) -> Plan
     """The plan for ``context`` under the active guardrails, models and ``sequence``."""
     return plan_decide(
         context=context,
-        guardrails=GuardrailSnapshot.of(guardrails_active()),
+        guardrails=guardrails_in_force(),
         scorers=active_scorers(),
         sequence=sequence,
     )

@@ -22,6 +22,7 @@ from dunning.decisions.enrichment import decision_context_build, offline_steps_t
 from dunning.decisions.latest import decision_create
 from dunning.decisions.plan import Plan
 from dunning.decisions.policy_settings.channel_settings import channel_choose, channel_settings_read
+from dunning.decisions.policy_settings.guardrails import guardrails_snapshot
 from dunning.decisions.policy_settings.segments import segment_of
 from dunning.decisions.rules.gateway_pauses import (
     gateway_pause_close,
@@ -92,7 +93,8 @@ def decisions_make(*, requests: list[DecisionRequest]) -> DecisionsMade:
     gaps, say) leaves the others decided; it is returned in ``failed``.
     """
     made = DecisionsMade()
-    with config_snapshot():  # the settings documents, read once for all of them
+    # The settings documents and the guardrails, read once for all of them.
+    with config_snapshot(), guardrails_snapshot():
         for round_ in _rounds(requests):
             _round_decide(round_, made=made)
     return made
@@ -235,6 +237,7 @@ def _record(
             )
             plan.explanation["closed_before_recorded"] = status_now
         decision = decision_create(
+            invoice_locked=True,
             invoice=invoice,
             customer_id=invoice.customer_id,
             trigger=trigger,

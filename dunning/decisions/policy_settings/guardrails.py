@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from dunning.decisions.plan import GuardrailSnapshot
 from dunning.decisions.timing.exploration import MAX_EXPLORATION_SHARE
 from dunning.governance.versioning import (
@@ -41,6 +45,28 @@ def guardrails_active() -> GuardrailPolicy:
     if policy is None:  # a database flushed by a test, or a broken install: be safe
         policy = guardrails_update(changes={}, user=None, note="defaults restored (shadow mode)")
     return policy
+
+
+_in_force: ContextVar[GuardrailSnapshot | None] = ContextVar("guardrails_in_force", default=None)
+
+
+@contextmanager
+def guardrails_snapshot() -> Iterator[None]:
+    """Read the guardrails once for a unit of work that decides several times (a decision
+    job's batch); a version saved meanwhile applies to the next one."""
+    if _in_force.get() is not None:
+        yield
+        return
+    token = _in_force.set(GuardrailSnapshot.of(guardrails_active()))
+    try:
+        yield
+    finally:
+        _in_force.reset(token)
+
+
+def guardrails_in_force() -> GuardrailSnapshot:
+    """The guardrails a decision is made under: the unit of work's snapshot, or read now."""
+    return _in_force.get() or GuardrailSnapshot.of(guardrails_active())
 
 
 def guardrails_diff(old: GuardrailPolicy | None, new: dict) -> dict:
