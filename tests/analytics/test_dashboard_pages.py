@@ -63,6 +63,33 @@ def test_manager_sees_the_recovery_figures_and_every_chart(client, manager, fail
     assert "A failed invoice" not in body or "first</em> failure" in body
 
 
+def _offered(body: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{name}">(.*?)</select>', body, re.S)
+    assert select, f"no {name} filter"
+    return re.findall(r'<option value="([^"]*)"', select.group(1))
+
+
+def test_the_segment_filters_offer_each_value_in_use_once_in_order(client, manager):
+    for n, (plan, country, gateway) in enumerate(
+        [
+            ("pro-monthly", "DE", "stripe"),
+            ("basic-yearly", "US", "adyen"),
+            ("pro-monthly", "DE", "stripe"),
+            ("team-monthly", "AT", "braintree"),
+            ("basic-yearly", "US", "stripe"),
+        ]
+    ):
+        failed_invoice(n, failed_at=days_ago(5), plan=plan, country=country, gateway=gateway)
+    failed_invoice(9, failed_at=days_ago(5), plan="", country="", gateway="")
+    client.force_login(manager)
+
+    body = client.get(RECOVERY).content.decode()
+
+    assert _offered(body, "plan") == ["", "basic-yearly", "pro-monthly", "team-monthly"]
+    assert _offered(body, "country") == ["", "AT", "DE", "US"]
+    assert _offered(body, "gateway") == ["", "adyen", "braintree", "stripe"]
+
+
 def test_admin_sees_the_dashboards_and_they_are_in_the_navigation(client, admin_user):
     client.force_login(admin_user)
 
