@@ -9,14 +9,17 @@ a recursive query, which PostgreSQL and SQLite both run from the index alone.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 
 def column_values(model: type[Model], field: str) -> list[str]:
     """The non-empty values of ``model.field`` in use, in order."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
-    column = quote(model._meta.get_field(field).column)
+    found = model._meta.get_field(field)
+    if not isinstance(found, Field) or found.column is None:
+        raise TypeError(f"{model.__name__}.{field} is a relation, not a column")
+    column = quote(found.column)
     sql = (
         f"WITH RECURSIVE walk(value) AS ("  # noqa: S608 (names from the model, quoted)
         f" SELECT (SELECT {column} FROM {table} WHERE {column} > %s ORDER BY {column} LIMIT 1)"
