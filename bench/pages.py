@@ -16,7 +16,8 @@ the seeded rows. Each page is asked by each role (bench/desk.py's agent, manager
 a page the role may not see (403) is listed, not timed. Requests go through Django's test
 client (session, permissions, template). "cold": the cache, the loaded models and rates
 cleared and a new database connection before each request (PostgreSQL's own buffers stay
-warm); "warm": the same request repeated. p99 of a few runs is their slowest.
+warm); "warm": the same request repeated. p99 of a few runs is their slowest. The process
+freezes its start-up heap first, as a web server's worker does (config/wsgi.py).
 
     .venv/bin/python bench/pages.py [--scale 1] [--reseed] [--runs 5] [--only PATH] [--explain]
 
@@ -279,6 +280,7 @@ from analytics.models import Experiment, PreDunningCampaign  # noqa: E402
 from bench import at_risk, dashboards, desk  # noqa: E402
 from collections_desk.cases import cases_refresh  # noqa: E402
 from collections_desk.models import OPEN_STATES, Case  # noqa: E402
+from dunning.helpers.heap import startup_heap_freeze  # noqa: E402
 from dunning.models import (  # noqa: E402
     Action,
     ChargebeeEvent,
@@ -550,6 +552,10 @@ def main() -> None:
         print(f"seeding {sizes} (once; --reseed to refill)", flush=True)
         seed(sizes, users)
         _timed("seeded", began)
+    # Measured as a web server's worker serves: its views loaded and its start-up heap
+    # frozen before the first request (config/wsgi.py).
+    get_resolver().url_patterns  # noqa: B018
+    startup_heap_freeze()
     header()
     run(users)
 

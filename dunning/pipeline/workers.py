@@ -6,6 +6,8 @@ and unpickled both models again (0.7-3.5 s a decision). ``DecisionWorker`` loads
 models and imports the job modules once, at start-up, and runs each job in its own
 process, as ``rq.SimpleWorker`` does; the loaded models then serve every job, and
 ``dunning.decisions.learning.scoring`` still notices a newly activated version within 30 s.
+What start-up loaded is then frozen out of the garbage collector's walks
+(``dunning.helpers.heap``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rq import SimpleWorker
 from threadpoolctl import threadpool_limits
 
 from dunning.decisions.learning.scoring import scorers_warm
+from dunning.helpers.heap import startup_heap_freeze
 
 logger = logging.getLogger("dunwell.worker")
 
@@ -34,6 +37,8 @@ class DecisionWorker(SimpleWorker):
         threadpool_limits(limits=1)
         loaded = scorers_warm()
         logger.info("models loaded before the first job: %s", loaded or "none active")
+        frozen = startup_heap_freeze()  # the models and the decision path, out of the GC's walk
+        logger.info("%s objects of start-up frozen", frozen)
         connections_refresh()
         return super().work(*args, **kwargs)
 

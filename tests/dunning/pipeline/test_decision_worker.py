@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -49,3 +51,21 @@ def test_decision_jobs_in_the_decision_worker_load_each_model_once(
     )
     artifact_reads = [q for q in queries.captured_queries if "artifact" in q["sql"]]
     assert len(artifact_reads) == 2  # the retry and the recovery model, for all three jobs
+
+
+@pytest.fixture
+def heap_unfrozen_after():
+    yield
+    gc.unfreeze()  # this test process is not a worker: let its objects be collected again
+
+
+def test_the_decision_worker_freezes_what_it_loaded_before_its_first_job(
+    active_models, heap_unfrozen_after
+):
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+
+    DecisionWorker([get_queue("default")], connection=redis_connection()).work(burst=True)
+
+    # The loaded models, numpy and Django: no later collection walks them.
+    assert gc.get_freeze_count() > 100_000
