@@ -320,10 +320,20 @@ def caches_clear() -> None:
 
 
 def measure(
-    user, url: str, params: dict, *, runs: int, cold: bool, expect: int = 200
+    user,
+    url: str,
+    params: dict,
+    *,
+    runs: int,
+    cold: bool,
+    expect: int = 200,
+    new_connection: bool = True,
 ) -> tuple[float, float, int]:
     """p50 and p99 ms of ``runs`` requests, and the SQL queries of the last one. ``expect``:
-    the status each must answer (a page that redirects, or refuses a stale link, is 302/4xx)."""
+    the status each must answer (a page that redirects, or refuses a stale link, is 302/4xx).
+    ``cold`` clears the caches first and, with ``new_connection``, opens a new database
+    connection (a new PostgreSQL backend, its catalog caches empty); without it the
+    connection is kept, as production's ``CONN_MAX_AGE`` keeps it between requests."""
     client = Client()
     client.force_login(user)
     timings, queries = [], 0
@@ -331,7 +341,8 @@ def measure(
         connection.queries_log.clear()  # counted per request; the log keeps 9,000 at most
         if cold:
             caches_clear()
-            connections.close_all()
+            if new_connection:
+                connections.close_all()
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
             response = client.get(url, params)

@@ -16,10 +16,14 @@ the seeded rows. Each page is asked by each role (bench/desk.py's agent, manager
 a page the role may not see (403) is listed, not timed. Requests go through Django's test
 client (session, permissions, template). "cold": the cache, the loaded models and rates
 cleared and a new database connection before each request (PostgreSQL's own buffers stay
-warm); "warm": the same request repeated. p99 of a few runs is their slowest. The process
-freezes its start-up heap first, as a web server's worker does (config/wsgi.py).
+warm); with ``--keep-connection`` the connection is kept, as production's ``CONN_MAX_AGE``
+(60 s) keeps it between a worker's requests: a new backend's empty catalog caches cost a
+page that reads many tables 20-50 ms. "warm": the same request repeated. p99 of a few runs
+is their slowest. The process freezes its start-up heap first, as a web server's worker
+does (config/wsgi.py).
 
     .venv/bin/python bench/pages.py [--scale 1] [--reseed] [--runs 5] [--only PATH] [--explain]
+                                    [--keep-connection]
 
 ``DATABASE_URL`` defaults to postgres://postgres@127.0.0.1:5432/dunwell_pages.
 
@@ -335,6 +339,11 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--reseed", action="store_true", help="drop the kept database first")
     parser.add_argument("--only", default="", help="measure the routes that contain this")
     parser.add_argument("--explain", action="store_true", help="time the queries of the worst 3")
+    parser.add_argument(
+        "--keep-connection",
+        action="store_true",
+        help="cold requests keep the database connection, as production's CONN_MAX_AGE does",
+    )
     return parser.parse_args()
 
 
@@ -469,7 +478,8 @@ def header() -> None:
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {connection.vendor} "
         f"{connection.settings_dict['NAME']}, {os.cpu_count()} cores, "
-        f"load average {load}"
+        f"load average {load}; cold requests "
+        + ("keep the database connection" if ARGS.keep_connection else "on a new connection")
     )
     print(
         f"{Transaction.objects.count():,} transactions, {Customer.objects.count():,} "
@@ -496,7 +506,13 @@ def run(users: dict) -> None:
                 print(f"{page.route:40} {role:7} {status:>3}  (not for this role)")
                 continue
             cold_p50, cold_p99, cold_queries = desk.measure(
-                user, page.url, {}, runs=ARGS.runs, cold=True, expect=status
+                user,
+                page.url,
+                {},
+                runs=ARGS.runs,
+                cold=True,
+                expect=status,
+                new_connection=not ARGS.keep_connection,
             )
             warm_p50, warm_p99, warm_queries = desk.measure(
                 user, page.url, {}, runs=ARGS.runs, cold=False, expect=status
