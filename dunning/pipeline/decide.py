@@ -38,6 +38,7 @@ from dunning.models import (
     ActionState,
     AutomationMode,
     ChargebeeEvent,
+    Customer,
     Decision,
     GatewayPause,
     Invoice,
@@ -123,7 +124,11 @@ def _round_decide(requests: list[DecisionRequest], *, made: DecisionsMade) -> No
             planned.append((request, *_plan(request)))
         except Exception as error:  # one invoice must not keep the others waiting
             made.failed.append((request, error))
-    planned.sort(key=lambda item: item[0].invoice.pk)  # one lock order for every worker
+    # One lock order for every worker. Recording a decision locks its customer, then its
+    # invoice, the customer's open case and the case's invoices (a key share on each); a
+    # round holds one request per customer, so by customer every lock a chunk takes comes
+    # in one global order and two workers' chunks cannot deadlock.
+    planned.sort(key=lambda item: (item[0].invoice.customer_id, item[0].invoice.pk))
     for start in range(0, len(planned), RECORD_CHUNK):
         _record_chunk(planned[start : start + RECORD_CHUNK], made=made)
 
@@ -163,7 +168,9 @@ def _record_chunk(planned: list[tuple[DecisionRequest, Plan, dict]], *, made: De
             with transaction.atomic(), audit_batch():
                 decisions = [_record_one(*item) for item in planned]
         except Exception:
-            logger.warning("recording %s decisions together failed, one by one", len(planned))
+            logger.warning(
+                "recording %s decisions together failed, one by one", len(planned), exc_info=True
+            )
         else:
             made.decisions += decisions
             return
@@ -205,6 +212,13 @@ def _record(
     *, invoice: Invoice, trigger: str, at: datetime, event, plan: Plan, features: dict
 ) -> Decision:
     with transaction.atomic():
+        # The customer first: recording locks the invoice, then the customer's open case and
+        # a key share on each of its unpaid invoices, so two decisions about two invoices of
+        # one customer, each holding its invoice, would wait for each other. No key update:
+        # rows that merely reference the customer (an action, a decision) are not held up.
+        Customer.objects.select_for_update(no_key=True).filter(
+            cb_id=invoice.customer_id
+        ).values_list("pk", flat=True).first()
         # The invoice row serialises everything that plans or cancels its actions: two
         # decisions at once (a duplicate or a second event) must not both plan the same
         # reminder step, and a payment settled meanwhile must see this decision's actions
@@ -349,17 +363,26 @@ def open_invoice_requests(*, invoice_ids: list[str], at: datetime) -> list[Decis
     ]
 
 
+REDECIDE_BATCH = 50
+
+
 def gateway_pause_redecide(*, pause: GatewayPause, at: datetime) -> int:
     """Decide again, as of ``at``, about every invoice the pause held. Safe to run twice:
     a new decision no longer holds its retries, so it is not picked again."""
-    made = decisions_make(
-        requests=open_invoice_requests(
-            invoice_ids=list(invoices_held_by(gateway=pause.gateway)), at=at
+    held = list(invoices_held_by(gateway=pause.gateway))
+    decided = 0
+    # In batches, each reading the settings afresh: a change saved meanwhile (shadow mode,
+    # say) applies to the next batch, not only after thousands of invoices.
+    for start in range(0, len(held), REDECIDE_BATCH):
+        made = decisions_make(
+            requests=open_invoice_requests(invoice_ids=held[start : start + REDECIDE_BATCH], at=at)
         )
-    )
-    for request, error in made.failed:  # one invoice must not keep the others waiting
-        logger.error("re-deciding %s after the %s pause failed: %s", request.invoice, pause, error)
-    return len(made.decisions)
+        for request, error in made.failed:  # one invoice must not keep the others waiting
+            logger.error(
+                "re-deciding %s after the %s pause failed: %s", request.invoice, pause, error
+            )
+        decided += len(made.decisions)
+    return decided
 
 
 def gateway_pauses_check(*, at: datetime | None = None) -> list[tuple[GatewayPause, int]]:

@@ -72,10 +72,13 @@ def decisions_for_event(*, event_pk: int) -> list[Decision]:
 
 def decisions_for_events(*, event_pks: list[int]) -> list[Decision]:
     """The decisions these events ask for, made together (``decisions_make``), in the order
-    the events were stored. Raises after deciding the others if any could not be made: the
-    job fails, and the relay asks again for the events still without a decision."""
+    the events were stored, and the payments among them settled. Raises after doing all the
+    rest if a decision could not be made or a payment settled: the job fails (RQ keeps it
+    with its error in its failed jobs), and the relay asks again for payment failures still
+    without a decision."""
     requests: list[DecisionRequest] = []
     made = DecisionsMade()
+    unsettled: list[Exception] = []
     for event in ChargebeeEvent.objects.filter(pk__in=event_pks).order_by("pk"):
         if not event_decides(event) or event.state not in MIRRORED_STATES:
             continue
@@ -87,19 +90,26 @@ def decisions_for_events(*, event_pks: list[int]) -> list[Decision]:
             # Paid in full: what was waiting is cancelled and the case resolves now. A partial
             # payment leaves the invoice due and its plan (the reminder sequence) carries on.
             for invoice_id in invoice_ids_of(content):
-                invoice_payment_settle(invoice_id=invoice_id)
+                try:
+                    invoice_payment_settle(invoice_id=invoice_id)
+                except Exception as error:  # the rest of the batch is still decided
+                    logger.error(
+                        "payment on %s (event %s) not settled: %s", invoice_id, event.pk, error
+                    )
+                    unsettled.append(error)
             continue
         requests += _requests_for(event=event, content=content)
     made.extend(decisions_make(requests=requests))
-    if made.failed:
-        for request, error in made.failed:
-            logger.error(
-                "no decision about %s for event %s: %s",
-                request.invoice.cb_id,
-                request.event.pk if request.event else None,
-                error,
-            )
-        raise made.failed[0][1]
+    for request, failure in made.failed:
+        logger.error(
+            "no decision about %s for event %s: %s",
+            request.invoice.cb_id,
+            request.event.pk if request.event else None,
+            failure,
+        )
+    # The job fails once everything else is done: RQ keeps it, and its error, in its failed jobs.
+    if unsettled or made.failed:
+        raise (unsettled or [failure for _, failure in made.failed])[0]
     return made.decisions
 
 
@@ -157,6 +167,7 @@ def decisions_missing(*, limit: int = 500) -> list[int]:
             occurred_at__gte=now - LIVE_WINDOW,
         )
         .filter(~Exists(Decision.objects.filter(trigger_event=OuterRef("pk"))))
+        .order_by("pk")  # the same batches from one run to the next, so the same job ids
         .values_list("pk", flat=True)[:limit]
     )
 

@@ -80,7 +80,9 @@ def event_decides(event: ChargebeeEvent) -> bool:
 
 
 def decision_job_id(event_pks: list[int]) -> str:
-    """The same events always make the same job id: asking again while it waits adds none."""
+    """The same events always make the same job id. Asking again while it waits queues it
+    a second time (RQ saves it again under that id): the second run finds the decisions
+    made and makes none (one per event and invoice, a constraint)."""
     listed = ",".join(map(str, sorted(event_pks))).encode()
     digest = hashlib.blake2b(listed, digest_size=8).hexdigest()
     return f"decide-events-{min(event_pks)}-{len(event_pks)}-{digest}"
