@@ -17,6 +17,8 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from dunning.helpers.queueing import get_queue
 from dunning.models import ChargebeeEvent
@@ -80,21 +82,26 @@ def event_decides(event: ChargebeeEvent) -> bool:
 
 
 def decision_job_id(event_pks: list[int]) -> str:
-    """The same events always make the same job id. Asking again while it waits queues it
-    a second time (RQ saves it again under that id): the second run finds the decisions
-    made and makes none (one per event and invoice, a constraint)."""
+    """The same events always make the same job id (``decisions_enqueue`` adds none while
+    one waits or runs)."""
     listed = ",".join(map(str, sorted(event_pks))).encode()
     digest = hashlib.blake2b(listed, digest_size=8).hexdigest()
     return f"decide-events-{min(event_pks)}-{len(event_pks)}-{digest}"
 
 
 def decisions_enqueue(*, event_pks: list[int]) -> bool:
-    """One job for the decisions these events ask for: they are made together."""
+    """One job for the decisions these events ask for: they are made together. None is
+    added while the same job waits or runs (the relay asks again every few minutes); one
+    that failed or finished is queued again."""
+    job_id = decision_job_id(event_pks)
     try:
-        get_queue("default").enqueue(
+        queue = get_queue("default")
+        if _waiting_or_running(job_id=job_id, connection=queue.connection):
+            return True
+        queue.enqueue(
             DECIDE_FOR_EVENTS_JOB,
             list(event_pks),
-            job_id=decision_job_id(event_pks),
+            job_id=job_id,
             failure_ttl=7 * 86400,
         )
     except (RedisError, OSError) as error:
@@ -103,6 +110,18 @@ def decisions_enqueue(*, event_pks: list[int]) -> bool:
         )
         return False
     return True
+
+
+WAITING_OR_RUNNING = frozenset(
+    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+)
+
+
+def _waiting_or_running(*, job_id: str, connection) -> bool:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in WAITING_OR_RUNNING
+    except NoSuchJobError:
+        return False
 
 
 def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:

@@ -14,6 +14,7 @@ from dunning.decisions.learning.scoring import scorers_forget
 from dunning.helpers.queueing import get_queue, redis_connection
 from dunning.models import Decision
 from dunning.pipeline.workers import DecisionWorker
+from dunning.sync.decision_requests import decisions_enqueue
 from dunning.sync.ingest import event_store
 from dunning.sync.processing import events_process_batch
 from tests.conftest import load_sample
@@ -69,3 +70,17 @@ def test_the_decision_worker_freezes_what_it_loaded_before_its_first_job(
 
     # The loaded models, numpy and Django: no later collection walks them.
     assert gc.get_freeze_count() > 100_000
+
+
+def test_asking_again_for_a_waiting_decision_job_adds_none_and_a_finished_one_runs_again():
+    queue = get_queue("default")
+
+    assert decisions_enqueue(event_pks=[5, 3])
+    assert decisions_enqueue(event_pks=[3, 5])  # the relay, a few minutes later
+
+    assert queue.count == 1
+    DecisionWorker([queue], connection=redis_connection()).work(burst=True)
+    assert queue.count == 0
+
+    assert decisions_enqueue(event_pks=[3, 5])  # its events still without a decision
+    assert queue.count == 1

@@ -13,6 +13,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from collections_desk.models import Case
+from dunning.decisions.policy_settings.guardrails import guardrails_active
 from dunning.models import ChargebeeEvent, Decision
 from dunning.pipeline import decide
 from dunning.pipeline.triggers import _requests_for
@@ -35,6 +36,7 @@ def _owned_by(declines: list[dict], customers: list[str]) -> list[dict]:
 
 def test_two_workers_deciding_about_the_same_customers_at_once_both_finish(monkeypatch, caplog):
     # Customer 0 owes invoices 0 and 3, customer 1 invoices 1 and 2; both have open cases.
+    guardrails_active()  # a transactional test before this one flushed the first version
     customers = ["cus_live_0", "cus_live_1", "cus_live_1", "cus_live_0"]
     stored = _stored(_owned_by(_declines(4), customers))
     now = timezone.now()
