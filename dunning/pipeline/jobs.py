@@ -10,10 +10,12 @@ from dataclasses import asdict
 from dunning.pipeline.decide import gateway_pauses_check
 from dunning.pipeline.promises import promises_check
 from dunning.pipeline.triggers import decisions_relay
+from dunning.sync.decision_requests import decision_jobs_failed_requeue
 
 
 def relay_missing_decisions_job() -> int:
-    return decisions_relay()
+    """Payment failures still without a decision, and decision jobs that failed."""
+    return decisions_relay() + decision_jobs_failed_requeue()
 
 
 def check_gateway_pauses_job() -> list[str]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 
 from dunning.helpers.queueing import get_queue
 from dunning.models import ChargebeeEvent
@@ -122,6 +123,42 @@ def _waiting_or_running(*, job_id: str, connection) -> bool:
         return Job.fetch(job_id, connection=connection).get_status() in WAITING_OR_RUNNING
     except NoSuchJobError:
         return False
+
+
+# A failed decision job is queued again by the relay, at most this many times, once it has
+# been failed this long: Chargebee unavailable for a while, say. It stays in RQ's failed
+# jobs, with its error, after the last try.
+FAILED_REQUEUE_AFTER = timedelta(minutes=2)
+FAILED_REQUEUE_TIMES = 5
+
+
+def decision_jobs_failed_requeue(*, after: timedelta = FAILED_REQUEUE_AFTER) -> int:
+    """Queue again the decision jobs that failed at least ``after`` ago (each at most
+    ``FAILED_REQUEUE_TIMES`` times): every kind of event, not only the payment failures the
+    relay finds without a decision. Returns how many were queued."""
+    try:
+        queue = get_queue("default")
+        registry = FailedJobRegistry(queue=queue)
+        requeued = 0
+        for job_id in registry.get_job_ids():
+            try:
+                job = Job.fetch(job_id, connection=queue.connection)
+            except NoSuchJobError:
+                continue
+            tries = int(job.meta.get("requeued", 0))
+            failed_at = job.ended_at
+            if job.func_name != DECIDE_FOR_EVENTS_JOB or tries >= FAILED_REQUEUE_TIMES:
+                continue
+            if failed_at is not None and failed_at > timezone.now() - after:
+                continue
+            job.meta["requeued"] = tries + 1
+            job.save_meta()
+            registry.requeue(job)
+            requeued += 1
+    except (RedisError, OSError) as error:
+        logger.warning("could not requeue failed decision jobs, next relay retries: %s", error)
+        return 0
+    return requeued
 
 
 def decisions_enqueue_on_commit(*, events: list[ChargebeeEvent]) -> None:

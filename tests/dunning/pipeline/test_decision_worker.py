@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -14,10 +15,11 @@ from dunning.decisions.learning.scoring import scorers_forget
 from dunning.helpers.queueing import get_queue, redis_connection
 from dunning.models import Decision
 from dunning.pipeline.workers import DecisionWorker
-from dunning.sync.decision_requests import decisions_enqueue
+from dunning.sync.decision_requests import decision_jobs_failed_requeue, decisions_enqueue
 from dunning.sync.ingest import event_store
 from dunning.sync.processing import events_process_batch
 from tests.conftest import load_sample
+from tests.dunning.pipeline.test_decisions_together import _declines
 
 pytestmark = pytest.mark.django_db
 
@@ -84,3 +86,38 @@ def test_asking_again_for_a_waiting_decision_job_adds_none_and_a_finished_one_ru
 
     assert decisions_enqueue(event_pks=[3, 5])  # its events still without a decision
     assert queue.count == 1
+
+
+def test_a_decision_job_that_failed_is_queued_again_by_the_relay_and_decides(
+    active_models, sandbox, django_capture_on_commit_callbacks
+):
+    # Chargebee refuses, once, to list the payments of an invoice the mirror only half knows.
+    [decline] = _declines(1)
+    invoice = decline["content"]["invoice"]
+    invoice["dunning_attempts"] = [
+        {
+            "attempt": 0,
+            "transaction_id": "txn_elsewhere",
+            "dunning_type": "auto_collect",
+            "created_at": decline["occurred_at"],
+            "txn_status": "failure",
+        }
+    ]
+    sandbox.refuse_next(
+        path=f"/api/v2/invoices/{invoice['id']}/payments",
+        status=400,
+        api_error_code="invalid_request",
+        message="Refused for this test",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        events_process_batch(event_pks=[event_store(payload=decline).event.pk])
+    queue = get_queue("default")
+    DecisionWorker([queue], connection=redis_connection()).work(burst=True)
+    assert not Decision.objects.exists()
+    assert decision_jobs_failed_requeue() == 0  # failed only a moment ago
+
+    assert decision_jobs_failed_requeue(after=timedelta(0)) == 1
+    DecisionWorker([queue], connection=redis_connection()).work(burst=True)
+
+    assert list(Decision.objects.values_list("invoice_id", flat=True)) == [invoice["id"]]
+    assert decision_jobs_failed_requeue(after=timedelta(0)) == 0  # nothing failed now
