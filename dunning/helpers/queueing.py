@@ -8,6 +8,7 @@ import django_rq
 from django.conf import settings
 from redis import ConnectionPool, Redis
 from rq import Queue
+from rq.job import JobStatus
 
 from dunning.helpers.embedded_redis import embedded_connection
 
@@ -31,3 +32,9 @@ def redis_connection() -> Redis:
 def get_queue(name: str = "default") -> Queue:
     # commit_mode "auto": callers decide when to enqueue (always after their own commit).
     return django_rq.get_queue(name, connection=redis_connection(), commit_mode="auto")
+
+
+def job_on_its_way(*, queue: Queue, job_id: str) -> bool:
+    """A job of this id waits on ``queue`` or runs: enqueuing it again would run it twice."""
+    existing = queue.fetch_job(job_id)
+    return existing is not None and existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED)

@@ -17,11 +17,9 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
 
-from dunning.helpers.queueing import get_queue
+from dunning.helpers.queueing import get_queue, job_on_its_way
 from dunning.models import ChargebeeEvent
 from dunning.models.events import MIRRORED_STATES, ReceivedVia
 from dunning.models.mirror import DUE_STATUSES
@@ -97,7 +95,7 @@ def decisions_enqueue(*, event_pks: list[int]) -> bool:
     job_id = decision_job_id(event_pks)
     try:
         queue = get_queue("default")
-        if _waiting_or_running(job_id=job_id, connection=queue.connection):
+        if job_on_its_way(queue=queue, job_id=job_id):
             return True
         queue.enqueue(
             DECIDE_FOR_EVENTS_JOB,
@@ -111,18 +109,6 @@ def decisions_enqueue(*, event_pks: list[int]) -> bool:
         )
         return False
     return True
-
-
-WAITING_OR_RUNNING = frozenset(
-    {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
-)
-
-
-def _waiting_or_running(*, job_id: str, connection) -> bool:
-    try:
-        return Job.fetch(job_id, connection=connection).get_status() in WAITING_OR_RUNNING
-    except NoSuchJobError:
-        return False
 
 
 # A failed decision job is queued again by the relay, at most this many times, once it has
@@ -141,15 +127,13 @@ def decision_jobs_failed_requeue(*, after: timedelta = FAILED_REQUEUE_AFTER) -> 
         registry = FailedJobRegistry(queue=queue)
         requeued = 0
         for job_id in registry.get_job_ids():
-            try:
-                job = Job.fetch(job_id, connection=queue.connection)
-            except NoSuchJobError:
+            job = queue.fetch_job(job_id)
+            if job is None or job.func_name != DECIDE_FOR_EVENTS_JOB:
                 continue
             tries = int(job.meta.get("requeued", 0))
-            failed_at = job.ended_at
-            if job.func_name != DECIDE_FOR_EVENTS_JOB or tries >= FAILED_REQUEUE_TIMES:
+            if tries >= FAILED_REQUEUE_TIMES:
                 continue
-            if failed_at is not None and failed_at > timezone.now() - after:
+            if job.ended_at is not None and job.ended_at > timezone.now() - after:
                 continue
             job.meta["requeued"] = tries + 1
             job.save_meta()

@@ -12,9 +12,8 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq.job import JobStatus
 
-from dunning.helpers.queueing import get_queue
+from dunning.helpers.queueing import get_queue, job_on_its_way
 from dunning.models import Action, ActionState, AutomationMode
 
 logger = logging.getLogger("dunwell.execution")
@@ -50,9 +49,8 @@ def action_enqueue(*, action_id: int) -> bool:
         if when is not None and when > timezone.now():
             queue.enqueue_at(when, RUN_ACTION_JOB, action_id, **options)
             return True
-        existing = queue.fetch_job(job_id)
-        if existing is not None and existing.get_status() in (JobStatus.QUEUED, JobStatus.STARTED):
-            return True  # already on its way
+        if job_on_its_way(queue=queue, job_id=job_id):
+            return True
         queue.enqueue(RUN_ACTION_JOB, action_id, **options)
     except (RedisError, OSError) as error:
         logger.warning("could not enqueue action %s; the sweep will: %s", action_id, error)
