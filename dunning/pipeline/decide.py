@@ -8,6 +8,7 @@ below it, and this one, above them all, ties them together.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -351,7 +352,7 @@ def _record(
     return decision
 
 
-def open_invoice_requests(*, invoice_ids: list[str], at: datetime) -> list[DecisionRequest]:
+def _open_invoice_requests(*, invoice_ids: list[str], at: datetime) -> list[DecisionRequest]:
     """Requests to decide again about these invoices (those the mirror has), as of ``at``."""
     invoices = Invoice.objects.select_related("customer", "subscription").in_bulk(
         invoice_ids, field_name="cb_id"
@@ -363,20 +364,25 @@ def open_invoice_requests(*, invoice_ids: list[str], at: datetime) -> list[Decis
     ]
 
 
-REDECIDE_BATCH = 50
+OPEN_BATCH = 50
+
+
+def open_invoices_decide(*, invoice_ids: list[str], at: datetime) -> Iterator[DecisionsMade]:
+    """Decide again about these invoices as of ``at``, ``OPEN_BATCH`` at a time, each batch
+    reading the settings afresh: a change saved meanwhile (shadow mode, say) applies to the
+    next batch, not only after thousands of invoices. Yields what each batch made."""
+    for start in range(0, len(invoice_ids), OPEN_BATCH):
+        batch = invoice_ids[start : start + OPEN_BATCH]
+        yield decisions_make(requests=_open_invoice_requests(invoice_ids=batch, at=at))
 
 
 def gateway_pause_redecide(*, pause: GatewayPause, at: datetime) -> int:
     """Decide again, as of ``at``, about every invoice the pause held. Safe to run twice:
     a new decision no longer holds its retries, so it is not picked again."""
-    held = list(invoices_held_by(gateway=pause.gateway))
     decided = 0
-    # In batches, each reading the settings afresh: a change saved meanwhile (shadow mode,
-    # say) applies to the next batch, not only after thousands of invoices.
-    for start in range(0, len(held), REDECIDE_BATCH):
-        made = decisions_make(
-            requests=open_invoice_requests(invoice_ids=held[start : start + REDECIDE_BATCH], at=at)
-        )
+    for made in open_invoices_decide(
+        invoice_ids=list(invoices_held_by(gateway=pause.gateway)), at=at
+    ):
         for request, error in made.failed:  # one invoice must not keep the others waiting
             logger.error(
                 "re-deciding %s after the %s pause failed: %s", request.invoice, pause, error

@@ -29,7 +29,7 @@ from dunning.pipeline.decide import (
     DecisionRequest,
     DecisionsMade,
     decisions_make,
-    open_invoice_requests,
+    open_invoices_decide,
 )
 from dunning.pipeline.settle import invoice_payment_settle
 from dunning.sync.decision_requests import (
@@ -212,21 +212,14 @@ def invoices_undecided(*, at=None):
     )
 
 
-OPEN_BATCH = 50
-
-
 def decisions_for_open_invoices(*, at=None, on_decision=None) -> int:
     """Decide about every invoice in dunning that has no decision since its last decline.
 
     ``on_decision`` is called after each one (the demo's progress bar).
     """
     at = at or timezone.now()
-    undecided = list(invoices_undecided(at=at))
     count = 0
-    for start in range(0, len(undecided), OPEN_BATCH):
-        made = decisions_make(
-            requests=open_invoice_requests(invoice_ids=undecided[start : start + OPEN_BATCH], at=at)
-        )
+    for made in open_invoices_decide(invoice_ids=list(invoices_undecided(at=at)), at=at):
         if made.failed:
             raise made.failed[0][1]
         count += len(made.decisions)
