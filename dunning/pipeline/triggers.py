@@ -223,6 +223,7 @@ def decisions_for_open_invoices(*, at=None, on_decision=None) -> int:
         if made.failed:
             raise made.failed[0][1]
         count += len(made.decisions)
-        for _ in made.decisions if on_decision is not None else ():
-            on_decision()
+        if on_decision is not None:
+            for _ in made.decisions:
+                on_decision()
     return count

@@ -19,7 +19,7 @@ from dunning.sync.decision_requests import decision_jobs_failed_requeue, decisio
 from dunning.sync.ingest import event_store
 from dunning.sync.processing import events_process_batch
 from tests.conftest import load_sample
-from tests.dunning.pipeline.test_decisions_together import _declines
+from tests.dunning.pipeline.test_decisions_together import _declines, refused_once
 
 pytestmark = pytest.mark.django_db
 
@@ -91,24 +91,8 @@ def test_asking_again_for_a_waiting_decision_job_adds_none_and_a_finished_one_ru
 def test_a_decision_job_that_failed_is_queued_again_by_the_relay_and_decides(
     active_models, sandbox, django_capture_on_commit_callbacks
 ):
-    # Chargebee refuses, once, to list the payments of an invoice the mirror only half knows.
     [decline] = _declines(1)
-    invoice = decline["content"]["invoice"]
-    invoice["dunning_attempts"] = [
-        {
-            "attempt": 0,
-            "transaction_id": "txn_elsewhere",
-            "dunning_type": "auto_collect",
-            "created_at": decline["occurred_at"],
-            "txn_status": "failure",
-        }
-    ]
-    sandbox.refuse_next(
-        path=f"/api/v2/invoices/{invoice['id']}/payments",
-        status=400,
-        api_error_code="invalid_request",
-        message="Refused for this test",
-    )
+    invoice = refused_once(sandbox, decline)
     with django_capture_on_commit_callbacks(execute=True):
         events_process_batch(event_pks=[event_store(payload=decline).event.pk])
     queue = get_queue("default")

@@ -30,6 +30,28 @@ def _declines(count: int) -> list[dict]:
     return declines
 
 
+def refused_once(sandbox, decline: dict) -> dict:
+    """The decline's invoice names an attempt the mirror lacks, and Chargebee refuses, once,
+    to list the invoice's payments: deciding about it fails until it is asked again."""
+    invoice = decline["content"]["invoice"]
+    invoice["dunning_attempts"] = [
+        {
+            "attempt": 0,
+            "transaction_id": "txn_elsewhere",
+            "dunning_type": "auto_collect",
+            "created_at": decline["occurred_at"],
+            "txn_status": "failure",
+        }
+    ]
+    sandbox.refuse_next(
+        path=f"/api/v2/invoices/{invoice['id']}/payments",
+        status=400,
+        api_error_code="invalid_request",
+        message="Refused for this test",
+    )
+    return invoice
+
+
 def _stored(declines: list[dict]) -> list[int]:
     stored = [event_store(payload=decline).event.pk for decline in declines]
     events_process_batch(event_pks=stored)
@@ -90,23 +112,7 @@ def test_deciding_a_batch_again_or_with_a_duplicate_makes_no_second_decision():
 
 def test_an_invoice_that_cannot_be_decided_leaves_the_rest_of_its_batch_decided(sandbox):
     declines = _declines(4)
-    # Chargebee names an attempt the mirror lacks, and refuses to list the invoice's payments.
-    unknown = declines[1]["content"]["invoice"]
-    unknown["dunning_attempts"] = [
-        {
-            "attempt": 0,
-            "transaction_id": "txn_elsewhere",
-            "dunning_type": "auto_collect",
-            "created_at": declines[1]["occurred_at"],
-            "txn_status": "failure",
-        }
-    ]
-    sandbox.refuse_next(
-        path=f"/api/v2/invoices/{unknown['id']}/payments",
-        status=400,
-        api_error_code="invalid_request",
-        message="Refused for this test",
-    )
+    unknown = refused_once(sandbox, declines[1])
     stored = _stored(declines)
 
     with pytest.raises(Exception, match="Refused for this test"):
